@@ -1,0 +1,97 @@
+/**
+ * The harness's side of a lab agent: starts it on a lab host, sends it commands and collects its
+ * events. One agent per role per host; all of them die with the lab.
+ */
+import type { Backend, LabProcess } from '../topology/backend.js';
+import { LabStartError } from '../errors.js';
+import { AGENT_ENTRY, TSX_LOADER } from '../paths.js';
+import type { AgentEvent, AgentMessage } from './protocol.js';
+
+export class AgentHandle {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly listeners: Array<(e: AgentEvent) => void> = [];
+  private exited = false;
+
+  private constructor(
+    readonly host: string,
+    readonly role: string,
+    private readonly process: LabProcess,
+    private readonly logFile: string,
+  ) {
+    process.on('message', (raw) => this.dispatch(raw as AgentMessage));
+    void process.then((r) => {
+      this.exited = true;
+      const why = new Error(`agent ${role}@${host} exited (${r.signal ?? `code ${r.exitCode}`}); log: ${logFile}`);
+      for (const p of this.pending.values()) p.reject(why);
+      this.pending.clear();
+    });
+  }
+
+  static async start(
+    backend: Backend,
+    host: string,
+    role: string,
+    options: { uid?: number; logFile: string; readyTimeoutMs?: number },
+  ): Promise<AgentHandle> {
+    const child = backend.spawn(host, [process.execPath, '--import', TSX_LOADER, AGENT_ENTRY], {
+      uid: options.uid,
+      ipc: true,
+      logFile: options.logFile,
+    });
+    const handle = new AgentHandle(host, role, child, options.logFile);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new LabStartError(`agent ${role}@${host} did not start within ${options.readyTimeoutMs ?? 10_000} ms`, undefined, `log: ${options.logFile}`)),
+        options.readyTimeoutMs ?? 10_000,
+      );
+      child.on('message', (m) => {
+        if ((m as { ready?: boolean }).ready) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void child.then((r) => {
+        clearTimeout(timer);
+        reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, 'see the agent log', `log: ${options.logFile}`));
+      });
+    });
+    return handle;
+  }
+
+  private dispatch(msg: AgentMessage): void {
+    if ('id' in msg) {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (!p) return;
+      if (msg.ok) p.resolve(msg.result);
+      else p.reject(new Error(`agent ${this.role}@${this.host}: ${msg.error}`));
+    } else if ('event' in msg) {
+      for (const l of this.listeners) l(msg);
+    }
+  }
+
+  onEvent(listener: (e: AgentEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  call<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 30_000): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`agent ${this.role}@${this.host} is not running; log: ${this.logFile}`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`agent ${this.role}@${this.host}: "${cmd}" got no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.process.send({ id, cmd, args });
+    });
+  }
+
+  stop(): void {
+    if (!this.exited) this.process.kill('SIGTERM');
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What a backend must do to realise a Topology. The netns backend implements it with `ip netns`;
+ * a Docker backend implements the same calls with containers. Scenarios only see `Lab`.
+ */
+import type { ResultPromise } from 'execa';
+import type { AddressPlan } from './addresses.js';
+import type { Topology } from './topology.js';
+
+export interface SpawnOptions {
+  /** Run as this uid/gid (default: root). Envoy runs as 1337, the app as 1000. */
+  uid?: number;
+  gid?: number;
+  env?: Record<string, string>;
+  /** stdout + stderr go to this file (append). */
+  logFile?: string;
+  /** Open a Node IPC channel to the process (for lab agents). */
+  ipc?: boolean;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type LabProcess = ResultPromise<{ ipc?: boolean }>;
+
+export interface Backend {
+  readonly kind: 'netns' | 'docker';
+  readonly labId: string;
+  readonly plan: AddressPlan;
+  /** Scratch directory for this lab: configs, sockets, logs. Readable by uid 1337 and 1000. */
+  readonly workDir: string;
+
+  /** Creates the network and hosts. Leaves nothing behind if it fails. */
+  up(topology: Topology): Promise<void>;
+  /** Starts a long-running process on a host. */
+  spawn(host: string, argv: string[], options?: SpawnOptions): LabProcess;
+  /** Runs a command on a host to completion. Never throws on a non-zero exit: check exitCode. */
+  exec(host: string, argv: string[], options?: { uid?: number; input?: string }): Promise<ExecResult>;
+  /** Points the host's resolver (/etc/resolv.conf as its processes see it) at the lab DNS. */
+  setResolver(host: string, nameserver: string): Promise<void>;
+  /** Stops every process and removes every host, network and rule of this lab. Idempotent. */
+  down(): Promise<void>;
+}

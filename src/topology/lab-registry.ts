@@ -1,0 +1,58 @@
+/**
+ * Which labs exist and who owns them. Each lab claims a directory under the run root holding the
+ * owner's pid; a lab whose owner is dead is stale and the next run (or `lab clean`) sweeps it.
+ * The run root lives outside the repository because Envoy (uid 1337) must reach it and because
+ * unix-socket paths must stay short.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const RUN_ROOT = process.env.LAB_RUN_DIR ?? '/run/envoy-fault-lab';
+const LABS = join(RUN_ROOT, 'labs');
+
+/** Resource names start with this: namespaces `efl-<labId>-<host>`. */
+export const NAME_PREFIX = 'efl';
+
+export function labDir(labId: string): string {
+  return join(LABS, labId);
+}
+
+export async function claimLab(): Promise<{ labId: string; dir: string }> {
+  await mkdir(LABS, { recursive: true });
+  await chmod(RUN_ROOT, 0o755);
+  await chmod(LABS, 0o755);
+  for (;;) {
+    const labId = randomBytes(3).toString('hex');
+    const dir = labDir(labId);
+    try {
+      await mkdir(dir);
+    } catch {
+      continue; // id taken: pick another
+    }
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, 'owner.pid'), String(process.pid));
+    return { labId, dir };
+  }
+}
+
+export async function releaseLab(labId: string): Promise<void> {
+  await rm(labDir(labId), { recursive: true, force: true });
+}
+
+export async function listClaimedLabs(): Promise<string[]> {
+  return readdir(LABS).catch(() => []);
+}
+
+/** A lab is live while the process that claimed it runs. */
+export async function isLabLive(labId: string): Promise<boolean> {
+  const pid = Number(await readFile(join(labDir(labId), 'owner.pid'), 'utf8').catch(() => 'NaN'));
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Realises a Topology with Linux network namespaces: a hub namespace holds the bridge, every
+ * host is a namespace with one veth into it. Nothing is created in the host's own namespace:
+ * no interface, route, iptables rule or resolv.conf of the machine is touched.
+ * Processes start with `ip netns exec <ns> setpriv --reuid …`, so their pid is the real program's.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { PrerequisiteError } from '../errors.js';
+import { AddressPlan } from './addresses.js';
+import type { Backend, ExecResult, LabProcess, SpawnOptions } from './backend.js';
+import { NAME_PREFIX, claimLab, releaseLab } from './lab-registry.js';
+import type { Topology } from './topology.js';
+
+export class NetnsBackend implements Backend {
+  readonly kind = 'netns' as const;
+  readonly plan: AddressPlan;
+  private readonly namespaces: string[] = [];
+  private readonly processes = new Set<LabProcess>();
+  private downed = false;
+
+  private constructor(
+    readonly labId: string,
+    readonly workDir: string,
+  ) {
+    this.plan = new AddressPlan(labId);
+  }
+
+  static async create(): Promise<NetnsBackend> {
+    await assertNetnsPrerequisites();
+    const { labId, dir } = await claimLab();
+    return new NetnsBackend(labId, dir);
+  }
+
+  nsName(host: string): string {
+    return `${NAME_PREFIX}-${this.labId}-${host}`;
+  }
+
+  async up(topology: Topology): Promise<void> {
+    try {
+      const hub = this.nsName('hub');
+      await this.addNamespace(hub);
+      await ip('-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
+      await ip('-n', hub, 'link', 'set', 'br0', 'up');
+      for (const [i, host] of topology.hosts.entries()) {
+        const ns = this.nsName(host.name);
+        await this.addNamespace(ns);
+        // Both ends are created directly inside lab namespaces: the root namespace never sees them.
+        await ip('link', 'add', `v${i}`, 'netns', hub, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+        await ip('-n', hub, 'link', 'set', `v${i}`, 'master', 'br0', 'up');
+        await ip('-n', ns, 'addr', 'add', `${this.plan.ip(host)}/24`, 'dev', 'eth0');
+        await ip('-n', ns, 'link', 'set', 'eth0', 'up');
+        // No default route on purpose: only the lab's own /24 is reachable.
+      }
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
+  }
+
+  private async addNamespace(ns: string): Promise<void> {
+    await ip('netns', 'add', ns);
+    this.namespaces.push(ns);
+    await ip('-n', ns, 'link', 'set', 'lo', 'up'); // REDIRECT to 127.0.0.1 needs lo up
+  }
+
+  private prefix(host: string, uid?: number, gid?: number): string[] {
+    const base = ['netns', 'exec', this.nsName(host)];
+    if (uid === undefined) return base;
+    return [...base, 'setpriv', `--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups', '--'];
+  }
+
+  spawn(host: string, argv: string[], options: SpawnOptions = {}): LabProcess {
+    const child = execa('ip', [...this.prefix(host, options.uid, options.gid), ...argv], {
+      env: { HOME: '/tmp', ...options.env },
+      extendEnv: true,
+      stdin: 'ignore',
+      stdout: options.logFile ? { file: options.logFile, append: true } : 'ignore',
+      stderr: options.logFile ? { file: options.logFile, append: true } : 'ignore',
+      ipc: options.ipc ?? false,
+      serialization: 'json',
+      cleanup: true,
+      forceKillAfterDelay: 2000,
+      reject: false,
+    }) as LabProcess;
+    this.processes.add(child);
+    void child.finally(() => this.processes.delete(child));
+    return child;
+  }
+
+  async exec(host: string, argv: string[], options: { uid?: number; input?: string } = {}): Promise<ExecResult> {
+    const r = await execa('ip', [...this.prefix(host, options.uid), ...argv], {
+      input: options.input,
+      reject: false,
+      env: { HOME: '/tmp' },
+    });
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
+  }
+
+  async setResolver(host: string, nameserver: string): Promise<void> {
+    // `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc/* for the processes it starts.
+    const dir = `/etc/netns/${this.nsName(host)}`;
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/resolv.conf`, `nameserver ${nameserver}\noptions timeout:1 attempts:1\n`);
+    await writeFile(`${dir}/hosts`, '127.0.0.1 localhost\n');
+  }
+
+  async down(): Promise<void> {
+    if (this.downed) return;
+    this.downed = true;
+    for (const p of this.processes) p.kill('SIGKILL');
+    await removeNamespaces(this.namespaces);
+    await releaseLab(this.labId);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+}
+
+async function ip(...args: string[]): Promise<void> {
+  const r = await execa('ip', args, { reject: false });
+  if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`);
+}
+
+/** Kills every process inside each namespace, then deletes it and its /etc/netns files. */
+export async function removeNamespaces(namespaces: string[]): Promise<void> {
+  // Processes first: `ip netns del` does not kill them and a live process keeps the netns alive.
+  for (const ns of namespaces) {
+    const r = await execa('ip', ['netns', 'pids', ns], { reject: false });
+    for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  for (const ns of namespaces.slice().reverse()) {
+    await execa('ip', ['netns', 'del', ns], { reject: false });
+    await rm(`/etc/netns/${ns}`, { recursive: true, force: true });
+  }
+}
+
+/** Lab namespaces that exist now, grouped by lab id. */
+export async function listLabNamespaces(): Promise<Map<string, string[]>> {
+  const r = await execa('ip', ['netns', 'list'], { reject: false });
+  const byLab = new Map<string, string[]>();
+  for (const line of r.stdout.split('\n')) {
+    const name = line.split(/\s+/)[0] ?? '';
+    const m = new RegExp(`^${NAME_PREFIX}-([0-9a-f]{6})-`).exec(name);
+    if (!m) continue;
+    byLab.set(m[1]!, [...(byLab.get(m[1]!) ?? []), name]);
+  }
+  return byLab;
+}
+
+async function assertNetnsPrerequisites(): Promise<void> {
+  if (process.platform !== 'linux') {
+    throw new PrerequisiteError('the netns backend needs Linux', 'use a Linux machine (or the Docker backend once it exists)');
+  }
+  if (process.getuid?.() !== 0) {
+    throw new PrerequisiteError(
+      `the netns backend needs root to create namespaces (running as uid ${process.getuid?.()})`,
+      'run as root, e.g. `sudo npm run scenario -- <id>`',
+    );
+  }
+  for (const tool of ['ip', 'iptables', 'setpriv']) {
+    const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(`${d}/${tool}`));
+    if (!found) {
+      throw new PrerequisiteError(
+        `\`${tool}\` is not installed`,
+        `apt-get install -y ${tool === 'setpriv' ? 'util-linux' : tool === 'ip' ? 'iproute2' : 'iptables'}`,
+      );
+    }
+  }
+}

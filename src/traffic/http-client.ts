@@ -1,0 +1,131 @@
+/**
+ * The app in the pod: a serial keep-alive HTTP client, like the seed's Go service with its default
+ * Transport. It resolves the target name through the pod's resolver (the lab DNS) whenever it
+ * opens a connection, reuses one connection while the peer keeps it open, and reports every
+ * outcome: status or error, latency, the local port of the connection that carried it, and the
+ * upstream that answered. Bounded in count and duration: it always stops by itself.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import { Agent, request } from 'undici';
+import type { Commands, Emit } from '../agent/protocol.js';
+import { delay } from '../util/time.js';
+
+export interface HttpClientOptions {
+  url: string;
+  /** Start a request every `everyMs`, or right after the previous one if it took longer. */
+  everyMs: number;
+  maxRequests: number;
+  maxDurationMs: number;
+  /** Gives up on one request after this long (headers + body). */
+  requestTimeoutMs: number;
+  /** Connect timeout of the client's own dialer. */
+  connectTimeoutMs: number;
+  /** Idle time after which the client drops a pooled connection (Go: IdleConnTimeout 90 s, scaled). */
+  keepAliveTimeoutMs: number;
+}
+
+export interface HttpOutcome {
+  seq: number;
+  at: number;
+  latencyMs: number;
+  status?: number;
+  /** undici / errno code when no response arrived. */
+  error?: string;
+  errorMessage?: string;
+  /** Local port of the connection the request went out on: same port = same connection. */
+  localPort?: number;
+  servedBy?: string;
+  /** The response's Connection header, e.g. "close" when Envoy drains the connection. */
+  connectionHeader?: string;
+  /** First line of the body (Envoy's local reply text on a 503). */
+  body?: string;
+}
+
+// undici announces each request's socket as it writes the headers: that is how we learn which
+// downstream connection carried the request. The client is serial, so "the last one" is exact.
+let lastLocalPort: number | undefined;
+diagnostics.subscribe('undici:client:sendHeaders', (msg) => {
+  lastLocalPort = (msg as { socket: { localPort?: number } }).socket.localPort;
+});
+
+let running: Promise<{ sent: number }> | undefined;
+let stopping = false;
+let wake: () => void = () => {};
+
+async function runClient(o: HttpClientOptions, emit: Emit): Promise<{ sent: number }> {
+  const dispatcher = new Agent({
+    connections: 1,
+    pipelining: 1,
+    keepAliveTimeout: o.keepAliveTimeoutMs,
+    keepAliveMaxTimeout: o.keepAliveTimeoutMs,
+    headersTimeout: o.requestTimeoutMs,
+    bodyTimeout: o.requestTimeoutMs,
+    connect: { timeout: o.connectTimeoutMs },
+  });
+  const started = Date.now();
+  let seq = 0;
+  try {
+    while (!stopping && seq < o.maxRequests && Date.now() - started < o.maxDurationMs) {
+      const at = Date.now();
+      const outcome = await sendOne(++seq, at, o, dispatcher);
+      emit('outcome', { ...outcome });
+      const wait = o.everyMs - (Date.now() - at);
+      if (wait > 0 && !stopping) await Promise.race([delay(wait), new Promise<void>((r) => (wake = r))]);
+    }
+  } finally {
+    await dispatcher.destroy().catch(() => {});
+  }
+  return { sent: seq };
+}
+
+async function sendOne(seq: number, at: number, o: HttpClientOptions, dispatcher: Agent): Promise<HttpOutcome> {
+  lastLocalPort = undefined;
+  try {
+    const res = await request(o.url, {
+      dispatcher,
+      signal: AbortSignal.timeout(o.requestTimeoutMs + 500),
+    });
+    const text = await res.body.text();
+    const header = (name: string) => {
+      const v = res.headers[name];
+      return Array.isArray(v) ? v.join(',') : v;
+    };
+    return {
+      seq,
+      at,
+      latencyMs: Date.now() - at,
+      status: res.statusCode,
+      localPort: lastLocalPort,
+      servedBy: header('x-served-by'),
+      connectionHeader: header('connection'),
+      body: text.split('\n')[0]?.slice(0, 200),
+    };
+  } catch (err) {
+    const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+    return {
+      seq,
+      at,
+      latencyMs: Date.now() - at,
+      error: e.cause?.code ?? e.code ?? e.name ?? 'Error',
+      errorMessage: e.message,
+      localPort: lastLocalPort,
+    };
+  }
+}
+
+export const httpClientCommands: Commands = {
+  'client.start': (o: HttpClientOptions, emit) => {
+    if (running) throw new Error('the client is already running');
+    stopping = false;
+    running = runClient(o, emit);
+    return { started: true };
+  },
+  /** Stops after the request in flight; resolves with the count sent. */
+  'client.stop': async () => {
+    stopping = true;
+    wake();
+    const result = await running;
+    running = undefined;
+    return result ?? { sent: 0 };
+  },
+};

@@ -1,0 +1,33 @@
+/** Small time helpers; the lab never sleeps where it can wait for an event instead. */
+import { setTimeout as delay } from 'node:timers/promises';
+
+export { delay };
+
+/** Polls `probe` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitUntil<T>(
+  probe: () => T | Promise<T>,
+  { timeoutMs, everyMs = 25, what }: { timeoutMs: number; everyMs?: number; what: string },
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await delay(everyMs);
+  }
+}
+
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+}
+
+/** Seconds with one decimal, for human-readable evidence. */
+export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
