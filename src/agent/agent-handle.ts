@@ -5,7 +5,7 @@
 import type { Backend, LabProcess } from '../topology/backend.js';
 import { LabStartError } from '../errors.js';
 import { AGENT_ENTRY, TSX_LOADER } from '../paths.js';
-import type { AgentEvent, AgentMessage } from './protocol.js';
+import type { AgentEvent, AgentMessage, AgentReply } from './protocol.js';
 
 export class AgentHandle {
   private nextId = 1;
@@ -60,14 +60,15 @@ export class AgentHandle {
   }
 
   private dispatch(msg: AgentMessage): void {
-    if ('id' in msg) {
+    if ('id' in msg && typeof msg.id === 'number') {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
       if (!p) return;
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new Error(`agent ${this.role}@${this.host}: ${msg.error}`));
+      const reply = msg as AgentReply;
+      if (reply.ok) p.resolve(reply.result);
+      else p.reject(new Error(`agent ${this.role}@${this.host}: ${reply.error}`));
     } else if ('event' in msg) {
-      for (const l of this.listeners) l(msg);
+      for (const l of this.listeners) l(msg as AgentEvent);
     }
   }
 

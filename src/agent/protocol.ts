@@ -12,6 +12,7 @@ export interface AgentRequest {
 export type AgentReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 export interface AgentEvent {
+  id?: undefined;
   event: string;
   /** Date.now() in the agent; host and lab share one clock. */
   at: number;

@@ -32,15 +32,15 @@ async function start({ port, records: initial, ttl = 1 }: DnsServerOptions, emit
       const name = question?.name ?? '';
       const ips = question?.type === Packet.TYPE.A ? answerFor(name) : [];
       for (const address of ips) {
-        response.answers.push({ name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl, address });
+        response.answers.push({ name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl, address } as unknown as dns2.Packet.Resource);
       }
       // Unknown names get NXDOMAIN (rcode 3); AAAA for a known name gets an empty answer.
       if (!records.has(name.toLowerCase())) response.header.rcode = 3;
       send(response);
-      emit('dns-query', { name, type: question?.type, from: rinfo.address, answer: ips });
+      emit('dns-query', { name, type: question?.type, from: (rinfo as { address?: string }).address, answer: ips });
     },
   });
-  await server.listen({ udp: { port, address: '0.0.0.0', type: 'udp4' } });
+  await server.listen({ udp: { port, address: '0.0.0.0' } });
   return { port };
 }
 

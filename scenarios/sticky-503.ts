@@ -1,0 +1,288 @@
+/**
+ * sticky-503: after the IP behind an external name dies and DNS moves the name to a healthy IP,
+ * the app keeps getting 503 forever.
+ *
+ * Reported  seed 000 (../shared/seeds/000_bdd7608d89297fac.txt); istio/istio#36768;
+ *           envoyproxy/envoy#19458, #12370, #21963.
+ * Symptom   A service calls an external name on :80 serially over keep-alive. The IP behind it
+ *           stops answering: 503 every connect timeout. DNS is switched to a healthy IP: still 503,
+ *           for as long as the app keeps its connection busy. Inside the pod, `ss` shows the app's
+ *           connection ESTAB "to" the dead IP and Envoy's own connection SYN-SENT to it.
+ * Cause     :80 has an HTTP listener (some mesh service uses port 80), so the HCM handles the
+ *           request and routes it to PassthroughCluster, an ORIGINAL_DST cluster: the upstream
+ *           address is the original destination of the app's *connection*, fixed when the app
+ *           dialled. The router's 503 does not close that connection, the app reuses it, and
+ *           every request on it goes to the dead IP. DNS is never consulted again.
+ * Fixes     ServiceEntry with resolution DNS (Envoy follows DNS itself); excludeOutboundIPRanges
+ *           (the sidecar is out of the path); a port with no HTTP listener (tcp_proxy closes the
+ *           app's connection on connect failure); bounded downstream reuse; Lua drain on 503.
+ *
+ * The lab's test.com is `test-com.test` (a reserved name: nothing can leave the lab), its old IP
+ * is the `old` host and its new IP the `new` host.
+ */
+import { check, counterAtLeast, faultFired, stat } from '../src/checks/check.js';
+import { accessAfter, describeAccess, firstSuccessAfter, isOk, localPorts, markerAt, outcomeCounts, requestsAfter, requestsBefore } from '../src/checks/evidence.js';
+import { blackhole } from '../src/faults/blackhole.js';
+import type { Lab } from '../src/lab.js';
+import { defineScenario } from '../src/scenario/scenario.js';
+import { variantPath } from '../src/envoy/config.js';
+
+const NAME = 'test-com.test';
+
+// Time scaling: Istio's connect timeout (10 s) and DNS refresh (60 s) become 1 s; the seed's Go
+// client (IdleConnTimeout 90 s) keeps connections 30 s. Only the order of these matters.
+const CONNECT_TIMEOUT_MS = 1000;
+const DNS_REFRESH_MS = 1000;
+/** How long the phase watches after the DNS switch: several connect timeouts and DNS refreshes. */
+const OBSERVE_MS = 5000;
+
+/**
+ * The incident, as in the seed: serial requests succeed via the old IP; the old IP dies; DNS
+ * moves the name to the new IP; the app keeps going. `midIncident` runs while the symptom is
+ * present (the live phase applies its fix there).
+ */
+function incident(port: number, midIncident?: (lab: Lab) => Promise<void>) {
+  return async (lab: Lab) => {
+    await lab.startApp({
+      url: `http://${NAME}:${port}/`,
+      everyMs: 200,
+      maxRequests: 200,
+      maxDurationMs: 40_000,
+      requestTimeoutMs: 4000,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      keepAliveTimeoutMs: 30_000,
+    });
+    await lab.waitFor('3 requests served by old', (t) => t.requests().filter((r) => r.servedBy === 'old').length >= 3, 10_000);
+    await lab.inject(blackhole, 'old');
+    const failing = (t: Lab['timeline']) => t.requests().filter((r) => r.t > t.marker('fault')!.t && !isOk(r)).length >= 2;
+    await lab.waitFor('2 failed requests after the fault', failing, 10_000);
+    await lab.switchDns(NAME, 'new');
+    await lab.sleep(CONNECT_TIMEOUT_MS + 500);
+    await lab.snapshotConnections('after the DNS switch');
+    if (midIncident) await midIncident(lab);
+    await lab.sleep(OBSERVE_MS - CONNECT_TIMEOUT_MS - 500);
+  };
+}
+
+/** The symptom is gone: after the switch a request is served by `new`, and the app stays healthy. */
+const recoversAfterSwitch = (withinMs: number) =>
+  check(`recovers: a 200 from new within ${withinMs / 1000} s of the DNS switch, and every request in the last 2 s is OK`, (e) => {
+    const after = requestsAfter(e, 'dns');
+    const switchT = markerAt(e, 'dns') - e.timeline.startedAt;
+    const first = firstSuccessAfter(after, switchT, 'new');
+    const lastT = Math.max(...after.map((r) => r.t));
+    const tail = after.filter((r) => r.t >= lastT - 2000);
+    const pass = !!first && first.afterMs <= withinMs && tail.length > 0 && tail.every((r) => isOk(r) && r.servedBy === 'new');
+    return {
+      pass,
+      evidence: `after the switch: ${outcomeCounts(after)}; first 200 from new ${first ? `${first.afterMs} ms after the switch` : 'never'}; last 2 s: ${outcomeCounts(tail)}`,
+    };
+  });
+
+/** The app had to open a new connection to recover (what the fixes that close connections do). */
+const recoversOnNewConnection = check('the app recovered on a new connection (new local port)', (e) => {
+  const stuckPorts = localPorts(requestsBefore(e, 'dns').filter((r) => !isOk(r)));
+  const okPorts = localPorts(requestsAfter(e, 'dns').filter((r) => isOk(r) && r.servedBy === 'new'));
+  return {
+    pass: okPorts.length > 0 && okPorts.every((p) => !stuckPorts.includes(p)),
+    evidence: `failing requests used local port(s) ${stuckPorts.join(', ') || '(none)'}; recovered requests used ${okPorts.join(', ') || '(none)'}`,
+  };
+});
+
+const oldServedNothingAfterFault = check('the fault held: old served nothing after it was blackholed', (e) => {
+  const faultT = markerAt(e, 'fault') - e.timeline.startedAt;
+  const n = e.timeline.entries.filter((x) => x.kind === 'served' && x.host === 'old' && x.t > faultT).length;
+  return { pass: n === 0, evidence: `old served ${n} request(s) after the fault (${e.served.old} in all)` };
+});
+
+export default defineScenario({
+  id: 'sticky-503',
+  title: 'Sticky 503 UF after a DNS switch: the app connection stays pinned to the dead IP',
+  seed: '000_bdd7608d89297fac.txt',
+  reported: ['https://github.com/istio/istio/issues/36768', 'https://github.com/envoyproxy/envoy/issues/19458', 'https://github.com/envoyproxy/envoy/issues/12370'],
+  symptom: 'HTTP 503 (UF, connection_timeout) every connect timeout, continuing after DNS points the name at a healthy IP',
+  cause: 'PassthroughCluster (ORIGINAL_DST) takes the upstream address from the kept-alive app connection; a router 503 does not close it',
+  timeScaling: 'connect timeout 10 s → 1 s, DNS refresh 60 s → 1 s, client idle timeout 90 s → 30 s',
+  lab: {
+    upstreams: [
+      { name: 'old', octet: 21, ports: [80, 8080] }, // test.com's first IP (the seed's 4.4.4.4)
+      { name: 'new', octet: 22, ports: [80, 8080] }, // where DNS moves it (the seed's 5.5.5.5)
+    ],
+    dns: { [NAME]: 'old' },
+  },
+  phases: [
+    {
+      name: 'before',
+      kind: 'before',
+      title: 'Istio ALLOW_ANY passthrough on :80: 503 UF continues after the DNS switch, same connection',
+      config: 'broken',
+      run: incident(80),
+      expect: [
+        check('symptom: every request after the DNS switch is a 503, all on the one connection the app opened before the fault', (e) => {
+          const after = requestsAfter(e, 'dns');
+          const before = requestsBefore(e, 'fault').filter(isOk);
+          const ports = localPorts(after);
+          const pinned = ports.length === 1 && localPorts(before).includes(ports[0]!);
+          return {
+            pass: after.length >= 3 && after.every((r) => r.status === 503) && pinned,
+            evidence: `${after.length} requests after the switch: ${outcomeCounts(after)}; local port(s) ${ports.join(', ')} (before the fault: ${localPorts(before).join(', ')})`,
+          };
+        }),
+        check('mechanism: Envoy answers 503 UF connection_timeout, still dialling old through PassthroughCluster, on one downstream connection', (e) => {
+          const entries = accessAfter(e, 'dns', 'http');
+          const oldAddr = `${e.ips.old}:80`;
+          const pass =
+            entries.length >= 3 &&
+            entries.every((a) => a.code === 503 && a.flags === 'UF' && a.up_cluster === 'PassthroughCluster' && a.up_host === oldAddr && /connection_timeout/.test(a.details ?? '')) &&
+            new Set(entries.map((a) => a.cx)).size === 1;
+          return { pass, evidence: `access log after the switch: ${describeAccess(entries)}; downstream cx id(s) ${[...new Set(entries.map((a) => a.cx))].join(', ')}` };
+        }),
+        check('mechanism: PassthroughCluster connect timeouts match the 503s', (e) => {
+          const timeouts = stat(e, 'cluster.PassthroughCluster.upstream_cx_connect_timeout');
+          const n503 = e.timeline.requests().filter((r) => r.status === 503).length;
+          return { pass: n503 > 0 && timeouts >= n503, evidence: `cluster.PassthroughCluster.upstream_cx_connect_timeout +${timeouts} for ${n503} 503s` };
+        }),
+        faultFired('old', 'blackhole'),
+        check('new was never reached', (e) => ({ pass: e.served.new === 0, evidence: `new served ${e.served.new} request(s)` })),
+      ],
+    },
+    {
+      name: 'fix-dns-cluster',
+      kind: 'fix',
+      title: 'ServiceEntry resolution: DNS: Envoy re-resolves the name and follows the switch',
+      config: 'fix-dns-cluster',
+      run: incident(80),
+      expect: [
+        recoversAfterSwitch(DNS_REFRESH_MS + 2 * CONNECT_TIMEOUT_MS + 1000),
+        check('fix path: the DNS cluster served the recovered requests from new', (e) => {
+          const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
+          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ips.new}:80`);
+          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}` };
+        }),
+        counterAtLeast(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
+        check('no PassthroughCluster traffic for the declared name', (e) => ({
+          pass: stat(e, 'cluster.PassthroughCluster.upstream_rq_total') === 0,
+          evidence: `cluster.PassthroughCluster.upstream_rq_total +${stat(e, 'cluster.PassthroughCluster.upstream_rq_total')}`,
+        })),
+        faultFired('old', 'blackhole'),
+        oldServedNothingAfterFault,
+      ],
+    },
+    {
+      name: 'fix-exclude-range',
+      kind: 'fix',
+      title: 'excludeOutboundIPRanges: the sidecar is out of the path; the app times out and redials',
+      config: 'broken',
+      excludeOutbound: ['old', 'new'],
+      run: incident(80),
+      expect: [
+        recoversAfterSwitch(2 * CONNECT_TIMEOUT_MS + 1000),
+        recoversOnNewConnection,
+        check("the app's own connect timeouts replace Envoy's 503s", (e) => {
+          const failed = e.timeline.requests().filter((r) => !isOk(r));
+          return {
+            pass: failed.length > 0 && failed.every((r) => r.status === undefined && r.error === 'UND_ERR_CONNECT_TIMEOUT'),
+            evidence: `failed requests: ${outcomeCounts(failed)}`,
+          };
+        }),
+        check('fix path: Envoy saw none of this traffic', (e) => ({
+          pass: e.accessLog.length === 0 && stat(e, 'cluster.PassthroughCluster.upstream_cx_total') === 0,
+          evidence: `${e.accessLog.length} access-log entries; cluster.PassthroughCluster.upstream_cx_total +${stat(e, 'cluster.PassthroughCluster.upstream_cx_total')}`,
+        })),
+        faultFired('old', 'blackhole'),
+      ],
+    },
+    {
+      name: 'fix-port-8080',
+      kind: 'fix',
+      title: 'A port with no HTTP listener (8080): tcp_proxy closes the app connection; the app redials',
+      config: 'broken',
+      run: incident(8080),
+      expect: [
+        recoversAfterSwitch(2 * CONNECT_TIMEOUT_MS + 1000),
+        recoversOnNewConnection,
+        check('no HTTP 503 reaches the app: it sees its connection closed instead', (e) => {
+          const failed = e.timeline.requests().filter((r) => !isOk(r));
+          return {
+            pass: failed.length > 0 && failed.every((r) => r.status === undefined),
+            evidence: `failed requests: ${outcomeCounts(failed)}`,
+          };
+        }),
+        check('mechanism: virtualOutbound tcp_proxy logs UF connects to old:8080', (e) => {
+          const tcp = e.accessLog.filter((a) => a.kind === 'tcp' && a.flags?.includes('UF'));
+          return { pass: tcp.length > 0 && tcp.every((a) => a.up_host === `${e.ips.old}:8080`), evidence: `tcp access log: ${describeAccess(tcp)}` };
+        }),
+        counterAtLeast('cluster.PassthroughCluster.upstream_cx_connect_timeout', 1, 'mechanism'),
+        faultFired('old', 'blackhole'),
+      ],
+    },
+    {
+      name: 'fix-max-requests',
+      kind: 'fix',
+      title: 'Bounded downstream reuse (max_requests_per_connection 3): Envoy closes, the app redials',
+      config: 'fix-max-requests',
+      run: incident(80),
+      expect: [
+        recoversAfterSwitch(3 * CONNECT_TIMEOUT_MS + 1500),
+        recoversOnNewConnection,
+        counterAtLeast('http.outbound_0.0.0.0_80.downstream_cx_max_requests_reached', 1, 'fix path'),
+        check('fix path: the app saw `connection: close` from Envoy', (e) => {
+          const closes = e.timeline.requests().filter((r) => r.connectionHeader === 'close');
+          return { pass: closes.length > 0, evidence: `${closes.length} response(s) carried connection: close` };
+        }),
+        faultFired('old', 'blackhole'),
+      ],
+    },
+    {
+      name: 'fix-lua-drain',
+      kind: 'fix',
+      title: 'Lua drainConnectionUponCompletion() on 503: every 503 closes the app connection',
+      config: 'fix-lua-drain',
+      requires: { envoy: '1.37.0', why: 'streamInfo():drainConnectionUponCompletion() arrived in Envoy 1.37.0' },
+      run: incident(80),
+      expect: [
+        recoversAfterSwitch(2 * CONNECT_TIMEOUT_MS + 1000),
+        recoversOnNewConnection,
+        check('fix path: every 503 carried `connection: close` and its connection was not reused', (e) => {
+          const r503 = e.timeline.requests().filter((r) => r.status === 503);
+          const ports = localPorts(r503);
+          return {
+            pass: r503.length > 0 && r503.every((r) => r.connectionHeader === 'close') && ports.length === r503.length,
+            evidence: `${r503.length} 503s, ${r503.filter((r) => r.connectionHeader === 'close').length} with connection: close, on ${ports.length} distinct connection(s)`,
+          };
+        }),
+        faultFired('old', 'blackhole'),
+      ],
+    },
+    {
+      name: 'live-dns-cluster',
+      kind: 'live',
+      title: 'The ServiceEntry applied mid-incident (CDS + RDS push): is the stuck connection rescued?',
+      config: 'broken',
+      run: incident(80, async (lab) => {
+        await lab.sleep(1000); // the symptom, on the stuck connection, before the fix arrives
+        await lab.applyConfig(variantPath('sticky-503', 'fix-dns-cluster'), 'ServiceEntry test-com.test (resolution DNS) pushed');
+      }),
+      expect: [
+        check('before the push: 503s after the DNS switch on the pinned connection', (e) => {
+          const stuck = requestsAfter(e, 'dns').filter((r) => r.t < e.timeline.marker('config')!.t);
+          return { pass: stuck.length >= 2 && stuck.every((r) => r.status === 503), evidence: `between switch and push: ${outcomeCounts(stuck)}` };
+        }),
+        // What real Envoy does: route "80" arrives by RDS and applies to existing HCM connections,
+        // so the very connection that was stuck gets its next request routed to the DNS cluster.
+        check('rescued: after the push, the stuck connection itself gets 200 from new', (e) => {
+          const pushT = e.timeline.marker('config')!.t;
+          const stuckPorts = localPorts(requestsAfter(e, 'dns').filter((r) => r.t < pushT));
+          const after = e.timeline.requests().filter((r) => r.t > pushT);
+          const ok = after.filter((r) => isOk(r) && r.servedBy === 'new');
+          return {
+            pass: ok.length > 0 && localPorts(ok).every((p) => stuckPorts.includes(p)),
+            evidence: `after the push: ${outcomeCounts(after)}; stuck on port(s) ${stuckPorts.join(', ')}, recovered on ${localPorts(ok).join(', ') || '(none)'}`,
+          };
+        }),
+        counterAtLeast('cluster_manager.cds.update_success', 1, 'fix path: the CDS push was accepted'),
+        faultFired('old', 'blackhole'),
+      ],
+    },
+  ],
+});

@@ -1,0 +1,92 @@
+/**
+ * The JSON access log the lab puts on every HCM and tcp_proxy, and its parser. One line per HTTP
+ * request or TCP connection: the evidence of what Envoy itself decided (flags, details, which
+ * connection, which upstream host).
+ */
+import { readFile } from 'node:fs/promises';
+
+export const ACCESS_LOG_FORMAT: Record<string, string> = {
+  ts: '%START_TIME%',
+  chain: '%FILTER_CHAIN_NAME%',
+  cx: '%CONNECTION_ID%', // constant across requests = same downstream connection
+  up_cx: '%UPSTREAM_CONNECTION_ID%',
+  method: '%REQ(:METHOD)%',
+  authority: '%REQ(:AUTHORITY)%',
+  code: '%RESPONSE_CODE%',
+  flags: '%RESPONSE_FLAGS%',
+  details: '%RESPONSE_CODE_DETAILS%',
+  cx_term: '%CONNECTION_TERMINATION_DETAILS%',
+  ds_local: '%DOWNSTREAM_LOCAL_ADDRESS%', // the original destination, after SO_ORIGINAL_DST
+  ds_remote: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  up_host: '%UPSTREAM_HOST%',
+  up_cluster: '%UPSTREAM_CLUSTER%',
+  up_local: '%UPSTREAM_LOCAL_ADDRESS%',
+  up_fail: '%UPSTREAM_TRANSPORT_FAILURE_REASON%',
+  attempts: '%UPSTREAM_REQUEST_ATTEMPT_COUNT%',
+  sni: '%REQUESTED_SERVER_NAME%',
+  duration_ms: '%DURATION%',
+};
+
+/** One access-log entry. Envoy writes "-"/null for absent values; the parser turns those into undefined. */
+export interface AccessLogEntry {
+  ts: string;
+  /** HTTP request (HCM) or TCP connection (tcp_proxy). */
+  kind: 'http' | 'tcp';
+  chain?: string;
+  cx?: number;
+  up_cx?: number;
+  method?: string;
+  authority?: string;
+  code?: number;
+  flags?: string;
+  details?: string;
+  cx_term?: string;
+  ds_local?: string;
+  ds_remote?: string;
+  up_host?: string;
+  up_cluster?: string;
+  up_local?: string;
+  up_fail?: string;
+  attempts?: number;
+  sni?: string;
+  duration_ms?: number;
+}
+
+export function accessLogConfig(path: string, kind: 'http' | 'tcp') {
+  return [
+    {
+      name: 'envoy.access_loggers.file',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+        path,
+        log_format: { json_format: { kind, ...ACCESS_LOG_FORMAT } },
+      },
+    },
+  ];
+}
+
+const NUMERIC = new Set(['cx', 'up_cx', 'code', 'attempts', 'duration_ms']);
+
+export function parseAccessLog(text: string): AccessLogEntry[] {
+  const entries: AccessLogEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let raw: Record<string, unknown>;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      continue; // a torn last line while Envoy is still writing
+    }
+    const entry: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw)) {
+      if (v === null || v === '-' || v === '') continue;
+      entry[k] = NUMERIC.has(k) ? Number(v) : v;
+    }
+    entries.push(entry as unknown as AccessLogEntry);
+  }
+  return entries;
+}
+
+export async function readAccessLog(path: string): Promise<AccessLogEntry[]> {
+  return parseAccessLog(await readFile(path, 'utf8').catch(() => ''));
+}

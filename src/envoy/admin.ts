@@ -1,0 +1,64 @@
+/**
+ * Envoy's admin API over its unix socket: readiness, stats (for deltas), config_dump, clusters.
+ */
+import { Agent, request } from 'undici';
+
+export type Stats = Map<string, number>;
+
+export class EnvoyAdmin {
+  private readonly dispatcher: Agent;
+
+  constructor(readonly socketPath: string) {
+    this.dispatcher = new Agent({ connect: { socketPath } });
+  }
+
+  async get(path: string): Promise<{ status: number; body: string }> {
+    const res = await request(`http://envoy-admin${path}`, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(5000) });
+    return { status: res.statusCode, body: await res.body.text() };
+  }
+
+  async post(path: string): Promise<{ status: number; body: string }> {
+    const res = await request(`http://envoy-admin${path}`, { method: 'POST', dispatcher: this.dispatcher, signal: AbortSignal.timeout(5000) });
+    return { status: res.statusCode, body: await res.body.text() };
+  }
+
+  async ready(): Promise<boolean> {
+    const r = await this.get('/ready');
+    return r.status === 200 && r.body.trim() === 'LIVE';
+  }
+
+  /** Every counter and gauge by name. */
+  async stats(): Promise<Stats> {
+    const r = await this.get('/stats?format=json');
+    const parsed = JSON.parse(r.body) as { stats: Array<{ name?: string; value?: number }> };
+    const out: Stats = new Map();
+    for (const s of parsed.stats) if (s.name !== undefined && typeof s.value === 'number') out.set(s.name, s.value);
+    return out;
+  }
+
+  async stat(name: string): Promise<number> {
+    return (await this.stats()).get(name) ?? 0;
+  }
+
+  async configDump(): Promise<string> {
+    return (await this.get('/config_dump')).body;
+  }
+
+  async clusters(): Promise<string> {
+    return (await this.get('/clusters?format=json')).body;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close().catch(() => {});
+  }
+}
+
+/** after − before for every stat that changed (gauges included, as their change). */
+export function statsDelta(before: Stats, after: Stats): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [name, value] of after) {
+    const d = value - (before.get(name) ?? 0);
+    if (d !== 0) delta[name] = d;
+  }
+  return delta;
+}

@@ -1,0 +1,106 @@
+/**
+ * Loads a scenario's Envoy configuration variant (envoy-configs/<scenario>/<variant>.yaml),
+ * resolves its `base:` overlay chain and renders it for one lab: placeholders filled, the JSON
+ * access log put on every HCM / tcp_proxy, every `rds:` pointed at the lab's RDS file.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { EnvoyConfigError } from '../errors.js';
+import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { accessLogConfig } from './access-log.js';
+import { mergeOverlay } from './overlay.js';
+
+export interface EnvoyResources {
+  listeners: any[];
+  clusters: any[];
+  /** RouteConfiguration resources, served by RDS. */
+  routes: any[];
+}
+
+export const HCM = 'envoy.filters.network.http_connection_manager';
+export const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
+
+/** A config variant file, e.g. ("sticky-503", "fix-dns-cluster"). */
+export function variantPath(scenario: string, variant: string): string {
+  return join(ENVOY_CONFIGS_DIR, scenario, `${variant}.yaml`);
+}
+
+export async function loadVariant(path: string, seen: string[] = []): Promise<EnvoyResources> {
+  if (!existsSync(path)) throw new EnvoyConfigError(`config file ${path} does not exist`, 'check the variant name in the scenario');
+  if (seen.includes(path)) throw new EnvoyConfigError(`config ${path}: "base:" chain loops (${[...seen, path].join(' -> ')})`);
+  let doc: any;
+  try {
+    doc = YAML.parse(await readFile(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new EnvoyConfigError(`config ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes'].includes(k));
+  if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, 'allowed: base, listeners, clusters, routes');
+  const own: EnvoyResources = { listeners: doc.listeners ?? [], clusters: doc.clusters ?? [], routes: doc.routes ?? [] };
+  if (!doc.base) return mergeOverlay({ listeners: [], clusters: [], routes: [] }, own) as EnvoyResources;
+  const base = await loadVariant(join(path, '..', doc.base), [...seen, path]);
+  return {
+    listeners: mergeOverlay(base.listeners, own.listeners) as any[],
+    clusters: mergeOverlay(base.clusters, own.clusters) as any[],
+    routes: mergeOverlay(base.routes, own.routes) as any[],
+  };
+}
+
+/** Replaces every ${NAME} in string values; an unknown name is an error that lists the known ones. */
+export function fillPlaceholders<T>(value: T, vars: Record<string, string>, where = 'config'): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+        if (!(name in vars)) throw new EnvoyConfigError(`${where}: unknown placeholder \${${name}}`, `known placeholders: ${Object.keys(vars).map((k) => `\${${k}}`).join(', ')}`);
+        return vars[name]!;
+      });
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** Calls `visit` for every network filter (in filter chains and default filter chains). */
+export function forEachNetworkFilter(resources: EnvoyResources, visit: (filter: any, listener: any) => void): void {
+  for (const listener of resources.listeners) {
+    const chains = [...(listener.filter_chains ?? []), ...(listener.default_filter_chain ? [listener.default_filter_chain] : [])];
+    for (const chain of chains) for (const filter of chain.filters ?? []) visit(filter, listener);
+  }
+}
+
+export interface RenderOptions {
+  vars: Record<string, string>;
+  accessLogPath: string;
+  /** Where RDS reads route configurations from; undefined = inline them (validation). */
+  rdsPath?: string;
+}
+
+export function renderResources(source: EnvoyResources, o: RenderOptions): EnvoyResources {
+  const r = structuredClone(fillPlaceholders(source, o.vars));
+  forEachNetworkFilter(r, (filter) => {
+    const tc = filter.typed_config;
+    if (!tc) return;
+    if (filter.name === HCM || filter.name === TCP_PROXY) {
+      tc.access_log ??= accessLogConfig(o.accessLogPath, filter.name === HCM ? 'http' : 'tcp');
+    }
+    if (filter.name === HCM && tc.rds) {
+      const name = tc.rds.route_config_name;
+      if (o.rdsPath) {
+        tc.rds.config_source ??= {
+          resource_api_version: 'V3',
+          path_config_source: { path: o.rdsPath, watched_directory: { path: join(o.rdsPath, '..') } },
+        };
+      } else {
+        const route = r.routes.find((x) => x.name === name);
+        if (!route) throw new EnvoyConfigError(`HCM asks RDS for route "${name}", which the config does not define`, `add a route named "${name}" under routes:`);
+        delete tc.rds;
+        tc.route_config = route;
+      }
+    }
+  });
+  return r;
+}

@@ -1,0 +1,150 @@
+/**
+ * A running Envoy sidecar in a lab host, as uid 1337 (the uid Istio's interception exempts),
+ * with one worker (pools are per worker: determinism), short drain, and its config from watched
+ * files so `apply()` can change it live, mid-incident, like a `kubectl apply`.
+ */
+import { chown, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EnvoyConfigError, LabStartError } from '../errors.js';
+import type { Backend, LabProcess } from '../topology/backend.js';
+import { PROXY_UID } from '../topology/topology.js';
+import { waitUntil } from '../util/time.js';
+import { EnvoyAdmin } from './admin.js';
+import { bootstrapYaml, xdsDocuments, xdsPaths, type XdsPaths } from './bootstrap.js';
+import type { EnvoyResources } from './config.js';
+import type { EnvoyBinary } from './install.js';
+import { readFile } from 'node:fs/promises';
+
+export interface EnvoyStartOptions {
+  binary: EnvoyBinary;
+  host: string;
+  /** Directory for bootstrap, xDS files, admin socket and logs (made writable by uid 1337). */
+  dir: string;
+  resources: EnvoyResources;
+  drainTimeS?: number;
+}
+
+export class Envoy {
+  readonly admin: EnvoyAdmin;
+  private version = 1;
+
+  private constructor(
+    readonly binary: EnvoyBinary,
+    readonly dir: string,
+    readonly logFile: string,
+    readonly accessLogPath: string,
+    private readonly xds: XdsPaths,
+    private readonly process: LabProcess,
+  ) {
+    this.admin = new EnvoyAdmin(join(dir, 'admin.sock'));
+  }
+
+  static accessLogPath(dir: string): string {
+    return join(dir, 'access.jsonl');
+  }
+
+  static xdsPaths(dir: string): XdsPaths {
+    return xdsPaths(join(dir, 'xds'));
+  }
+
+  static async start(backend: Backend, o: EnvoyStartOptions): Promise<Envoy> {
+    const xds = Envoy.xdsPaths(o.dir);
+    await mkdir(xds.dir, { recursive: true });
+    const adminSocket = join(o.dir, 'admin.sock');
+    await writeXds(xds, o.resources, 1);
+    await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds }));
+    await chown(o.dir, PROXY_UID, PROXY_UID);
+    await chown(xds.dir, PROXY_UID, PROXY_UID);
+    const logFile = join(o.dir, 'envoy.log');
+    const argv = [
+      o.binary.bin, '-c', join(o.dir, 'bootstrap.yaml'),
+      '--concurrency', '1',
+      '--disable-hot-restart',
+      '--drain-time-s', String(o.drainTimeS ?? 2),
+      '--drain-strategy', 'immediate',
+      '--file-flush-interval-msec', '100',
+      '-l', 'info',
+      '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
+    ];
+    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile });
+    const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child);
+    const expected = o.resources.listeners.length;
+    try {
+      await waitUntil(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`envoy exited with code ${child.exitCode}`);
+          return (await envoy.admin.ready()) && (await envoy.admin.stat('listener_manager.total_listeners_active')) >= expected;
+        },
+        { timeoutMs: 15_000, what: `Envoy to be LIVE with ${expected} active listener(s)` },
+      );
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw new LabStartError(`Envoy ${o.binary.version} did not start: ${(err as Error).message}`, `read ${logFile}`, await envoy.logTail());
+    }
+    return envoy;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  /**
+   * Pushes new resources live, in the order istiod uses (clusters before the routes and listeners
+   * that point at them), and waits until Envoy has accepted each part. A rejection is an error.
+   */
+  async apply(resources: EnvoyResources): Promise<void> {
+    this.version += 1;
+    const docs = xdsDocuments(resources, `v${this.version}`);
+    for (const [kind, counter] of [
+      ['cds', 'cluster_manager.cds.update_success'],
+      ['rds', undefined],
+      ['lds', 'listener_manager.lds.update_success'],
+    ] as const) {
+      const before = await this.admin.stats();
+      await replaceFile(this.xds[kind], docs[kind]);
+      if (!counter) continue; // RDS has per-route-config counters; checked through config_dump below
+      const rejected = kind === 'cds' ? 'cluster_manager.cds.update_rejected' : 'listener_manager.lds.update_rejected';
+      await waitUntil(
+        async () => {
+          const now = await this.admin.stats();
+          if ((now.get(rejected) ?? 0) > (before.get(rejected) ?? 0)) throw new EnvoyConfigError(`Envoy rejected the live ${kind.toUpperCase()} update`, `see ${this.logFile}`, await this.logTail());
+          return (now.get(counter) ?? 0) > (before.get(counter) ?? 0);
+        },
+        { timeoutMs: 5000, what: `Envoy to accept the ${kind.toUpperCase()} update` },
+      );
+    }
+    await waitUntil(async () => (await this.admin.get('/config_dump?resource=dynamic_route_configs')).body.includes(`"v${this.version}"`), {
+      timeoutMs: 5000,
+      what: 'Envoy to accept the RDS update',
+    });
+  }
+
+  async logTail(lines = 30): Promise<string> {
+    const text = await readFile(this.logFile, 'utf8').catch(() => '');
+    return text.split('\n').slice(-lines - 1).join('\n');
+  }
+
+  /** SIGTERM, so Envoy flushes its access log; SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    if (this.process.exitCode === null) {
+      this.process.kill('SIGTERM');
+      await Promise.race([this.process, new Promise((r) => setTimeout(r, 3000))]);
+      this.process.kill('SIGKILL');
+    }
+    await this.admin.close();
+  }
+}
+
+async function writeXds(xds: XdsPaths, r: EnvoyResources, version: number): Promise<void> {
+  const docs = xdsDocuments(r, `v${version}`);
+  await replaceFile(xds.cds, docs.cds);
+  await replaceFile(xds.rds, docs.rds);
+  await replaceFile(xds.lds, docs.lds);
+}
+
+/** Write + rename: Envoy's watched_directory reacts to moves, and never reads a half-written file. */
+async function replaceFile(path: string, content: string): Promise<void> {
+  await writeFile(`${path}.tmp`, content);
+  await chown(`${path}.tmp`, PROXY_UID, PROXY_UID);
+  await rename(`${path}.tmp`, path);
+}

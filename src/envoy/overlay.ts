@@ -1,0 +1,53 @@
+/**
+ * Overlay merge for Envoy resources, the way an Istio EnvoyFilter MERGE patches generated config:
+ * objects merge key by key; lists whose items all carry a `name` merge by name (a fix touches one
+ * filter of one chain without restating the rest); other lists are replaced; `null` deletes a key.
+ * A new named item is appended, or placed before the item named by its `$insert_before`
+ * (EnvoyFilter's INSERT_BEFORE: a Lua filter must run before the router).
+ */
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+
+const isObj = (v: Json): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNamedList = (v: Json): v is Obj[] => Array.isArray(v) && v.length > 0 && v.every((i) => isObj(i) && typeof i.name === 'string');
+
+export function mergeOverlay(base: Json, overlay: Json): Json {
+  if (overlay === undefined) return base;
+  if (isObj(base) && isObj(overlay)) {
+    const out: Obj = { ...base };
+    for (const [key, value] of Object.entries(overlay)) {
+      if (value === null) delete out[key];
+      else out[key] = mergeOverlay(base[key], value);
+    }
+    return out;
+  }
+  if (isNamedList(base) && isNamedList(overlay)) return mergeNamedLists(base, overlay);
+  return stripDirectives(overlay);
+}
+
+function mergeNamedLists(base: Obj[], overlay: Obj[]): Obj[] {
+  const out = base.map((i) => ({ ...i }));
+  for (const item of overlay) {
+    const at = out.findIndex((i) => i.name === item.name);
+    if (at >= 0) {
+      out[at] = mergeOverlay(out[at], item) as Obj;
+      continue;
+    }
+    const { $insert_before: before, ...rest } = item;
+    const clean = stripDirectives(rest) as Obj;
+    const anchor = typeof before === 'string' ? out.findIndex((i) => i.name === before) : -1;
+    if (typeof before === 'string' && anchor < 0) {
+      throw new Error(`overlay item "${String(item.name)}" wants $insert_before "${before}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
+    }
+    if (anchor >= 0) out.splice(anchor, 0, clean);
+    else out.push(clean);
+  }
+  return out;
+}
+
+function stripDirectives(v: Json): Json {
+  if (Array.isArray(v)) return v.map(stripDirectives);
+  if (!isObj(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$insert_before').map(([k, x]) => [k, stripDirectives(x)]));
+}

@@ -1,0 +1,57 @@
+/**
+ * `envoy --mode validate` on every configuration the lab renders, before any lab uses it. A bad
+ * config is one clear error naming the file and quoting Envoy. Results are cached per Envoy
+ * version and config content (rendered with canonical lab values), so repeats cost nothing.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { EnvoyConfigError } from '../errors.js';
+import { validationBootstrapYaml } from './bootstrap.js';
+import type { EnvoyResources } from './config.js';
+import { CACHE_ROOT, type EnvoyBinary } from './install.js';
+
+export interface ValidationResult {
+  ok: boolean;
+  /** Envoy's own words when it rejects the config. */
+  message: string;
+}
+
+/** Runs Envoy's validator; never throws for a rejected config (see assertValid). */
+export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): Promise<ValidationResult> {
+  const yaml = validationBootstrapYaml(r);
+  const key = createHash('sha256').update(envoy.banner).update(yaml).digest('hex').slice(0, 32);
+  const marker = join(CACHE_ROOT, 'validated', key);
+  if (existsSync(marker)) return { ok: true, message: 'cached' };
+  const dir = await mkdtemp('/tmp/efl-validate-');
+  try {
+    await writeFile(join(dir, 'bootstrap.yaml'), yaml);
+    const res = await execa(envoy.bin, ['--mode', 'validate', '-c', join(dir, 'bootstrap.yaml'), '-l', 'error', '--disable-hot-restart'], { reject: false, all: true });
+    const output = String(res.all ?? '');
+    if (res.exitCode !== 0) return { ok: false, message: envoyComplaint(output) };
+    await mkdir(join(CACHE_ROOT, 'validated'), { recursive: true });
+    await writeFile(marker, '');
+    return { ok: true, message: 'OK' };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function assertValid(envoy: EnvoyBinary, r: EnvoyResources, source: string): Promise<void> {
+  const result = await validateResources(envoy, r);
+  if (!result.ok) {
+    throw new EnvoyConfigError(
+      `Envoy ${envoy.version} rejects ${source}: ${result.message}`,
+      `fix ${source}; check it alone with \`npm run lab -- validate ${source}\``,
+    );
+  }
+}
+
+/** The line of Envoy's output that says what is wrong (drops the log prefixes). */
+export function envoyComplaint(output: string): string {
+  const lines = output.split('\n').map((l) => l.replace(/^\[[^\]]*\]\[[^\]]*\]\[[^\]]*\]\s*(\[[^\]]*\]\s*)?/, '').trim()).filter(Boolean);
+  const useful = lines.find((l) => /error|exception|reject|invalid|unknown|duplicate|same matching/i.test(l)) ?? lines.at(-1) ?? 'no output';
+  return useful.length > 600 ? `${useful.slice(0, 600)}…` : useful;
+}

@@ -1,0 +1,81 @@
+/**
+ * One ordered history per phase: the app's request outcomes, what the upstreams served, DNS
+ * queries, and markers for everything the scenario did (fault, DNS switch, config change).
+ * Times are ms since the phase started. Checks read it; the report plots it.
+ */
+import { EventEmitter } from 'node:events';
+import type { HttpOutcome } from '../traffic/http-client.js';
+
+export type MarkerCategory = 'fault' | 'dns' | 'config' | 'note';
+
+export type TimelineEntry =
+  | ({ t: number; kind: 'request' } & HttpOutcome)
+  | { t: number; kind: 'marker'; category: MarkerCategory; label: string }
+  | { t: number; kind: 'served'; host: string; peer: string; local: string }
+  | { t: number; kind: 'dns-query'; name: string; from: string; answer: string[] };
+
+export type RequestEntry = Extract<TimelineEntry, { kind: 'request' }>;
+export type MarkerEntry = Extract<TimelineEntry, { kind: 'marker' }>;
+
+export class Timeline {
+  readonly entries: TimelineEntry[] = [];
+  private readonly changed = new EventEmitter();
+
+  constructor(readonly startedAt = Date.now()) {}
+
+  /** Adds an entry stamped with an absolute wall-clock time. */
+  add(at: number, entry: DistributiveOmit<TimelineEntry, 't'>): void {
+    this.entries.push({ t: at - this.startedAt, ...entry } as TimelineEntry);
+    this.entries.sort((a, b) => a.t - b.t);
+    this.changed.emit('entry');
+  }
+
+  mark(category: MarkerCategory, label: string): MarkerEntry {
+    this.add(Date.now(), { kind: 'marker', category, label });
+    return this.markers().at(-1)!;
+  }
+
+  requests(): RequestEntry[] {
+    return this.entries.filter((e): e is RequestEntry => e.kind === 'request');
+  }
+
+  markers(): MarkerEntry[] {
+    return this.entries.filter((e): e is MarkerEntry => e.kind === 'marker');
+  }
+
+  /** The first marker of a category (e.g. when DNS was switched). */
+  marker(category: MarkerCategory): MarkerEntry | undefined {
+    return this.markers().find((m) => m.category === category);
+  }
+
+  /** Resolves when `predicate` holds; rejects after `timeoutMs` with what was seen. */
+  waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onEntry = () => {
+        if (!predicate(this)) return;
+        clearTimeout(timer);
+        this.changed.off('entry', onEntry);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.changed.off('entry', onEntry);
+        reject(new Error(`waited ${timeoutMs} ms for ${what}; timeline: ${this.strip()}`));
+      }, timeoutMs);
+      this.changed.on('entry', onEntry);
+    });
+  }
+
+  /** One character per request (. ok, x 5xx, ! error), markers as ^: a glanceable summary. */
+  strip(): string {
+    return this.entries
+      .map((e) => {
+        if (e.kind === 'request') return e.status !== undefined ? (e.status < 500 ? '.' : 'x') : '!';
+        if (e.kind === 'marker') return ` ^${e.category} `;
+        return '';
+      })
+      .join('');
+  }
+}
+
+type DistributiveOmit<T, K extends keyof any> = T extends unknown ? Omit<T, K> : never;
