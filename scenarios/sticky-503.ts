@@ -41,7 +41,7 @@ const OBSERVE_MS = 5000;
  * moves the name to the new IP; the app keeps going. `midIncident` runs while the symptom is
  * present (the live phase applies its fix there).
  */
-function incident(port: number, midIncident?: (lab: Lab) => Promise<void>) {
+function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; snapshotUntil?: RegExp } = {}) {
   return async (lab: Lab) => {
     await lab.startApp({
       url: `http://${NAME}:${port}/`,
@@ -58,8 +58,8 @@ function incident(port: number, midIncident?: (lab: Lab) => Promise<void>) {
     await lab.waitFor('2 failed requests after the fault', failing, 10_000);
     await lab.switchDns(NAME, 'new');
     await lab.sleep(CONNECT_TIMEOUT_MS + 500);
-    await lab.snapshotConnections('after the DNS switch');
-    if (midIncident) await midIncident(lab);
+    await lab.snapshotConnections('after the DNS switch', o.snapshotUntil);
+    if (o.midIncident) await o.midIncident(lab);
     await lab.sleep(OBSERVE_MS - CONNECT_TIMEOUT_MS - 500);
   };
 }
@@ -116,7 +116,8 @@ export default defineScenario({
       kind: 'before',
       title: 'Istio ALLOW_ANY passthrough on :80: 503 UF continues after the DNS switch, same connection',
       config: 'broken',
-      run: incident(80),
+      // Envoy redials old back to back; catch the table while a dial is in flight, as the seed did.
+      run: incident(80, { snapshotUntil: /SYN-SENT/ }),
       expect: [
         check('symptom: every request after the DNS switch is a 503, all on the one connection the app opened before the fault', (e) => {
           const after = requestsAfter(e, 'dns');
@@ -137,6 +138,13 @@ export default defineScenario({
             new Set(entries.map((a) => a.cx)).size === 1;
           return { pass, evidence: `access log after the switch: ${describeAccess(entries)}; downstream cx id(s) ${[...new Set(entries.map((a) => a.cx))].join(', ')}` };
         }),
+        check("the seed's view (ss in the pod): the app ESTAB to old:80, Envoy SYN-SENT to old:80", (e) => {
+          const ss = e.snapshots['after the DNS switch'] ?? '';
+          const old = `${e.ips.old}:80`;
+          const app = ss.split('\n').find((l) => l.startsWith('ESTAB') && l.includes(` ${old} `) && l.includes('"node"'));
+          const envoy = ss.split('\n').find((l) => l.startsWith('SYN-SENT') && l.includes(` ${old} `) && l.includes('"envoy"'));
+          return { pass: !!app && !!envoy, evidence: [app, envoy].filter(Boolean).map((l) => l!.replace(/\s+/g, ' ').trim()).join(' | ') || 'neither line found' };
+        }),
         check('mechanism: PassthroughCluster connect timeouts match the 503s', (e) => {
           const timeouts = stat(e, 'cluster.PassthroughCluster.upstream_cx_connect_timeout');
           const n503 = e.timeline.requests().filter((r) => r.status === 503).length;
@@ -156,8 +164,10 @@ export default defineScenario({
         recoversAfterSwitch(DNS_REFRESH_MS + 2 * CONNECT_TIMEOUT_MS + 1000),
         check('fix path: the DNS cluster served the recovered requests from new', (e) => {
           const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
+          const failedCx = new Set(accessAfter(e, 'fault', 'http').filter((a) => a.code === 503).map((a) => a.cx));
+          const sameCx = ok.some((a) => failedCx.has(a.cx));
           const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ips.new}:80`);
-          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}` };
+          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; ${sameCx ? 'on the same downstream connection that had the 503s' : 'on a new downstream connection'}` };
         }),
         counterAtLeast(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
         check('no PassthroughCluster traffic for the declared name', (e) => ({
@@ -259,9 +269,11 @@ export default defineScenario({
       kind: 'live',
       title: 'The ServiceEntry applied mid-incident (CDS + RDS push): is the stuck connection rescued?',
       config: 'broken',
-      run: incident(80, async (lab) => {
-        await lab.sleep(1000); // the symptom, on the stuck connection, before the fix arrives
-        await lab.applyConfig(variantPath('sticky-503', 'fix-dns-cluster'), 'ServiceEntry test-com.test (resolution DNS) pushed');
+      run: incident(80, {
+        midIncident: async (lab) => {
+          await lab.sleep(1000); // the symptom, on the stuck connection, before the fix arrives
+          await lab.applyConfig(variantPath('sticky-503', 'fix-dns-cluster'), 'ServiceEntry test-com.test (resolution DNS) pushed');
+        },
       }),
       expect: [
         check('before the push: 503s after the DNS switch on the pinned connection', (e) => {
@@ -280,7 +292,16 @@ export default defineScenario({
             evidence: `after the push: ${outcomeCounts(after)}; stuck on port(s) ${stuckPorts.join(', ')}, recovered on ${localPorts(ok).join(', ') || '(none)'}`,
           };
         }),
-        counterAtLeast('cluster_manager.cds.update_success', 1, 'fix path: the CDS push was accepted'),
+        check('fix path: after the push, Envoy routed the same downstream connection to the DNS cluster', (e) => {
+          const pushAt = markerAt(e, 'config');
+          const stuck = accessAfter(e, 'dns', 'http').filter((a) => Date.parse(a.ts) < pushAt);
+          const rescued = accessAfter(e, 'config', 'http').filter((a) => a.code === 200);
+          const stuckCx = new Set(stuck.map((a) => a.cx));
+          return {
+            pass: rescued.length > 0 && rescued.every((a) => a.up_cluster === `outbound|80||${NAME}` && stuckCx.has(a.cx)),
+            evidence: `before the push: ${describeAccess(stuck)} (cx ${[...stuckCx].join(', ')}); after: ${describeAccess(rescued)} (cx ${[...new Set(rescued.map((a) => a.cx))].join(', ')})`,
+          };
+        }),
         faultFired('old', 'blackhole'),
       ],
     },

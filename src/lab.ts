@@ -69,6 +69,7 @@ export class Lab implements AsyncDisposable {
   private readonly upstreams = new Map<string, AgentHandle>();
   private readonly faults: Array<{ fault: Fault; host: string }> = [];
   private readonly served: Record<string, number> = {};
+  private readonly snapshots: Record<string, string> = {};
   private dnsAgent!: AgentHandle;
   private appAgent!: AgentHandle;
   envoy!: Envoy;
@@ -228,12 +229,20 @@ export class Lab implements AsyncDisposable {
     }
   }
 
-  /** `ss -tanp` in the pod, saved as an artifact (the seed's view of the connections). */
-  async snapshotConnections(label: string): Promise<string> {
-    const r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+  /**
+   * `ss -tanp` in the pod, saved as an artifact (the seed's view of the connections). With `until`,
+   * re-reads the table for up to 1 s until a line matches (e.g. a dial in flight).
+   */
+  async snapshotConnections(label: string, until?: RegExp): Promise<string> {
+    let r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+    for (let i = 0; until && !until.test(r.stdout) && i < 20; i++) {
+      await this.sleep(50);
+      r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+    }
     const file = join(this.artifactsDir, `ss-${label.replace(/[^a-z0-9]+/gi, '-')}.txt`);
     await mkdir(this.artifactsDir, { recursive: true });
     await writeFile(file, `# ${label} (t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);
+    this.snapshots[label] = r.stdout;
     return r.stdout;
   }
 
@@ -259,6 +268,7 @@ export class Lab implements AsyncDisposable {
       served: { ...this.served },
       envoyVersion: this.envoy.binary.version,
       ips,
+      snapshots: { ...this.snapshots },
     };
   }
 

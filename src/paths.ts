@@ -6,7 +6,5 @@ export const ENVOY_CONFIGS_DIR = `${REPO_ROOT}/envoy-configs`;
 export const SCENARIOS_DIR = `${REPO_ROOT}/scenarios`;
 export const LAB_DIR = `${REPO_ROOT}/lab`;
 export const AGENT_ENTRY = `${REPO_ROOT}/src/agent/agent.ts`;
-/** The tsx loader, by absolute URL, so agents start the same from any working directory. */
-export const TSX_LOADER = import.meta.resolve('tsx');
 /** Artifacts of every run: .lab-runs/<time>-<scenario>/<phase>/ */
 export const RUNS_DIR = process.env.LAB_RUNS_DIR ?? `${REPO_ROOT}/.lab-runs`;

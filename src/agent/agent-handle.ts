@@ -4,7 +4,7 @@
  */
 import type { Backend, LabProcess } from '../topology/backend.js';
 import { LabStartError } from '../errors.js';
-import { AGENT_ENTRY, TSX_LOADER } from '../paths.js';
+import { agentBundle } from './agent-bundle.js';
 import type { AgentEvent, AgentMessage, AgentReply } from './protocol.js';
 
 export class AgentHandle {
@@ -34,7 +34,7 @@ export class AgentHandle {
     role: string,
     options: { uid?: number; logFile: string; readyTimeoutMs?: number },
   ): Promise<AgentHandle> {
-    const child = backend.spawn(host, [process.execPath, '--import', TSX_LOADER, AGENT_ENTRY], {
+    const child = backend.spawn(host, [process.execPath, await agentBundle()], {
       uid: options.uid,
       ipc: true,
       logFile: options.logFile,

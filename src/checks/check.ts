@@ -25,6 +25,8 @@ export interface PhaseEvidence {
   envoyVersion: string;
   /** Lab addresses by host name. */
   ips: Record<string, string>;
+  /** Connection tables (`ss -tanp` in the pod) taken during the phase, by label. */
+  snapshots: Record<string, string>;
 }
 
 export interface Verdict {

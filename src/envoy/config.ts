@@ -38,13 +38,12 @@ export async function loadVariant(path: string, seen: string[] = []): Promise<En
   }
   const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes'].includes(k));
   if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, 'allowed: base, listeners, clusters, routes');
-  const own: EnvoyResources = { listeners: doc.listeners ?? [], clusters: doc.clusters ?? [], routes: doc.routes ?? [] };
-  if (!doc.base) return mergeOverlay({ listeners: [], clusters: [], routes: [] }, own) as EnvoyResources;
-  const base = await loadVariant(join(path, '..', doc.base), [...seen, path]);
+  const base: EnvoyResources = doc.base ? await loadVariant(join(path, '..', doc.base), [...seen, path]) : { listeners: [], clusters: [], routes: [] };
+  // A list the overlay does not mention stays as the base has it.
   return {
-    listeners: mergeOverlay(base.listeners, own.listeners) as any[],
-    clusters: mergeOverlay(base.clusters, own.clusters) as any[],
-    routes: mergeOverlay(base.routes, own.routes) as any[],
+    listeners: (mergeOverlay(base.listeners, doc.listeners) as any[]) ?? [],
+    clusters: (mergeOverlay(base.clusters, doc.clusters) as any[]) ?? [],
+    routes: (mergeOverlay(base.routes, doc.routes) as any[]) ?? [],
   };
 }
 
