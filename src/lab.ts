@@ -21,13 +21,18 @@ import type { AddressPlan } from './topology/addresses.js';
 import type { Backend } from './topology/backend.js';
 import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from './topology/topology.js';
 import type { HttpClientOptions } from './traffic/http-client.js';
+import type { HttpUpstreamOptions } from './upstreams/http-upstream.js';
+import type { TlsUpstreamOptions } from './upstreams/tls-upstream.js';
+import { startRedis } from './upstreams/redis-upstream.js';
+import { ensureLabCerts } from './upstreams/lab-certs.js';
 import { delay } from './util/time.js';
 
-export interface UpstreamSpec {
-  name: string;
-  octet: number;
-  ports: number[];
-}
+/** An upstream host and the server it runs: a fake HTTP app (default), a real redis, a TLS site. */
+export type UpstreamSpec = { name: string; octet: number } & (
+  | { kind?: 'http'; ports: number[]; http?: Omit<HttpUpstreamOptions, 'name' | 'ports'> }
+  | { kind: 'redis'; port: number }
+  | { kind: 'tls'; port: number; tls: Omit<TlsUpstreamOptions, 'name' | 'port' | 'certDir'> }
+);
 
 export interface LabSpec {
   upstreams: UpstreamSpec[];
@@ -49,7 +54,7 @@ export interface LabTimings {
 }
 
 /** Values for ${NAME} placeholders in Envoy configs: DNS_IP, LAB_CIDR, UPSTREAM_<NAME>_IP. */
-export function labVars(plan: AddressPlan, spec: Pick<LabSpec, 'upstreams'>): Record<string, string> {
+export function labVars(plan: AddressPlan, spec: { upstreams: Array<{ name: string; octet: number }> }): Record<string, string> {
   const vars: Record<string, string> = { DNS_IP: plan.ip(DNS_HOST), LAB_CIDR: plan.cidr };
   for (const u of spec.upstreams) vars[`UPSTREAM_${u.name.toUpperCase().replace(/-/g, '_')}_IP`] = plan.ip(u);
   return vars;
@@ -109,22 +114,28 @@ export class Lab implements AsyncDisposable {
     await mkdir(logs, { recursive: true });
     const startAgent = (host: string, role: string, uid?: number) =>
       AgentHandle.start(this.backend, host, role, { uid, logFile: join(logs, `${role}-${host}.log`) });
+    const agentHosts = this.spec.upstreams.filter((u) => u.kind !== 'redis');
     const [dns, app, ...ups] = await Promise.all([
       startAgent(DNS_HOST.name, 'dns'),
       startAgent(POD.name, 'app', APP_UID),
-      ...this.spec.upstreams.map((u) => startAgent(u.name, 'upstream')),
+      ...agentHosts.map((u) => startAgent(u.name, 'upstream')),
     ]);
     this.dnsAgent = dns!;
     this.appAgent = app!;
     this.agents.push(dns!, app!, ...ups);
     for (const agent of this.agents) agent.onEvent((e) => this.record(e));
     const records = Object.fromEntries(Object.entries(this.spec.dns).map(([name, host]) => [name, [this.ip(host)]]));
+    const certDir = this.spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
     await Promise.all([
       dns!.call('dns.start', { port: 53, records }),
-      ...this.spec.upstreams.map((u, i) => {
-        this.upstreams.set(u.name, ups[i]!);
+      ...this.spec.upstreams.map(async (u) => {
         this.served[u.name] = 0;
-        return ups[i]!.call('http.start', { name: u.name, ports: u.ports });
+        if (u.kind === 'redis') return startRedis(this.backend, u.name, u.port, join(logs, `redis-${u.name}.log`));
+        const agent = ups[agentHosts.indexOf(u)]!;
+        this.upstreams.set(u.name, agent);
+        if (u.kind === 'tls') return agent.call('tls.start', { name: u.name, port: u.port, certDir, ...u.tls });
+        if (u.http?.resetIdleReuseAfterMs !== undefined) this.countFault(u.name, 'reset-idle-reuse', 0, `armed: RST on reuse after ${u.http.resetIdleReuseAfterMs} ms idle`);
+        return agent.call('http.start', { name: u.name, ports: u.ports, ...u.http });
       }),
     ]);
     this.timings.topologyUpMs = Date.now() - t0;
@@ -160,8 +171,25 @@ export class Lab implements AsyncDisposable {
     });
   }
 
+  /** Faults an instrument (an upstream agent) reports firing, counted per host and type. */
+  private readonly instrumentFaults = new Map<string, FaultRecord>();
+
+  private countFault(host: string, fault: string, n: number, detail: string): void {
+    const key = `${host}/${fault}`;
+    const rec = this.instrumentFaults.get(key) ?? { host, fault, fired: 0, detail: '' };
+    rec.fired += n;
+    rec.detail = `${host}: ${fault} fired ${rec.fired} time(s)${detail ? `; last: ${detail}` : ''}`;
+    this.instrumentFaults.set(key, rec);
+  }
+
   private record(e: AgentEvent): void {
     if (e.event === 'outcome') this.timeline.add(e.at, { ...(e as any), kind: 'request' });
+    else if (e.event === 'fault-fired') {
+      this.countFault(e.host as string, e.fault as string, 1, e.detail as string);
+      this.timeline.add(e.at, { kind: 'event', source: e.host as string, what: e.fault as string, detail: e.detail as string });
+    } else if (e.event === 'app-event') {
+      this.timeline.add(e.at, { kind: 'event', source: 'app', what: e.what as string, detail: (e.detail as string) ?? '' });
+    }
     else if (e.event === 'served') {
       this.served[e.host as string] = (this.served[e.host as string] ?? 0) + 1;
       this.timeline.add(e.at, { kind: 'served', host: e.host as string, peer: e.peer as string, local: e.local as string });
@@ -209,6 +237,11 @@ export class Lab implements AsyncDisposable {
     await this.appAgent.call('client.start', o);
   }
 
+  /** Any other command of the app agent (redis client, raw TCP, TLS): see src/traffic/. */
+  async app<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    return this.appAgent.call<T>(cmd, args, timeoutMs);
+  }
+
   async stopApp(): Promise<void> {
     await this.appAgent.call('client.stop', {}, 60_000);
   }
@@ -250,11 +283,12 @@ export class Lab implements AsyncDisposable {
   async collect(): Promise<PhaseEvidence> {
     const statsAfter = await this.envoy.admin.stats();
     await mkdir(this.artifactsDir, { recursive: true });
-    await writeFile(join(this.artifactsDir, 'config_dump.json'), await this.envoy.admin.configDump());
+    const configDump = await this.envoy.admin.configDump();
+    await writeFile(join(this.artifactsDir, 'config_dump.json'), configDump);
     await writeFile(join(this.artifactsDir, 'clusters.json'), await this.envoy.admin.clusters());
     await writeFile(join(this.artifactsDir, 'stats-before.json'), JSON.stringify(Object.fromEntries(this.statsBefore), null, 1));
     await writeFile(join(this.artifactsDir, 'stats-after.json'), JSON.stringify(Object.fromEntries(statsAfter), null, 1));
-    const faults: FaultRecord[] = [];
+    const faults: FaultRecord[] = [...this.instrumentFaults.values()];
     for (const { fault, host } of this.faults) faults.push(await fault.evidence(this, host));
     await this.envoy.stop(); // flushes the access log
     const accessLog = await readAccessLog(this.envoy.accessLogPath);
@@ -269,6 +303,7 @@ export class Lab implements AsyncDisposable {
       envoyVersion: this.envoy.binary.version,
       ips,
       snapshots: { ...this.snapshots },
+      configDump,
     };
   }
 

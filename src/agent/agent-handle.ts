@@ -2,6 +2,7 @@
  * The harness's side of a lab agent: starts it on a lab host, sends it commands and collects its
  * events. One agent per role per host; all of them die with the lab.
  */
+import { readFile } from 'node:fs/promises';
 import type { Backend, LabProcess } from '../topology/backend.js';
 import { LabStartError } from '../errors.js';
 import { agentBundle } from './agent-bundle.js';
@@ -51,9 +52,10 @@ export class AgentHandle {
           resolve();
         }
       });
-      void child.then((r) => {
+      void child.then(async (r) => {
         clearTimeout(timer);
-        reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, 'see the agent log', `log: ${options.logFile}`));
+        const tail = (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').slice(0, 12).join('\n');
+        reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, 'the agent log is kept with the phase artifacts (logs/)', tail));
       });
     });
     return handle;

@@ -25,6 +25,8 @@ export interface PhaseEvidence {
   envoyVersion: string;
   /** Lab addresses by host name. */
   ips: Record<string, string>;
+  /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
+  configDump: string;
   /** Connection tables (`ss -tanp` in the pod) taken during the phase, by label. */
   snapshots: Record<string, string>;
 }

@@ -31,13 +31,14 @@ export function accessAfter(e: PhaseEvidence, category: MarkerCategory, kind?: '
   return e.accessLog.filter((a) => Date.parse(a.ts) >= at && (!kind || a.kind === kind));
 }
 
-export const isOk = (r: RequestEntry) => r.status !== undefined && r.status < 400;
+export const isOk = (r: RequestEntry) => r.ok ?? (r.status !== undefined && r.status < 400);
 
 /** "4× 503, 2× UND_ERR_SOCKET" */
 export function outcomeCounts(rs: RequestEntry[]): string {
   const counts = new Map<string, number>();
   for (const r of rs) {
-    const k = r.status !== undefined ? `${r.status}${r.servedBy ? ` from ${r.servedBy}` : ''}` : (r.error ?? 'error');
+    const what = r.op ? `${r.op} ` : '';
+    const k = r.status !== undefined ? `${r.status}${r.servedBy ? ` from ${r.servedBy}` : ''}` : r.ok ? `${what}ok` : `${what}${r.error ?? 'error'}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none';

@@ -7,13 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { loadVariant, renderResources } from '../envoy/config.js';
 import { ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
-import { validateResources } from '../envoy/validate.js';
+import { validateVariantFile } from '../scenario/validate-variant.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
-import { labVars } from '../lab.js';
-import { AddressPlan } from '../topology/addresses.js';
 import { sweepStaleLabs } from '../topology/sweep.js';
 import { main } from './main.js';
 
@@ -63,8 +60,7 @@ await main(async () => {
       if (args.length !== 1) throw new UsageError('validate takes one file', 'e.g. `npm run lab -- validate envoy-configs/sticky-503/broken.yaml`');
       const file = resolve(args[0]!);
       const envoy = await ensureEnvoy(values.envoy, progress);
-      const rendered = renderResources(await loadVariant(file), { vars: labVars(new AddressPlan('000000'), { upstreams: [] }), accessLogPath: '/dev/null' });
-      const result = await validateResources(envoy, rendered);
+      const result = await validateVariantFile(envoy, file);
       say(result.ok ? `OK: Envoy ${envoy.version} accepts ${args[0]}` : `REJECTED by Envoy ${envoy.version}: ${result.message}`);
       return result.ok ? 0 : 1;
     }

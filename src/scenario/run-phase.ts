@@ -5,16 +5,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { judge, type Verdict } from '../checks/check.js';
-import { loadVariant, renderResources, variantPath } from '../envoy/config.js';
+import { variantPath } from '../envoy/config.js';
 import type { EnvoyBinary } from '../envoy/install.js';
-import { assertValid } from '../envoy/validate.js';
 import { compareVersions } from '../envoy/version.js';
 import { LabError } from '../errors.js';
-import { Lab, labVars, type LabTimings } from '../lab.js';
-import { AddressPlan } from '../topology/addresses.js';
+import { Lab, type LabTimings } from '../lab.js';
+import { assertVariantValid } from './validate-variant.js';
 import { NetnsBackend } from '../topology/netns-backend.js';
 import { sweepStaleLabs } from '../topology/sweep.js';
-import type { Phase, Scenario } from './scenario.js';
+import { upstreamsFor, type Phase, type Scenario } from './scenario.js';
 import { pauseForPoking } from './keep.js';
 
 export type PhaseStatus = 'pass' | 'fail' | 'unknown' | 'not-applicable' | 'error';
@@ -78,11 +77,11 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   let lab: Lab | undefined;
   try {
     await sweepStaleLabs();
-    await validateVariant(o.envoy, scenario, configPath);
+    await assertVariantValid(o.envoy, configPath);
     const backend = await NetnsBackend.create();
     lab = await Lab.start(
       backend,
-      { ...scenario.lab, sidecar: { config: configPath, excludeOutbound: phase.excludeOutbound } },
+      { ...scenario.lab, upstreams: upstreamsFor(scenario, phase), sidecar: { config: configPath, excludeOutbound: phase.excludeOutbound } },
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, Envoy ready ${lab.timings.envoyReadyMs} ms)`);
@@ -101,13 +100,4 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     const message = err instanceof LabError ? err.render() : err instanceof Error ? `${err.message}` : String(err);
     return finish({ status: 'error', verdicts: [], error: message, strip: lab?.timeline.strip() ?? '', timings: lab?.timings });
   }
-}
-
-/** Validates the variant once per Envoy version, rendered with canonical lab values. */
-async function validateVariant(envoy: EnvoyBinary, scenario: Scenario, configPath: string): Promise<void> {
-  const rendered = renderResources(await loadVariant(configPath), {
-    vars: labVars(new AddressPlan('000000'), scenario.lab),
-    accessLogPath: '/dev/null',
-  });
-  await assertValid(envoy, rendered, configPath.replace(/^.*\/envoy-configs\//, 'envoy-configs/'));
 }

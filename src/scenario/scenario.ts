@@ -5,9 +5,10 @@
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
 import type { Check } from '../checks/check.js';
-import type { Lab, LabSpec } from '../lab.js';
+import type { Lab, LabSpec, UpstreamSpec } from '../lab.js';
 
-export type PhaseKind = 'before' | 'fix' | 'live' | 'control';
+/** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
+export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
 
 export interface Phase {
   /** Short id used by --phase, in artifacts and in the verdict table. */
@@ -19,6 +20,8 @@ export interface Phase {
   config: string;
   /** Upstream hosts whose addresses bypass the sidecar (excludeOutboundIPRanges). */
   excludeOutbound?: string[];
+  /** Per-phase changes to upstream hosts, merged into the scenario's (e.g. a longer keep-alive). */
+  upstreams?: Record<string, Partial<Record<'http' | 'tls', object>>>;
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
   /** The incident, as a script against the lab. */
@@ -46,7 +49,21 @@ export function defineScenario(s: Scenario): Scenario {
   for (const p of s.phases) {
     if (names.has(p.name)) throw new Error(`scenario ${s.id}: phase "${p.name}" is defined twice`);
     names.add(p.name);
+    for (const host of Object.keys(p.upstreams ?? {})) {
+      if (!s.lab.upstreams.some((u) => u.name === host)) throw new Error(`scenario ${s.id}, phase ${p.name}: no upstream host "${host}"`);
+    }
   }
   if (!s.phases.some((p) => p.kind === 'before')) throw new Error(`scenario ${s.id} has no "before" phase`);
   return s;
+}
+
+/** The scenario's upstream hosts with a phase's changes merged in. */
+export function upstreamsFor(s: Scenario, p: Phase): UpstreamSpec[] {
+  return s.lab.upstreams.map((u) => {
+    const change = p.upstreams?.[u.name];
+    if (!change) return u;
+    const merged: Record<string, unknown> = { ...u };
+    for (const [k, v] of Object.entries(change)) merged[k] = { ...((u as Record<string, any>)[k] ?? {}), ...v };
+    return merged as UpstreamSpec;
+  });
 }

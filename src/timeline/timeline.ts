@@ -12,10 +12,13 @@ export type TimelineEntry =
   | ({ t: number; kind: 'request' } & HttpOutcome)
   | { t: number; kind: 'marker'; category: MarkerCategory; label: string }
   | { t: number; kind: 'served'; host: string; peer: string; local: string }
-  | { t: number; kind: 'dns-query'; name: string; from: string; answer: string[] };
+  | { t: number; kind: 'dns-query'; name: string; from: string; answer: string[] }
+  /** Something an agent observed: a fault firing, the app's connection closing, a reconnect. */
+  | { t: number; kind: 'event'; source: string; what: string; detail: string };
 
 export type RequestEntry = Extract<TimelineEntry, { kind: 'request' }>;
 export type MarkerEntry = Extract<TimelineEntry, { kind: 'marker' }>;
+export type EventEntry = Extract<TimelineEntry, { kind: 'event' }>;
 
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
@@ -37,6 +40,10 @@ export class Timeline {
 
   requests(): RequestEntry[] {
     return this.entries.filter((e): e is RequestEntry => e.kind === 'request');
+  }
+
+  events(what?: string): EventEntry[] {
+    return this.entries.filter((e): e is EventEntry => e.kind === 'event' && (!what || e.what === what));
   }
 
   markers(): MarkerEntry[] {
@@ -70,7 +77,7 @@ export class Timeline {
   strip(): string {
     return this.entries
       .map((e) => {
-        if (e.kind === 'request') return e.status !== undefined ? (e.status < 500 ? '.' : 'x') : '!';
+        if (e.kind === 'request') return e.ok === true || (e.ok === undefined && e.status !== undefined && e.status < 500) ? '.' : e.status !== undefined ? 'x' : '!';
         if (e.kind === 'marker') return ` ^${e.category} `;
         return '';
       })

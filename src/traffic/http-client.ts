@@ -22,12 +22,21 @@ export interface HttpClientOptions {
   connectTimeoutMs: number;
   /** Idle time after which the client drops a pooled connection (Go: IdleConnTimeout 90 s, scaled). */
   keepAliveTimeoutMs: number;
+  /** Instead of everyMs pacing: pause this long after each response (an idle gap on the connection). */
+  gapAfterMs?: number;
+  /** Random ± spread added to each wait. */
+  jitterMs?: number;
 }
 
+/** One thing the app did and how it went. HTTP fills status; other clients fill ok/op. */
 export interface HttpOutcome {
   seq: number;
   at: number;
   latencyMs: number;
+  /** Set by non-HTTP clients (redis, raw TCP, TLS): did the operation succeed. */
+  ok?: boolean;
+  /** What was done, for non-HTTP clients: "GET k", "PING", "TLS handshake". */
+  op?: string;
   status?: number;
   /** undici / errno code when no response arrived. */
   error?: string;
@@ -69,7 +78,8 @@ async function runClient(o: HttpClientOptions, emit: Emit): Promise<{ sent: numb
       const at = Date.now();
       const outcome = await sendOne(++seq, at, o, dispatcher);
       emit('outcome', { ...outcome });
-      const wait = o.everyMs - (Date.now() - at);
+      const jitter = o.jitterMs ? (Math.random() * 2 - 1) * o.jitterMs : 0;
+      const wait = (o.gapAfterMs ?? o.everyMs - (Date.now() - at)) + jitter;
       if (wait > 0 && !stopping) await Promise.race([delay(wait), new Promise<void>((r) => (wake = r))]);
     }
   } finally {

@@ -1,39 +1,67 @@
 /**
  * A fake upstream application (runs inside an upstream host): a plain Node HTTP/1.1 server that
- * says which host served each response (`x-served-by` header and body). It is an instrument:
- * kernel-level faults (blackhole, refuse) are applied around it by src/faults, and it can drop
- * its open connections on command, like a service that dies.
+ * says which host served each response (`x-served-by` header and body) and on which of its
+ * connections. It is an instrument with faults you control:
+ * - keepAliveTimeoutMs: Node's own idle timeout (it closes idle connections with a FIN), the
+ *   "natural" keep-alive race of seed 003 (Node's default is 5 s);
+ * - resetIdleReuseAfterMs: a request that arrives on a connection idle at least this long is
+ *   answered with a TCP RST, as in seed 003's packet trace: the upstream has given up on the
+ *   connection but Envoy still reuses it. Deterministic, unlike the natural race.
+ * Kernel-level faults (blackhole, refuse) are applied around it by src/faults.
  */
 import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Commands, Emit } from '../agent/protocol.js';
 
 export interface HttpUpstreamOptions {
   /** Host name reported in x-served-by. */
   name: string;
   ports: number[];
-  /** Node's keep-alive timeout for idle client connections (ms). */
+  /** Node's keep-alive timeout for idle connections (ms); default 60 s. */
   keepAliveTimeoutMs?: number;
+  /** RST a request arriving on a connection idle ≥ this (ms). */
+  resetIdleReuseAfterMs?: number;
+  /** Status and body of every response (default 200, "<name> (<addr>)"). */
+  status?: number;
+  body?: string;
+}
+
+interface ConnState {
+  id: number;
+  served: number;
+  lastActivity: number;
 }
 
 const servers: Server[] = [];
+const conns = new WeakMap<Socket, ConnState>();
 let served = 0;
+let nextConn = 1;
 
-async function start({ name, ports, keepAliveTimeoutMs = 60_000 }: HttpUpstreamOptions, emit: Emit) {
-  for (const port of ports) {
+async function start(o: HttpUpstreamOptions, emit: Emit) {
+  for (const port of o.ports) {
     const server = createServer((req, res) => {
+      const socket = req.socket;
+      const conn = conns.get(socket)!;
+      const idleMs = Date.now() - conn.lastActivity;
+      if (o.resetIdleReuseAfterMs !== undefined && conn.served > 0 && idleMs >= o.resetIdleReuseAfterMs) {
+        emit('fault-fired', { host: o.name, fault: 'reset-idle-reuse', detail: `RST on connection #${conn.id} after ${idleMs} ms idle` });
+        socket.resetAndDestroy();
+        return;
+      }
       served++;
-      const peer = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-      const local = `${req.socket.localAddress}:${req.socket.localPort}`;
-      emit('served', { host: name, method: req.method, url: req.url, peer, local, n: served });
-      const body = `${name} (${local})\n`;
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': name });
-      res.end(body);
+      conn.served++;
+      const local = `${socket.localAddress}:${socket.localPort}`;
+      emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served });
+      const body = o.body ?? `${o.name} (${local})\n`;
+      res.writeHead(o.status ?? 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
+      res.end(body, () => (conn.lastActivity = Date.now()));
     });
-    server.keepAliveTimeout = keepAliveTimeoutMs;
+    server.on('connection', (socket: Socket) => conns.set(socket, { id: nextConn++, served: 0, lastActivity: Date.now() }));
+    server.keepAliveTimeout = o.keepAliveTimeoutMs ?? 60_000;
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', resolve));
     servers.push(server);
   }
-  return { ports };
+  return { ports: o.ports };
 }
 
 export const httpUpstreamCommands: Commands = {

@@ -6,7 +6,7 @@ import { Timeline } from '../../src/timeline/timeline.js';
 function evidence(build: (t: Timeline) => void, extra: Partial<PhaseEvidence> = {}): PhaseEvidence {
   const timeline = new Timeline(1_000_000);
   build(timeline);
-  return { timeline, accessLog: [], stats: {}, faults: [], served: {}, envoyVersion: '1.40.0', ips: {}, snapshots: {}, ...extra };
+  return { timeline, accessLog: [], stats: {}, faults: [], served: {}, envoyVersion: '1.40.0', ips: {}, snapshots: {}, configDump: '{}', ...extra };
 }
 
 const req = (t: Timeline, at: number, fields: Record<string, unknown>) => t.add(1_000_000 + at, { kind: 'request', seq: at, at, latencyMs: 5, ...fields } as any);

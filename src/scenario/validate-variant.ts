@@ -1,0 +1,32 @@
+/**
+ * `envoy --mode validate` for a config variant file, rendered with canonical lab values: the
+ * scenario that owns the file (envoy-configs/<scenario>/…) supplies its upstream hosts, so every
+ * ${UPSTREAM_<NAME>_IP} placeholder has a value. Used before every phase, by `lab validate` and
+ * by the unit tests.
+ */
+import { basename, dirname } from 'node:path';
+import { loadVariant, renderResources } from '../envoy/config.js';
+import type { EnvoyBinary } from '../envoy/install.js';
+import { validateResources, type ValidationResult } from '../envoy/validate.js';
+import { EnvoyConfigError } from '../errors.js';
+import { labVars } from '../lab.js';
+import { AddressPlan } from '../topology/addresses.js';
+import { loadScenario, scenarioIds } from './registry.js';
+
+export async function validateVariantFile(envoy: EnvoyBinary, configPath: string): Promise<ValidationResult> {
+  const owner = basename(dirname(configPath));
+  const upstreams = scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : [];
+  const rendered = renderResources(await loadVariant(configPath), {
+    vars: labVars(new AddressPlan('000000'), { upstreams }),
+    accessLogPath: '/dev/null',
+  });
+  return validateResources(envoy, rendered);
+}
+
+export async function assertVariantValid(envoy: EnvoyBinary, configPath: string): Promise<void> {
+  const result = await validateVariantFile(envoy, configPath);
+  const shown = configPath.replace(/^.*\/envoy-configs\//, 'envoy-configs/');
+  if (!result.ok) {
+    throw new EnvoyConfigError(`Envoy ${envoy.version} rejects ${shown}: ${result.message}`, `fix ${shown}; check it alone with \`npm run lab -- validate ${shown}\``);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The app's HTTPS call: a real TLS handshake to a name, through the sidecar's :443 listener.
+ * Reports the certificate the other end presented (subject, SANs, issuer), whether Node trusts it
+ * for that name (and if not, Node's own error code), and the HTTP answer.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import type { Commands, Emit } from '../agent/protocol.js';
+
+export interface TlsGetOptions {
+  host: string;
+  port: number;
+  /** The lab CA, so lab certificates verify. */
+  caFile: string;
+  /** false = curl -k: look at the body even when the certificate is wrong. */
+  verify: boolean;
+}
+
+let seq = 0;
+
+function get(o: TlsGetOptions, emit: Emit) {
+  const at = Date.now();
+  return new Promise((resolve) => {
+    let cert: Record<string, string> = {};
+    const done = (fields: Record<string, unknown>) => {
+      const outcome = { seq: ++seq, at, latencyMs: Date.now() - at, op: `GET https://${o.host}/${o.verify ? '' : ' (-k)'}`, servedBy: undefined, ...cert, ...fields };
+      emit('outcome', outcome);
+      resolve(outcome);
+    };
+    const req = request({ host: o.host, port: o.port, path: '/', ca: readFileSync(o.caFile), rejectUnauthorized: o.verify, servername: o.host, agent: false, timeout: 4000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => done({ ok: res.statusCode === 200 && (res.socket as TLSSocket).authorized !== false, status: res.statusCode, body: body.split('\n')[0], servedBy: res.headers['x-served-by'], authorized: (res.socket as TLSSocket).authorized, authorizationError: String((res.socket as TLSSocket).authorizationError ?? '') || undefined }));
+    });
+    req.on('socket', (s: TLSSocket) =>
+      s.on('secureConnect', () => {
+        const c = s.getPeerCertificate();
+        cert = { certSubject: String(c.subject?.CN ?? ''), certSan: c.subjectaltname ?? '', certIssuer: String(c.issuer?.CN ?? '') };
+      }),
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, error: e.code ?? e.name, errorMessage: e.message }));
+    req.end();
+  });
+}
+
+export const tlsClientCommands: Commands = { 'tls.get': get };
