@@ -105,7 +105,10 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
+  private binary!: EnvoyBinary;
+
   private async boot(binary: EnvoyBinary): Promise<void> {
+    this.binary = binary;
     const t0 = Date.now();
     const topology = podWithUpstreams(this.spec.upstreams);
     await this.backend.up(topology);
@@ -166,6 +169,7 @@ export class Lab implements AsyncDisposable {
   async render(configPath: string) {
     return renderResources(await loadVariant(configPath), {
       vars: labVars(this.backend.plan, this.spec),
+      envoyVersion: this.binary.version,
       accessLogPath: Envoy.accessLogPath(join(this.backend.workDir, 'envoy')),
       rdsPath: Envoy.xdsPaths(join(this.backend.workDir, 'envoy')).rds,
     });
@@ -244,6 +248,19 @@ export class Lab implements AsyncDisposable {
 
   async stopApp(): Promise<void> {
     await this.appAgent.call('client.stop', {}, 60_000);
+  }
+
+  /** Records something the scenario measured (a server-side count, a kernel counter) on the timeline. */
+  note(what: string, detail: string): void {
+    this.timeline.add(Date.now(), { kind: 'event', source: 'lab', what, detail });
+    this.log(`${what}: ${detail}`);
+  }
+
+  /** A kernel network counter of a host (nstat, per namespace), e.g. TcpExtTCPKeepAlive. */
+  async kernelCounter(host: string, name: string): Promise<number> {
+    const r = await this.backend.exec(host, ['nstat', '-asz', name]);
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
+    return Number(line?.trim().split(/\s+/)[1] ?? NaN);
   }
 
   /** A scripted wait: counted as the scenario's own time, not lab overhead. */

@@ -4,6 +4,7 @@
  * connection, which upstream host).
  */
 import { readFile } from 'node:fs/promises';
+import { compareVersions } from './version.js';
 
 export const ACCESS_LOG_FORMAT: Record<string, string> = {
   ts: '%START_TIME%',
@@ -27,6 +28,18 @@ export const ACCESS_LOG_FORMAT: Record<string, string> = {
   duration_ms: '%DURATION%',
 };
 
+/** Operators newer than the oldest Envoy the lab supports, with the version that added them (measured). */
+const FIELDS_SINCE: Array<{ field: string; operator: string; since: string }> = [
+  // why Envoy closed the app's connection, e.g. tcp_session_idle_timeout; 1.36 and 1.37 reject it
+  { field: 'ds_close', operator: '%DOWNSTREAM_LOCAL_CLOSE_REASON%', since: '1.38.0' },
+];
+
+/** The log format for an Envoy version: every field that version understands. */
+export function accessLogFormat(envoyVersion: string): Record<string, string> {
+  const extra = FIELDS_SINCE.filter((f) => compareVersions(envoyVersion, f.since) >= 0).map((f) => [f.field, f.operator]);
+  return { ...ACCESS_LOG_FORMAT, ...Object.fromEntries(extra) };
+}
+
 /** One access-log entry. Envoy writes "-"/null for absent values; the parser turns those into undefined. */
 export interface AccessLogEntry {
   ts: string;
@@ -43,6 +56,7 @@ export interface AccessLogEntry {
   cx_term?: string;
   ds_local?: string;
   ds_remote?: string;
+  ds_close?: string;
   up_host?: string;
   up_cluster?: string;
   up_local?: string;
@@ -52,14 +66,14 @@ export interface AccessLogEntry {
   duration_ms?: number;
 }
 
-export function accessLogConfig(path: string, kind: 'http' | 'tcp') {
+export function accessLogConfig(path: string, kind: 'http' | 'tcp', envoyVersion: string) {
   return [
     {
       name: 'envoy.access_loggers.file',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
         path,
-        log_format: { json_format: { kind, ...ACCESS_LOG_FORMAT } },
+        log_format: { json_format: { kind, ...accessLogFormat(envoyVersion) } },
       },
     },
   ];

@@ -73,6 +73,8 @@ export function forEachNetworkFilter(resources: EnvoyResources, visit: (filter: 
 
 export interface RenderOptions {
   vars: Record<string, string>;
+  /** The Envoy that will run it: decides which access-log fields exist. */
+  envoyVersion: string;
   accessLogPath: string;
   /** Where RDS reads route configurations from; undefined = inline them (validation). */
   rdsPath?: string;
@@ -84,7 +86,7 @@ export function renderResources(source: EnvoyResources, o: RenderOptions): Envoy
     const tc = filter.typed_config;
     if (!tc) return;
     if (filter.name === HCM || filter.name === TCP_PROXY) {
-      tc.access_log ??= accessLogConfig(o.accessLogPath, filter.name === HCM ? 'http' : 'tcp');
+      tc.access_log ??= accessLogConfig(o.accessLogPath, filter.name === HCM ? 'http' : 'tcp', o.envoyVersion);
     }
     if (filter.name === HCM && tc.rds) {
       const name = tc.rds.route_config_name;

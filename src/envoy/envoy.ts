@@ -113,6 +113,7 @@ export class Envoy {
         { timeoutMs: 5000, what: `Envoy to accept the ${kind.toUpperCase()} update` },
       );
     }
+    if (resources.routes.length === 0) return;
     await waitUntil(async () => (await this.admin.get('/config_dump?resource=dynamic_route_configs')).body.includes(`"v${this.version}"`), {
       timeoutMs: 5000,
       what: 'Envoy to accept the RDS update',

@@ -19,6 +19,7 @@ export async function validateVariantFile(envoy: EnvoyBinary, configPath: string
   const rendered = renderResources(await loadVariant(configPath), {
     vars: labVars(new AddressPlan('000000'), { upstreams }),
     accessLogPath: '/dev/null',
+    envoyVersion: envoy.version,
   });
   return validateResources(envoy, rendered);
 }

@@ -4,12 +4,12 @@
  * Times are ms since the phase started. Checks read it; the report plots it.
  */
 import { EventEmitter } from 'node:events';
-import type { HttpOutcome } from '../traffic/http-client.js';
+import type { Outcome } from '../traffic/outcome.js';
 
 export type MarkerCategory = 'fault' | 'dns' | 'config' | 'note';
 
 export type TimelineEntry =
-  | ({ t: number; kind: 'request' } & HttpOutcome)
+  | ({ t: number; kind: 'request' } & Outcome)
   | { t: number; kind: 'marker'; category: MarkerCategory; label: string }
   | { t: number; kind: 'served'; host: string; peer: string; local: string }
   | { t: number; kind: 'dns-query'; name: string; from: string; answer: string[] }

@@ -9,6 +9,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { Agent, request } from 'undici';
 import type { Commands, Emit } from '../agent/protocol.js';
 import { delay } from '../util/time.js';
+import type { Outcome } from './outcome.js';
 
 export interface HttpClientOptions {
   url: string;
@@ -26,28 +27,6 @@ export interface HttpClientOptions {
   gapAfterMs?: number;
   /** Random ± spread added to each wait. */
   jitterMs?: number;
-}
-
-/** One thing the app did and how it went. HTTP fills status; other clients fill ok/op. */
-export interface HttpOutcome {
-  seq: number;
-  at: number;
-  latencyMs: number;
-  /** Set by non-HTTP clients (redis, raw TCP, TLS): did the operation succeed. */
-  ok?: boolean;
-  /** What was done, for non-HTTP clients: "GET k", "PING", "TLS handshake". */
-  op?: string;
-  status?: number;
-  /** undici / errno code when no response arrived. */
-  error?: string;
-  errorMessage?: string;
-  /** Local port of the connection the request went out on: same port = same connection. */
-  localPort?: number;
-  servedBy?: string;
-  /** The response's Connection header, e.g. "close" when Envoy drains the connection. */
-  connectionHeader?: string;
-  /** First line of the body (Envoy's local reply text on a 503). */
-  body?: string;
 }
 
 // undici announces each request's socket as it writes the headers: that is how we learn which
@@ -88,7 +67,7 @@ async function runClient(o: HttpClientOptions, emit: Emit): Promise<{ sent: numb
   return { sent: seq };
 }
 
-async function sendOne(seq: number, at: number, o: HttpClientOptions, dispatcher: Agent): Promise<HttpOutcome> {
+async function sendOne(seq: number, at: number, o: HttpClientOptions, dispatcher: Agent): Promise<Outcome> {
   lastLocalPort = undefined;
   try {
     const res = await request(o.url, {

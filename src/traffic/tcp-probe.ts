@@ -24,7 +24,10 @@ export interface TcpProbeResult {
   closedBy: 'fin' | 'rst' | 'still-open';
 }
 
+let seq = 0;
+
 function probe(o: TcpProbeOptions, emit: Emit): Promise<TcpProbeResult> {
+  const started = Date.now();
   return new Promise((resolve) => {
     const socket = connect({ host: o.host, port: o.port });
     if (o.tcpKeepAliveMs) socket.setKeepAlive(true, o.tcpKeepAliveMs);
@@ -37,9 +40,10 @@ function probe(o: TcpProbeOptions, emit: Emit): Promise<TcpProbeResult> {
       done = true;
       clearTimeout(timer);
       const idle = Date.now() - lastByte;
-      emit('app-event', { what: `tcp ${closedBy}`, detail: `local port ${localPort}, ${idle} ms after the last byte` });
+      const result: TcpProbeResult = { response, localPort, closedBy, closedAfterIdleMs: closedBy === 'still-open' ? undefined : idle };
+      emit('outcome', { seq: ++seq, at: started, latencyMs: Date.now() - started, op: `TCP ${JSON.stringify(o.send.trim())}, then idle`, ok: response.length > 0, body: response.trim(), ...result });
       socket.destroy();
-      resolve({ response, localPort, closedBy, closedAfterIdleMs: closedBy === 'still-open' ? undefined : idle });
+      resolve(result);
     };
     const timer = setTimeout(() => finish('still-open'), o.maxWaitMs);
     socket.on('connect', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCESS_LOG_FORMAT, parseAccessLog } from '../../src/envoy/access-log.js';
+import { ACCESS_LOG_FORMAT, accessLogFormat, parseAccessLog } from '../../src/envoy/access-log.js';
 
 describe('parseAccessLog', () => {
   it('turns Envoy JSON lines into typed entries, dropping "-" and null', () => {
@@ -12,6 +12,11 @@ describe('parseAccessLog', () => {
 
   it('skips a torn last line (Envoy still writing)', () => {
     expect(parseAccessLog('{"kind":"tcp","ts":"x"}\n{"kind":"ht')).toHaveLength(1);
+  });
+
+  it('asks each Envoy version only for the fields it has', () => {
+    expect(accessLogFormat('1.37.0')).not.toHaveProperty('ds_close');
+    expect(accessLogFormat('1.38.2')).toHaveProperty('ds_close', '%DOWNSTREAM_LOCAL_CLOSE_REASON%');
   });
 
   it('logs the fields the checks rely on', () => {

@@ -23,7 +23,7 @@ describe('config variants', () => {
   });
 
   it('renders: access log on every HCM and tcp_proxy, RDS from the lab file', async () => {
-    const r = renderResources(await loadVariant(variantPath('sticky-503', 'broken')), { vars, accessLogPath: '/x/access.jsonl', rdsPath: '/x/xds/rds.yaml' });
+    const r = renderResources(await loadVariant(variantPath('sticky-503', 'broken')), { vars, envoyVersion: '1.40.0', accessLogPath: '/x/access.jsonl', rdsPath: '/x/xds/rds.yaml' });
     let n = 0;
     forEachNetworkFilter(r, (f) => {
       if (f.name !== HCM && f.name !== TCP_PROXY) return;

@@ -1,0 +1,33 @@
+/** What the app did and how it went: the unit of the timeline, whatever the protocol. */
+/** One thing the app did and how it went. HTTP fills status; other clients fill ok/op. */
+export interface Outcome {
+  seq: number;
+  at: number;
+  latencyMs: number;
+  /** Set by non-HTTP clients (redis, raw TCP, TLS): did the operation succeed. */
+  ok?: boolean;
+  /** What was done, for non-HTTP clients: "GET k", "PING", "TLS handshake". */
+  op?: string;
+  status?: number;
+  /** undici / errno code when no response arrived. */
+  error?: string;
+  errorMessage?: string;
+  /** Local port of the connection the request went out on: same port = same connection. */
+  localPort?: number;
+  servedBy?: string;
+  /** The response's Connection header, e.g. "close" when Envoy drains the connection. */
+  connectionHeader?: string;
+  /** First line of the body (Envoy's local reply text on a 503). */
+  body?: string;
+  /** Raw TCP probes: how the connection ended and how long after its last byte. */
+  closedBy?: 'fin' | 'rst' | 'still-open';
+  closedAfterIdleMs?: number;
+  /** Redis: the server-side CLIENT ID of the connection that ran the command (same id = same connection). */
+  clientId?: number;
+  /** TLS: the certificate the other end presented, and Node's verdict on it. */
+  certSubject?: string;
+  certSan?: string;
+  authorized?: boolean;
+  authorizationError?: string;
+}
+
