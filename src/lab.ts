@@ -106,6 +106,8 @@ export class Lab implements AsyncDisposable {
   }
 
   private binary!: EnvoyBinary;
+  /** The lab CA and site certificates (when the lab has TLS sites): the app trusts ca.crt. */
+  certDir = '';
 
   private async boot(binary: EnvoyBinary): Promise<void> {
     this.binary = binary;
@@ -129,6 +131,7 @@ export class Lab implements AsyncDisposable {
     for (const agent of this.agents) agent.onEvent((e) => this.record(e));
     const records = Object.fromEntries(Object.entries(this.spec.dns).map(([name, host]) => [name, [this.ip(host)]]));
     const certDir = this.spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
+    this.certDir = certDir;
     await Promise.all([
       dns!.call('dns.start', { port: 53, records }),
       ...this.spec.upstreams.map(async (u) => {

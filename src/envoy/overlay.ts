@@ -3,7 +3,8 @@
  * objects merge key by key; lists whose items all carry a `name` merge by name (a fix touches one
  * filter of one chain without restating the rest); other lists are replaced; `null` deletes a key.
  * A new named item is appended, or placed before the item named by its `$insert_before`
- * (EnvoyFilter's INSERT_BEFORE: a Lua filter must run before the router).
+ * (EnvoyFilter's INSERT_BEFORE: a Lua filter must run before the router); an item with
+ * `$delete: true` removes the base item of that name (EnvoyFilter's REMOVE).
  */
 
 type Json = unknown;
@@ -30,6 +31,11 @@ function mergeNamedLists(base: Obj[], overlay: Obj[]): Obj[] {
   const out = base.map((i) => ({ ...i }));
   for (const item of overlay) {
     const at = out.findIndex((i) => i.name === item.name);
+    if (item.$delete === true) {
+      if (at < 0) throw new Error(`overlay deletes "${String(item.name)}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
+      out.splice(at, 1);
+      continue;
+    }
     if (at >= 0) {
       out[at] = mergeOverlay(out[at], item) as Obj;
       continue;
@@ -49,5 +55,5 @@ function mergeNamedLists(base: Obj[], overlay: Obj[]): Obj[] {
 function stripDirectives(v: Json): Json {
   if (Array.isArray(v)) return v.map(stripDirectives);
   if (!isObj(v)) return v;
-  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$insert_before').map(([k, x]) => [k, stripDirectives(x)]));
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$insert_before' && k !== '$delete').map(([k, x]) => [k, stripDirectives(x)]));
 }

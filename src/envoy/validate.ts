@@ -41,6 +41,8 @@ export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): 
 /** The line of Envoy's output that says what is wrong (drops the log prefixes). */
 export function envoyComplaint(output: string): string {
   const lines = output.split('\n').map((l) => l.replace(/^\[[^\]]*\]\[[^\]]*\]\[[^\]]*\]\s*(\[[^\]]*\]\s*)?/, '').trim()).filter(Boolean);
-  const useful = lines.find((l) => /error|exception|reject|invalid|unknown|duplicate|same matching/i.test(l)) ?? lines.at(-1) ?? 'no output';
+  const found = lines.find((l) => /error|exception|reject|invalid|unknown|duplicate|same matching/i.test(l)) ?? lines.at(-1) ?? 'no output';
+  // Drop the source location and the temporary bootstrap path: keep Envoy's reason.
+  const useful = found.replace(/^\[source\/[^\]]*\]\s*/, '').replace(/^error initializing configuration '[^']*':\s*/, '');
   return useful.length > 600 ? `${useful.slice(0, 600)}…` : useful;
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Commands, Emit } from '../agent/protocol.js';
 
 export interface TlsGetOptions {
@@ -23,6 +23,12 @@ function get(o: TlsGetOptions, emit: Emit) {
   const at = Date.now();
   return new Promise((resolve) => {
     let cert: Record<string, string> = {};
+    let tls: TLSSocket | undefined;
+    // Read the certificate even when the handshake is rejected: that is the evidence.
+    const readCert = (fromError?: PeerCertificate) => {
+      const c = fromError ?? tls?.getPeerCertificate();
+      if (c && Object.keys(c).length) cert = { certSubject: String(c.subject?.CN ?? ''), certSan: c.subjectaltname ?? '', certIssuer: String(c.issuer?.CN ?? '') };
+    };
     const done = (fields: Record<string, unknown>) => {
       const outcome = { seq: ++seq, at, latencyMs: Date.now() - at, op: `GET https://${o.host}/${o.verify ? '' : ' (-k)'}`, servedBy: undefined, ...cert, ...fields };
       emit('outcome', outcome);
@@ -33,14 +39,16 @@ function get(o: TlsGetOptions, emit: Emit) {
       res.on('data', (d) => (body += d));
       res.on('end', () => done({ ok: res.statusCode === 200 && (res.socket as TLSSocket).authorized !== false, status: res.statusCode, body: body.split('\n')[0], servedBy: res.headers['x-served-by'], authorized: (res.socket as TLSSocket).authorized, authorizationError: String((res.socket as TLSSocket).authorizationError ?? '') || undefined }));
     });
-    req.on('socket', (s: TLSSocket) =>
-      s.on('secureConnect', () => {
-        const c = s.getPeerCertificate();
-        cert = { certSubject: String(c.subject?.CN ?? ''), certSan: c.subjectaltname ?? '', certIssuer: String(c.issuer?.CN ?? '') };
-      }),
-    );
+    req.on('socket', (s: TLSSocket) => {
+      tls = s;
+      s.on('secureConnect', readCert);
+    });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, error: e.code ?? e.name, errorMessage: e.message }));
+    // A hostname mismatch (ERR_TLS_CERT_ALTNAME_INVALID) carries the rejected certificate itself.
+    req.on('error', (e: NodeJS.ErrnoException & { cert?: PeerCertificate }) => {
+      readCert(e.cert);
+      done({ ok: false, error: e.code ?? e.name, errorMessage: e.message });
+    });
     req.end();
   });
 }

@@ -1,9 +1,13 @@
 /** Small time helpers; the lab never sleeps where it can wait for an event instead. */
 import { setTimeout as delay } from 'node:timers/promises';
+import { LabError } from '../errors.js';
 
 export { delay };
 
-/** Polls `probe` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
+/**
+ * Polls `probe` every `everyMs` until it returns a truthy value or `timeoutMs` passes. A probe that
+ * throws a LabError (e.g. "Envoy rejected the update") ends the wait at once with that error.
+ */
 export async function waitUntil<T>(
   probe: () => T | Promise<T>,
   { timeoutMs, everyMs = 25, what }: { timeoutMs: number; everyMs?: number; what: string },
@@ -15,6 +19,7 @@ export async function waitUntil<T>(
       const value = await probe();
       if (value) return value as NonNullable<T>;
     } catch (err) {
+      if (err instanceof LabError) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {

@@ -21,6 +21,11 @@ describe('mergeOverlay', () => {
     expect(() => mergeOverlay([{ name: 'a' }], [{ name: 'b', $insert_before: 'zzz' }])).toThrow(/"zzz", which the base does not have \(it has: a\)/);
   });
 
+  it('removes a named item marked $delete, and explains a delete of something absent', () => {
+    expect(mergeOverlay([{ name: 'a' }, { name: 'b' }], [{ name: 'a', $delete: true }])).toEqual([{ name: 'b' }]);
+    expect(() => mergeOverlay([{ name: 'a' }], [{ name: 'zzz', $delete: true }])).toThrow(/deletes "zzz", which the base does not have/);
+  });
+
   it('replaces lists that are not named, and keeps the base when the overlay is absent', () => {
     expect(mergeOverlay({ l: [1, 2] }, { l: [3] })).toEqual({ l: [3] });
     expect(mergeOverlay([{ name: 'a' }], undefined)).toEqual([{ name: 'a' }]);

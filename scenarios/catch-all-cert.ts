@@ -1,0 +1,144 @@
+/**
+ * catch-all-cert: every external HTTPS host that no ServiceEntry names gets the wrong certificate.
+ *
+ * Reported  seed 004 (../shared/seeds/004_3e691d711667e781.txt, "记一次 Istio ServiceEntry 的填坑之路",
+ *           Istio 1.11 + a Sidecar egress bind).
+ * Symptom   HTTPS from the pod to external sites fails certificate checks: the certificate is
+ *           *.example.com, whatever the site; with verification off the answer is traefik's
+ *           "404 page not found". Sites that have their own ServiceEntry still work (and adding a
+ *           ServiceEntry for a failing site "fixes" it).
+ * Cause     A TLS ServiceEntry without spec.addresses (traefik.custom-name) produced a filter chain
+ *           on 0.0.0.0_443 with no match at all; tls_inspector reads the SNI, no SNI chain matches
+ *           an undeclared host, so the no-match chain takes it, to traefik.
+ * Fix       Give the ServiceEntry its address: traefik gets its own <ip>_443 listener and the
+ *           fall-through goes to PassthroughCluster.
+ * Also      Two ServiceEntries without addresses on 443 would make two identical empty matches:
+ *           Envoy rejects that listener outright (validate and LDS), keeping the old one.
+ */
+import { check, counterAtLeast, stat, type Check, type PhaseEvidence } from '../src/checks/check.js';
+import { describeAccess } from '../src/checks/evidence.js';
+import { variantPath } from '../src/envoy/config.js';
+import type { Lab } from '../src/lab.js';
+import { defineScenario } from '../src/scenario/scenario.js';
+import { validateVariantFile } from '../src/scenario/validate-variant.js';
+import type { RequestEntry } from '../src/timeline/timeline.js';
+
+const TRAEFIK = 'outbound|443||traefik.custom-name';
+
+/** The app's HTTPS calls: a declared site, an undeclared one (verified, then -k), traefik's own name. */
+async function httpsCalls(lab: Lab) {
+  const caFile = `${lab.certDir}/ca.crt`;
+  for (const [host, verify] of [['known.test', true], ['unknown.test', true], ['unknown.test', false], ['www.example.com', true]] as const) {
+    await lab.app('tls.get', { host, port: 443, caFile, verify });
+  }
+}
+
+const call = (e: PhaseEvidence, host: string, verify = true): RequestEntry | undefined =>
+  e.timeline.requests().find((r) => r.op === `GET https://${host}/${verify ? '' : ' (-k)'}`);
+
+const describeCall = (r?: RequestEntry) =>
+  r ? `cert CN=${r.certSubject} (${r.certSan}); ${r.authorized ? 'trusted' : `rejected: ${r.authorizationError ?? r.error}`}; ${r.status ?? r.error} "${r.body ?? ''}"` : 'not called';
+
+const siteGetsItsOwnCert = (host: string, servedBy: string) =>
+  check(`${host} presents its own certificate and is served by ${servedBy}`, (e) => {
+    const r = call(e, host);
+    return { pass: !!r && r.authorized === true && r.certSan === `DNS:${host}` && r.status === 200 && r.servedBy === servedBy, evidence: describeCall(r) };
+  });
+
+const wrongCert: Check[] = [
+  check('symptom: unknown.test presents *.example.com and Node rejects it (ERR_TLS_CERT_ALTNAME_INVALID)', (e) => {
+    const r = call(e, 'unknown.test');
+    return { pass: r?.certSubject === '*.example.com' && r.error === 'ERR_TLS_CERT_ALTNAME_INVALID', evidence: describeCall(r) };
+  }),
+  check('symptom: with verification off (-k), unknown.test answers traefik\'s "404 page not found"', (e) => {
+    const r = call(e, 'unknown.test', false);
+    return { pass: r?.status === 404 && r.body === '404 page not found' && r.servedBy === 'traefik', evidence: describeCall(r) };
+  }),
+  check('mechanism: the tcp access log shows SNI unknown.test sent to the traefik cluster', (e) => {
+    const entries = e.accessLog.filter((a) => a.kind === 'tcp' && a.sni === 'unknown.test');
+    return { pass: entries.length >= 2 && entries.every((a) => a.up_cluster === TRAEFIK), evidence: `${describeAccess(entries)} (sni unknown.test)` };
+  }),
+  counterAtLeast(`tcp.${TRAEFIK}.downstream_cx_total`, 2, 'mechanism: the no-match chain took the connections'),
+  check('the real unknown.test site was never reached', (e) => ({ pass: e.served.other === 0, evidence: `other (unknown.test's real server) served ${e.served.other}` })),
+  siteGetsItsOwnCert('known.test', 'known'),
+];
+
+export default defineScenario({
+  id: 'catch-all-cert',
+  title: 'Wrong certificate (*.example.com) for every undeclared HTTPS host: a ServiceEntry without addresses',
+  seed: '004_3e691d711667e781.txt',
+  reported: ['seed 004: 记一次 Istio ServiceEntry 的填坑之路 (Istio 1.11)'],
+  symptom: 'TLS to any external host not named by a ServiceEntry presents *.example.com and answers "404 page not found"',
+  cause: "a TLS ServiceEntry without addresses became a filter chain with no match on 0.0.0.0_443, which takes every unmatched SNI to traefik",
+  timeScaling: 'none needed: every call is one TLS handshake',
+  lab: {
+    upstreams: [
+      { name: 'known', octet: 41, kind: 'tls', port: 443, tls: { cert: 'known.test' } },
+      { name: 'other', octet: 42, kind: 'tls', port: 443, tls: { cert: 'unknown.test' } },
+      { name: 'traefik', octet: 43, kind: 'tls', port: 443, tls: { cert: '*.example.com', status: 404, body: '404 page not found\n' } },
+    ],
+    dns: { 'known.test': 'known', 'unknown.test': 'other', 'traefik.custom-name': 'traefik', 'www.example.com': 'traefik' },
+  },
+  phases: [
+    {
+      name: 'before',
+      kind: 'before',
+      title: 'traefik ServiceEntry without addresses: its no-match chain on 0.0.0.0_443 takes every unknown SNI',
+      config: 'broken',
+      run: httpsCalls,
+      expect: wrongCert,
+    },
+    {
+      name: 'fix-addresses',
+      kind: 'fix',
+      title: 'addresses set: traefik gets <ip>_443; unknown hosts fall through to PassthroughCluster',
+      config: 'fix-addresses',
+      run: httpsCalls,
+      expect: [
+        siteGetsItsOwnCert('unknown.test', 'other'),
+        check('fix path: SNI unknown.test went through PassthroughCluster to its own address', (e) => {
+          const entries = e.accessLog.filter((a) => a.kind === 'tcp' && a.sni === 'unknown.test');
+          return { pass: entries.length >= 2 && entries.every((a) => a.up_cluster === 'PassthroughCluster' && a.up_host === `${e.ips.other}:443`), evidence: describeAccess(entries) };
+        }),
+        siteGetsItsOwnCert('known.test', 'known'),
+        check('traefik still works, through its own address', (e) => {
+          const r = call(e, 'www.example.com');
+          const via = e.accessLog.filter((a) => a.kind === 'tcp' && a.ds_local === `${e.ips.traefik}:443`);
+          return { pass: r?.authorized === true && r.status === 404 && via.every((a) => a.up_cluster === TRAEFIK) && via.length > 0, evidence: `${describeCall(r)}; ${describeAccess(via)}` };
+        }),
+      ],
+    },
+    {
+      name: 'bad-duplicate-catchall',
+      kind: 'control',
+      title: 'Two ServiceEntries without addresses on 443: Envoy rejects the duplicate empty match and keeps serving the old listener',
+      config: 'broken',
+      run: async (lab) => {
+        const bad = variantPath('catch-all-cert', 'bad-duplicate-catchall');
+        lab.note('envoy --mode validate', (await validateVariantFile(lab.envoy.binary, bad)).message);
+        try {
+          await lab.applyConfig(bad, 'second ServiceEntry without addresses pushed');
+          lab.note('LDS push', 'accepted');
+        } catch (err) {
+          lab.timeline.mark('config', 'second ServiceEntry without addresses pushed (rejected)');
+          lab.note('LDS push', (err as Error).message);
+        }
+        await httpsCalls(lab);
+      },
+      expect: [
+        check('envoy --mode validate rejects it, saying why', (e) => {
+          const msg = e.timeline.events('envoy --mode validate')[0]?.detail ?? '';
+          return { pass: /has the same matching rules defined as/.test(msg), evidence: msg };
+        }),
+        check('pushed by LDS, the update is rejected', (e) => ({
+          pass: stat(e, 'listener_manager.lds.update_rejected') >= 1,
+          evidence: `listener_manager.lds.update_rejected +${stat(e, 'listener_manager.lds.update_rejected')}; ${e.timeline.events('LDS push')[0]?.detail ?? ''}`,
+        })),
+        check('the old listener keeps serving: known.test still works after the rejected push', (e) => {
+          const r = call(e, 'known.test');
+          return { pass: r?.authorized === true && r.status === 200, evidence: describeCall(r) };
+        }),
+      ],
+    },
+  ],
+});
