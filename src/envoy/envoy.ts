@@ -6,7 +6,7 @@
 import { chown, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EnvoyConfigError, LabStartError } from '../errors.js';
-import type { Backend, LabProcess } from '../topology/backend.js';
+import type { Backend, HostProcess } from '../topology/backend.js';
 import { PROXY_UID } from '../topology/topology.js';
 import { waitUntil } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
@@ -34,7 +34,7 @@ export class Envoy {
     readonly logFile: string,
     readonly accessLogPath: string,
     private readonly xds: XdsPaths,
-    private readonly process: LabProcess,
+    private readonly process: HostProcess,
   ) {
     this.admin = new EnvoyAdmin(join(dir, 'admin.sock'));
   }
@@ -57,7 +57,7 @@ export class Envoy {
     await chown(xds.dir, PROXY_UID, PROXY_UID);
     const logFile = join(o.dir, 'envoy.log');
     const argv = [
-      o.binary.bin, '-c', join(o.dir, 'bootstrap.yaml'),
+      backend.envoyPath(o.binary), '-c', join(o.dir, 'bootstrap.yaml'),
       '--concurrency', '1',
       '--disable-hot-restart',
       '--drain-time-s', String(o.drainTimeS ?? 2),
@@ -66,13 +66,13 @@ export class Envoy {
       '-l', 'info',
       '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
     ];
-    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile });
+    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child);
     const expected = o.resources.listeners.length;
     try {
       await waitUntil(
         async () => {
-          if (child.exitCode !== null) throw new Error(`envoy exited with code ${child.exitCode}`);
+          if (child.exitCode() !== null) throw new Error(`envoy exited with code ${child.exitCode()}`);
           return (await envoy.admin.ready()) && (await envoy.admin.stat('listener_manager.total_listeners_active')) >= expected;
         },
         { timeoutMs: 15_000, what: `Envoy to be LIVE with ${expected} active listener(s)` },
@@ -82,10 +82,6 @@ export class Envoy {
       throw new LabStartError(`Envoy ${o.binary.version} did not start: ${(err as Error).message}`, `read ${logFile}`, await envoy.logTail());
     }
     return envoy;
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
   }
 
   /**
@@ -127,9 +123,9 @@ export class Envoy {
 
   /** SIGTERM, so Envoy flushes its access log; SIGKILL if it lingers. */
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
+    if (this.process.exitCode() === null) {
       this.process.kill('SIGTERM');
-      await Promise.race([this.process, new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([this.process.exited, new Promise((r) => setTimeout(r, 3000))]);
       this.process.kill('SIGKILL');
     }
     await this.admin.close();

@@ -1,19 +1,27 @@
 /** --keep: leave the lab up after the traffic and tell the user how to poke at it. */
 import { createInterface } from 'node:readline/promises';
 import type { Lab } from '../lab.js';
+import { DockerBackend } from '../docker/docker-backend.js';
 import { NetnsBackend } from '../topology/netns-backend.js';
 
 export async function pauseForPoking(lab: Lab): Promise<void> {
-  const ns = (host: string) => (lab.backend instanceof NetnsBackend ? lab.backend.nsName(host) : host);
+  const b = lab.backend;
+  // How to run a command "on" a host, per backend.
+  const on = (host: string, asApp = false) =>
+    b instanceof NetnsBackend
+      ? `ip netns exec ${b.nsName(host)}${asApp ? ' setpriv --reuid=1000 --regid=1000 --clear-groups' : ''}`
+      : b instanceof DockerBackend
+        ? `docker exec${asApp ? ' -u 1000' : ''} ${b.name(host)}`
+        : `(${host})`;
   const hosts = ['pod', 'dns', ...lab.spec.upstreams.map((u) => u.name)];
   const lines = [
     '',
-    `The lab is up (${lab.backend.plan.cidr}). Hosts: ${hosts.map((h) => `${h}=${lab.ip(h)}`).join(' ')}`,
-    `  connections:  ip netns exec ${ns('pod')} ss -tanp`,
-    `  interception: ip netns exec ${ns('pod')} iptables -t nat -L ISTIO_OUTPUT -n -v`,
+    `The lab is up (${b.kind}, ${b.plan.cidr}). Hosts: ${hosts.map((h) => `${h}=${lab.ip(h)}`).join(' ')}`,
+    `  connections:  ${on('pod')} ss -tanp`,
+    `  interception: ${on('pod')} iptables -t nat -L ISTIO_OUTPUT -n -v`,
     `  Envoy admin:  curl --unix-socket ${lab.envoy.admin.socketPath} http://x/clusters`,
-    `  as the app:   ip netns exec ${ns('pod')} setpriv --reuid=1000 --regid=1000 --clear-groups curl -sv http://<name>/`,
-    `  DNS:          dig @${lab.ip('dns')} <name>`,
+    `  as the app:   ${on('pod', true)} curl -sv http://<name>/`,
+    `  DNS:          ${on('pod')} dig @${lab.ip('dns')} <name>`,
     'Press Enter to judge the phase and tear the lab down (Ctrl-C tears it down at once).',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

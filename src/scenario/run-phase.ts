@@ -11,7 +11,7 @@ import { compareVersions } from '../envoy/version.js';
 import { LabError } from '../errors.js';
 import { Lab, type LabTimings } from '../lab.js';
 import { assertVariantValid } from './validate-variant.js';
-import { NetnsBackend } from '../topology/netns-backend.js';
+import { createBackend, type BackendKind } from '../topology/create-backend.js';
 import { sweepStaleLabs } from '../topology/sweep.js';
 import { upstreamsFor, type Phase, type Scenario } from './scenario.js';
 import { pauseForPoking } from './keep.js';
@@ -28,6 +28,7 @@ export interface PhaseResult {
   verdicts: Verdict[];
   error?: string;
   envoyVersion: string;
+  backend: BackendKind;
   timings: LabTimings & { wallMs: number };
   /** "....x x x ^dns ..." */
   strip: string;
@@ -44,6 +45,8 @@ export interface RunPhaseOptions {
   log?: (line: string) => void;
   /** Pause after the traffic with the lab up, until Enter (Ctrl-C tears it down). */
   keep?: boolean;
+  /** Which backend realises the lab (default netns). */
+  backend?: BackendKind;
 }
 
 export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOptions): Promise<PhaseResult> {
@@ -55,6 +58,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     title: phase.title,
     iteration: o.iteration ?? 1,
     envoyVersion: o.envoy.version,
+    backend: o.backend ?? 'netns',
     artifactsDir: o.artifactsDir,
   };
   const timings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
@@ -78,7 +82,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   try {
     await sweepStaleLabs();
     await assertVariantValid(o.envoy, configPath);
-    const backend = await NetnsBackend.create();
+    const backend = await createBackend(o.backend ?? 'netns', o.envoy);
     lab = await Lab.start(
       backend,
       { ...scenario.lab, upstreams: upstreamsFor(scenario, phase), sidecar: { config: configPath, excludeOutbound: phase.excludeOutbound } },

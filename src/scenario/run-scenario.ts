@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EnvoyBinary } from '../envoy/install.js';
+import type { BackendKind } from '../topology/create-backend.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
 import { junitXml } from '../report/junit.js';
@@ -26,6 +27,7 @@ export interface RunScenarioOptions {
   runDir?: string;
   /** Pause each phase after its traffic with the lab up (--keep). */
   keep?: boolean;
+  backend?: BackendKind;
 }
 
 export function selectPhases(scenario: Scenario, names?: string[]): Phase[] {
@@ -51,12 +53,12 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
     for (let i = 1; i <= repeat; i++) {
       o.reporter?.phaseStart(phase, i, repeat);
       const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-      const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: o.reporter?.step.bind(o.reporter), keep: o.keep });
+      const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: o.reporter?.step.bind(o.reporter), keep: o.keep, backend: o.backend });
       results.push(result);
       o.reporter?.phaseEnd(result);
     }
   }
-  const summary = { scenario: scenario.id, envoy: o.envoy.banner, envoyBinary: o.envoy.bin, repeat, results };
+  const summary = { scenario: scenario.id, backend: o.backend ?? 'netns', envoy: o.envoy.banner, envoyBinary: o.envoy.bin, repeat, results };
   await writeFile(join(runDir, 'result.json'), JSON.stringify(summary, null, 2));
   await writeFile(join(runDir, 'junit.xml'), junitXml(scenario.id, results));
   return { results, runDir };

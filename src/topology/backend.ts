@@ -2,7 +2,8 @@
  * What a backend must do to realise a Topology. The netns backend implements it with `ip netns`;
  * a Docker backend implements the same calls with containers. Scenarios only see `Lab`.
  */
-import type { ResultPromise } from 'execa';
+import type { Readable, Writable } from 'node:stream';
+import type { EnvoyBinary } from '../envoy/install.js';
 import type { AddressPlan } from './addresses.js';
 import type { Topology } from './topology.js';
 
@@ -13,8 +14,10 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** stdout + stderr go to this file (append). */
   logFile?: string;
-  /** Open a Node IPC channel to the process (for lab agents). */
-  ipc?: boolean;
+  /** Give the process a stdin and a stdout pipe (lab agents talk JSON lines over them). */
+  pipes?: boolean;
+  /** Run in the pod's sidecar (same network namespace as the pod; its own container on Docker). */
+  sidecar?: boolean;
 }
 
 export interface ExecResult {
@@ -23,7 +26,17 @@ export interface ExecResult {
   exitCode: number;
 }
 
-export type LabProcess = ResultPromise<{ ipc?: boolean }>;
+/** A process running on a lab host, whatever the backend (a child process, a docker exec). */
+export interface HostProcess {
+  /** Present when started with `pipes: true`. */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  /** Resolves when the process has ended. */
+  readonly exited: Promise<{ exitCode?: number; signal?: string }>;
+  /** null while it runs. */
+  exitCode(): number | null;
+  kill(signal?: NodeJS.Signals): void;
+}
 
 export interface Backend {
   readonly kind: 'netns' | 'docker';
@@ -31,11 +44,15 @@ export interface Backend {
   readonly plan: AddressPlan;
   /** Scratch directory for this lab: configs, sockets, logs. Readable by uid 1337 and 1000. */
   readonly workDir: string;
+  /** The node binary as the lab hosts see it. */
+  readonly nodePath: string;
+  /** The Envoy binary as the sidecar sees it. */
+  envoyPath(binary: EnvoyBinary): string;
 
   /** Creates the network and hosts. Leaves nothing behind if it fails. */
   up(topology: Topology): Promise<void>;
   /** Starts a long-running process on a host. */
-  spawn(host: string, argv: string[], options?: SpawnOptions): LabProcess;
+  spawn(host: string, argv: string[], options?: SpawnOptions): HostProcess;
   /** Runs a command on a host to completion. Never throws on a non-zero exit: check exitCode. */
   exec(host: string, argv: string[], options?: { uid?: number; input?: string }): Promise<ExecResult>;
   /** Points the host's resolver (/etc/resolv.conf as its processes see it) at the lab DNS. */

@@ -6,18 +6,20 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { PrerequisiteError } from '../errors.js';
+import type { EnvoyBinary } from '../envoy/install.js';
 import { AddressPlan } from './addresses.js';
-import type { Backend, ExecResult, LabProcess, SpawnOptions } from './backend.js';
+import type { Backend, ExecResult, HostProcess, SpawnOptions } from './backend.js';
 import { NAME_PREFIX, claimLab, releaseLab } from './lab-registry.js';
 import type { Topology } from './topology.js';
 
 export class NetnsBackend implements Backend {
   readonly kind = 'netns' as const;
   readonly plan: AddressPlan;
+  readonly nodePath = process.execPath;
   private readonly namespaces: string[] = [];
-  private readonly processes = new Set<LabProcess>();
+  private readonly processes = new Set<ResultPromise>();
   private downed = false;
 
   private constructor(
@@ -31,6 +33,10 @@ export class NetnsBackend implements Backend {
     await assertNetnsPrerequisites();
     const { labId, dir } = await claimLab();
     return new NetnsBackend(labId, dir);
+  }
+
+  envoyPath(binary: EnvoyBinary): string {
+    return binary.bin;
   }
 
   nsName(host: string): string {
@@ -71,22 +77,29 @@ export class NetnsBackend implements Backend {
     return [...base, 'setpriv', `--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups', '--'];
   }
 
-  spawn(host: string, argv: string[], options: SpawnOptions = {}): LabProcess {
+  spawn(host: string, argv: string[], options: SpawnOptions = {}): HostProcess {
+    const log = options.logFile ? ({ file: options.logFile, append: true } as const) : ('ignore' as const);
     const child = execa('ip', [...this.prefix(host, options.uid, options.gid), ...argv], {
       env: { HOME: '/tmp', ...options.env },
       extendEnv: true,
-      stdin: 'ignore',
-      stdout: options.logFile ? { file: options.logFile, append: true } : 'ignore',
-      stderr: options.logFile ? { file: options.logFile, append: true } : 'ignore',
-      ipc: options.ipc ?? false,
-      serialization: 'json',
+      stdin: options.pipes ? 'pipe' : 'ignore',
+      stdout: options.pipes ? 'pipe' : log,
+      stderr: log,
+      buffer: false,
       cleanup: true,
       forceKillAfterDelay: 2000,
       reject: false,
-    }) as LabProcess;
+    });
     this.processes.add(child);
-    void child.finally(() => this.processes.delete(child));
-    return child;
+    const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
+    void exited.finally(() => this.processes.delete(child));
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      exited,
+      exitCode: () => child.exitCode,
+      kill: (signal = 'SIGTERM') => void child.kill(signal),
+    };
   }
 
   async exec(host: string, argv: string[], options: { uid?: number; input?: string } = {}): Promise<ExecResult> {

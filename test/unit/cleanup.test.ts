@@ -29,7 +29,7 @@ describe.skipIf(!root)('netns lab cleanup', () => {
     expect(await labNamespaces(backend.labId)).toEqual([]);
     expect(existsSync(`/etc/netns/${backend.nsName('pod')}`)).toBe(false);
     expect(existsSync(labDir(backend.labId))).toBe(false);
-    expect((await sleeper).isTerminated).toBe(true);
+    expect((await sleeper.exited).signal).toBe('SIGKILL');
   });
 
   it('the hosts reach each other but have no route out of the lab', async () => {

@@ -1,0 +1,243 @@
+/**
+ * Realises a Topology with Docker containers (dockerode): one per host on a per-lab **internal**
+ * network with fixed addresses from the lab's /24. The pod is two containers, as in Kubernetes:
+ * the app container and a sidecar container joined to its network and PID namespaces
+ * (`container:<app>`), which runs Envoy as uid 1337 from the efl/envoy image. Every container has
+ * an init process (fast stops) and NET_ADMIN (interception in the pod, faults in the upstreams).
+ * Processes start with `docker exec`; agents talk over its stdin/stdout, so the harness never
+ * needs to reach a container's address. The lab's run and cache directories and lab/ are
+ * mounted at the same paths as on the host, so paths mean the same inside and out.
+ */
+import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { PassThrough, type Writable } from 'node:stream';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { EnvoyBinary } from '../envoy/install.js';
+import { CACHE_ROOT } from '../envoy/install.js';
+import { PrerequisiteError } from '../errors.js';
+import { LAB_DIR } from '../paths.js';
+import { AddressPlan } from '../topology/addresses.js';
+import type { Backend, ExecResult, HostProcess, SpawnOptions } from '../topology/backend.js';
+import { NAME_PREFIX, RUN_ROOT, claimLab, releaseLab } from '../topology/lab-registry.js';
+import type { Topology } from '../topology/topology.js';
+import { envoyImage, imageExists, nodeImage } from './images.js';
+
+/** Label on every container and network: which lab it belongs to. */
+export const LAB_LABEL = 'efl.lab';
+
+export class DockerBackend implements Backend {
+  readonly kind = 'docker' as const;
+  readonly plan: AddressPlan;
+  readonly nodePath = '/usr/local/bin/node';
+  private readonly containers = new Map<string, Docker.Container>();
+  private network?: Docker.Network;
+  private downed = false;
+
+  private constructor(
+    readonly docker: Docker,
+    readonly labId: string,
+    readonly workDir: string,
+    private readonly envoyVersion: string,
+  ) {
+    this.plan = new AddressPlan(labId);
+  }
+
+  static async create(envoy: EnvoyBinary): Promise<DockerBackend> {
+    const docker = await connectDocker();
+    for (const tag of [nodeImage(), envoyImage(envoy.version)]) {
+      if (!(await imageExists(docker, tag))) throw new PrerequisiteError(`the Docker image ${tag} is missing`, 'build the lab images with `npm run lab -- images`');
+    }
+    const { labId, dir } = await claimLab();
+    return new DockerBackend(docker, labId, dir, envoy.version);
+  }
+
+  envoyPath(_binary: EnvoyBinary): string {
+    return '/usr/local/bin/envoy'; // from the efl/envoy:<version> image
+  }
+
+  name(host: string): string {
+    return `${NAME_PREFIX}-${this.labId}-${host}`;
+  }
+
+  private resolvFile(host: string): string {
+    return join(this.workDir, `resolv-${host}.conf`);
+  }
+
+  async up(topology: Topology): Promise<void> {
+    try {
+      const labels = { [LAB_LABEL]: this.labId };
+      // Internal: no gateway out of the lab, whatever the host's networking.
+      this.network = await this.docker.createNetwork({
+        Name: this.name('net'),
+        Internal: true,
+        Labels: labels,
+        IPAM: { Config: [{ Subnet: this.plan.cidr }] },
+      });
+      const binds = [`${RUN_ROOT}:${RUN_ROOT}`, `${CACHE_ROOT}:${CACHE_ROOT}:ro`, `${LAB_DIR}:${LAB_DIR}:ro`];
+      await Promise.all(
+        topology.hosts.map(async (host) => {
+          // Mounted over /etc/resolv.conf, rewritten in place by setResolver (a rename would break the mount).
+          await writeFile(this.resolvFile(host.name), 'nameserver 127.0.0.1\n');
+          const c = await this.docker.createContainer({
+            name: this.name(host.name),
+            Hostname: host.name,
+            Image: nodeImage(),
+            Cmd: ['sleep', 'infinity'],
+            Labels: labels,
+            HostConfig: {
+              Init: true,
+              CapAdd: ['NET_ADMIN'],
+              NetworkMode: this.name('net'),
+              Binds: [...binds, `${this.resolvFile(host.name)}:/etc/resolv.conf`],
+            },
+            NetworkingConfig: { EndpointsConfig: { [this.name('net')]: { IPAMConfig: { IPv4Address: this.plan.ip(host) } } } },
+          });
+          this.containers.set(host.name, c);
+          await c.start();
+        }),
+      );
+      const pod = this.containers.get('pod');
+      if (pod) {
+        const sidecar = await this.docker.createContainer({
+          name: this.name('sidecar'),
+          Image: envoyImage(this.envoyVersion),
+          Entrypoint: ['sleep'],
+          Cmd: ['infinity'],
+          Labels: labels,
+          HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds },
+        });
+        this.containers.set('sidecar', sidecar);
+        await sidecar.start();
+      }
+    } catch (err) {
+      await this.down();
+      throw err;
+    }
+  }
+
+  private container(host: string, sidecar?: boolean): Docker.Container {
+    const c = this.containers.get(sidecar ? 'sidecar' : host);
+    if (!c) throw new Error(`no container for ${sidecar ? 'the sidecar' : `host ${host}`} in lab ${this.labId}`);
+    return c;
+  }
+
+  spawn(host: string, argv: string[], options: SpawnOptions = {}): HostProcess {
+    const stdout = options.pipes ? new PassThrough() : logSink(options.logFile);
+    const stderr = logSink(options.logFile);
+    let stdin: Writable | null = options.pipes ? new PassThrough() : null;
+    let hostPid: number | undefined;
+    let code: number | null = null;
+    const container = this.container(host, options.sidecar);
+    const exited = (async () => {
+      const exec = await container.exec({
+        Cmd: argv,
+        User: options.uid === undefined ? 'root' : `${options.uid}:${options.gid ?? options.uid}`,
+        Env: Object.entries({ HOME: '/tmp', ...options.env }).map(([k, v]) => `${k}=${v}`),
+        AttachStdin: !!options.pipes,
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({ hijack: true, stdin: !!options.pipes });
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      if (stdin) (stdin as PassThrough).pipe(stream);
+      hostPid = (await exec.inspect()).Pid;
+      await new Promise((resolve) => stream.on('end', resolve).on('close', resolve).on('error', resolve));
+      code = (await exec.inspect().catch(() => ({ ExitCode: -1 }))).ExitCode ?? -1;
+      stdout.end();
+      return { exitCode: code };
+    })();
+    return {
+      stdin,
+      stdout: options.pipes ? (stdout as PassThrough) : null,
+      exited: exited.catch((err) => ({ exitCode: -1, signal: String(err) })),
+      exitCode: () => code,
+      // docker exec has no kill; on Linux the exec'd process is a host pid like any other.
+      kill: (signal = 'SIGTERM') => {
+        if (hostPid && code === null) {
+          try {
+            process.kill(hostPid, signal);
+          } catch {
+            /* already gone */
+          }
+        }
+        stdin?.end();
+        stdin = null;
+      },
+    };
+  }
+
+  async exec(host: string, argv: string[], options: { uid?: number; input?: string } = {}): Promise<ExecResult> {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stdout = '';
+    let stderr = '';
+    out.on('data', (d) => (stdout += d));
+    err.on('data', (d) => (stderr += d));
+    const exec = await this.container(host).exec({
+      Cmd: argv,
+      User: options.uid === undefined ? 'root' : `${options.uid}:${options.uid}`,
+      AttachStdin: options.input !== undefined,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: options.input !== undefined });
+    this.docker.modem.demuxStream(stream, out, err);
+    if (options.input !== undefined) stream.end(options.input);
+    await new Promise((resolve) => stream.on('end', resolve).on('close', resolve));
+    const { ExitCode } = await exec.inspect();
+    return { stdout, stderr, exitCode: ExitCode ?? -1 };
+  }
+
+  async setResolver(host: string, nameserver: string): Promise<void> {
+    await writeFile(this.resolvFile(host), `nameserver ${nameserver}\noptions timeout:1 attempts:1\n`);
+  }
+
+  async down(): Promise<void> {
+    if (this.downed) return;
+    this.downed = true;
+    await removeDockerLab(this.docker, this.labId);
+    await releaseLab(this.labId);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+}
+
+function logSink(file?: string): Writable {
+  return file ? createWriteStream(file, { flags: 'a' }) : new PassThrough().resume();
+}
+
+export async function connectDocker(): Promise<Docker> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new PrerequisiteError(
+      `no Docker daemon answers (${(err as Error).message})`,
+      'start Docker (Debian: apt-get install -y docker.io && dockerd &), or use --backend netns',
+    );
+  }
+  return docker;
+}
+
+/** Removes a lab's containers and networks, found by label. */
+export async function removeDockerLab(docker: Docker, labId: string): Promise<void> {
+  const filters = JSON.stringify({ label: [`${LAB_LABEL}=${labId}`] });
+  const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
+  // The sidecar first: it lives in the app container's namespaces.
+  containers.sort((a, b) => Number(b.Names.some((n) => n.endsWith('-sidecar'))) - Number(a.Names.some((n) => n.endsWith('-sidecar'))));
+  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const n of await docker.listNetworks({ filters }).catch(() => [])) await docker.getNetwork(n.Id).remove().catch(() => {});
+}
+
+/** Lab ids that have Docker resources now. */
+export async function listDockerLabs(docker: Docker): Promise<string[]> {
+  const filters = JSON.stringify({ label: [LAB_LABEL] });
+  const ids = new Set<string>();
+  for (const c of await docker.listContainers({ all: true, filters }).catch(() => [])) ids.add(c.Labels[LAB_LABEL]!);
+  for (const n of await docker.listNetworks({ filters }).catch(() => [])) ids.add(n.Labels?.[LAB_LABEL] ?? '');
+  ids.delete('');
+  return [...ids];
+}

