@@ -26,15 +26,38 @@ const commands: Commands = {
   ...tlsClientCommands,
 };
 
-if (process.stdin.isTTY) {
-  console.error('agent is started by the lab harness, which talks to it over stdin/stdout; it is not a command to run by hand.');
+// Standalone (the docker-compose playground): `agent serve <command> '<json args>'` runs one
+// command, e.g. a server, and stays up without a harness.
+if (process.argv[2] === 'serve') {
+  const [cmd, json] = process.argv.slice(3);
+  const handler = commands[cmd ?? ''];
+  if (!handler) {
+    console.error(`usage: agent serve <command> '<json args>'; commands: ${Object.keys(commands).join(', ')}`);
+    process.exit(2);
+  }
+  const log = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, at: new Date().toISOString(), ...fields }));
+  // SIGUSR2: the service goes away, its open connections closed (lab/playground/blackhole.sh).
+  process.on('SIGUSR2', () => void commands['http.closeConnections']?.({}, log));
+  Promise.resolve(handler(JSON.parse(json ?? '{}'), log)).then(
+    (r) => console.log(`${cmd} started: ${JSON.stringify(r)}`),
+    (err: Error) => {
+      console.error(`${cmd} failed: ${err.message}`);
+      process.exit(1);
+    },
+  );
+} else if (process.stdin.isTTY) {
+  console.error('agent is started by the lab harness, which talks to it over stdin/stdout; run `agent serve <command> <json>` to start one server by hand.');
   process.exit(2);
+} else {
+  serveHarness();
 }
 
-const send = (msg: unknown) => process.stdout.write(`${JSON.stringify(msg)}\n`);
-const emit: Emit = (event, fields) => send({ event, at: Date.now(), ...fields });
+function serveHarness(): void {
 
-createInterface({ input: process.stdin })
+  const send = (msg: unknown) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+  const emit: Emit = (event, fields) => send({ event, at: Date.now(), ...fields });
+
+  createInterface({ input: process.stdin })
   .on('line', async (line) => {
     let req: AgentRequest;
     try {
@@ -51,6 +74,7 @@ createInterface({ input: process.stdin })
       send({ id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) });
     }
   })
-  // The harness is gone (crash, SIGKILL): nothing in the lab may outlive it.
-  .on('close', () => process.exit(0));
-send({ ready: true, pid: process.pid });
+    // The harness is gone (crash, SIGKILL): nothing in the lab may outlive it.
+    .on('close', () => process.exit(0));
+  send({ ready: true, pid: process.pid });
+}

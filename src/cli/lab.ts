@@ -5,7 +5,9 @@
  *   validate <file>     render an envoy-configs file and run `envoy --mode validate` on it
  *   clean               remove every lab resource left by dead runs (namespaces, processes, files)
  *   images [version]    build the Docker backend's images (offline: Debian packages + the wheel's Envoy)
- *   doctor              what this machine can run, and what to do about what is missing
+ *   playground [variant] render a sticky-503 config variant (default broken) for docker-compose.yml;
+                      with the playground up, Envoy applies it live
+  doctor              what this machine can run, and what to do about what is missing
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { main } from './main.js';
 import { connectDocker } from '../docker/docker-backend.js';
 import { BASE_IMAGE, ensureImages, envoyImage, nodeImage } from '../docker/images.js';
 import { doctor } from './doctor.js';
+import { renderPlayground } from '../playground/render.js';
 
 const HELP = `Usage: npm run lab -- <command> [options]
 
@@ -28,6 +31,8 @@ Commands:
   clean               remove what dead runs left behind: namespaces, their processes and rules,
                       Docker containers and networks, files
   images [version]    build the Docker backend's images: efl/base, efl/node, efl/envoy:<version>
+  playground [variant] render a sticky-503 config variant (default broken) for docker-compose.yml;
+                      with the playground up, Envoy applies it live
   doctor              what this machine can run (root, iptables, Docker, images, Envoy) and how to fix the rest
 
 Options:
@@ -86,12 +91,19 @@ await main(async () => {
       say(`images: ${BASE_IMAGE}, ${nodeImage()}, ${envoyImage(envoy.version)} (built locally: no registry needed)`);
       return 0;
     }
+    case 'playground': {
+      const envoy = await ensureEnvoy(values.envoy, progress);
+      const what = await renderPlayground({ variant: args[0], envoyVersion: envoy.version });
+      say(`rendered envoy-configs/${what}.yaml into lab/playground/envoy/ (a running playground picks it up live)`);
+      say('start it: docker compose up -d   (Debian: docker-compose up -d); see README "Playground"');
+      return 0;
+    }
     case 'doctor': {
       const report = await doctor(values.envoy);
       for (const line of report.lines) say(line);
       return report.ok ? 0 : 3;
     }
     default:
-      throw new UsageError(`unknown command "${command}"`, 'commands: versions, install, validate, clean, images, doctor (see --help)');
+      throw new UsageError(`unknown command "${command}"`, 'commands: versions, install, validate, clean, images, playground, doctor (see --help)');
   }
 });

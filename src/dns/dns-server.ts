@@ -4,6 +4,7 @@
  * test.com from one IP to another. TTL 1 s so resolvers never cache past a switch.
  * Every query is reported, so a check can prove who resolved what (e.g. Envoy's DNS cluster).
  */
+import { readFileSync, watchFile } from 'node:fs';
 import dns2 from 'dns2';
 import type { Commands, Emit } from '../agent/protocol.js';
 
@@ -11,7 +12,9 @@ const { Packet } = dns2;
 
 export interface DnsServerOptions {
   port: number;
-  records: Record<string, string[]>;
+  records?: Record<string, string[]>;
+  /** A JSON file of records ({"name": ["ip"]}) re-read when it changes: switch DNS by editing it. */
+  recordsFile?: string;
   ttl?: number;
 }
 
@@ -22,8 +25,25 @@ export function answerFor(name: string): string[] {
   return records.get(name.toLowerCase().replace(/\.$/, '')) ?? [];
 }
 
-async function start({ port, records: initial, ttl = 1 }: DnsServerOptions, emit: Emit) {
+function load(initial: Record<string, string[]>) {
+  records.clear();
   for (const [name, ips] of Object.entries(initial)) records.set(name.toLowerCase(), ips);
+}
+
+async function start({ port, records: initial = {}, recordsFile, ttl = 1 }: DnsServerOptions, emit: Emit) {
+  load(initial);
+  if (recordsFile) {
+    const reload = () => {
+      try {
+        load(JSON.parse(readFileSync(recordsFile, 'utf8')));
+        emit('dns-records', { from: recordsFile, records: Object.fromEntries(records) });
+      } catch (err) {
+        emit('dns-records-error', { from: recordsFile, error: (err as Error).message });
+      }
+    };
+    reload();
+    watchFile(recordsFile, { interval: 300 }, reload);
+  }
   server = dns2.createServer({
     udp: true,
     handle: (request, send, rinfo) => {

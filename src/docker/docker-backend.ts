@@ -87,7 +87,9 @@ export class DockerBackend implements Backend {
             Labels: labels,
             HostConfig: {
               Init: true,
-              CapAdd: ['NET_ADMIN'],
+              // NET_ADMIN: interception (pod) and faults (upstreams). SYS_PTRACE: `ss -p` in the pod
+              // may name the sidecar's and the app's sockets, as `ss -antp` did in the seed.
+              CapAdd: host.role === 'pod' ? ['NET_ADMIN', 'SYS_PTRACE'] : ['NET_ADMIN'],
               NetworkMode: this.name('net'),
               Binds: [...binds, `${this.resolvFile(host.name)}:/etc/resolv.conf`],
             },
@@ -141,7 +143,11 @@ export class DockerBackend implements Backend {
       const stream = await exec.start({ hijack: true, stdin: !!options.pipes });
       this.docker.modem.demuxStream(stream, stdout, stderr);
       if (stdin) (stdin as PassThrough).pipe(stream);
-      hostPid = (await exec.inspect()).Pid;
+      // The exec's host pid (for kill); 0 until the process has started.
+      for (let i = 0; i < 50 && !hostPid; i++) {
+        hostPid = (await exec.inspect()).Pid || undefined;
+        if (!hostPid) await new Promise((r) => setTimeout(r, 20));
+      }
       await new Promise((resolve) => stream.on('end', resolve).on('close', resolve).on('error', resolve));
       code = (await exec.inspect().catch(() => ({ ExitCode: -1 }))).ExitCode ?? -1;
       stdout.end();
@@ -154,7 +160,7 @@ export class DockerBackend implements Backend {
       exitCode: () => code,
       // docker exec has no kill; on Linux the exec'd process is a host pid like any other.
       kill: (signal = 'SIGTERM') => {
-        if (hostPid && code === null) {
+        if (hostPid && hostPid > 0 && code === null) {
           try {
             process.kill(hostPid, signal);
           } catch {
@@ -226,9 +232,11 @@ export async function connectDocker(): Promise<Docker> {
 export async function removeDockerLab(docker: Docker, labId: string): Promise<void> {
   const filters = JSON.stringify({ label: [`${LAB_LABEL}=${labId}`] });
   const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
-  // The sidecar first: it lives in the app container's namespaces.
-  containers.sort((a, b) => Number(b.Names.some((n) => n.endsWith('-sidecar'))) - Number(a.Names.some((n) => n.endsWith('-sidecar'))));
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  // The sidecar first: it lives in the app container's namespaces. Then the rest, all at once.
+  const isSidecar = (c: Docker.ContainerInfo) => c.Names.some((n) => n.endsWith('-sidecar'));
+  const remove = (c: Docker.ContainerInfo) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  await Promise.all(containers.filter(isSidecar).map(remove));
+  await Promise.all(containers.filter((c) => !isSidecar(c)).map(remove));
   for (const n of await docker.listNetworks({ filters }).catch(() => [])) await docker.getNetwork(n.Id).remove().catch(() => {});
 }
 

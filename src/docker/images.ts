@@ -8,7 +8,8 @@
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { agentBundle } from '../agent/agent-bundle.js';
 import { execa } from 'execa';
 import type Docker from 'dockerode';
 import { PrerequisiteError } from '../errors.js';
@@ -18,13 +19,18 @@ import { LAB_DIR } from '../paths.js';
 export const BASE_IMAGE = 'efl/base:bookworm';
 export const nodeImage = () => `efl/node:${process.version.slice(1)}`;
 export const envoyImage = (version: string) => `efl/envoy:${version}`;
+/** Stable tags the docker-compose playground uses: the last `lab images` run. */
+export const PLAYGROUND_TAGS = { node: 'efl/node:lab', envoy: 'efl/envoy:lab' };
 
 export async function imageExists(docker: Docker, tag: string): Promise<boolean> {
+  return (await imageLabels(docker, tag)) !== undefined;
+}
+
+async function imageLabels(docker: Docker, tag: string): Promise<Record<string, string> | undefined> {
   try {
-    await docker.getImage(tag).inspect();
-    return true;
+    return (await docker.getImage(tag).inspect()).Config?.Labels ?? {};
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -39,23 +45,30 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
     }
     built.push(BASE_IMAGE);
   }
-  for (const [tag, dockerfile, file, from] of [
-    [nodeImage(), 'node.Dockerfile', 'node', process.execPath],
-    [envoyImage(envoy.version), 'envoy.Dockerfile', 'envoy', envoy.bin],
+  // The node image carries the agent bundle (for the playground): rebuilt when the agents change.
+  const bundle = await agentBundle();
+  const agent = basename(bundle, '.cjs');
+  for (const [tag, dockerfile, files, upToDate] of [
+    [nodeImage(), 'node.Dockerfile', { node: process.execPath, 'agent.cjs': bundle }, (l: Record<string, string>) => l['efl.agent'] === agent],
+    [envoyImage(envoy.version), 'envoy.Dockerfile', { envoy: envoy.bin }, () => true],
   ] as const) {
-    if (await imageExists(docker, tag)) continue;
+    const labels = await imageLabels(docker, tag);
+    if (labels && upToDate(labels)) continue;
     progress(`building ${tag}…`);
     const ctx = await mkdtemp(join(tmpdir(), 'efl-image-'));
     try {
       await copyFile(join(LAB_DIR, 'images', dockerfile), join(ctx, 'Dockerfile'));
-      await copyFile(from, join(ctx, file));
+      for (const [name, from] of Object.entries(files)) await copyFile(from, join(ctx, name));
       // The legacy builder: it needs no buildx plugin and resolves FROM a local image offline.
-      const r = await execa('docker', ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '-t', tag, ctx], { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
+      const args = ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `AGENT=${agent}`, '-t', tag, ctx];
+      const r = await execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
       if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, 'read the build output above', String(r.all ?? ''));
     } finally {
       await rm(ctx, { recursive: true, force: true });
     }
     built.push(tag);
   }
+  await docker.getImage(nodeImage()).tag({ repo: 'efl/node', tag: 'lab' });
+  await docker.getImage(envoyImage(envoy.version)).tag({ repo: 'efl/envoy', tag: 'lab' });
   return built;
 }

@@ -28,11 +28,14 @@ const pathSource = (path: string, dir: string) => ({
   path_config_source: { path, watched_directory: { path: dir } },
 });
 
-export function bootstrapYaml(o: { adminSocket: string; xds: XdsPaths; nodeId?: string }): string {
+export function bootstrapYaml(o: { adminSocket?: string; adminPort?: number; xds: XdsPaths; nodeId?: string }): string {
   return YAML.stringify({
     node: { id: o.nodeId ?? 'sidecar~lab-pod', cluster: 'lab' },
-    // Admin on a unix socket: reachable by the harness whatever namespace Envoy runs in.
-    admin: { address: { pipe: { path: o.adminSocket, mode: 0o666 } } },
+    // Admin on a unix socket: reachable by the harness whatever namespace Envoy runs in. The
+    // playground uses 127.0.0.1:15000 in the pod, as Istio does.
+    admin: {
+      address: o.adminSocket ? { pipe: { path: o.adminSocket, mode: 0o666 } } : { socket_address: { address: '127.0.0.1', port_value: o.adminPort ?? 15000 } },
+    },
     layered_runtime: { layers: [{ name: 'static', static_layer: {} }, { name: 'admin', admin_layer: {} }] },
     dynamic_resources: { lds_config: pathSource(o.xds.lds, o.xds.dir), cds_config: pathSource(o.xds.cds, o.xds.dir) },
   });

@@ -1,29 +1,47 @@
-// Ctrl-C in the middle of a phase tears the lab down: no namespace, process, rule or file is left.
+// Ctrl-C in the middle of a phase tears the lab down, on every backend: no namespace, container,
+// network, process, rule or file of that lab is left.
 import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { connectDocker, listDockerLabs } from '../../src/docker/docker-backend.js';
+import { envoyImage, imageExists, nodeImage } from '../../src/docker/images.js';
+import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
 import { REPO_ROOT } from '../../src/paths.js';
+import { netnsPossible } from '../../src/topology/create-backend.js';
 import { labDir } from '../../src/topology/lab-registry.js';
 import { listLabNamespaces } from '../../src/topology/netns-backend.js';
 
-const root = process.getuid?.() === 0;
+async function dockerReady(): Promise<boolean> {
+  try {
+    const docker = await connectDocker();
+    return (await imageExists(docker, nodeImage())) && (await imageExists(docker, envoyImage(DEFAULT_ENVOY_VERSION)));
+  } catch {
+    return false;
+  }
+}
 
-describe.skipIf(!root)('Ctrl-C during a phase', () => {
-  it('exits 130 and leaves nothing behind', async () => {
-    const child = execa('node', ['--import', 'tsx', 'src/cli/scenario.ts', 'sticky-503', '--phase', 'before'], { cwd: REPO_ROOT, reject: false, all: true });
-    let output = '';
-    let labId = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no fault after 30 s:\n${output}`)), 30_000);
-      child.all!.on('data', (d: Buffer) => {
-        output += d.toString();
-        labId ||= /lab ([0-9a-f]{6}) up/.exec(output)?.[1] ?? '';
-        if (labId && output.includes('fault: blackhole')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
+/** Starts a phase, waits until the fault is in, then sends SIGINT. Returns the lab id and the exit. */
+async function interruptMidPhase(backend: string) {
+  const child = execa('node', ['--import', 'tsx', 'src/cli/scenario.ts', 'sticky-503', '--phase', 'before', '--backend', backend], { cwd: REPO_ROOT, reject: false, all: true });
+  let output = '';
+  let labId = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no fault after 60 s:\n${output}`)), 60_000);
+    child.all!.on('data', (d: Buffer) => {
+      output += d.toString();
+      labId ||= /lab ([0-9a-f]{6}) up/.exec(output)?.[1] ?? '';
+      if (labId && output.includes('fault: blackhole')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
+  });
+  return { labId, child };
+}
+
+describe.skipIf(!netnsPossible())('Ctrl-C during a phase (netns)', () => {
+  it('exits 130 and leaves nothing behind', async () => {
+    const { labId, child } = await interruptMidPhase('netns');
     const before = (await listLabNamespaces()).get(labId) ?? [];
     expect(before.length).toBeGreaterThan(0);
     const pids = (await execa('ip', ['netns', 'pids', before.find((n) => n.endsWith('-pod'))!])).stdout.split(/\s+/).filter(Boolean);
@@ -36,5 +54,18 @@ describe.skipIf(!root)('Ctrl-C during a phase', () => {
     expect(existsSync(labDir(labId))).toBe(false);
     expect(existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.includes(labId)) : []).toEqual([]);
     for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} survived`).toBe(false);
+  });
+});
+
+describe.skipIf(!(await dockerReady()))('Ctrl-C during a phase (docker)', () => {
+  it('exits 130 and leaves no container or network behind', async () => {
+    const { labId, child } = await interruptMidPhase('docker');
+    const docker = await connectDocker();
+    expect(await listDockerLabs(docker)).toContain(labId);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, r.all).toBe(130);
+    expect(await listDockerLabs(docker)).not.toContain(labId);
+    expect(existsSync(labDir(labId))).toBe(false);
   });
 });
