@@ -7,7 +7,6 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentHandle } from './agent/agent-handle.js';
-import type { AgentEvent } from './agent/protocol.js';
 import type { FaultRecord, PhaseEvidence } from './checks/check.js';
 import { statsDelta, type Stats } from './envoy/admin.js';
 import { readAccessLog } from './envoy/access-log.js';
@@ -16,7 +15,8 @@ import { Envoy } from './envoy/envoy.js';
 import type { EnvoyBinary } from './envoy/install.js';
 import type { Fault } from './faults/fault.js';
 import { LAB_DIR } from './paths.js';
-import { Timeline } from './timeline/timeline.js';
+import type { Timeline } from './timeline/timeline.js';
+import { Recorder } from './timeline/recorder.js';
 import type { AddressPlan } from './topology/addresses.js';
 import type { Backend } from './topology/backend.js';
 import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from './topology/topology.js';
@@ -68,12 +68,12 @@ export async function disposeAllLabs(): Promise<void> {
 }
 
 export class Lab implements AsyncDisposable {
-  readonly timeline = new Timeline();
+  private readonly recorder = new Recorder();
+  readonly timeline = this.recorder.timeline;
   readonly timings: LabTimings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
   private readonly agents: AgentHandle[] = [];
   private readonly upstreams = new Map<string, AgentHandle>();
   private readonly faults: Array<{ fault: Fault; host: string }> = [];
-  private readonly served: Record<string, number> = {};
   private readonly snapshots: Record<string, string> = {};
   private dnsAgent!: AgentHandle;
   private appAgent!: AgentHandle;
@@ -128,19 +128,19 @@ export class Lab implements AsyncDisposable {
     this.dnsAgent = dns!;
     this.appAgent = app!;
     this.agents.push(dns!, app!, ...ups);
-    for (const agent of this.agents) agent.onEvent((e) => this.record(e));
+    for (const agent of this.agents) agent.onEvent((e) => this.recorder.record(e));
     const records = Object.fromEntries(Object.entries(this.spec.dns).map(([name, host]) => [name, [this.ip(host)]]));
     const certDir = this.spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
     this.certDir = certDir;
     await Promise.all([
       dns!.call('dns.start', { port: 53, records }),
       ...this.spec.upstreams.map(async (u) => {
-        this.served[u.name] = 0;
+        this.recorder.served[u.name] = 0;
         if (u.kind === 'redis') return startRedis(this.backend, u.name, u.port, join(logs, `redis-${u.name}.log`));
         const agent = ups[agentHosts.indexOf(u)]!;
         this.upstreams.set(u.name, agent);
         if (u.kind === 'tls') return agent.call('tls.start', { name: u.name, port: u.port, certDir, ...u.tls });
-        if (u.http?.resetIdleReuseAfterMs !== undefined) this.countFault(u.name, 'reset-idle-reuse', 0, `armed: RST on reuse after ${u.http.resetIdleReuseAfterMs} ms idle`);
+        if (u.http?.resetIdleReuseAfterMs !== undefined) this.recorder.countFault(u.name, 'reset-idle-reuse', 0, `armed: RST on reuse after ${u.http.resetIdleReuseAfterMs} ms idle`);
         return agent.call('http.start', { name: u.name, ports: u.ports, ...u.http });
       }),
     ]);
@@ -176,33 +176,6 @@ export class Lab implements AsyncDisposable {
       accessLogPath: Envoy.accessLogPath(join(this.backend.workDir, 'envoy')),
       rdsPath: Envoy.xdsPaths(join(this.backend.workDir, 'envoy')).rds,
     });
-  }
-
-  /** Faults an instrument (an upstream agent) reports firing, counted per host and type. */
-  private readonly instrumentFaults = new Map<string, FaultRecord>();
-
-  private countFault(host: string, fault: string, n: number, detail: string): void {
-    const key = `${host}/${fault}`;
-    const rec = this.instrumentFaults.get(key) ?? { host, fault, fired: 0, detail: '' };
-    rec.fired += n;
-    rec.detail = `${host}: ${fault} fired ${rec.fired} time(s)${detail ? `; last: ${detail}` : ''}`;
-    this.instrumentFaults.set(key, rec);
-  }
-
-  private record(e: AgentEvent): void {
-    if (e.event === 'outcome') this.timeline.add(e.at, { ...(e as any), kind: 'request' });
-    else if (e.event === 'fault-fired') {
-      this.countFault(e.host as string, e.fault as string, 1, e.detail as string);
-      this.timeline.add(e.at, { kind: 'event', source: e.host as string, what: e.fault as string, detail: e.detail as string });
-    } else if (e.event === 'app-event') {
-      this.timeline.add(e.at, { kind: 'event', source: 'app', what: e.what as string, detail: (e.detail as string) ?? '' });
-    }
-    else if (e.event === 'served') {
-      this.served[e.host as string] = (this.served[e.host as string] ?? 0) + 1;
-      this.timeline.add(e.at, { kind: 'served', host: e.host as string, peer: e.peer as string, local: e.local as string });
-    } else if (e.event === 'dns-query') {
-      this.timeline.add(e.at, { kind: 'dns-query', name: e.name as string, from: e.from as string, answer: e.answer as string[] });
-    }
   }
 
   ip(host: string): string {
@@ -308,7 +281,7 @@ export class Lab implements AsyncDisposable {
     await writeFile(join(this.artifactsDir, 'clusters.json'), await this.envoy.admin.clusters());
     await writeFile(join(this.artifactsDir, 'stats-before.json'), JSON.stringify(Object.fromEntries(this.statsBefore), null, 1));
     await writeFile(join(this.artifactsDir, 'stats-after.json'), JSON.stringify(Object.fromEntries(statsAfter), null, 1));
-    const faults: FaultRecord[] = [...this.instrumentFaults.values()];
+    const faults: FaultRecord[] = this.recorder.faults();
     for (const { fault, host } of this.faults) faults.push(await fault.evidence(this, host));
     await this.envoy.stop(); // flushes the access log
     const accessLog = await readAccessLog(this.envoy.accessLogPath);
@@ -319,7 +292,7 @@ export class Lab implements AsyncDisposable {
       accessLog,
       stats: statsDelta(this.statsBefore, statsAfter),
       faults,
-      served: { ...this.served },
+      served: { ...this.recorder.served },
       envoyVersion: this.envoy.binary.version,
       ips,
       snapshots: { ...this.snapshots },

@@ -21,7 +21,10 @@ import { AddressPlan } from '../topology/addresses.js';
 import type { Backend, ExecResult, HostProcess, SpawnOptions } from '../topology/backend.js';
 import { NAME_PREFIX, RUN_ROOT, claimLab, releaseLab } from '../topology/lab-registry.js';
 import type { Topology } from '../topology/topology.js';
+import { connectDocker } from './connect.js';
 import { envoyImage, imageExists, nodeImage } from './images.js';
+
+export { connectDocker };
 
 /** Label on every container and network: which lab it belongs to. */
 export const LAB_LABEL = 'efl.lab';
@@ -213,19 +216,6 @@ export class DockerBackend implements Backend {
 
 function logSink(file?: string): Writable {
   return file ? createWriteStream(file, { flags: 'a' }) : new PassThrough().resume();
-}
-
-export async function connectDocker(): Promise<Docker> {
-  const docker = new Docker();
-  try {
-    await docker.ping();
-  } catch (err) {
-    throw new PrerequisiteError(
-      `no Docker daemon answers (${(err as Error).message})`,
-      'start Docker (Debian: apt-get install -y docker.io && dockerd &), or use --backend netns',
-    );
-  }
-  return docker;
 }
 
 /** Removes a lab's containers and networks, found by label. */

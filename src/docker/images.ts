@@ -10,6 +10,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { agentBundle } from '../agent/agent-bundle.js';
+import { connectDocker } from './connect.js';
 import { execa } from 'execa';
 import type Docker from 'dockerode';
 import { PrerequisiteError } from '../errors.js';
@@ -31,6 +32,16 @@ async function imageLabels(docker: Docker, tag: string): Promise<Record<string, 
     return (await docker.getImage(tag).inspect()).Config?.Labels ?? {};
   } catch {
     return undefined;
+  }
+}
+
+/** True when a Docker daemon answers and has the images a lab needs (the backend can run). */
+export async function dockerImagesReady(envoyVersion: string, tags = [nodeImage(), envoyImage(envoyVersion)]): Promise<boolean> {
+  try {
+    const docker = await connectDocker();
+    return (await Promise.all(tags.map((t) => imageExists(docker, t)))).every(Boolean);
+  } catch {
+    return false;
   }
 }
 

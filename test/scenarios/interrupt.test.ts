@@ -4,21 +4,12 @@ import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { connectDocker, listDockerLabs } from '../../src/docker/docker-backend.js';
-import { envoyImage, imageExists, nodeImage } from '../../src/docker/images.js';
+import { dockerImagesReady } from '../../src/docker/images.js';
 import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { netnsPossible } from '../../src/topology/create-backend.js';
 import { labDir } from '../../src/topology/lab-registry.js';
 import { listLabNamespaces } from '../../src/topology/netns-backend.js';
-
-async function dockerReady(): Promise<boolean> {
-  try {
-    const docker = await connectDocker();
-    return (await imageExists(docker, nodeImage())) && (await imageExists(docker, envoyImage(DEFAULT_ENVOY_VERSION)));
-  } catch {
-    return false;
-  }
-}
 
 /** Starts a phase, waits until the fault is in, then sends SIGINT. Returns the lab id and the exit. */
 async function interruptMidPhase(backend: string) {
@@ -57,7 +48,7 @@ describe.skipIf(!netnsPossible())('Ctrl-C during a phase (netns)', () => {
   });
 });
 
-describe.skipIf(!(await dockerReady()))('Ctrl-C during a phase (docker)', () => {
+describe.skipIf(!(await dockerImagesReady(DEFAULT_ENVOY_VERSION)))('Ctrl-C during a phase (docker)', () => {
   it('exits 130 and leaves no container or network behind', async () => {
     const { labId, child } = await interruptMidPhase('docker');
     const docker = await connectDocker();

@@ -3,8 +3,7 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectDocker } from '../../src/docker/docker-backend.js';
-import { PLAYGROUND_TAGS, imageExists } from '../../src/docker/images.js';
+import { PLAYGROUND_TAGS, dockerImagesReady } from '../../src/docker/images.js';
 import { ensureEnvoy } from '../../src/envoy/install.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { renderPlayground } from '../../src/playground/render.js';
@@ -14,17 +13,7 @@ const compose = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].fin
 const project = ['-p', `efl-playground-test-${process.pid}`];
 const dc = (...args: string[]) => execa(compose!, [...project, ...args], { cwd: REPO_ROOT, reject: false, all: true });
 
-async function ready(): Promise<boolean> {
-  if (!compose) return false;
-  try {
-    const docker = await connectDocker();
-    return (await imageExists(docker, PLAYGROUND_TAGS.node)) && (await imageExists(docker, PLAYGROUND_TAGS.envoy));
-  } catch {
-    return false;
-  }
-}
-
-describe.skipIf(!(await ready()))('docker-compose playground', () => {
+describe.skipIf(!compose || !(await dockerImagesReady('', [PLAYGROUND_TAGS.node, PLAYGROUND_TAGS.envoy])))('docker-compose playground', () => {
   afterAll(async () => {
     await dc('down', '-t', '0', '-v');
   });

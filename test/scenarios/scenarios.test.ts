@@ -7,8 +7,7 @@
  *   ENVOY_VERSION=1.36.4        another Envoy
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectDocker } from '../../src/docker/docker-backend.js';
-import { envoyImage, imageExists, nodeImage } from '../../src/docker/images.js';
+import { dockerImagesReady } from '../../src/docker/images.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
 import { verdictLines } from '../../src/report/verdict-text.js';
@@ -20,16 +19,7 @@ import { netnsPossible, type BackendKind } from '../../src/topology/create-backe
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
 const envoyVersion = process.env.ENVOY_VERSION ?? DEFAULT_ENVOY_VERSION;
 
-async function dockerReady(): Promise<boolean> {
-  try {
-    const docker = await connectDocker();
-    return (await imageExists(docker, nodeImage())) && (await imageExists(docker, envoyImage(envoyVersion)));
-  } catch {
-    return false;
-  }
-}
-
-const available: Record<BackendKind, boolean> = { netns: netnsPossible(), docker: await dockerReady() };
+const available: Record<BackendKind, boolean> = { netns: netnsPossible(), docker: await dockerImagesReady(envoyVersion) };
 const wanted = (process.env.LAB_BACKENDS?.split(',') ?? ['netns', 'docker']) as BackendKind[];
 if (process.env.LAB_BACKENDS) {
   for (const b of wanted) if (!available[b]) throw new Error(`LAB_BACKENDS asks for ${b}, which cannot run here: see \`npm run lab -- doctor\``);
