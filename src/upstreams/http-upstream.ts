@@ -71,5 +71,13 @@ export const httpUpstreamCommands: Commands = {
     for (const s of servers) s.closeAllConnections();
     return { served };
   },
+  /** The server process "dies": listeners closed, connections ended; the address stays up. */
+  'http.stop': async () => {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    })));
+    return { served };
+  },
   'http.stats': () => ({ served }),
 };
