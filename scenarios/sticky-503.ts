@@ -105,8 +105,8 @@ export default defineScenario({
   timeScaling: 'connect timeout 10 s → 1 s, DNS refresh 60 s → 1 s, client idle timeout 90 s → 30 s',
   lab: {
     upstreams: [
-      { name: 'old', octet: 21, ports: [80, 8080] }, // test.com's first IP (the seed's 4.4.4.4)
-      { name: 'new', octet: 22, ports: [80, 8080] }, // where DNS moves it (the seed's 5.5.5.5)
+      { name: 'old', octet: 21, ports: [80, 8080] }, // test.com's first IP (the seed's dead public IP)
+      { name: 'new', octet: 22, ports: [80, 8080] }, // where DNS moves it (the seed's healthy public IP)
     ],
     dns: { [NAME]: 'old' },
   },

@@ -10,6 +10,7 @@ describe('lab addressing', () => {
     }
   });
 
+  // Negative examples only: these addresses are compared, never dialled.
   it('never calls an outside address a lab address', () => {
     for (const ip of ['4.4.4.4', '5.5.5.5', '198.20.0.1', '10.0.0.1', '127.0.0.1', '198.18.1']) expect(isLabAddress(ip)).toBe(false);
   });
