@@ -20,7 +20,8 @@ import { main } from './main.js';
 import { connectDocker } from '../docker/docker-backend.js';
 import { ensureImages, envoyImage, nodeImage } from '../docker/images.js';
 import { doctor } from './doctor.js';
-import { renderPlayground } from '../playground/render.js';
+import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
+import { existsSync } from 'node:fs';
 
 const HELP = `Usage: npm run lab -- <command> [options]
 
@@ -89,6 +90,10 @@ await main(async () => {
       const { built, source } = await ensureImages(docker, envoy, progress);
       say(built.length ? `built (${source === 'registry' ? 'from the official images' : 'offline, from Debian packages and the wheel'}): ${built.join(', ')}` : 'all images present and up to date');
       say(`the docker backend uses ${nodeImage()} and ${envoyImage(envoy.version)}; the playground efl/node:lab and efl/envoy:lab`);
+      // So that `docker compose up` works right after this command on a fresh clone.
+      if (!existsSync(`${PLAYGROUND_DIR}/envoy/bootstrap.yaml`)) {
+        say(`playground: rendered envoy-configs/${await renderPlayground({ envoyVersion: envoy.version })}.yaml; \`docker compose up -d\` is ready`);
+      }
       return 0;
     }
     case 'playground': {
