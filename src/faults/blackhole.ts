@@ -3,20 +3,12 @@
  * dropped, the dialer sits in SYN-SENT until its own timeout: the seed's `ss` output), and the
  * service behind it goes away, closing the connections it had.
  */
-import type { Fault } from './fault.js';
-import { inputRulePackets, insertInputRule } from './iptables-rule.js';
+import { kernelFault } from './iptables-rule.js';
 
-const TAG = 'efl-blackhole';
-
-export const blackhole: Fault = {
+export const blackhole = kernelFault({
   type: 'blackhole',
   describe: 'SYNs dropped; open connections closed',
-  async apply(lab, host) {
-    await insertInputRule(lab.backend, host, { tag: TAG, match: ['-p', 'tcp', '--syn'], target: ['-j', 'DROP'] });
-    await lab.upstream(host).call('http.closeConnections');
-  },
-  async evidence(lab, host) {
-    const fired = await inputRulePackets(lab.backend, host, TAG);
-    return { host, fault: 'blackhole', fired, detail: `the kernel on ${host} dropped ${fired} SYN(s) to ${lab.ip(host)}` };
-  },
-};
+  rule: { tag: 'efl-blackhole', match: ['-p', 'tcp', '--syn'], target: ['-j', 'DROP'] },
+  instrument: 'http.closeConnections',
+  evidence: (host, ip, n) => `the kernel on ${host} dropped ${n} SYN(s) to ${ip}`,
+});

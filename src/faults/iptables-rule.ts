@@ -3,6 +3,7 @@
  * counter can be read back: proof, from the kernel, that the fault fired.
  */
 import type { Backend } from '../topology/backend.js';
+import type { Fault } from './fault.js';
 
 export interface RuleSpec {
   /** Comment that names the rule, e.g. "efl-blackhole". */
@@ -31,4 +32,29 @@ export function parseRulePackets(listing: string, tag: string): number {
     total += Number(line.trim().split(/\s+/)[0]) || 0;
   }
   return total;
+}
+
+/**
+ * A fault made of one tagged INPUT rule on the host (its counter is the proof it fired), plus an
+ * optional call to the host's instrument (e.g. the server closing its connections).
+ */
+export function kernelFault(o: {
+  type: string;
+  describe: string;
+  rule: RuleSpec;
+  instrument?: string;
+  evidence: (host: string, ip: string, packets: number) => string;
+}): Fault {
+  return {
+    type: o.type,
+    describe: o.describe,
+    async apply(lab, host) {
+      await insertInputRule(lab.backend, host, o.rule);
+      if (o.instrument) await lab.upstream(host).call(o.instrument);
+    },
+    async evidence(lab, host) {
+      const fired = await inputRulePackets(lab.backend, host, o.rule.tag);
+      return { host, fault: o.type, fired, detail: o.evidence(host, lab.ip(host), fired) };
+    },
+  };
 }
