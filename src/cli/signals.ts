@@ -1,5 +1,5 @@
 /** Ctrl-C / SIGTERM: tear every live lab down, then exit. A second Ctrl-C exits at once. */
-import { disposeAllLabs } from '../lab.js';
+import { disposeAllLabs } from '../lab/live-labs.js';
 
 export function teardownOnSignals(say: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): void {
   let stopping = false;

@@ -101,6 +101,8 @@ export function parseAccessLog(text: string): AccessLogEntry[] {
   return entries;
 }
 
-export async function readAccessLog(path: string): Promise<AccessLogEntry[]> {
-  return parseAccessLog(await readFile(path, 'utf8').catch(() => ''));
+/** The parsed log; null when the file does not exist (missing evidence, not "no traffic"). */
+export async function readAccessLog(path: string): Promise<AccessLogEntry[] | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  return text === null ? null : parseAccessLog(text);
 }

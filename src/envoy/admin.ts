@@ -36,8 +36,15 @@ export class EnvoyAdmin {
     return out;
   }
 
-  async stat(name: string): Promise<number> {
-    return (await this.stats()).get(name) ?? 0;
+  /** One stat's value; undefined when Envoy has no such stat (never a silent 0). */
+  async stat(name: string): Promise<number | undefined> {
+    return (await this.stats()).get(name);
+  }
+
+  /** The names of the listeners Envoy runs (no stats needed: works with stats disabled). */
+  async listenerNames(): Promise<string[]> {
+    const r = await this.get('/listeners?format=json');
+    return ((JSON.parse(r.body) as { listener_statuses?: Array<{ name: string }> }).listener_statuses ?? []).map((l) => l.name);
   }
 
   async configDump(): Promise<string> {
@@ -51,14 +58,4 @@ export class EnvoyAdmin {
   async close(): Promise<void> {
     await this.dispatcher.close().catch(() => {});
   }
-}
-
-/** after − before for every stat that changed (gauges included, as their change). */
-export function statsDelta(before: Stats, after: Stats): Record<string, number> {
-  const delta: Record<string, number> = {};
-  for (const [name, value] of after) {
-    const d = value - (before.get(name) ?? 0);
-    if (d !== 0) delta[name] = d;
-  }
-  return delta;
 }

@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { EnvoyConfigError } from '../errors.js';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { accessLogConfig } from './access-log.js';
-import { mergeOverlay } from './overlay.js';
+import { OverlayError, mergeOverlay } from './overlay.js';
 
 export interface EnvoyResources {
   listeners: any[];
@@ -28,23 +28,28 @@ export function variantPath(scenario: string, variant: string): string {
 }
 
 export async function loadVariant(path: string, seen: string[] = []): Promise<EnvoyResources> {
-  if (!existsSync(path)) throw new EnvoyConfigError(`config file ${path} does not exist`, 'check the variant name in the scenario');
+  if (!existsSync(path)) throw new EnvoyConfigError(`config file ${path} does not exist`, { fix: 'check the variant name in the scenario' });
   if (seen.includes(path)) throw new EnvoyConfigError(`config ${path}: "base:" chain loops (${[...seen, path].join(' -> ')})`);
   let doc: any;
   try {
     doc = YAML.parse(await readFile(path, 'utf8')) ?? {};
   } catch (err) {
-    throw new EnvoyConfigError(`config ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new EnvoyConfigError(`config ${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
   }
   const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes'].includes(k));
-  if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, 'allowed: base, listeners, clusters, routes');
+  if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, { fix: 'allowed: base, listeners, clusters, routes' });
   const base: EnvoyResources = doc.base ? await loadVariant(join(path, '..', doc.base), [...seen, path]) : { listeners: [], clusters: [], routes: [] };
   // A list the overlay does not mention stays as the base has it.
-  return {
-    listeners: (mergeOverlay(base.listeners, doc.listeners) as any[]) ?? [],
-    clusters: (mergeOverlay(base.clusters, doc.clusters) as any[]) ?? [],
-    routes: (mergeOverlay(base.routes, doc.routes) as any[]) ?? [],
-  };
+  try {
+    return {
+      listeners: (mergeOverlay(base.listeners, doc.listeners) as any[]) ?? [],
+      clusters: (mergeOverlay(base.clusters, doc.clusters) as any[]) ?? [],
+      routes: (mergeOverlay(base.routes, doc.routes) as any[]) ?? [],
+    };
+  } catch (err) {
+    if (!(err instanceof OverlayError)) throw err;
+    throw new EnvoyConfigError(`config ${path}: ${err.message}`, { fix: `fix the overlay in ${path} or its base ${doc.base}`, cause: err });
+  }
 }
 
 /** Replaces every ${NAME} in string values; an unknown name is an error that lists the known ones. */
@@ -52,7 +57,7 @@ export function fillPlaceholders<T>(value: T, vars: Record<string, string>, wher
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
       return v.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-        if (!(name in vars)) throw new EnvoyConfigError(`${where}: unknown placeholder \${${name}}`, `known placeholders: ${Object.keys(vars).map((k) => `\${${k}}`).join(', ')}`);
+        if (!(name in vars)) throw new EnvoyConfigError(`${where}: unknown placeholder \${${name}}`, { fix: `known placeholders: ${Object.keys(vars).map((k) => `\${${k}}`).join(', ')}` });
         return vars[name]!;
       });
     }
@@ -97,7 +102,7 @@ export function renderResources(source: EnvoyResources, o: RenderOptions): Envoy
         };
       } else {
         const route = r.routes.find((x) => x.name === name);
-        if (!route) throw new EnvoyConfigError(`HCM asks RDS for route "${name}", which the config does not define`, `add a route named "${name}" under routes:`);
+        if (!route) throw new EnvoyConfigError(`HCM asks RDS for route "${name}", which the config does not define`, { fix: `add a route named "${name}" under routes:` });
         delete tc.rds;
         tc.route_config = route;
       }

@@ -5,8 +5,8 @@
  */
 import { chown, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Backend, HostProcess } from '../backends/backend.js';
 import { EnvoyConfigError, LabStartError } from '../errors.js';
-import type { Backend, HostProcess } from '../topology/backend.js';
 import { PROXY_UID } from '../topology/topology.js';
 import { waitUntil } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
@@ -69,17 +69,24 @@ export class Envoy {
     const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child);
     const expected = o.resources.listeners.length;
+    let exited = false;
+    void child.exited.then(() => (exited = true));
     try {
       await waitUntil(
         async () => {
-          if (child.exitCode() !== null) throw new Error(`envoy exited with code ${child.exitCode()}`);
-          return (await envoy.admin.ready()) && (await envoy.admin.stat('listener_manager.total_listeners_active')) >= expected;
+          // A crash ends the wait at once (a LabError), with Envoy's own last words.
+          if (exited || child.exitCode() !== null) {
+            throw new LabStartError(`Envoy ${o.binary.version} exited during start-up (code ${child.exitCode() ?? '?'})`, { fix: `read ${logFile}`, evidence: await envoy.logTail() });
+          }
+          // Readiness from /ready and /listeners, not from stats: a stats-less Envoy must start too.
+          return (await envoy.admin.ready()) && (await envoy.admin.listenerNames()).length >= expected;
         },
-        { timeoutMs: 15_000, what: `Envoy to be LIVE with ${expected} active listener(s)` },
+        { timeoutMs: 15_000, what: `Envoy to be LIVE with ${expected} listener(s)` },
       );
     } catch (err) {
       child.kill('SIGKILL');
-      throw new LabStartError(`Envoy ${o.binary.version} did not start: ${(err as Error).message}`, `read ${logFile}`, await envoy.logTail());
+      if (err instanceof LabStartError) throw err;
+      throw new LabStartError(`Envoy ${o.binary.version} did not start: ${(err as Error).message}`, { fix: `read ${logFile}`, evidence: await envoy.logTail(), cause: err });
     }
     return envoy;
   }
@@ -100,10 +107,13 @@ export class Envoy {
       await replaceFile(this.xds[kind], docs[kind]);
       if (!counter) continue; // RDS has per-route-config counters; checked through config_dump below
       const rejected = kind === 'cds' ? 'cluster_manager.cds.update_rejected' : 'listener_manager.lds.update_rejected';
+      if (!before.has(counter)) {
+        throw new EnvoyConfigError(`cannot tell whether Envoy accepted the live ${kind.toUpperCase()} update: it has no stat ${counter}`, { fix: 'run this phase with Envoy stats enabled (no stats_matcher reject_all)' });
+      }
       await waitUntil(
         async () => {
           const now = await this.admin.stats();
-          if ((now.get(rejected) ?? 0) > (before.get(rejected) ?? 0)) throw new EnvoyConfigError(`Envoy rejected the live ${kind.toUpperCase()} update`, `see ${this.logFile}`, await this.logTail());
+          if ((now.get(rejected) ?? 0) > (before.get(rejected) ?? 0)) throw new EnvoyConfigError(`Envoy rejected the live ${kind.toUpperCase()} update`, { fix: `see ${this.logFile}`, evidence: await this.logTail() });
           return (now.get(counter) ?? 0) > (before.get(counter) ?? 0);
         },
         { timeoutMs: 5000, what: `Envoy to accept the ${kind.toUpperCase()} update` },

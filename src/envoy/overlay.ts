@@ -8,6 +8,11 @@
  */
 
 type Json = unknown;
+
+/** An overlay that names something its base does not have; loadVariant adds the file name. */
+export class OverlayError extends Error {
+  override name = 'OverlayError';
+}
 type Obj = Record<string, Json>;
 
 const isObj = (v: Json): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -32,7 +37,7 @@ function mergeNamedLists(base: Obj[], overlay: Obj[]): Obj[] {
   for (const item of overlay) {
     const at = out.findIndex((i) => i.name === item.name);
     if (item.$delete === true) {
-      if (at < 0) throw new Error(`overlay deletes "${String(item.name)}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
+      if (at < 0) throw new OverlayError(`overlay deletes "${String(item.name)}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
       out.splice(at, 1);
       continue;
     }
@@ -44,7 +49,7 @@ function mergeNamedLists(base: Obj[], overlay: Obj[]): Obj[] {
     const clean = stripDirectives(rest) as Obj;
     const anchor = typeof before === 'string' ? out.findIndex((i) => i.name === before) : -1;
     if (typeof before === 'string' && anchor < 0) {
-      throw new Error(`overlay item "${String(item.name)}" wants $insert_before "${before}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
+      throw new OverlayError(`overlay item "${String(item.name)}" wants $insert_before "${before}", which the base does not have (it has: ${out.map((i) => i.name).join(', ')})`);
     }
     if (anchor >= 0) out.splice(anchor, 0, clean);
     else out.push(clean);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { validationBootstrapYaml } from './bootstrap.js';
 import type { EnvoyResources } from './config.js';
-import { CACHE_ROOT, type EnvoyBinary } from './install.js';
+import { VALIDATED_DIR } from '../paths.js';
+import type { EnvoyBinary } from './install.js';
 
 export interface ValidationResult {
   ok: boolean;
@@ -22,7 +23,7 @@ export interface ValidationResult {
 export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): Promise<ValidationResult> {
   const yaml = validationBootstrapYaml(r);
   const key = createHash('sha256').update(envoy.banner).update(yaml).digest('hex').slice(0, 32);
-  const marker = join(CACHE_ROOT, 'validated', key);
+  const marker = join(VALIDATED_DIR, key);
   if (existsSync(marker)) return { ok: true, message: 'cached' };
   const dir = await mkdtemp('/tmp/efl-validate-');
   try {
@@ -30,7 +31,7 @@ export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): 
     const res = await execa(envoy.bin, ['--mode', 'validate', '-c', join(dir, 'bootstrap.yaml'), '-l', 'error', '--disable-hot-restart'], { reject: false, all: true });
     const output = String(res.all ?? '');
     if (res.exitCode !== 0) return { ok: false, message: envoyComplaint(output) };
-    await mkdir(join(CACHE_ROOT, 'validated'), { recursive: true });
+    await mkdir(VALIDATED_DIR, { recursive: true });
     await writeFile(marker, '');
     return { ok: true, message: 'OK' };
   } finally {

@@ -3,7 +3,7 @@
  * dropped, the dialer sits in SYN-SENT until its own timeout: the seed's `ss` output), and the
  * service behind it goes away, closing the connections it had.
  */
-import { kernelFault } from './iptables-rule.js';
+import { kernelFault } from './kernel-rule.js';
 
 export const blackhole = kernelFault({
   type: 'blackhole',

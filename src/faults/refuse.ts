@@ -1,5 +1,5 @@
 /** refuse: the host answers every new connection with a TCP RST (nothing listens any more). */
-import { kernelFault } from './iptables-rule.js';
+import { kernelFault } from './kernel-rule.js';
 
 export const refuse = kernelFault({
   type: 'refuse',

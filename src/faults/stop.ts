@@ -3,7 +3,7 @@
  * its address stay: new connections are refused by the kernel (RST), as after a crash. The rule
  * only counts (ACCEPT changes nothing): proof that connection attempts arrived after the stop.
  */
-import { kernelFault } from './iptables-rule.js';
+import { kernelFault } from './kernel-rule.js';
 
 export const stop = kernelFault({
   type: 'stop',

@@ -1,27 +1,30 @@
-/** JUnit XML for CI systems: one testcase per phase run, failures carry the verdict text. */
+/**
+ * JUnit XML for CI systems (junit-report-builder: it escapes and strips what XML cannot carry,
+ * such as control characters in Envoy's output): one testcase per phase run; failures and
+ * UNKNOWNs carry the verdict text, N/A phases are skipped with their reason.
+ */
+import junitModule, { type Builder } from 'junit-report-builder';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import { verdictLines } from './verdict-text.js';
 
-const esc = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+// A CommonJS module whose `exports.default` is the builder: Node's ESM import hands over the
+// whole exports object, TypeScript's types describe the default. Take whichever holds it.
+const junit: Builder = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as Builder;
 
 export function junitXml(scenario: string, results: PhaseResult[]): string {
-  const failures = results.filter((r) => r.status === 'fail' || r.status === 'unknown').length;
-  const errors = results.filter((r) => r.status === 'error').length;
-  const skipped = results.filter((r) => r.status === 'not-applicable').length;
-  const cases = results.map((r) => {
-    const name = `${r.phase}${r.iteration > 1 ? ` #${r.iteration}` : ''}: ${r.title}`;
+  const builder = junit.newBuilder();
+  const suite = builder.testSuite().name(scenario);
+  for (const r of results) {
     const body = verdictLines(r).join('\n');
-    let inner = '';
-    if (r.status === 'fail' || r.status === 'unknown') inner = `<failure message="${esc(r.status)}">${esc(body)}</failure>`;
-    else if (r.status === 'error') inner = `<error message="${esc(r.error?.split('\n')[0] ?? 'error')}">${esc(r.error ?? '')}</error>`;
-    else if (r.status === 'not-applicable') inner = `<skipped message="${esc(r.verdicts[0]?.evidence ?? '')}"/>`;
-    return `    <testcase classname="${esc(scenario)}" name="${esc(name)}" time="${(r.timings.wallMs / 1000).toFixed(3)}">${inner}<system-out>${esc(body)}</system-out></testcase>`;
-  });
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites><testsuite name="${esc(scenario)}" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}">`,
-    ...cases,
-    '  </testsuite></testsuites>',
-    '',
-  ].join('\n');
+    const tc = suite
+      .testCase()
+      .className(scenario)
+      .name(`${r.phase}${r.iteration > 1 ? ` #${r.iteration}` : ''}: ${r.title}`)
+      .time(r.timings.wallMs / 1000)
+      .standardOutput(body);
+    if (r.status === 'fail' || r.status === 'unknown') tc.failure(`${r.status.toUpperCase()}: ${r.verdicts.find((v) => v.status !== 'pass')?.label ?? ''}`).stacktrace(body);
+    else if (r.status === 'error') tc.error(r.error?.split('\n')[0] ?? 'error').stacktrace(r.error ?? '');
+    else if (r.status === 'not-applicable') tc.skipped();
+  }
+  return builder.build();
 }

@@ -1,18 +1,10 @@
 /** --keep: leave the lab up after the traffic and tell the user how to poke at it. */
 import { createInterface } from 'node:readline/promises';
-import type { Lab } from '../lab.js';
-import { DockerBackend } from '../docker/docker-backend.js';
-import { NetnsBackend } from '../topology/netns-backend.js';
+import type { Lab } from '../lab/lab.js';
 
 export async function pauseForPoking(lab: Lab): Promise<void> {
   const b = lab.backend;
-  // How to run a command "on" a host, per backend.
-  const on = (host: string, asApp = false) =>
-    b instanceof NetnsBackend
-      ? `ip netns exec ${b.nsName(host)}${asApp ? ' setpriv --reuid=1000 --regid=1000 --clear-groups' : ''}`
-      : b instanceof DockerBackend
-        ? `docker exec${asApp ? ' -u 1000' : ''} ${b.name(host)}`
-        : `(${host})`;
+  const on = (host: string, asApp = false) => b.pokePrefix(host, { asApp });
   const hosts = ['pod', 'dns', ...lab.spec.upstreams.map((u) => u.name)];
   const lines = [
     '',

@@ -15,7 +15,7 @@ export function scenarioIds(): string[] {
 export async function loadScenario(id: string): Promise<Scenario> {
   const ids = scenarioIds();
   if (!ids.includes(id)) {
-    throw new UsageError(`unknown scenario "${id}"`, `choose one of: ${ids.join(', ')} (list them with --list)`);
+    throw new UsageError(`unknown scenario "${id}"`, { fix: `choose one of: ${ids.join(', ')} (list them with --list)` });
   }
   const mod = (await import(pathToFileURL(`${SCENARIOS_DIR}/${id}.ts`).href)) as { default: Scenario };
   return mod.default;

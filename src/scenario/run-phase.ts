@@ -1,21 +1,28 @@
 /**
  * Runs one phase of a scenario in a fresh lab: sweep stale labs, validate the config, start the
  * lab, play the incident, collect the evidence, tear down, judge. Never retries.
+ * A missing prerequisite is not a phase result: it ends the whole run (exit 3), once.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createBackend, type BackendKind } from '../backends/create-backend.js';
+import { sweepStaleLabs } from '../backends/reaper.js';
 import { judge, type Verdict } from '../checks/check.js';
 import { variantPath } from '../envoy/config.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { compareVersions } from '../envoy/version.js';
-import { LabError } from '../errors.js';
-import { Lab, type LabTimings } from '../lab.js';
-import { assertVariantValid } from './validate-variant.js';
-import { createBackend, type BackendKind } from '../topology/create-backend.js';
-import { sweepStaleLabs } from '../topology/sweep.js';
-import { upstreamsFor, type Phase, type Scenario } from './scenario.js';
+import { PrerequisiteError, describeError } from '../errors.js';
+import { Evidence } from '../evidence/evidence.js';
+import { Lab } from '../lab/lab.js';
+import type { LabOptions, LabTimings } from '../lab/lab-spec.js';
 import { pauseForPoking } from './keep.js';
+import { upstreamsFor, type Phase, type Scenario } from './scenario.js';
+import { assertVariantValid } from './validate-variant.js';
 
+/**
+ * pass: every check passed. fail: a check's evidence contradicts it. unknown: evidence a check
+ * needs is missing. not-applicable: the phase needs another Envoy. error: the lab itself failed.
+ */
 export type PhaseStatus = 'pass' | 'fail' | 'unknown' | 'not-applicable' | 'error';
 
 export interface PhaseResult {
@@ -26,6 +33,8 @@ export interface PhaseResult {
   iteration: number;
   status: PhaseStatus;
   verdicts: Verdict[];
+  /** Why a phase is not applicable, or what went wrong (status error). */
+  reason?: string;
   error?: string;
   envoyVersion: string;
   backend: BackendKind;
@@ -38,7 +47,7 @@ export interface PhaseResult {
 /** Statuses that count as "behaved as documented". */
 export const OK_STATUSES: PhaseStatus[] = ['pass', 'not-applicable'];
 
-export interface RunPhaseOptions {
+export interface RunPhaseOptions extends LabOptions {
   envoy: EnvoyBinary;
   artifactsDir: string;
   iteration?: number;
@@ -47,6 +56,12 @@ export interface RunPhaseOptions {
   keep?: boolean;
   /** Which backend realises the lab (default netns). */
   backend?: BackendKind;
+}
+
+/** Why a phase cannot run on this Envoy, or undefined when it can. */
+export function notApplicable(phase: Phase, envoyVersion: string): string | undefined {
+  if (!phase.requires || compareVersions(envoyVersion, phase.requires.envoy) >= 0) return undefined;
+  return `needs Envoy ≥ ${phase.requires.envoy}: ${phase.requires.why}; this run uses Envoy ${envoyVersion}`;
 }
 
 export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOptions): Promise<PhaseResult> {
@@ -61,21 +76,16 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     backend: o.backend ?? 'netns',
     artifactsDir: o.artifactsDir,
   };
-  const timings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
+  const noTimings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
   const finish = async (r: Omit<PhaseResult, keyof typeof base | 'timings'> & { timings?: LabTimings }) => {
-    const result: PhaseResult = { ...base, ...r, timings: { ...(r.timings ?? timings), wallMs: Date.now() - started } };
+    const result: PhaseResult = { ...base, ...r, timings: { ...(r.timings ?? noTimings), wallMs: Date.now() - started } };
     await mkdir(o.artifactsDir, { recursive: true });
     await writeFile(join(o.artifactsDir, 'verdict.json'), JSON.stringify(result, null, 2));
     return result;
   };
 
-  if (phase.requires && compareVersions(o.envoy.version, phase.requires.envoy) < 0) {
-    return finish({
-      status: 'not-applicable',
-      verdicts: [{ label: `needs Envoy ≥ ${phase.requires.envoy}`, pass: 'unknown', evidence: `${phase.requires.why}; this run uses Envoy ${o.envoy.version}` }],
-      strip: '',
-    });
-  }
+  const na = notApplicable(phase, o.envoy.version);
+  if (na) return finish({ status: 'not-applicable', verdicts: [], reason: na, strip: '' });
 
   const configPath = variantPath(scenario.id, phase.config);
   let lab: Lab | undefined;
@@ -86,7 +96,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     lab = await Lab.start(
       backend,
       { ...scenario.lab, upstreams: upstreamsFor(scenario, phase), sidecar: { config: configPath, excludeOutbound: phase.excludeOutbound } },
-      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log },
+      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, Envoy ready ${lab.timings.envoyReadyMs} ms)`);
     try {
@@ -95,13 +105,13 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
       await lab.stopApp().catch(() => {});
     }
     if (o.keep) await pauseForPoking(lab);
-    const evidence = await lab.collect();
+    const evidence = new Evidence(await lab.collect());
     await lab.dispose();
     const verdict = judge(phase.expect, evidence);
     return finish({ status: verdict.status, verdicts: verdict.verdicts, strip: lab.timeline.strip(), timings: lab.timings });
   } catch (err) {
     await lab?.dispose();
-    const message = err instanceof LabError ? err.render() : err instanceof Error ? `${err.message}` : String(err);
-    return finish({ status: 'error', verdicts: [], error: message, strip: lab?.timeline.strip() ?? '', timings: lab?.timings });
+    if (err instanceof PrerequisiteError) throw err; // the machine lacks something: say it once, exit 3
+    return finish({ status: 'error', verdicts: [], error: describeError(err), strip: lab?.timeline.strip() ?? '', timings: lab?.timings });
   }
 }

@@ -1,14 +1,14 @@
 /**
- * Runs a scenario's phases (optionally a subset, each `repeat` times, N/N required) and writes the
- * run's files: .lab-runs/<time>-<scenario>/<phase>[-<i>]/ per phase, result.json and junit.xml.
+ * Runs a scenario's phases (optionally a subset, each `repeat` times, N/N required), each in its
+ * own lab under .lab-runs/<time>-<scenario>/<phase>[-<i>]/. The run's summary files (result.json,
+ * junit.xml) are written by report/run-files.ts.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BackendKind } from '../backends/backend.js';
 import type { EnvoyBinary } from '../envoy/install.js';
-import type { BackendKind } from '../topology/create-backend.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
-import { junitXml } from '../report/junit.js';
 import { runPhase, type PhaseResult } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
 
@@ -30,11 +30,12 @@ export interface RunScenarioOptions {
   backend?: BackendKind;
 }
 
+/** The phases to run; an unknown name is a usage error listing the scenario's phases. */
 export function selectPhases(scenario: Scenario, names?: string[]): Phase[] {
   if (!names?.length) return scenario.phases;
   const known = scenario.phases.map((p) => p.name);
   const unknown = names.filter((n) => !known.includes(n));
-  if (unknown.length) throw new UsageError(`scenario ${scenario.id} has no phase ${unknown.map((n) => `"${n}"`).join(', ')}`, `its phases: ${known.join(', ')}`);
+  if (unknown.length) throw new UsageError(`scenario ${scenario.id} has no phase ${unknown.map((n) => `"${n}"`).join(', ')}`, { fix: `its phases: ${known.join(', ')}` });
   return scenario.phases.filter((p) => names.includes(p.name));
 }
 
@@ -58,8 +59,5 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
       o.reporter?.phaseEnd(result);
     }
   }
-  const summary = { scenario: scenario.id, backend: o.backend ?? 'netns', envoy: o.envoy.banner, envoyBinary: o.envoy.bin, repeat, results };
-  await writeFile(join(runDir, 'result.json'), JSON.stringify(summary, null, 2));
-  await writeFile(join(runDir, 'junit.xml'), junitXml(scenario.id, results));
   return { results, runDir };
 }

@@ -5,7 +5,9 @@
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
 import type { Check } from '../checks/check.js';
-import type { Lab, LabSpec, UpstreamSpec } from '../lab.js';
+import { ScenarioDefinitionError } from '../errors.js';
+import type { Lab } from '../lab/lab.js';
+import type { LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
 
 /** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
 export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
@@ -44,16 +46,19 @@ export interface Scenario {
   phases: Phase[];
 }
 
+/** Checks a scenario's shape when its file loads: a wrong one never reaches a lab. */
 export function defineScenario(s: Scenario): Scenario {
+  const bad = (what: string, fix: string) => new ScenarioDefinitionError(`scenario ${s.id}: ${what}`, { fix });
   const names = new Set<string>();
   for (const p of s.phases) {
-    if (names.has(p.name)) throw new Error(`scenario ${s.id}: phase "${p.name}" is defined twice`);
+    if (names.has(p.name)) throw bad(`phase "${p.name}" is defined twice`, 'give every phase its own name');
     names.add(p.name);
+    if (p.expect.length === 0) throw bad(`phase "${p.name}" has no checks`, 'a phase without checks could never fail: list what must hold in `expect`');
     for (const host of Object.keys(p.upstreams ?? {})) {
-      if (!s.lab.upstreams.some((u) => u.name === host)) throw new Error(`scenario ${s.id}, phase ${p.name}: no upstream host "${host}"`);
+      if (!s.lab.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
     }
   }
-  if (!s.phases.some((p) => p.kind === 'before')) throw new Error(`scenario ${s.id} has no "before" phase`);
+  if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
   return s;
 }
 

@@ -9,7 +9,7 @@ import { loadVariant, renderResources } from '../envoy/config.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { validateResources, type ValidationResult } from '../envoy/validate.js';
 import { EnvoyConfigError } from '../errors.js';
-import { labVars } from '../lab.js';
+import { labVars } from '../lab/lab-spec.js';
 import { AddressPlan } from '../topology/addresses.js';
 import { loadScenario, scenarioIds } from './registry.js';
 
@@ -28,6 +28,6 @@ export async function assertVariantValid(envoy: EnvoyBinary, configPath: string)
   const result = await validateVariantFile(envoy, configPath);
   const shown = configPath.replace(/^.*\/envoy-configs\//, 'envoy-configs/');
   if (!result.ok) {
-    throw new EnvoyConfigError(`Envoy ${envoy.version} rejects ${shown}: ${result.message}`, `fix ${shown}; check it alone with \`npm run lab -- validate ${shown}\``);
+    throw new EnvoyConfigError(`Envoy ${envoy.version} rejects ${shown}: ${result.message}`, { fix: `fix ${shown}; check it alone with \`npm run lab -- validate ${shown}\`` });
   }
 }

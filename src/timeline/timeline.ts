@@ -4,7 +4,8 @@
  * Times are ms since the phase started. Checks read it; the report plots it.
  */
 import { EventEmitter } from 'node:events';
-import type { Outcome } from '../traffic/outcome.js';
+import type { Outcome } from '../clients/outcome.js';
+import { WaitTimeoutError } from '../util/time.js';
 
 export type MarkerCategory = 'fault' | 'dns' | 'config' | 'note';
 
@@ -25,6 +26,13 @@ export class Timeline {
   private readonly changed = new EventEmitter();
 
   constructor(readonly startedAt = Date.now()) {}
+
+  /** A timeline read back from stored evidence. */
+  static from(stored: { startedAt: number; entries: TimelineEntry[] }): Timeline {
+    const t = new Timeline(stored.startedAt);
+    t.entries.push(...stored.entries);
+    return t;
+  }
 
   /** Adds an entry stamped with an absolute wall-clock time. */
   add(at: number, entry: DistributiveOmit<TimelineEntry, 't'>): void {
@@ -67,7 +75,7 @@ export class Timeline {
       };
       const timer = setTimeout(() => {
         this.changed.off('entry', onEntry);
-        reject(new Error(`waited ${timeoutMs} ms for ${what}; timeline: ${this.strip()}`));
+        reject(new WaitTimeoutError(`waited ${timeoutMs} ms for ${what}`, { evidence: `timeline: ${this.strip()}` }));
       }, timeoutMs);
       this.changed.on('entry', onEntry);
     });

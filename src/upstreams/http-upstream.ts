@@ -4,9 +4,9 @@
  * connections. It is an instrument with faults you control:
  * - keepAliveTimeoutMs: Node's own idle timeout (it closes idle connections with a FIN), the
  *   "natural" keep-alive race of seed 003 (Node's default is 5 s);
- * - resetIdleReuseAfterMs: a request that arrives on a connection idle at least this long is
- *   answered with a TCP RST, as in seed 003's packet trace: the upstream has given up on the
- *   connection but Envoy still reuses it. Deterministic, unlike the natural race.
+ * - reset on idle reuse (armed by the reset-idle-reuse fault, src/faults/reset-idle-reuse.ts): a
+ *   request that arrives on a connection idle at least that long is answered with a TCP RST, as
+ *   in seed 003's packet trace. Deterministic, unlike the natural race; counted for the evidence.
  * Kernel-level faults (blackhole, refuse) are applied around it by src/faults.
  */
 import { createServer, type Server } from 'node:http';
@@ -19,8 +19,6 @@ export interface HttpUpstreamOptions {
   ports: number[];
   /** Node's keep-alive timeout for idle connections (ms); default 60 s. */
   keepAliveTimeoutMs?: number;
-  /** RST a request arriving on a connection idle ≥ this (ms). */
-  resetIdleReuseAfterMs?: number;
   /** Status and body of every response (default 200, "<name> (<addr>)"). */
   status?: number;
   body?: string;
@@ -36,6 +34,10 @@ const servers: Server[] = [];
 const conns = new WeakMap<Socket, ConnState>();
 let served = 0;
 let nextConn = 1;
+/** The reset-idle-reuse fault: armed threshold (ms), and what it did. */
+let resetIdleReuseAfterMs: number | undefined;
+let resets = 0;
+let lastReset: string | undefined;
 
 async function start(o: HttpUpstreamOptions, emit: Emit) {
   for (const port of o.ports) {
@@ -43,8 +45,10 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       const socket = req.socket;
       const conn = conns.get(socket)!;
       const idleMs = Date.now() - conn.lastActivity;
-      if (o.resetIdleReuseAfterMs !== undefined && conn.served > 0 && idleMs >= o.resetIdleReuseAfterMs) {
-        emit('fault-fired', { host: o.name, fault: 'reset-idle-reuse', detail: `RST on connection #${conn.id} after ${idleMs} ms idle` });
+      if (resetIdleReuseAfterMs !== undefined && conn.served > 0 && idleMs >= resetIdleReuseAfterMs) {
+        resets++;
+        lastReset = `RST on connection #${conn.id} after ${idleMs} ms idle`;
+        emit('fault-fired', { host: o.name, fault: 'reset-idle-reuse', detail: lastReset });
         socket.resetAndDestroy();
         return;
       }
@@ -56,7 +60,15 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       res.writeHead(o.status ?? 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
       res.end(body, () => (conn.lastActivity = Date.now()));
     });
-    server.on('connection', (socket: Socket) => conns.set(socket, { id: nextConn++, served: 0, lastActivity: Date.now() }));
+    server.on('connection', (socket: Socket) => {
+      const conn = { id: nextConn++, served: 0, lastActivity: Date.now() };
+      conns.set(socket, conn);
+      // Node's keep-alive timer fires as a socket timeout: the moment this server gives up on an
+      // idle connection (the other side of the keep-alive race), measured, not assumed.
+      socket.on('timeout', () => {
+        if (conn.served > 0) emit('host-event', { host: o.name, what: 'idle close', detail: String(Date.now() - conn.lastActivity) });
+      });
+    });
     server.keepAliveTimeout = o.keepAliveTimeoutMs ?? 60_000;
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', resolve));
     servers.push(server);
@@ -80,4 +92,9 @@ export const httpUpstreamCommands: Commands = {
     return { served };
   },
   'http.stats': () => ({ served }),
+  'http.armResetIdleReuse': ({ afterMs }: { afterMs: number }) => {
+    resetIdleReuseAfterMs = afterMs;
+    return { armed: afterMs };
+  },
+  'http.faultStats': () => ({ resets, last: lastReset }),
 };

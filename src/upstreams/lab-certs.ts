@@ -6,8 +6,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CACHE_ROOT } from '../envoy/install.js';
-import { LAB_DIR } from '../paths.js';
+import { CACHE_ROOT, LAB_DIR } from '../paths.js';
 
 /** Every name a lab site serves; bump CERTS_VERSION when this list changes. */
 export const LAB_CERT_NAMES = ['known.test', 'unknown.test', '*.example.com'];

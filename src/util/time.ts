@@ -24,15 +24,14 @@ export async function waitUntil<T>(
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
     }
     await delay(everyMs);
   }
 }
 
-export class WaitTimeoutError extends Error {
-  override name = 'WaitTimeoutError';
-}
+/** A wait ran out of time: the lab did not reach the state a step needed. */
+export class WaitTimeoutError extends LabError {}
 
 /** Seconds with one decimal, for human-readable evidence. */
 export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -7,10 +7,11 @@ import { blackhole } from '../../src/faults/blackhole.js';
 import type { Fault } from '../../src/faults/fault.js';
 import { refuse } from '../../src/faults/refuse.js';
 import { stop } from '../../src/faults/stop.js';
-import { Lab } from '../../src/lab.js';
+import { NetnsBackend } from '../../src/backends/netns/netns-backend.js';
+import { Evidence } from '../../src/evidence/evidence.js';
+import { Lab } from '../../src/lab/lab.js';
 import { RUNS_DIR } from '../../src/paths.js';
-import { netnsPossible } from '../../src/topology/create-backend.js';
-import { NetnsBackend } from '../../src/topology/netns-backend.js';
+import { netnsUnderTest } from '../support/backends.js';
 
 // Envoy's own words (measured on 1.40; connection_timeout also on 1.36.4): a dropped SYN times out,
 // a refused connect is a remote connection failure.
@@ -21,7 +22,9 @@ const cases: Array<[Fault, RegExp]> = [
   [stop, REFUSED],
 ];
 
-describe.skipIf(!netnsPossible())('faults, through the sidecar', () => {
+const netns = await netnsUnderTest();
+
+describe.skipIf(!!netns.unavailable)('faults, through the sidecar', () => {
   let envoy: EnvoyBinary;
   beforeAll(async () => {
     envoy = await ensureEnvoy();
@@ -39,7 +42,7 @@ describe.skipIf(!netnsPossible())('faults, through the sidecar', () => {
       await lab.inject(fault, 'old');
       await lab.waitFor('2 failures', (t) => t.requests().filter((r) => r.t > t.marker('fault')!.t && r.status === 503).length >= 2, 8000);
       await lab.stopApp();
-      const e = await lab.collect();
+      const e = new Evidence(await lab.collect());
       const failed = e.accessLog.filter((a) => a.code === 503);
       expect(failed.length).toBeGreaterThanOrEqual(2);
       for (const a of failed) {

@@ -3,13 +3,12 @@
 import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { connectDocker, listDockerLabs } from '../../src/docker/docker-backend.js';
-import { dockerImagesReady } from '../../src/docker/images.js';
-import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
+import { connectDocker } from '../../src/backends/docker/connect.js';
+import { listDockerLabs } from '../../src/backends/docker/reaper.js';
+import { labDir } from '../../src/backends/lab-registry.js';
+import { listLabNamespaces } from '../../src/backends/netns/reaper.js';
 import { REPO_ROOT } from '../../src/paths.js';
-import { netnsPossible } from '../../src/topology/create-backend.js';
-import { labDir } from '../../src/topology/lab-registry.js';
-import { listLabNamespaces } from '../../src/topology/netns-backend.js';
+import { backendsUnderTest } from '../support/backends.js';
 
 /** Starts a phase, waits until the fault is in, then sends SIGINT. Returns the lab id and the exit. */
 async function interruptMidPhase(backend: string) {
@@ -30,8 +29,17 @@ async function interruptMidPhase(backend: string) {
   return { labId, child };
 }
 
-describe.skipIf(!netnsPossible())('Ctrl-C during a phase (netns)', () => {
-  it('exits 130 and leaves nothing behind', async () => {
+const backends = await backendsUnderTest();
+/** Why a backend's test cannot run here, or undefined when it can. */
+const skipReason = (kind: string) => {
+  const b = backends.find((x) => x.kind === kind);
+  return b ? b.unavailable : `${kind} is not under test (LAB_BACKENDS=${process.env.LAB_BACKENDS})`;
+};
+
+describe('Ctrl-C during a phase (netns)', () => {
+  it('exits 130 and leaves nothing behind', async (ctx) => {
+    const why = skipReason('netns');
+    if (why) ctx.skip(why);
     const { labId, child } = await interruptMidPhase('netns');
     const before = (await listLabNamespaces()).get(labId) ?? [];
     expect(before.length).toBeGreaterThan(0);
@@ -48,8 +56,10 @@ describe.skipIf(!netnsPossible())('Ctrl-C during a phase (netns)', () => {
   });
 });
 
-describe.skipIf(!(await dockerImagesReady(DEFAULT_ENVOY_VERSION)))('Ctrl-C during a phase (docker)', () => {
-  it('exits 130 and leaves no container or network behind', async () => {
+describe('Ctrl-C during a phase (docker)', () => {
+  it('exits 130 and leaves no container or network behind', async (ctx) => {
+    const why = skipReason('docker');
+    if (why) ctx.skip(why);
     const { labId, child } = await interruptMidPhase('docker');
     const docker = await connectDocker();
     expect(await listDockerLabs(docker)).toContain(labId);

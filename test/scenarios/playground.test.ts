@@ -3,7 +3,8 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PLAYGROUND_TAGS, dockerImagesReady } from '../../src/docker/images.js';
+import { dockerCapability } from '../../src/backends/capabilities.js';
+import { PLAYGROUND_TAGS } from '../../src/backends/docker/images.js';
 import { ensureEnvoy } from '../../src/envoy/install.js';
 import { REPO_ROOT } from '../../src/paths.js';
 import { renderPlayground } from '../../src/playground/render.js';
@@ -13,7 +14,7 @@ const compose = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].fin
 const project = ['-p', `efl-playground-test-${process.pid}`];
 const dc = (...args: string[]) => execa(compose!, [...project, ...args], { cwd: REPO_ROOT, reject: false, all: true });
 
-describe.skipIf(!compose || !(await dockerImagesReady('', [PLAYGROUND_TAGS.node, PLAYGROUND_TAGS.envoy])))('docker-compose playground', () => {
+describe.skipIf(!compose || !(await dockerCapability('', [PLAYGROUND_TAGS.node, PLAYGROUND_TAGS.envoy])).ok)('docker-compose playground', () => {
   afterAll(async () => {
     await dc('down', '-t', '0', '-v');
   });

@@ -1,73 +1,151 @@
 import { describe, expect, it } from 'vitest';
-import { check, counterAtLeast, faultFired, judge, type PhaseEvidence } from '../../src/checks/check.js';
-import { accessAfter, firstSuccessAfter, localPorts, outcomeCounts, requestsAfter } from '../../src/checks/evidence.js';
+import { check, judge } from '../../src/checks/check.js';
+import { noAccessEntries } from '../../src/checks/access-log.js';
+import { connectionTableShows } from '../../src/checks/connections.js';
+import { counterGrew, counterStayedZero } from '../../src/checks/counters.js';
+import { faultFired, faultNeverFired } from '../../src/checks/faults.js';
+import { everyRequest, oneConnection } from '../../src/checks/requests.js';
+import { accessAfter, firstSuccessAfter, localPorts, outcomeCounts, requestsAfter, requestsIn } from '../../src/checks/slices.js';
+import { Evidence, type EvidenceData } from '../../src/evidence/evidence.js';
 import { Timeline } from '../../src/timeline/timeline.js';
 
-function evidence(build: (t: Timeline) => void, extra: Partial<PhaseEvidence> = {}): PhaseEvidence {
-  const timeline = new Timeline(1_000_000);
+const T0 = 1_000_000;
+
+function evidence(build: (t: Timeline) => void, extra: Partial<EvidenceData> = {}): Evidence {
+  const timeline = new Timeline(T0);
   build(timeline);
-  return { timeline, accessLog: [], stats: {}, faults: [], served: {}, envoyVersion: '1.40.0', ips: {}, snapshots: {}, configDump: '{}', ...extra };
+  return new Evidence({
+    scenario: 's',
+    phase: 'p',
+    envoyVersion: '1.40.0',
+    timeline: { startedAt: T0, entries: timeline.entries },
+    accessLog: [],
+    statsBefore: {},
+    statsAfter: {},
+    faults: [],
+    served: {},
+    ips: {},
+    snapshots: {},
+    configDump: '{}',
+    ...extra,
+  });
 }
 
-const req = (t: Timeline, at: number, fields: Record<string, unknown>) => t.add(1_000_000 + at, { kind: 'request', seq: at, at, latencyMs: 5, ...fields } as any);
+const req = (t: Timeline, at: number, fields: Record<string, unknown>) => t.add(T0 + at, { kind: 'request', seq: at, at, latencyMs: 5, ...fields } as any);
+const oneRequest = (t: Timeline) => req(t, 0, { status: 200 });
 
 describe('judge', () => {
   it('never passes a phase that sent no traffic', () => {
     const v = judge([check('always', () => ({ pass: true, evidence: 'x' }))], evidence(() => {}));
-    expect(v).toMatchObject({ pass: false, status: 'unknown' });
+    expect(v.status).toBe('unknown');
     expect(v.verdicts[0]!.evidence).toMatch(/no requests/);
   });
 
   it('fails when one check fails, and keeps every verdict with its evidence', () => {
-    const e = evidence((t) => req(t, 0, { status: 200 }));
-    const v = judge([check('a', () => ({ pass: true, evidence: 'ok' })), check('b', () => ({ pass: false, evidence: 'got 0' }))], e);
+    const v = judge([check('a', () => ({ pass: true, evidence: 'ok' })), check('b', () => ({ pass: false, evidence: 'got 0' }))], evidence(oneRequest));
     expect(v.status).toBe('fail');
     expect(v.verdicts.map((x) => x.evidence)).toEqual(['ok', 'got 0']);
   });
 
+  it('is UNKNOWN, not PASS, when a check lacks its evidence and none failed', () => {
+    const v = judge([check('a', () => ({ pass: true, evidence: 'ok' })), counterStayedZero('cluster.x.upstream_rq_retry', 'no retry')], evidence(oneRequest));
+    expect(v.status).toBe('unknown');
+  });
+
   it('turns a crashing check into a failed verdict that says so', () => {
-    const e = evidence((t) => req(t, 0, { status: 200 }));
-    const v = judge([check('boom', () => { throw new Error('no marker'); })], e);
-    expect(v.verdicts[0]).toMatchObject({ pass: false, evidence: 'the check itself failed: no marker' });
+    const v = judge([check('boom', () => { throw new Error('bad index'); })], evidence(oneRequest));
+    expect(v.verdicts[0]).toMatchObject({ status: 'fail', evidence: 'the check itself failed: bad index' });
   });
 });
 
-describe('counter and fault checks', () => {
-  it('cites the counter delta', () => {
-    const e = evidence(() => {}, { stats: { 'cluster.x.upstream_cx_connect_timeout': 3 } });
-    expect(counterAtLeast('cluster.x.upstream_cx_connect_timeout', 4)(e)).toMatchObject({ pass: false, evidence: 'cluster.x.upstream_cx_connect_timeout +3' });
-    expect(counterAtLeast('cluster.x.upstream_cx_connect_timeout', 3)(e).pass).toBe(true);
+describe('absent evidence is never a zero', () => {
+  it('a counter Envoy does not have: "stayed at 0" and "grew" are both UNKNOWN, naming the stat', () => {
+    const e = evidence(oneRequest, { statsBefore: { 'cluster.real.upstream_rq_total': 1 }, statsAfter: { 'cluster.real.upstream_rq_total': 1 } });
+    for (const c of [counterStayedZero('cluster.misspelt.upstream_rq_total', 'why'), counterGrew('cluster.misspelt.upstream_rq_total', 1, 'why')]) {
+      expect(c(e)).toMatchObject({ status: 'unknown', evidence: expect.stringMatching(/cluster\.misspelt\.upstream_rq_total: Envoy has no such stat/) });
+    }
+    expect(counterStayedZero('cluster.real.upstream_rq_total', 'why')(e).status).toBe('pass');
   });
 
-  it('fails a fault that was applied but never fired, and one never applied', () => {
-    const e = evidence(() => {}, { faults: [{ host: 'old', fault: 'blackhole', fired: 0, detail: 'dropped 0 SYN(s)' }] });
-    expect(faultFired('old', 'blackhole')(e)).toMatchObject({ pass: false, evidence: 'dropped 0 SYN(s)' });
-    expect(faultFired('new', 'blackhole')(e).evidence).toMatch(/no blackhole fault was applied to new/);
+  it('no stats snapshot at all is UNKNOWN', () => {
+    const e = evidence(oneRequest, { statsAfter: null });
+    expect(counterStayedZero('x', 'why')(e).status).toBe('unknown');
+  });
+
+  it('a counter that appears during the phase counts from 0', () => {
+    const e = evidence(oneRequest, { statsBefore: {}, statsAfter: { 'cluster.x.upstream_cx_connect_timeout': 3 } });
+    expect(counterGrew('cluster.x.upstream_cx_connect_timeout', 4, 'why')(e)).toMatchObject({ status: 'fail', evidence: 'cluster.x.upstream_cx_connect_timeout +3' });
+    expect(counterGrew('cluster.x.upstream_cx_connect_timeout', 3, 'why')(e).status).toBe('pass');
+  });
+
+  it('a missing access-log file is UNKNOWN, an empty one is evidence', () => {
+    expect(noAccessEntries('none')(evidence(oneRequest, { accessLog: null })).status).toBe('unknown');
+    expect(noAccessEntries('none')(evidence(oneRequest, { accessLog: [] })).status).toBe('pass');
+  });
+
+  it('a connection table the phase never took is UNKNOWN', () => {
+    const c = connectionTableShows('ss', 'after the switch', [{ state: 'ESTAB', peer: (ip) => `${ip('old')}:80`, process: 'node' }]);
+    expect(c(evidence(oneRequest, { ips: { old: '198.18.0.21' } })).status).toBe('unknown');
+    const table = 'ESTAB 0 0 198.18.0.10:4000 198.18.0.21:80 users:(("node",pid=1,fd=3))';
+    expect(c(evidence(oneRequest, { ips: { old: '198.18.0.21' }, snapshots: { 'after the switch': table } })).status).toBe('pass');
+  });
+
+  it('a slice after a marker the phase never set is UNKNOWN', () => {
+    const c = everyRequest('503 after the switch', { after: 'dns' }, (r) => r.status === 503);
+    expect(c(evidence(oneRequest))).toMatchObject({ status: 'unknown', evidence: expect.stringMatching(/"dns" marker/) });
+  });
+
+  it('a selection with fewer requests than required fails', () => {
+    const c = everyRequest('503s', { min: 3 }, (r) => r.status === 503);
+    expect(c(evidence((t) => req(t, 0, { status: 503 }))).status).toBe('fail');
   });
 });
 
-describe('evidence helpers', () => {
-  const e = evidence((t) => {
-    req(t, 0, { status: 200, servedBy: 'old', localPort: 5000 });
-    t.add(1_000_100, { kind: 'marker', category: 'dns', label: 'switch' });
-    req(t, 200, { status: 503, localPort: 5000 });
-    req(t, 400, { error: 'ECONNRESET', localPort: 5000 });
-    req(t, 600, { status: 200, servedBy: 'new', localPort: 6000 });
-  }, {
-    accessLog: [
-      { kind: 'http', ts: new Date(1_000_050).toISOString(), code: 200 },
-      { kind: 'http', ts: new Date(1_000_300).toISOString(), code: 503 },
-    ],
+describe('fault checks', () => {
+  it('fail a fault that was applied but never fired, and one never applied', () => {
+    const e = evidence(oneRequest, { faults: [{ host: 'old', fault: 'blackhole', fired: 0, detail: 'dropped 0 SYN(s)' }] });
+    expect(faultFired('old', 'blackhole')(e)).toMatchObject({ status: 'fail', evidence: 'dropped 0 SYN(s)' });
+    expect(faultFired('new', 'blackhole')(e).evidence).toMatch(/no blackhole fault was injected on new/);
   });
 
-  it('slices requests and access-log entries by marker', () => {
+  it('"never fired" needs the fault to have been in place', () => {
+    const armed = evidence(oneRequest, { faults: [{ host: 'app', fault: 'reset-idle-reuse', fired: 0, detail: 'armed' }] });
+    expect(faultNeverFired('app', 'reset-idle-reuse', 'never')(armed).status).toBe('pass');
+    expect(faultNeverFired('app', 'reset-idle-reuse', 'never')(evidence(oneRequest)).status).toBe('fail');
+  });
+});
+
+describe('evidence slices', () => {
+  const e = evidence(
+    (t) => {
+      req(t, 0, { status: 200, servedBy: 'old', localPort: 5000 });
+      t.add(T0 + 100, { kind: 'marker', category: 'dns', label: 'switch' });
+      req(t, 200, { status: 503, localPort: 5000 });
+      req(t, 400, { error: 'ECONNRESET', localPort: 5000 });
+      req(t, 600, { status: 200, servedBy: 'new', localPort: 6000 });
+    },
+    {
+      accessLog: [
+        { kind: 'http', ts: new Date(T0 + 50).toISOString(), code: 200 },
+        { kind: 'http', ts: new Date(T0 + 300).toISOString(), code: 503 },
+      ],
+    },
+  );
+
+  it('slice requests and access-log entries by marker', () => {
     expect(requestsAfter(e, 'dns').map((r) => r.t)).toEqual([200, 400, 600]);
+    expect(requestsIn(e, { before: 'dns' }).map((r) => r.t)).toEqual([0]);
     expect(accessAfter(e, 'dns').map((a) => a.code)).toEqual([503]);
   });
 
-  it('describes outcomes and connections in words', () => {
+  it('describe outcomes and connections in words', () => {
     expect(outcomeCounts(requestsAfter(e, 'dns'))).toBe('1× 503, 1× ECONNRESET, 1× 200 from new');
     expect(localPorts(requestsAfter(e, 'dns'))).toEqual([5000, 6000]);
     expect(firstSuccessAfter(e.timeline.requests(), 100, 'new')).toMatchObject({ afterMs: 505 });
+  });
+
+  it('one-connection checks see the kept-alive port', () => {
+    expect(oneConnection('pinned', { after: 'dns', where: (r) => r.status === 503, openedBefore: 'dns' })(e).status).toBe('pass');
+    expect(oneConnection('pinned', { after: 'dns', openedBefore: 'dns' })(e).status).toBe('fail');
   });
 });

@@ -5,9 +5,10 @@ import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { labDir } from '../../src/topology/lab-registry.js';
-import { NetnsBackend, listLabNamespaces } from '../../src/topology/netns-backend.js';
-import { sweepStaleLabs } from '../../src/topology/sweep.js';
+import { labDir } from '../../src/backends/lab-registry.js';
+import { NetnsBackend } from '../../src/backends/netns/netns-backend.js';
+import { listLabNamespaces } from '../../src/backends/netns/reaper.js';
+import { sweepStaleLabs } from '../../src/backends/reaper.js';
 import { podWithUpstreams } from '../../src/topology/topology.js';
 
 const root = process.getuid?.() === 0;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HCM, TCP_PROXY, fillPlaceholders, forEachNetworkFilter, loadVariant, renderResources, variantPath } from '../../src/envoy/config.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { validateResources } from '../../src/envoy/validate.js';
-import { labVars } from '../../src/lab.js';
+import { labVars } from '../../src/lab/lab-spec.js';
 import { AddressPlan } from '../../src/topology/addresses.js';
 import { scenarioIds } from '../../src/scenario/registry.js';
 import { validateVariantFile } from '../../src/scenario/validate-variant.js';

@@ -22,6 +22,6 @@ describe('Timeline', () => {
   it('waitFor rejects with what it saw', async () => {
     const t = new Timeline();
     t.add(Date.now(), { kind: 'request', seq: 1, at: Date.now(), latencyMs: 1, status: 503 });
-    await expect(t.waitFor('a 200', (x) => x.requests().some((r) => r.status === 200), 30)).rejects.toThrow(/waited 30 ms for a 200; timeline: x/);
+    await expect(t.waitFor('a 200', (x) => x.requests().some((r) => r.status === 200), 30)).rejects.toMatchObject({ message: 'waited 30 ms for a 200', evidence: 'timeline: x' });
   });
 });

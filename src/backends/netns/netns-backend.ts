@@ -4,15 +4,15 @@
  * no interface, route, iptables rule or resolv.conf of the machine is touched.
  * Processes start with `ip netns exec <ns> setpriv --reuid …`, so their pid is the real program's.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
-import { PrerequisiteError } from '../errors.js';
-import type { EnvoyBinary } from '../envoy/install.js';
-import { AddressPlan } from './addresses.js';
-import type { Backend, ExecResult, HostProcess, SpawnOptions } from './backend.js';
-import { NAME_PREFIX, claimLab, releaseLab } from './lab-registry.js';
-import type { Topology } from './topology.js';
+import { LabRuntimeError } from '../../errors.js';
+import { AddressPlan } from '../../topology/addresses.js';
+import type { Topology } from '../../topology/topology.js';
+import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
+import { assertNetnsCapable } from '../capabilities.js';
+import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
+import { removeNamespaces } from './reaper.js';
 
 export class NetnsBackend implements Backend {
   readonly kind = 'netns' as const;
@@ -30,13 +30,17 @@ export class NetnsBackend implements Backend {
   }
 
   static async create(): Promise<NetnsBackend> {
-    await assertNetnsPrerequisites();
+    assertNetnsCapable();
     const { labId, dir } = await claimLab();
     return new NetnsBackend(labId, dir);
   }
 
-  envoyPath(binary: EnvoyBinary): string {
+  envoyPath(binary: SidecarBinary): string {
     return binary.bin;
+  }
+
+  pokePrefix(host: string, o: { asApp?: boolean } = {}): string {
+    return `ip netns exec ${this.nsName(host)}${o.asApp ? ' setpriv --reuid=1000 --regid=1000 --clear-groups' : ''}`;
   }
 
   nsName(host: string): string {
@@ -134,58 +138,5 @@ export class NetnsBackend implements Backend {
 
 async function ip(...args: string[]): Promise<void> {
   const r = await execa('ip', args, { reject: false });
-  if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`);
-}
-
-/** Kills every process inside each namespace, then deletes it and its /etc/netns files. */
-export async function removeNamespaces(namespaces: string[]): Promise<void> {
-  // Processes first: `ip netns del` does not kill them and a live process keeps the netns alive.
-  for (const ns of namespaces) {
-    const r = await execa('ip', ['netns', 'pids', ns], { reject: false });
-    for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  for (const ns of namespaces.slice().reverse()) {
-    await execa('ip', ['netns', 'del', ns], { reject: false });
-    await rm(`/etc/netns/${ns}`, { recursive: true, force: true });
-  }
-}
-
-/** Lab namespaces that exist now, grouped by lab id. */
-export async function listLabNamespaces(): Promise<Map<string, string[]>> {
-  const r = await execa('ip', ['netns', 'list'], { reject: false });
-  const byLab = new Map<string, string[]>();
-  for (const line of r.stdout.split('\n')) {
-    const name = line.split(/\s+/)[0] ?? '';
-    const m = new RegExp(`^${NAME_PREFIX}-([0-9a-f]{6})-`).exec(name);
-    if (!m) continue;
-    byLab.set(m[1]!, [...(byLab.get(m[1]!) ?? []), name]);
-  }
-  return byLab;
-}
-
-async function assertNetnsPrerequisites(): Promise<void> {
-  if (process.platform !== 'linux') {
-    throw new PrerequisiteError('the netns backend needs Linux', 'use a Linux machine (or the Docker backend once it exists)');
-  }
-  if (process.getuid?.() !== 0) {
-    throw new PrerequisiteError(
-      `the netns backend needs root to create namespaces (running as uid ${process.getuid?.()})`,
-      'run as root, e.g. `sudo npm run scenario -- <id>`',
-    );
-  }
-  for (const tool of ['ip', 'iptables', 'setpriv']) {
-    const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].some((d) => existsSync(`${d}/${tool}`));
-    if (!found) {
-      throw new PrerequisiteError(
-        `\`${tool}\` is not installed`,
-        `apt-get install -y ${tool === 'setpriv' ? 'util-linux' : tool === 'ip' ? 'iproute2' : 'iptables'}`,
-      );
-    }
-  }
+  if (r.exitCode !== 0) throw new LabRuntimeError(`\`ip ${args.join(' ')}\` failed`, { evidence: r.stderr.trim(), fix: 'run `npm run lab -- clean` (a stale lab may hold the name), then `npm run lab -- doctor`' });
 }

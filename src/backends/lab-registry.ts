@@ -1,15 +1,11 @@
 /**
- * Which labs exist and who owns them. Each lab claims a directory under the run root holding the
+ * Which labs exist and who owns them. Each lab claims a directory under LABS_DIR holding the
  * owner's pid; a lab whose owner is dead is stale and the next run (or `lab clean`) sweeps it.
- * The run root lives outside the repository because Envoy (uid 1337) must reach it and because
- * unix-socket paths must stay short.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-export const RUN_ROOT = process.env.LAB_RUN_DIR ?? '/run/envoy-fault-lab';
-const LABS = join(RUN_ROOT, 'labs');
+import { LABS_DIR as LABS, RUN_ROOT } from '../paths.js';
 
 /** Resource names start with this: namespaces `efl-<labId>-<host>`. */
 export const NAME_PREFIX = 'efl';

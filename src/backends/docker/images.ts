@@ -11,13 +11,11 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { agentBundle } from '../agent/agent-bundle.js';
-import { connectDocker } from './connect.js';
 import { execa } from 'execa';
 import type Docker from 'dockerode';
-import { PrerequisiteError } from '../errors.js';
-import type { EnvoyBinary } from '../envoy/install.js';
-import { LAB_DIR } from '../paths.js';
+import { PrerequisiteError } from '../../errors.js';
+import { LAB_DIR } from '../../paths.js';
+import type { SidecarBinary } from '../backend.js';
 
 export const BASE_IMAGE = 'efl/base:bookworm';
 export const nodeImage = () => `efl/node:${process.version.slice(1)}`;
@@ -37,16 +35,6 @@ async function imageLabels(docker: Docker, tag: string): Promise<Record<string, 
   }
 }
 
-/** True when a Docker daemon answers and has the images a lab needs (the backend can run). */
-export async function dockerImagesReady(envoyVersion: string, tags = [nodeImage(), envoyImage(envoyVersion)]): Promise<boolean> {
-  try {
-    const docker = await connectDocker();
-    return (await Promise.all(tags.map((t) => imageExists(docker, t)))).every(Boolean);
-  } catch {
-    return false;
-  }
-}
-
 export const officialImages = (envoyVersion: string) => ({ envoy: `envoyproxy/envoy:v${envoyVersion}`, node: `node:${process.versions.node.split('.')[0]}-bookworm-slim` });
 
 /** 'registry' when the official images can be pulled, else 'offline' (with the reason). */
@@ -62,10 +50,12 @@ async function chooseSource(envoyVersion: string, progress: (l: string) => void)
   return 'registry';
 }
 
-/** Builds whatever is missing; `progress` gets one line per step. Returns the tags it built. */
-export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress: (l: string) => void = () => {}): Promise<{ built: string[]; source: string }> {
+/**
+ * Builds whatever is missing; `progress` gets one line per step. `bundle` is the agents' esbuild
+ * bundle (agent/agent-bundle.ts), baked into the node image for the playground.
+ */
+export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle: string, progress: (l: string) => void = () => {}): Promise<{ built: string[]; source: string }> {
   const built: string[] = [];
-  const bundle = await agentBundle();
   const agent = basename(bundle, '.cjs');
   const missing = !(await imageExists(docker, envoyImage(envoy.version))) || (await imageLabels(docker, nodeImage()))?.['efl.agent'] !== agent;
   const source = missing ? await chooseSource(envoy.version, progress) : 'present';
@@ -74,7 +64,10 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
     progress(`building ${BASE_IMAGE} from Debian packages (mmdebstrap + docker import, about a minute)…`);
     const r = await execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true });
     if (r.exitCode !== 0) {
-      throw new PrerequisiteError(`could not build ${BASE_IMAGE}`, 'install mmdebstrap (apt-get install -y mmdebstrap) and check that the apt sources are reachable', String(r.all ?? '').split('\n').slice(-10).join('\n'));
+      throw new PrerequisiteError(`could not build ${BASE_IMAGE}`, {
+        fix: 'install mmdebstrap (apt-get install -y mmdebstrap) and check that the apt sources are reachable',
+        evidence: String(r.all ?? '').split('\n').slice(-10).join('\n'),
+      });
     }
     built.push(BASE_IMAGE);
   }
@@ -94,7 +87,7 @@ export async function ensureImages(docker: Docker, envoy: EnvoyBinary, progress:
       // The legacy builder: it needs no buildx plugin and resolves FROM a local image offline.
       const args = ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `AGENT=${agent}`, '--build-arg', `ENVOY_IMAGE=${official.envoy}`, '--build-arg', `NODE_IMAGE=${official.node}`, '-t', tag, ctx];
       const r = await execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
-      if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, 'read the build output above', String(r.all ?? ''));
+      if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, { fix: 'read the build output above', evidence: String(r.all ?? '') });
     } finally {
       await rm(ctx, { recursive: true, force: true });
     }

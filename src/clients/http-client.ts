@@ -27,6 +27,11 @@ export interface HttpClientOptions {
   gapAfterMs?: number;
   /** Random ± spread added to each wait. */
   jitterMs?: number;
+  /**
+   * A schedule of idle gaps instead: the pause after the n-th response is gapsMs[n - 1] (a sweep
+   * across an upstream's close time). The client stops when the schedule is used up.
+   */
+  gapsMs?: number[];
 }
 
 // undici announces each request's socket as it writes the headers: that is how we learn which
@@ -56,9 +61,11 @@ async function runClient(o: HttpClientOptions, emit: Emit): Promise<{ sent: numb
     while (!stopping && seq < o.maxRequests && Date.now() - started < o.maxDurationMs) {
       const at = Date.now();
       const outcome = await sendOne(++seq, at, o, dispatcher);
-      emit('outcome', { ...outcome });
+      const scheduledGap = o.gapsMs?.[seq - 1];
+      emit('outcome', { ...outcome, ...(o.gapsMs ? { idleGapMs: o.gapsMs[seq - 2] } : {}) });
+      if (o.gapsMs && scheduledGap === undefined) break;
       const jitter = o.jitterMs ? (Math.random() * 2 - 1) * o.jitterMs : 0;
-      const wait = (o.gapAfterMs ?? o.everyMs - (Date.now() - at)) + jitter;
+      const wait = (scheduledGap ?? o.gapAfterMs ?? o.everyMs - (Date.now() - at)) + jitter;
       if (wait > 0 && !stopping) await Promise.race([delay(wait), new Promise<void>((r) => (wake = r))]);
     }
   } finally {

@@ -1,11 +1,27 @@
 /**
- * What a backend must do to realise a Topology. The netns backend implements it with `ip netns`;
- * a Docker backend implements the same calls with containers. Scenarios only see `Lab`.
+ * What a backend must do to realise a Topology. The netns backend (netns/) implements it with
+ * `ip netns`; the Docker backend (docker/) with containers. Scenarios only see `Lab`.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { EnvoyBinary } from '../envoy/install.js';
-import type { AddressPlan } from './addresses.js';
-import type { Topology } from './topology.js';
+import type { AddressPlan } from '../topology/addresses.js';
+import type { Topology } from '../topology/topology.js';
+
+/** The Envoy binary the sidecar runs (envoy/install.ts's EnvoyBinary fits this shape). */
+export interface SidecarBinary {
+  bin: string;
+  version: string;
+}
+
+/** Every backend kind; `auto` picks one (create-backend.ts). */
+export type BackendKind = 'netns' | 'docker';
+
+/** How to find what dead runs of a backend left behind, and remove it (backends/reaper.ts). */
+export interface BackendReaper {
+  /** Lab ids that have resources of this backend now. */
+  labIds(): Promise<string[]>;
+  /** Removes every resource of one lab. */
+  remove(labId: string): Promise<void>;
+}
 
 export interface SpawnOptions {
   /** Run as this uid/gid (default: root). Envoy runs as 1337, the app as 1000. */
@@ -39,7 +55,7 @@ export interface HostProcess {
 }
 
 export interface Backend {
-  readonly kind: 'netns' | 'docker';
+  readonly kind: BackendKind;
   readonly labId: string;
   readonly plan: AddressPlan;
   /** Scratch directory for this lab: configs, sockets, logs. Readable by uid 1337 and 1000. */
@@ -47,7 +63,12 @@ export interface Backend {
   /** The node binary as the lab hosts see it. */
   readonly nodePath: string;
   /** The Envoy binary as the sidecar sees it. */
-  envoyPath(binary: EnvoyBinary): string;
+  envoyPath(binary: SidecarBinary): string;
+  /**
+   * The shell prefix that runs a command on a host, for a person poking at a kept lab
+   * (`--keep`), e.g. `ip netns exec efl-1a2b3c-pod` or `docker exec efl-1a2b3c-pod`.
+   */
+  pokePrefix(host: string, o?: { asApp?: boolean }): string;
 
   /** Creates the network and hosts. Leaves nothing behind if it fails. */
   up(topology: Topology): Promise<void>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRulePackets } from '../../src/faults/iptables-rule.js';
+import { parseRulePackets } from '../../src/faults/kernel-rule.js';
 
 const LISTING = `Chain INPUT (policy ACCEPT 120 packets, 9000 bytes)
     pkts      bytes target     prot opt in     out     source               destination

@@ -7,14 +7,14 @@
  * (paths, install, lab), which depend on the repository layout.
  */
 import { createInterface } from 'node:readline';
-import type { AgentRequest, Commands, Emit } from './protocol.js';
-import { dnsCommands } from '../dns/dns-server.js';
-import { httpUpstreamCommands } from '../upstreams/http-upstream.js';
-import { tlsUpstreamCommands } from '../upstreams/tls-upstream.js';
-import { httpClientCommands } from '../traffic/http-client.js';
-import { redisClientCommands } from '../traffic/redis-client.js';
-import { tcpProbeCommands } from '../traffic/tcp-probe.js';
-import { tlsClientCommands } from '../traffic/tls-client.js';
+import type { AgentRequest, Commands, Emit } from './agent/protocol.js';
+import { dnsCommands } from './dns/dns-server.js';
+import { httpUpstreamCommands } from './upstreams/http-upstream.js';
+import { tlsUpstreamCommands } from './upstreams/tls-upstream.js';
+import { httpClientCommands } from './clients/http-client.js';
+import { redisClientCommands } from './clients/redis-client.js';
+import { tcpProbeCommands } from './clients/tcp-probe.js';
+import { tlsClientCommands } from './clients/tls-client.js';
 
 const commands: Commands = {
   ...dnsCommands,

@@ -13,21 +13,16 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough, type Writable } from 'node:stream';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { EnvoyBinary } from '../envoy/install.js';
-import { CACHE_ROOT } from '../envoy/install.js';
-import { PrerequisiteError } from '../errors.js';
-import { LAB_DIR } from '../paths.js';
-import { AddressPlan } from '../topology/addresses.js';
-import type { Backend, ExecResult, HostProcess, SpawnOptions } from '../topology/backend.js';
-import { NAME_PREFIX, RUN_ROOT, claimLab, releaseLab } from '../topology/lab-registry.js';
-import type { Topology } from '../topology/topology.js';
+import { LabRuntimeError, PrerequisiteError } from '../../errors.js';
+import { CACHE_ROOT, LAB_DIR, RUN_ROOT } from '../../paths.js';
+import { AddressPlan } from '../../topology/addresses.js';
+import type { Topology } from '../../topology/topology.js';
+import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
+import { dockerCapability } from '../capabilities.js';
+import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
 import { connectDocker } from './connect.js';
-import { envoyImage, imageExists, nodeImage } from './images.js';
-
-export { connectDocker };
-
-/** Label on every container and network: which lab it belongs to. */
-export const LAB_LABEL = 'efl.lab';
+import { envoyImage, nodeImage } from './images.js';
+import { LAB_LABEL, removeDockerLab } from './reaper.js';
 
 export class DockerBackend implements Backend {
   readonly kind = 'docker' as const;
@@ -46,17 +41,20 @@ export class DockerBackend implements Backend {
     this.plan = new AddressPlan(labId);
   }
 
-  static async create(envoy: EnvoyBinary): Promise<DockerBackend> {
+  static async create(envoy: SidecarBinary): Promise<DockerBackend> {
+    const capability = await dockerCapability(envoy.version);
+    if (!capability.ok) throw new PrerequisiteError(`the docker backend cannot run here: ${capability.why}`, { fix: capability.fix });
     const docker = await connectDocker();
-    for (const tag of [nodeImage(), envoyImage(envoy.version)]) {
-      if (!(await imageExists(docker, tag))) throw new PrerequisiteError(`the Docker image ${tag} is missing`, 'build the lab images with `npm run lab -- images`');
-    }
     const { labId, dir } = await claimLab();
     return new DockerBackend(docker, labId, dir, envoy.version);
   }
 
-  envoyPath(_binary: EnvoyBinary): string {
+  envoyPath(_binary: SidecarBinary): string {
     return '/usr/local/bin/envoy'; // from the efl/envoy:<version> image
+  }
+
+  pokePrefix(host: string, o: { asApp?: boolean } = {}): string {
+    return `docker exec${o.asApp ? ' -u 1000' : ''} ${this.name(host)}`;
   }
 
   name(host: string): string {
@@ -123,7 +121,7 @@ export class DockerBackend implements Backend {
 
   private container(host: string, sidecar?: boolean): Docker.Container {
     const c = this.containers.get(sidecar ? 'sidecar' : host);
-    if (!c) throw new Error(`no container for ${sidecar ? 'the sidecar' : `host ${host}`} in lab ${this.labId}`);
+    if (!c) throw new LabRuntimeError(`no container for ${sidecar ? 'the sidecar' : `host ${host}`} in lab ${this.labId}`, { fix: 'the host name must be one of the scenario\'s hosts (pod, dns, its upstreams)' });
     return c;
   }
 
@@ -216,26 +214,4 @@ export class DockerBackend implements Backend {
 
 function logSink(file?: string): Writable {
   return file ? createWriteStream(file, { flags: 'a' }) : new PassThrough().resume();
-}
-
-/** Removes a lab's containers and networks, found by label. */
-export async function removeDockerLab(docker: Docker, labId: string): Promise<void> {
-  const filters = JSON.stringify({ label: [`${LAB_LABEL}=${labId}`] });
-  const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
-  // The sidecar first: it lives in the app container's namespaces. Then the rest, all at once.
-  const isSidecar = (c: Docker.ContainerInfo) => c.Names.some((n) => n.endsWith('-sidecar'));
-  const remove = (c: Docker.ContainerInfo) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
-  await Promise.all(containers.filter(isSidecar).map(remove));
-  await Promise.all(containers.filter((c) => !isSidecar(c)).map(remove));
-  for (const n of await docker.listNetworks({ filters }).catch(() => [])) await docker.getNetwork(n.Id).remove().catch(() => {});
-}
-
-/** Lab ids that have Docker resources now. */
-export async function listDockerLabs(docker: Docker): Promise<string[]> {
-  const filters = JSON.stringify({ label: [LAB_LABEL] });
-  const ids = new Set<string>();
-  for (const c of await docker.listContainers({ all: true, filters }).catch(() => [])) ids.add(c.Labels[LAB_LABEL]!);
-  for (const n of await docker.listNetworks({ filters }).catch(() => [])) ids.add(n.Labels?.[LAB_LABEL] ?? '');
-  ids.delete('');
-  return [...ids];
 }

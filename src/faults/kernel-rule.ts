@@ -2,8 +2,8 @@
  * Kernel-level faults are iptables rules inside a lab host, tagged with a comment so their packet
  * counter can be read back: proof, from the kernel, that the fault fired.
  */
-import type { Backend } from '../topology/backend.js';
-import type { Fault } from './fault.js';
+import { LabRuntimeError } from '../errors.js';
+import type { Fault, FaultContext } from './fault.js';
 
 export interface RuleSpec {
   /** Comment that names the rule, e.g. "efl-blackhole". */
@@ -14,14 +14,14 @@ export interface RuleSpec {
   target: string[];
 }
 
-export async function insertInputRule(backend: Backend, host: string, spec: RuleSpec): Promise<void> {
-  const r = await backend.exec(host, ['iptables', '-w', '-I', 'INPUT', ...spec.match, '-m', 'comment', '--comment', spec.tag, ...spec.target]);
-  if (r.exitCode !== 0) throw new Error(`iptables on ${host} failed: ${r.stderr.trim()}`);
+async function insertInputRule(ctx: FaultContext, spec: RuleSpec): Promise<void> {
+  const r = await ctx.exec(['iptables', '-w', '-I', 'INPUT', ...spec.match, '-m', 'comment', '--comment', spec.tag, ...spec.target]);
+  if (r.exitCode !== 0) throw new LabRuntimeError(`iptables on ${ctx.host} refused the ${spec.tag} rule`, { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`: the lab host needs iptables with the comment match' });
 }
 
 /** Packets that matched the tagged INPUT rule so far (0 if the rule is absent). */
-export async function inputRulePackets(backend: Backend, host: string, tag: string): Promise<number> {
-  const r = await backend.exec(host, ['iptables', '-w', '-L', 'INPUT', '-n', '-v', '-x']);
+async function inputRulePackets(ctx: FaultContext, tag: string): Promise<number> {
+  const r = await ctx.exec(['iptables', '-w', '-L', 'INPUT', '-n', '-v', '-x']);
   return parseRulePackets(r.stdout, tag);
 }
 
@@ -48,13 +48,13 @@ export function kernelFault(o: {
   return {
     type: o.type,
     describe: o.describe,
-    async apply(lab, host) {
-      await insertInputRule(lab.backend, host, o.rule);
-      if (o.instrument) await lab.upstream(host).call(o.instrument);
+    async apply(ctx) {
+      await insertInputRule(ctx, o.rule);
+      if (o.instrument) await ctx.instrument(o.instrument);
     },
-    async evidence(lab, host) {
-      const fired = await inputRulePackets(lab.backend, host, o.rule.tag);
-      return { host, fault: o.type, fired, detail: o.evidence(host, lab.ip(host), fired) };
+    async evidence(ctx) {
+      const fired = await inputRulePackets(ctx, o.rule.tag);
+      return { host: ctx.host, fault: o.type, fired, detail: o.evidence(ctx.host, ctx.ip, fired) };
     },
   };
 }

@@ -22,6 +22,8 @@ export interface Outcome {
   /** Raw TCP probes: how the connection ended and how long after its last byte. */
   closedBy?: 'fin' | 'rst' | 'still-open';
   closedAfterIdleMs?: number;
+  /** With a gap schedule: how long the connection sat idle before this request (planned, ms). */
+  idleGapMs?: number;
   /** Redis: the server-side CLIENT ID of the connection that ran the command (same id = same connection). */
   clientId?: number;
   /** TLS: the certificate the other end presented, and Node's verdict on it. */

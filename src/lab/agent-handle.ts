@@ -5,10 +5,10 @@
  */
 import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
-import type { Backend, HostProcess } from '../topology/backend.js';
-import { LabStartError } from '../errors.js';
-import { agentBundle } from './agent-bundle.js';
-import type { AgentEvent, AgentMessage, AgentReply } from './protocol.js';
+import { agentBundle } from '../agent/agent-bundle.js';
+import type { AgentEvent, AgentMessage, AgentReply } from '../agent/protocol.js';
+import type { Backend, HostProcess } from '../backends/backend.js';
+import { LabRuntimeError, LabStartError } from '../errors.js';
 
 export class AgentHandle {
   private nextId = 1;
@@ -24,7 +24,7 @@ export class AgentHandle {
   ) {
     void process.exited.then((r) => {
       this.exited = true;
-      const why = new Error(`agent ${role}@${host} exited (${r.signal ?? `code ${r.exitCode}`}); log: ${logFile}`);
+      const why = new LabRuntimeError(`agent ${role}@${host} exited (${r.signal ?? `code ${r.exitCode}`})`, { fix: `read its log: ${logFile}` });
       for (const p of this.pending.values()) p.reject(why);
       this.pending.clear();
     });
@@ -45,7 +45,7 @@ export class AgentHandle {
     const messages = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new LabStartError(`agent ${role}@${host} did not start within ${options.readyTimeoutMs ?? 10_000} ms`, undefined, `log: ${options.logFile}`)),
+        () => reject(new LabStartError(`agent ${role}@${host} did not start within ${options.readyTimeoutMs ?? 10_000} ms`, { evidence: `log: ${options.logFile}` })),
         options.readyTimeoutMs ?? 10_000,
       );
       messages.on('line', (line) => {
@@ -63,7 +63,7 @@ export class AgentHandle {
       void child.exited.then(async (r) => {
         clearTimeout(timer);
         const tail = (await readFile(options.logFile, 'utf8').catch(() => '')).split('\n').slice(0, 12).join('\n');
-        reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, 'the agent log is kept with the phase artifacts (logs/)', tail));
+        reject(new LabStartError(`agent ${role}@${host} exited before it was ready (${r.signal ?? `code ${r.exitCode}`})`, { fix: 'the agent log is kept with the phase artifacts (logs/)', evidence: tail }));
       });
     });
     return handle;
@@ -76,7 +76,7 @@ export class AgentHandle {
       if (!p) return;
       const reply = msg as AgentReply;
       if (reply.ok) p.resolve(reply.result);
-      else p.reject(new Error(`agent ${this.role}@${this.host}: ${reply.error}`));
+      else p.reject(new LabRuntimeError(`agent ${this.role}@${this.host}: ${reply.error}`, { fix: `read its log: ${this.logFile}` }));
     } else if ('event' in msg) {
       for (const l of this.listeners) l(msg as AgentEvent);
     }
@@ -87,12 +87,12 @@ export class AgentHandle {
   }
 
   call<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 30_000): Promise<T> {
-    if (this.exited) return Promise.reject(new Error(`agent ${this.role}@${this.host} is not running; log: ${this.logFile}`));
+    if (this.exited) return Promise.reject(new LabRuntimeError(`agent ${this.role}@${this.host} is not running`, { fix: `read its log: ${this.logFile}` }));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`agent ${this.role}@${this.host}: "${cmd}" got no answer in ${timeoutMs} ms`));
+        reject(new LabRuntimeError(`agent ${this.role}@${this.host}: "${cmd}" got no answer in ${timeoutMs} ms`, { fix: `read its log: ${this.logFile}` }));
       }, timeoutMs);
       this.pending.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v as T)),

@@ -1,0 +1,26 @@
+/** Named checks on the pod's connection table (`ss -tanp`), the view the seeds' authors had. */
+import { check, type Check } from './check.js';
+
+export interface SocketLine {
+  /** ss state, e.g. ESTAB, SYN-SENT. */
+  state: string;
+  /** The peer, e.g. "198.18.7.21:80" (a function of the evidence: addresses differ per lab). */
+  peer: (ip: (host: string) => string) => string;
+  /** The owning process as ss names it, e.g. "envoy", "node". */
+  process: string;
+}
+
+/** The snapshot `label` has a line for every one of `lines`. */
+export function connectionTableShows(label: string, snapshot: string, lines: SocketLine[]): Check {
+  return check(label, (e) => {
+    const table = e.snapshot(snapshot).split('\n');
+    const found = lines.map((l) => {
+      const peer = l.peer((h) => e.ip(h));
+      return table.find((row) => row.startsWith(l.state) && row.includes(` ${peer} `) && row.includes(`"${l.process}"`));
+    });
+    return {
+      pass: found.every(Boolean),
+      evidence: lines.map((l, i) => found[i]?.replace(/\s+/g, ' ').trim() ?? `no ${l.state} line of "${l.process}"`).join(' | '),
+    };
+  });
+}

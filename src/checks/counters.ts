@@ -1,0 +1,29 @@
+/**
+ * Named checks on Envoy's counters, as deltas over the phase. A counter Envoy does not have is
+ * missing evidence (UNKNOWN), so "stayed at 0" cannot pass on a misspelled name.
+ */
+import { check, type Check } from './check.js';
+
+/** An Envoy counter grew by at least `min` during the phase. */
+export function counterGrew(name: string, min: number, why: string): Check {
+  return check(`${why}: ${name} grew by ≥ ${min}`, (e) => {
+    const n = e.counter(name);
+    return { pass: n >= min, evidence: `${name} +${n}` };
+  });
+}
+
+/** An Envoy counter that exists did not move during the phase. */
+export function counterStayedZero(name: string, why: string): Check {
+  return check(`${why}: ${name} stayed at 0`, (e) => {
+    const n = e.counter(name);
+    return { pass: n === 0, evidence: `${name} +${n}` };
+  });
+}
+
+/** Envoy's /config_dump contains this text: the configuration in force really had it. */
+export function configHas(label: string, text: string, where: string): Check {
+  return check(label, (e) => ({
+    pass: e.configDump.includes(text),
+    evidence: e.configDump.includes(text) ? `${text} found in /config_dump (${where})` : `${text} not in /config_dump`,
+  }));
+}

@@ -1,0 +1,124 @@
+/**
+ * Everything one phase recorded, as plain data (stored as evidence.json with the phase's
+ * artifacts), and the only way checks read it. Absent evidence is never a zero: a counter Envoy
+ * does not have, a missing access-log file, a connection table nobody took, a marker the scenario
+ * never set — each throws EvidenceMissing, which a check turns into UNKNOWN, naming what was
+ * missing. That is what makes "=== 0" checks unable to pass on a misspelled stat.
+ */
+import type { AccessLogEntry } from '../envoy/access-log.js';
+import { Timeline, type MarkerCategory, type TimelineEntry } from '../timeline/timeline.js';
+
+export interface FaultRecord {
+  host: string;
+  fault: string;
+  /** How many times the kernel (or the instrument) applied it: dropped SYNs, resets sent, … */
+  fired: number;
+  detail: string;
+}
+
+/** A phase's evidence as stored on disk. `null` = that source produced nothing (e.g. no file). */
+export interface EvidenceData {
+  scenario: string;
+  phase: string;
+  envoyVersion: string;
+  timeline: { startedAt: number; entries: TimelineEntry[] };
+  accessLog: AccessLogEntry[] | null;
+  /** Envoy's full /stats snapshots (counters and gauges) at the start and the end of the phase. */
+  statsBefore: Record<string, number> | null;
+  statsAfter: Record<string, number> | null;
+  /** One record per fault the scenario injected, read back from the kernel or the instrument. */
+  faults: FaultRecord[];
+  /** Requests each upstream host served. */
+  served: Record<string, number>;
+  /** Lab addresses by host name. */
+  ips: Record<string, string>;
+  /** Connection tables (`ss -tanp` in the pod) taken during the phase, by label. */
+  snapshots: Record<string, string>;
+  /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
+  configDump: string | null;
+}
+
+/** Raised when a check reads evidence the phase does not have; judged UNKNOWN, never PASS. */
+export class EvidenceMissing extends Error {
+  override name = 'EvidenceMissing';
+}
+
+export class Evidence {
+  readonly timeline: Timeline;
+
+  constructor(readonly data: EvidenceData) {
+    this.timeline = Timeline.from(data.timeline);
+  }
+
+  get envoyVersion(): string {
+    return this.data.envoyVersion;
+  }
+
+  get faults(): FaultRecord[] {
+    return this.data.faults;
+  }
+
+  /** Envoy's JSON access log (HTTP requests and TCP connections). */
+  get accessLog(): AccessLogEntry[] {
+    if (this.data.accessLog === null) throw new EvidenceMissing("Envoy's access log: the file was missing at the end of the phase");
+    return this.data.accessLog;
+  }
+
+  get configDump(): string {
+    if (this.data.configDump === null) throw new EvidenceMissing("Envoy's /config_dump: it could not be read");
+    return this.data.configDump;
+  }
+
+  /** A lab host's address. */
+  ip(host: string): string {
+    const ip = this.data.ips[host];
+    if (!ip) throw new EvidenceMissing(`the address of host "${host}": the lab has no such host`);
+    return ip;
+  }
+
+  /** How much an Envoy counter grew over the phase. Absent from Envoy's stats → EvidenceMissing. */
+  counter(name: string): number {
+    const { statsBefore, statsAfter } = this.data;
+    if (!statsAfter || !statsBefore) throw new EvidenceMissing(`Envoy counter ${name}: no stats snapshot was taken`);
+    if (!(name in statsAfter)) {
+      throw new EvidenceMissing(`Envoy counter ${name}: Envoy has no such stat (misspelled, an unknown cluster, or stats disabled; ${Object.keys(statsAfter).length} stats present)`);
+    }
+    return statsAfter[name]! - (statsBefore[name] ?? 0);
+  }
+
+  /** Requests an upstream host served; unknown host → EvidenceMissing. */
+  served(host: string): number {
+    const n = this.data.served[host];
+    if (n === undefined) throw new EvidenceMissing(`requests served by "${host}": the lab has no such upstream server`);
+    return n;
+  }
+
+  /** A connection table the scenario took with snapshotConnections(label). */
+  snapshot(label: string): string {
+    const s = this.data.snapshots[label];
+    if (s === undefined) throw new EvidenceMissing(`the connection table "${label}": the phase never took it`);
+    return s;
+  }
+
+  /** Absolute time of the first marker of a category. */
+  markerAt(category: MarkerCategory): number {
+    const m = this.timeline.marker(category);
+    if (!m) throw new EvidenceMissing(`a "${category}" marker on the timeline: the phase never did that step`);
+    return this.timeline.startedAt + m.t;
+  }
+
+  /** The last value the scenario noted under `what` (lab.note), as text. */
+  note(what: string): string {
+    const e = this.timeline.events(what).at(-1);
+    if (!e) throw new EvidenceMissing(`the note "${what}": the phase never recorded it`);
+    return e.detail;
+  }
+
+  /** A noted number; a note that is not a number is missing evidence (e.g. "absent"). */
+  noteNumber(what: string): number {
+    const text = this.note(what);
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n)) throw new EvidenceMissing(`the note "${what}" as a number: it says "${text}"`);
+    return n;
+  }
+}

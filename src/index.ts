@@ -1,0 +1,31 @@
+/**
+ * The lab's public entry: everything a scenario file uses, from one import.
+ *   import { defineScenario, everyRequest, blackhole, … } from '../src/index.js';
+ */
+export { defineScenario, type Phase, type PhaseKind, type Scenario } from './scenario/scenario.js';
+export type { Lab } from './lab/lab.js';
+export type { UpstreamSpec } from './lab/lab-spec.js';
+
+// Checks: the named vocabulary first, `check` for what only one scenario needs.
+export { check, type Check, type Finding, type Verdict } from './checks/check.js';
+export { everyRequest, everyRequestOk, oneConnection, recoveredOnNewConnection, servedNothing } from './checks/requests.js';
+export { everyAccessEntry, noAccessEntries } from './checks/access-log.js';
+export { configHas, counterGrew, counterStayedZero } from './checks/counters.js';
+export { faultFired, faultNeverFired } from './checks/faults.js';
+export { connectionTableShows } from './checks/connections.js';
+export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
+export type { Evidence } from './evidence/evidence.js';
+export type { AccessLogEntry } from './envoy/access-log.js';
+export type { RequestEntry } from './timeline/timeline.js';
+
+// Faults a scenario injects with lab.inject(fault, host).
+export { blackhole } from './faults/blackhole.js';
+export { refuse } from './faults/refuse.js';
+export { stop } from './faults/stop.js';
+export { resetIdleReuse } from './faults/reset-idle-reuse.js';
+export type { Fault } from './faults/fault.js';
+
+// Configs and versions.
+export { variantPath } from './envoy/config.js';
+export { compareVersions } from './envoy/version.js';
+export { validateVariantFile } from './scenario/validate-variant.js';

@@ -1,0 +1,91 @@
+/**
+ * Bringing a lab up, in order: the topology (backend), the pod's resolver, the agents on every
+ * host (DNS, app, upstream servers) and the real servers, then Envoy, then the interception that
+ * puts Envoy in the app's path. Whatever fails, the caller disposes what was started.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { loadVariant, renderResources, type EnvoyResources } from '../envoy/config.js';
+import { Envoy } from '../envoy/envoy.js';
+import type { EnvoyBinary } from '../envoy/install.js';
+import { LabStartError } from '../errors.js';
+import { LAB_DIR } from '../paths.js';
+import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from '../topology/topology.js';
+import { ensureLabCerts } from '../upstreams/lab-certs.js';
+import { startRedis } from '../upstreams/redis-upstream.js';
+import { AgentHandle } from './agent-handle.js';
+import { labVars, type LabSpec } from './lab-spec.js';
+import type { Recorder } from './recorder.js';
+
+export interface BootedHosts {
+  agents: AgentHandle[];
+  dns: AgentHandle;
+  app: AgentHandle;
+  /** The agent of each upstream host that runs one (redis hosts run a real redis-server instead). */
+  upstreams: Map<string, AgentHandle>;
+  /** The lab CA and site certificates (when the lab has TLS sites): the app trusts ca.crt. */
+  certDir: string;
+}
+
+/** The topology, the agents and the servers, with the recorder listening to every agent. */
+export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[]): Promise<BootedHosts> {
+  await backend.up(podWithUpstreams(spec.upstreams));
+  await backend.setResolver(POD.name, ip(DNS_HOST.name));
+  const logs = join(backend.workDir, 'logs');
+  await mkdir(logs, { recursive: true });
+  const startAgent = async (host: string, role: string, uid?: number) => {
+    const agent = await AgentHandle.start(backend, host, role, { uid, logFile: join(logs, `${role}-${host}.log`) });
+    started.push(agent); // so a failure further on still stops it
+    agent.onEvent((e) => recorder.record(e));
+    return agent;
+  };
+  const agentHosts = spec.upstreams.filter((u) => u.kind !== 'redis');
+  const [dns, app, ...ups] = await Promise.all([
+    startAgent(DNS_HOST.name, 'dns'),
+    startAgent(POD.name, 'app', APP_UID),
+    ...agentHosts.map((u) => startAgent(u.name, 'upstream')),
+  ]);
+  const upstreams = new Map(agentHosts.map((u, i) => [u.name, ups[i]!]));
+  const records = Object.fromEntries(Object.entries(spec.dns).map(([name, host]) => [name, [ip(host)]]));
+  const certDir = spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
+  await Promise.all([
+    dns!.call('dns.start', { port: 53, records }),
+    ...spec.upstreams.map(async (u) => {
+      recorder.served[u.name] = 0;
+      if (u.kind === 'redis') return startRedis(backend, u.name, u.port, join(logs, `redis-${u.name}.log`));
+      const agent = upstreams.get(u.name)!;
+      if (u.kind === 'tls') return agent.call('tls.start', { name: u.name, port: u.port, certDir, ...u.tls });
+      return agent.call('http.start', { name: u.name, ports: u.ports, ...u.http });
+    }),
+  ]);
+  return { agents: [...started], dns: dns!, app: app!, upstreams, certDir };
+}
+
+/** A config variant rendered for this lab: its addresses, this Envoy's access-log fields, RDS file. */
+export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion: string, configPath: string): Promise<EnvoyResources> {
+  const envoyDir = join(backend.workDir, 'envoy');
+  return renderResources(await loadVariant(configPath), {
+    vars: labVars(backend.plan, spec),
+    envoyVersion,
+    accessLogPath: Envoy.accessLogPath(envoyDir),
+    rdsPath: Envoy.xdsPaths(envoyDir).rds,
+  });
+}
+
+export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
+  const dir = join(backend.workDir, 'envoy');
+  await mkdir(dir, { recursive: true });
+  return Envoy.start(backend, { binary, host: POD.name, dir, resources: await renderForLab(backend, spec, binary.version, spec.sidecar.config) });
+}
+
+/** Istio-shaped outbound interception in the pod (the same script every backend runs). */
+export async function intercept(backend: Backend, spec: LabSpec, ip: (host: string) => string): Promise<void> {
+  const args = [join(LAB_DIR, 'istio-iptables.sh'), '-p', '15001', '-u', String(PROXY_UID), '-g', String(PROXY_UID)];
+  const excluded = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
+  if (excluded.length) args.push('-x', excluded.join(','));
+  const r = await backend.exec(POD.name, ['sh', ...args]);
+  if (r.exitCode !== 0) {
+    throw new LabStartError('the interception rules (lab/istio-iptables.sh) failed in the pod', { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`: the pod needs iptables with the nat table and the owner match' });
+  }
+}

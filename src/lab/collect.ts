@@ -1,0 +1,63 @@
+/**
+ * The end of a phase: read every source of evidence once (Envoy's stats, config and access log,
+ * the faults' counters, the timeline), write the artifacts a person reads, and return the
+ * evidence as data. A source that cannot be read is recorded as null (missing), never as empty.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Stats } from '../envoy/admin.js';
+import { readAccessLog } from '../envoy/access-log.js';
+import type { Envoy } from '../envoy/envoy.js';
+import type { EvidenceData, FaultRecord } from '../evidence/evidence.js';
+import { saveEvidence } from '../evidence/store.js';
+import type { Timeline } from '../timeline/timeline.js';
+
+export interface PhaseSources {
+  scenario: string;
+  phase: string;
+  envoy: Envoy;
+  statsBefore: Stats | null;
+  timeline: Timeline;
+  served: Record<string, number>;
+  readFaults: () => Promise<FaultRecord[]>;
+  ips: Record<string, string>;
+  snapshots: Record<string, string>;
+  artifactsDir: string;
+}
+
+const orNull = async <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
+const asObject = (s: Stats | null) => (s ? Object.fromEntries(s) : null);
+
+export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> {
+  const dir = src.artifactsDir;
+  await mkdir(dir, { recursive: true });
+  const statsAfter = await orNull(src.envoy.admin.stats());
+  const configDump = await orNull(src.envoy.admin.configDump());
+  const clusters = await orNull(src.envoy.admin.clusters());
+  const faults = await src.readFaults();
+  await src.envoy.stop(); // flushes the access log
+  const accessLog = await readAccessLog(src.envoy.accessLogPath);
+  const data: EvidenceData = {
+    scenario: src.scenario,
+    phase: src.phase,
+    envoyVersion: src.envoy.binary.version,
+    timeline: { startedAt: src.timeline.startedAt, entries: src.timeline.entries },
+    accessLog,
+    statsBefore: asObject(src.statsBefore),
+    statsAfter: asObject(statsAfter),
+    faults,
+    served: { ...src.served },
+    ips: src.ips,
+    snapshots: { ...src.snapshots },
+    configDump,
+  };
+  await Promise.all([
+    saveEvidence(dir, data),
+    configDump !== null && writeFile(join(dir, 'config_dump.json'), configDump),
+    clusters !== null && writeFile(join(dir, 'clusters.json'), clusters),
+    writeFile(join(dir, 'stats-before.json'), JSON.stringify(data.statsBefore, null, 1)),
+    writeFile(join(dir, 'stats-after.json'), JSON.stringify(data.statsAfter, null, 1)),
+    writeFile(join(dir, 'timeline.jsonl'), src.timeline.entries.map((e) => JSON.stringify(e)).join('\n') + '\n'),
+  ]);
+  return data;
+}

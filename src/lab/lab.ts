@@ -1,0 +1,236 @@
+/**
+ * A Lab is a started Topology for one phase: the pod (app + Envoy sidecar behind Istio-shaped
+ * interception), the lab DNS and the upstream hosts, plus the phase's timeline. Scenarios drive it
+ * with the verbs below (switch DNS, inject faults, apply config live, run the app) and never see
+ * which backend runs it. `await using lab = await Lab.start(...)` tears everything down, whatever
+ * happens. Boot is in boot.ts, the end-of-phase evidence in collect.ts.
+ */
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import type { HttpClientOptions } from '../clients/http-client.js';
+import type { Stats } from '../envoy/admin.js';
+import type { Envoy } from '../envoy/envoy.js';
+import type { EnvoyBinary } from '../envoy/install.js';
+import { LabRuntimeError } from '../errors.js';
+import type { EvidenceData } from '../evidence/evidence.js';
+import type { Fault, FaultContext } from '../faults/fault.js';
+import type { Timeline } from '../timeline/timeline.js';
+import { DNS_HOST, POD } from '../topology/topology.js';
+import { delay } from '../util/time.js';
+import type { AgentHandle } from './agent-handle.js';
+import { bootHosts, intercept, renderForLab, startSidecar, type BootedHosts } from './boot.js';
+import { collectEvidence } from './collect.js';
+import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
+import { trackLab, untrackLab } from './live-labs.js';
+import { Recorder } from './recorder.js';
+
+export interface LabStartOptions extends LabOptions {
+  envoy: EnvoyBinary;
+  artifactsDir: string;
+  log?: (line: string) => void;
+  /** For the evidence file: which scenario and phase this lab plays. */
+  scenario?: string;
+  phase?: string;
+}
+
+export class Lab implements AsyncDisposable {
+  private readonly recorder = new Recorder();
+  readonly timeline = this.recorder.timeline;
+  readonly timings: LabTimings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
+  private readonly started: AgentHandle[] = [];
+  private hosts!: BootedHosts;
+  private readonly faults: Array<{ fault: Fault; host: string }> = [];
+  private readonly snapshots: Record<string, string> = {};
+  envoy!: Envoy;
+  private statsBefore: Stats | null = null;
+  private disposed = false;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly spec: LabSpec,
+    private readonly o: LabStartOptions,
+  ) {
+    this.log = o.log ?? (() => {});
+    trackLab(this);
+  }
+
+  static async start(backend: Backend, spec: LabSpec, o: LabStartOptions): Promise<Lab> {
+    const lab = new Lab(backend, spec, o);
+    try {
+      const t0 = Date.now();
+      lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started);
+      lab.timings.topologyUpMs = Date.now() - t0;
+      const t1 = Date.now();
+      lab.envoy = await startSidecar(backend, spec, o.envoy);
+      lab.timings.envoyReadyMs = Date.now() - t1;
+      await intercept(backend, spec, (h) => lab.ip(h));
+      lab.statsBefore = await lab.envoy.admin.stats().catch(() => null);
+    } catch (err) {
+      await lab.dispose();
+      throw err;
+    }
+    return lab;
+  }
+
+  get artifactsDir(): string {
+    return this.o.artifactsDir;
+  }
+
+  /** The lab CA and site certificates (when the lab has TLS sites): the app trusts ca.crt. */
+  get certDir(): string {
+    return this.hosts.certDir;
+  }
+
+  ip(host: string): string {
+    const spec = [POD, DNS_HOST, ...this.spec.upstreams].find((h) => h.name === host);
+    if (!spec) throw new LabRuntimeError(`no host "${host}" in this lab`, { fix: `hosts: ${[POD, DNS_HOST, ...this.spec.upstreams].map((h) => h.name).join(', ')}` });
+    return this.backend.plan.ip(spec);
+  }
+
+  private upstream(name: string): AgentHandle {
+    const u = this.hosts.upstreams.get(name);
+    if (!u) throw new LabRuntimeError(`no upstream agent on "${name}"`, { fix: `upstream agents run on: ${[...this.hosts.upstreams.keys()].join(', ')} (redis hosts run a real redis-server)` });
+    return u;
+  }
+
+  private faultContext(host: string): FaultContext {
+    return {
+      host,
+      ip: this.ip(host),
+      exec: (argv) => this.backend.exec(host, argv),
+      instrument: (cmd, args) => this.upstream(host).call(cmd, args),
+    };
+  }
+
+  // ---- what a scenario does -------------------------------------------------------------
+
+  /** Points a DNS name at an upstream host, as the seed's operator did with the record. */
+  async switchDns(name: string, host: string): Promise<void> {
+    await this.hosts.dns.call('dns.set', { name, ips: [this.ip(host)] });
+    this.timeline.mark('dns', `DNS ${name} → ${host} (${this.ip(host)})`);
+    this.log(`DNS: ${name} now resolves to ${host} (${this.ip(host)})`);
+  }
+
+  /** Applies a fault to one of the lab's hosts; its evidence is read back at the end of the phase. */
+  async inject(fault: Fault, host: string): Promise<void> {
+    if (this.o.omitFaults) {
+      this.timeline.mark('fault', `${fault.type} ${host}: LEFT OUT (omitFaults)`);
+      this.log(`fault: ${fault.type} on ${host} left out on purpose`);
+      return;
+    }
+    await fault.apply(this.faultContext(host));
+    this.faults.push({ fault, host });
+    this.timeline.mark('fault', `${fault.type} ${host} (${this.ip(host)}): ${fault.describe}`);
+    this.log(`fault: ${fault.type} on ${host} (${this.ip(host)}): ${fault.describe}`);
+  }
+
+  /** Applies another config variant live (CDS, RDS, then LDS), like istiod pushing a fix. */
+  async applyConfig(configPath: string, label: string): Promise<void> {
+    await this.envoy.apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
+    this.timeline.mark('config', label);
+    this.log(`config: ${label} applied live`);
+  }
+
+  /** Starts the app's serial keep-alive HTTP client (src/clients/http-client.ts). */
+  async startApp(o: HttpClientOptions): Promise<void> {
+    await this.hosts.app.call('client.start', o);
+  }
+
+  /** Any other command of the app agent (redis client, raw TCP, TLS): see src/clients/. */
+  async app<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    return this.hosts.app.call<T>(cmd, args, timeoutMs);
+  }
+
+  async stopApp(): Promise<void> {
+    await this.hosts.app.call('client.stop', {}, 60_000);
+  }
+
+  /** Records something the scenario measured (a server-side count, a kernel counter) on the timeline. */
+  note(what: string, detail: string): void {
+    this.timeline.add(Date.now(), { kind: 'event', source: 'lab', what, detail });
+    this.log(`${what}: ${detail}`);
+  }
+
+  /** An Envoy stat's current value, or "absent" (noted as such: a check reading it is UNKNOWN). */
+  async envoyStat(name: string): Promise<string> {
+    return String((await this.envoy.admin.stat(name)) ?? 'absent');
+  }
+
+  /** A kernel network counter of a host (nstat, per namespace), e.g. TcpExtTCPKeepAlive. */
+  async kernelCounter(host: string, name: string): Promise<number> {
+    const r = await this.backend.exec(host, ['nstat', '-asz', name]);
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
+    return Number(line?.trim().split(/\s+/)[1] ?? NaN);
+  }
+
+  /** A scripted wait: counted as the scenario's own time, not lab overhead. */
+  async sleep(ms: number): Promise<void> {
+    const t = Date.now();
+    await delay(ms);
+    this.timings.scriptedMs += Date.now() - t;
+  }
+
+  async waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
+    const t = Date.now();
+    try {
+      await this.timeline.waitFor(what, predicate, timeoutMs);
+    } finally {
+      this.timings.scriptedMs += Date.now() - t;
+    }
+  }
+
+  /**
+   * `ss -tanp` in the pod, saved as an artifact (the seed's view of the connections). With `until`,
+   * re-reads the table for up to 1 s until a line matches (e.g. a dial in flight).
+   */
+  async snapshotConnections(label: string, until?: RegExp): Promise<string> {
+    let r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+    for (let i = 0; until && !until.test(r.stdout) && i < 20; i++) {
+      await this.sleep(50);
+      r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+    }
+    const file = join(this.artifactsDir, `ss-${label.replace(/[^a-z0-9]+/gi, '-')}.txt`);
+    await mkdir(this.artifactsDir, { recursive: true });
+    await writeFile(file, `# ${label} (t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);
+    if (r.exitCode === 0) this.snapshots[label] = r.stdout; // a failed `ss` is no table: missing evidence
+    return r.stdout;
+  }
+
+  /** Stops Envoy, gathers the evidence and writes the artifacts. Call once, before dispose. */
+  async collect(): Promise<EvidenceData> {
+    return collectEvidence({
+      scenario: this.o.scenario ?? '',
+      phase: this.o.phase ?? '',
+      envoy: this.envoy,
+      statsBefore: this.statsBefore,
+      timeline: this.timeline,
+      served: this.recorder.served,
+      readFaults: () => Promise.all(this.faults.map(({ fault, host }) => fault.evidence(this.faultContext(host)))),
+      ips: Object.fromEntries([POD, DNS_HOST, ...this.spec.upstreams].map((h) => [h.name, this.ip(h.name)])),
+      snapshots: this.snapshots,
+      artifactsDir: this.artifactsDir,
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const t = Date.now();
+    for (const a of this.started) a.stop();
+    await this.envoy?.stop().catch(() => {});
+    // Keep what the lab wrote (configs, Envoy's log, access log, agent logs) with the run.
+    await cp(this.backend.workDir, this.artifactsDir, {
+      recursive: true,
+      filter: (src) => !src.endsWith('.sock') && !src.endsWith('.tmp') && !src.endsWith('owner.pid'),
+    }).catch(() => {});
+    await this.backend.down();
+    untrackLab(this);
+    this.timings.teardownMs = Date.now() - t;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}

@@ -1,0 +1,13 @@
+/** Labs still up in this process, so Ctrl-C (cli/signals.ts) can tear them all down. */
+export interface Disposable {
+  dispose(): Promise<void>;
+}
+
+const live = new Set<Disposable>();
+
+export const trackLab = (lab: Disposable) => void live.add(lab);
+export const untrackLab = (lab: Disposable) => void live.delete(lab);
+
+export async function disposeAllLabs(): Promise<void> {
+  await Promise.allSettled([...live].map((l) => l.dispose()));
+}
