@@ -11,6 +11,8 @@
  * Backends (netns, docker) realise this; scenarios never see which one.
  */
 
+import { ScenarioDefinitionError } from '../errors.js';
+
 export type HostRole = 'pod' | 'dns' | 'upstream';
 
 export interface HostSpec {
@@ -43,11 +45,12 @@ export function podWithUpstreams(upstreams: Array<{ name: string; octet: number 
 export function validateTopology(topology: Topology): void {
   const names = new Set<string>();
   const octets = new Set<number>();
+  const bad = (what: string) => new ScenarioDefinitionError(what, { fix: `fix the scenario's lab.upstreams (pod is .${POD.octet}, dns .${DNS_HOST.octet})` });
   for (const h of topology.hosts) {
-    if (!/^[a-z][a-z0-9-]{0,11}$/.test(h.name)) throw new Error(`host name "${h.name}" must match [a-z][a-z0-9-]{0,11}`);
-    if (h.octet < 2 || h.octet > 254) throw new Error(`host ${h.name}: octet ${h.octet} is outside 2..254`);
-    if (names.has(h.name)) throw new Error(`host name "${h.name}" is used twice`);
-    if (octets.has(h.octet)) throw new Error(`address octet ${h.octet} is used twice`);
+    if (!/^[a-z][a-z0-9-]{0,11}$/.test(h.name)) throw bad(`host name "${h.name}" must match [a-z][a-z0-9-]{0,11} (it names namespaces and containers)`);
+    if (h.octet < 2 || h.octet > 254) throw bad(`host ${h.name}: octet ${h.octet} is outside 2..254`);
+    if (names.has(h.name)) throw bad(`host name "${h.name}" is used twice`);
+    if (octets.has(h.octet)) throw bad(`address octet ${h.octet} is used twice`);
     names.add(h.name);
     octets.add(h.octet);
   }

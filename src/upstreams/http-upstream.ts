@@ -17,8 +17,13 @@ export interface HttpUpstreamOptions {
   /** Host name reported in x-served-by. */
   name: string;
   ports: number[];
-  /** Node's keep-alive timeout for idle connections (ms); default 60 s. */
+  /** Node's keep-alive timeout for idle connections (ms); default 60 s. Node 20 closes at this + 1 s. */
   keepAliveTimeoutMs?: number;
+  /**
+   * Close an idle kept-alive connection exactly this long after its last response (FIN), as a
+   * server without Node's 1 s grace does: the natural keep-alive race, sampled fast.
+   */
+  idleCloseMs?: number;
   /** Status and body of every response (default 200, "<name> (<addr>)"). */
   status?: number;
   body?: string;
@@ -28,6 +33,7 @@ interface ConnState {
   id: number;
   served: number;
   lastActivity: number;
+  idleTimer?: NodeJS.Timeout;
 }
 
 const servers: Server[] = [];
@@ -52,16 +58,24 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
         socket.resetAndDestroy();
         return;
       }
+      clearTimeout(conn.idleTimer);
       served++;
       conn.served++;
       const local = `${socket.localAddress}:${socket.localPort}`;
       emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served });
       const body = o.body ?? `${o.name} (${local})\n`;
       res.writeHead(o.status ?? 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
-      res.end(body, () => (conn.lastActivity = Date.now()));
+      res.end(body, () => {
+        conn.lastActivity = Date.now();
+        if (o.idleCloseMs === undefined) return;
+        conn.idleTimer = setTimeout(() => {
+          emit('host-event', { host: o.name, what: 'idle close', detail: String(Date.now() - conn.lastActivity) });
+          socket.destroy();
+        }, o.idleCloseMs);
+      });
     });
     server.on('connection', (socket: Socket) => {
-      const conn = { id: nextConn++, served: 0, lastActivity: Date.now() };
+      const conn: ConnState = { id: nextConn++, served: 0, lastActivity: Date.now() };
       conns.set(socket, conn);
       // Node's keep-alive timer fires as a socket timeout: the moment this server gives up on an
       // idle connection (the other side of the keep-alive race), measured, not assumed.

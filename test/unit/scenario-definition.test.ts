@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { check } from '../../src/checks/check.js';
+import { defineScenario, type Phase, type Scenario } from '../../src/scenario/scenario.js';
+
+const ok = check('x', () => ({ pass: true, evidence: '' }));
+const phase = (p: Partial<Phase>): Phase => ({ name: 'before', kind: 'before', title: 't', config: 'broken', run: async () => {}, expect: [ok], ...p });
+const scenario = (phases: Phase[]): Scenario => ({
+  id: 'demo',
+  title: 't',
+  seed: '-',
+  reported: [],
+  symptom: '-',
+  cause: '-',
+  timeScaling: '-',
+  lab: { upstreams: [{ name: 'old', octet: 21, ports: [80] }], dns: {} },
+  phases,
+});
+
+describe('defineScenario', () => {
+  it('rejects a phase with no checks: it could never fail', () => {
+    expect(() => defineScenario(scenario([phase({ expect: [] })]))).toThrow(/phase "before" has no checks/);
+  });
+
+  it('rejects duplicate phases, unknown hosts and a missing before phase, each with its fix', () => {
+    expect(() => defineScenario(scenario([phase({}), phase({})]))).toThrow(/defined twice/);
+    expect(() => defineScenario(scenario([phase({ upstreams: { nope: {} } })]))).toThrow(/"nope", which the lab does not have/);
+    expect(() => defineScenario(scenario([phase({ kind: 'fix', name: 'fix-a' })]))).toThrow(/no "before" phase/);
+  });
+
+  it('accepts a well-formed scenario as it is', () => {
+    const s = scenario([phase({})]);
+    expect(defineScenario(s)).toBe(s);
+  });
+});
