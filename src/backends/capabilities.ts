@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import Docker from 'dockerode';
 import { PrerequisiteError } from '../errors.js';
+import type { BackendKind } from './backend.js';
 import { envoyImage, imageExists, nodeImage } from './docker/images.js';
 
 export interface Requirement {
@@ -35,10 +36,21 @@ export function netnsRequirements(): Requirement[] {
   ];
 }
 
-/** What the scenarios themselves run, whatever the backend (on the host for netns). */
-export function scenarioRequirements(): Requirement[] {
-  return [tool('redis-server', 'redis-server', 'idle-timeout'), tool('redis-cli', 'redis-tools', 'idle-timeout'), tool('openssl', 'openssl', 'catch-all-cert certificates')];
+/**
+ * What a lab's upstream servers need on this machine. Redis runs inside the lab hosts, which on
+ * netns share this machine's files (the docker images carry their own); the TLS sites'
+ * certificates are made here with openssl for both backends.
+ */
+export function upstreamRequirements(kinds: Iterable<string | undefined>, backend: BackendKind | 'any'): Requirement[] {
+  const k = new Set(kinds);
+  return [
+    ...(k.has('redis') && backend !== 'docker' ? [tool('redis-server', 'redis-server', 'real redis upstream'), tool('redis-cli', 'redis-tools', 'real redis upstream')] : []),
+    ...(k.has('tls') ? [tool('openssl', 'openssl', 'lab TLS certificates')] : []),
+  ];
 }
+
+/** Every scenario's needs on this machine (for `lab doctor`). */
+export const scenarioRequirements = () => upstreamRequirements(['redis', 'tls'], 'any');
 
 /** "apt-get install -y iproute2 iptables" for the missing requirements that have a package. */
 export function aptInstallLine(missing: Requirement[]): string | undefined {

@@ -13,6 +13,7 @@ import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { REPO_ROOT } from '../paths.js';
 import { stdoutColors as c } from '../report/colors.js';
 import { statusText, textTable } from '../report/console.js';
+import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import { runScenario } from '../scenario/run-scenario.js';
@@ -32,6 +33,7 @@ const program = cliCommand('npm run bench --', 'Per-phase timings of scenario ru
     const scenarios = await Promise.all((ids.length ? ids : scenarioIds()).map(loadScenario));
     await assertInstallable(o.envoy);
     const backend = await resolveBackendKind(o.backend, o.envoy);
+    for (const s of scenarios) assertScenarioPrerequisites(s, backend);
     const target = OVERHEAD_TARGET_MS[backend];
     teardownOnSignals();
     const envoy = await ensureEnvoy(o.envoy, (l) => process.stderr.write(`${l}\n`));

@@ -21,6 +21,11 @@ export function cliCommand(name: string, description: string): Command {
  * (a closure the CLI file keeps), so a finished run can say 1 without throwing.
  */
 export async function main(program: Command, exitCode: () => number, argv = process.argv): Promise<void> {
+  // `npm run scenario -- --list | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   for (const c of [program, ...program.commands]) c.exitOverride().configureOutput({ outputError: () => {} });
   try {
     await program.parseAsync(argv);

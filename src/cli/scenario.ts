@@ -12,6 +12,7 @@ import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
 import { ConsoleReporter, verdictTable } from '../report/console.js';
 import { writeRunFiles } from '../report/run-files.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
+import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
@@ -42,6 +43,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     await assertInstallable(o.envoy);
     const backend = await resolveBackendKind(o.backend, o.envoy);
+    assertScenarioPrerequisites(scenario, backend);
     teardownOnSignals();
     const envoy = await ensureEnvoy(o.envoy, (l) => process.stderr.write(`${l}\n`));
     process.stderr.write(

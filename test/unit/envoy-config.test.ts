@@ -69,3 +69,18 @@ describe('envoy --mode validate', () => {
     expect(result.message).toMatch(/same matching rules/);
   });
 });
+
+describe('overlay errors name their file', () => {
+  it('a $delete of something the base does not have is an EnvoyConfigError naming the overlay', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { join, relative } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'efl-overlay-'));
+    const base = relative(dir, variantPath('sticky-503', 'broken'));
+    await writeFile(join(dir, 'fix-typo.yaml'), `base: ${base}\nclusters:\n  - name: PassthroughClustr\n    $delete: true\n`);
+    await expect(loadVariant(join(dir, 'fix-typo.yaml'))).rejects.toMatchObject({
+      name: 'EnvoyConfigError',
+      message: expect.stringMatching(/fix-typo\.yaml: overlay deletes "PassthroughClustr", which the base does not have/),
+    });
+  });
+});
