@@ -15,20 +15,7 @@
  * Also      Two ServiceEntries without addresses on 443 would make two identical empty matches:
  *           Envoy rejects that listener outright (validate and LDS), keeping the old one.
  */
-import {
-  check,
-  counterGrew,
-  defineScenario,
-  describeAccess,
-  everyAccessEntry,
-  servedNothing,
-  validateVariantFile,
-  variantPath,
-  type Check,
-  type Evidence,
-  type Lab,
-  type RequestEntry,
-} from '../src/index.js';
+import { check, counterGrew, defineScenario, describeAccess, everyAccessEntry, servedNothing, validateVariantFile, variantPath, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const TRAEFIK = 'outbound|443||traefik.custom-name';
 

@@ -15,6 +15,7 @@ import { httpClientCommands } from './clients/http-client.js';
 import { redisClientCommands } from './clients/redis-client.js';
 import { tcpProbeCommands } from './clients/tcp-probe.js';
 import { tlsClientCommands } from './clients/tls-client.js';
+import { rawHttpCommands } from './clients/raw-http.js';
 
 const commands: Commands = {
   ...dnsCommands,
@@ -24,6 +25,7 @@ const commands: Commands = {
   ...redisClientCommands,
   ...tcpProbeCommands,
   ...tlsClientCommands,
+  ...rawHttpCommands,
 };
 
 // Standalone (the docker-compose playground): `agent serve <command> '<json args>'` runs one

@@ -13,6 +13,7 @@ export { everyAccessEntry, noAccessEntries } from './checks/access-log.js';
 export { configHas, counterGrew, counterStayedZero } from './checks/counters.js';
 export { faultFired, faultNeverFired } from './checks/faults.js';
 export { connectionTableShows } from './checks/connections.js';
+export { appPeerIp, appView, type AppView } from './checks/app-view.js';
 export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
 export type { Evidence } from './evidence/evidence.js';
 export type { AccessLogEntry } from './envoy/access-log.js';
@@ -24,6 +25,9 @@ export { refuse } from './faults/refuse.js';
 export { stop } from './faults/stop.js';
 export { resetIdleReuse } from './faults/reset-idle-reuse.js';
 export type { Fault } from './faults/fault.js';
+
+// Incident scripts several scenarios share.
+export { CONNECTION_TERMINATION_503, SWEEP, callsWithIdleGaps, raceLost, raceRateMeasured, sweepIdleGaps, type RaceTarget } from './patterns/keepalive-race.js';
 
 // Configs and versions.
 export { variantPath } from './envoy/config.js';

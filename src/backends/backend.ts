@@ -34,6 +34,8 @@ export interface SpawnOptions {
   pipes?: boolean;
   /** Run in the pod's sidecar (same network namespace as the pod; its own container on Docker). */
   sidecar?: boolean;
+  /** Capabilities the process keeps after dropping to `uid` (ambient), e.g. ["net_admin"]. */
+  capabilities?: string[];
 }
 
 export interface ExecResult {

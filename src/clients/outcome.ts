@@ -17,6 +17,8 @@ export interface Outcome {
   servedBy?: string;
   /** The response's Connection header, e.g. "close" when Envoy drains the connection. */
   connectionHeader?: string;
+  /** Response header names as they arrived (their case kept): raw clients only. */
+  responseHeaderNames?: string[];
   /** First line of the body (Envoy's local reply text on a 503). */
   body?: string;
   /** Raw TCP probes: how the connection ended and how long after its last byte. */

@@ -22,6 +22,8 @@ export interface EnvoyStartOptions {
   dir: string;
   resources: EnvoyResources;
   drainTimeS?: number;
+  /** Linux capabilities Envoy keeps as uid 1337 (e.g. net_admin for TPROXY's transparent sockets). */
+  capabilities?: string[];
 }
 
 export class Envoy {
@@ -66,7 +68,7 @@ export class Envoy {
       '-l', 'info',
       '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
     ];
-    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true });
+    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child);
     const expected = o.resources.listeners.length;
     let exited = false;

@@ -47,13 +47,16 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
     ...agentHosts.map((u) => startAgent(u.name, 'upstream')),
   ]);
   const upstreams = new Map(agentHosts.map((u, i) => [u.name, ups[i]!]));
+  if (spec.appServer) recorder.served[POD.name] = 0;
   const records = Object.fromEntries(Object.entries(spec.dns).map(([name, host]) => [name, [ip(host)]]));
   const certDir = spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
   await Promise.all([
     dns!.call('dns.start', { port: 53, records }),
+    spec.appServer && app!.call('http.start', { name: POD.name, ports: [spec.appServer.port], ...spec.appServer }),
     ...spec.upstreams.map(async (u) => {
       recorder.served[u.name] = 0;
       if (u.kind === 'redis') return startRedis(backend, u.name, u.port, join(logs, `redis-${u.name}.log`));
+      if (u.kind === 'client') return undefined; // a caller: its agent waits for the scenario's calls
       const agent = upstreams.get(u.name)!;
       if (u.kind === 'tls') return agent.call('tls.start', { name: u.name, port: u.port, certDir, ...u.tls });
       return agent.call('http.start', { name: u.name, ports: u.ports, ...u.http });
@@ -76,7 +79,14 @@ export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion
 export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
   const dir = join(backend.workDir, 'envoy');
   await mkdir(dir, { recursive: true });
-  return Envoy.start(backend, { binary, host: POD.name, dir, resources: await renderForLab(backend, spec, binary.version, spec.sidecar.config) });
+  return Envoy.start(backend, {
+    binary,
+    host: POD.name,
+    dir,
+    resources: await renderForLab(backend, spec, binary.version, spec.sidecar.config),
+    // TPROXY: transparent sockets need CAP_NET_ADMIN (Istio gives istio-proxy NET_ADMIN in that mode).
+    capabilities: spec.sidecar.inbound === 'TPROXY' ? ['net_admin'] : [],
+  });
 }
 
 /** Istio-shaped outbound interception in the pod (the same script every backend runs). */
@@ -84,6 +94,7 @@ export async function intercept(backend: Backend, spec: LabSpec, ip: (host: stri
   const args = [join(LAB_DIR, 'istio-iptables.sh'), '-p', '15001', '-u', String(PROXY_UID), '-g', String(PROXY_UID)];
   const excluded = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
   if (excluded.length) args.push('-x', excluded.join(','));
+  if (spec.sidecar.inbound) args.push('-b', '*', '-m', spec.sidecar.inbound);
   const r = await backend.exec(POD.name, ['sh', ...args]);
   if (r.exitCode !== 0) {
     throw new LabStartError('the interception rules (lab/istio-iptables.sh) failed in the pod', { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`: the pod needs iptables with the nat table and the owner match' });

@@ -4,22 +4,36 @@ import { DNS_HOST } from '../topology/topology.js';
 import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
 import type { TlsUpstreamOptions } from '../upstreams/tls-upstream.js';
 
-/** An upstream host and the server it runs: a fake HTTP app (default), a real redis, a TLS site. */
+/**
+ * A host outside the pod and what it runs: a fake HTTP app (default), a real redis, a TLS site,
+ * or a client that calls the pod's app (inbound scenarios; it runs only the lab's agent).
+ */
 export type UpstreamSpec = { name: string; octet: number } & (
   | { kind?: 'http'; ports: number[]; http?: Omit<HttpUpstreamOptions, 'name' | 'ports'> }
   | { kind: 'redis'; port: number }
   | { kind: 'tls'; port: number; tls: Omit<TlsUpstreamOptions, 'name' | 'port' | 'certDir'> }
+  | { kind: 'client' }
 );
+
+/** The app's own server in the pod (as uid 1000), behind the sidecar's inbound half. */
+export type AppServerSpec = { port: number } & Omit<HttpUpstreamOptions, 'name' | 'ports'>;
+
+/** istio-init's inbound capture mode (sidecar.istio.io/interceptionMode). */
+export type InboundMode = 'REDIRECT' | 'TPROXY';
 
 export interface LabSpec {
   upstreams: UpstreamSpec[];
   /** Initial DNS records: name → upstream host name. */
   dns: Record<string, string>;
+  /** A server in the pod, when the scenario is about the inbound side. */
+  appServer?: AppServerSpec;
   sidecar: {
     /** Path of the Envoy config variant. */
     config: string;
     /** Upstream hosts whose addresses bypass the sidecar (excludeOutboundIPRanges). */
     excludeOutbound?: string[];
+    /** Capture inbound connections to the pod too, in this mode (default: outbound only). */
+    inbound?: InboundMode;
   };
 }
 

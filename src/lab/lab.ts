@@ -89,10 +89,11 @@ export class Lab implements AsyncDisposable {
     return this.backend.plan.ip(spec);
   }
 
-  private upstream(name: string): AgentHandle {
-    const u = this.hosts.upstreams.get(name);
-    if (!u) throw new LabRuntimeError(`no upstream agent on "${name}"`, { fix: `upstream agents run on: ${[...this.hosts.upstreams.keys()].join(', ')} (redis hosts run a real redis-server)` });
-    return u;
+  /** The lab agent of a host: the app's in the pod, the DNS server's, an upstream's or a caller's. */
+  private agentOf(host: string): AgentHandle {
+    const a = host === POD.name ? this.hosts.app : host === DNS_HOST.name ? this.hosts.dns : this.hosts.upstreams.get(host);
+    if (!a) throw new LabRuntimeError(`no lab agent on "${host}"`, { fix: `agents run on: pod, dns, ${[...this.hosts.upstreams.keys()].join(', ')} (redis hosts run a real redis-server)` });
+    return a;
   }
 
   private faultContext(host: string): FaultContext {
@@ -100,7 +101,7 @@ export class Lab implements AsyncDisposable {
       host,
       ip: this.ip(host),
       exec: (argv) => this.backend.exec(host, argv),
-      instrument: (cmd, args) => this.upstream(host).call(cmd, args),
+      instrument: (cmd, args) => this.agentOf(host).call(cmd, args),
     };
   }
 
@@ -143,6 +144,14 @@ export class Lab implements AsyncDisposable {
     return this.hosts.app.call<T>(cmd, args, timeoutMs);
   }
 
+  /**
+   * A command of another host's agent, e.g. a caller outside the pod:
+   * `lab.onHost('client', 'http.send', {...})` (src/clients/raw-http.ts), `'client.start'`.
+   */
+  async onHost<T = unknown>(host: string, cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    return this.agentOf(host).call<T>(cmd, args, timeoutMs);
+  }
+
   async stopApp(): Promise<void> {
     await this.hosts.app.call('client.stop', {}, 60_000);
   }
@@ -156,6 +165,13 @@ export class Lab implements AsyncDisposable {
   /** An Envoy stat's current value, or "absent" (noted as such: a check reading it is UNKNOWN). */
   async envoyStat(name: string): Promise<string> {
     return String((await this.envoy.admin.stat(name)) ?? 'absent');
+  }
+
+  /** Packets that went through an iptables chain of a host (the sum of its rules' counters): proof a capture path was used. */
+  async chainPackets(host: string, table: 'nat' | 'mangle' | 'filter', chain: string): Promise<number> {
+    const r = await this.backend.exec(host, ['iptables', '-w', '-t', table, '-L', chain, '-n', '-v', '-x']);
+    if (r.exitCode !== 0) return NaN;
+    return r.stdout.split('\n').slice(2).filter(Boolean).reduce((n, l) => n + (Number(l.trim().split(/\s+/)[0]) || 0), 0);
   }
 
   /** A kernel network counter of a host (nstat, per namespace), e.g. TcpExtTCPKeepAlive. */

@@ -16,7 +16,7 @@ import { Evidence } from '../evidence/evidence.js';
 import { Lab } from '../lab/lab.js';
 import type { LabOptions, LabTimings } from '../lab/lab-spec.js';
 import { pauseForPoking } from './keep.js';
-import { upstreamsFor, type Phase, type Scenario } from './scenario.js';
+import { labSpecFor, type Phase, type Scenario } from './scenario.js';
 import { assertVariantValid } from './validate-variant.js';
 
 /**
@@ -95,7 +95,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     const backend = await createBackend(o.backend ?? 'netns', o.envoy);
     lab = await Lab.start(
       backend,
-      { ...scenario.lab, upstreams: upstreamsFor(scenario, phase), sidecar: { config: configPath, excludeOutbound: phase.excludeOutbound } },
+      labSpecFor(scenario, phase, configPath),
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, Envoy ready ${lab.timings.envoyReadyMs} ms)`);

@@ -7,7 +7,7 @@
 import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
 import type { Lab } from '../lab/lab.js';
-import type { LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
+import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
 
 /** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
 export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
@@ -24,6 +24,10 @@ export interface Phase {
   excludeOutbound?: string[];
   /** Per-phase changes to upstream hosts, merged into the scenario's (e.g. a longer keep-alive). */
   upstreams?: Record<string, Partial<Record<'http' | 'tls', object>>>;
+  /** Per-phase changes to the pod's app server, merged into the scenario's. */
+  appServer?: Partial<AppServerSpec>;
+  /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
+  inbound?: InboundMode | 'off';
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
   /** The incident, as a script against the lab. */
@@ -42,7 +46,8 @@ export interface Scenario {
   cause: string;
   /** How real-world timeouts were scaled down so a phase takes seconds. */
   timeScaling: string;
-  lab: Omit<LabSpec, 'sidecar'>;
+  /** The world: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
+  lab: Omit<LabSpec, 'sidecar'> & { inbound?: InboundMode };
   phases: Phase[];
 }
 
@@ -60,6 +65,13 @@ export function defineScenario(s: Scenario): Scenario {
   }
   if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
   return s;
+}
+
+/** The lab a phase runs: the scenario's world with the phase's changes, and its sidecar config. */
+export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
+  const { inbound, ...world } = s.lab;
+  const appServer = world.appServer && { ...world.appServer, ...p.appServer };
+  return { ...world, appServer, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound) } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -27,6 +27,40 @@ export interface HttpUpstreamOptions {
   /** Status and body of every response (default 200, "<name> (<addr>)"). */
   status?: number;
   body?: string;
+  /**
+   * The app's own view, as the body (JSON): the peer address of its socket, the header lines as
+   * they arrived (names in their case, duplicates kept), X-Forwarded-For. The inbound scenarios
+   * read what the app saw from it.
+   */
+  echo?: boolean;
+  /** Like a strict framework (the seed's Spring MVC): 415 unless the first Content-Type line is one media type. */
+  strictContentType?: boolean;
+  /** Like a case-sensitive app: 400 unless a header line has exactly this name (e.g. "X-UserId"). */
+  requireHeaderCase?: string;
+  /** Extra response headers, names sent in this case (e.g. {"X-Request-Id": "…"}). */
+  responseHeaders?: Record<string, string>;
+}
+
+/** What the app saw of one request (the echo body). */
+export interface AppView {
+  peer: string;
+  headerNames: string[];
+  contentTypes: string[];
+  xff?: string;
+  verdict: string;
+}
+
+/** The app's own judgement of a request, as a strict or case-sensitive app makes it. */
+function appVerdict(o: HttpUpstreamOptions, raw: string[]): { status: number; why: string } {
+  const names = raw.filter((_, i) => i % 2 === 0);
+  const values = (name: string) => raw.flatMap((v, i) => (i % 2 === 1 && raw[i - 1]!.toLowerCase() === name.toLowerCase() ? [v] : []));
+  if (o.requireHeaderCase && !names.includes(o.requireHeaderCase)) {
+    const seen = names.filter((n) => n.toLowerCase() === o.requireHeaderCase!.toLowerCase());
+    return { status: 400, why: `no ${o.requireHeaderCase} header${seen.length ? ` (got ${seen.join(', ')})` : ''}` };
+  }
+  const contentType = values('content-type')[0];
+  if (o.strictContentType && contentType !== undefined && contentType.includes(',')) return { status: 415, why: `Unsupported Media Type: "${contentType}"` };
+  return { status: o.status ?? 200, why: 'ok' };
 }
 
 interface ConnState {
@@ -63,8 +97,16 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       conn.served++;
       const local = `${socket.localAddress}:${socket.localPort}`;
       emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served });
-      const body = o.body ?? `${o.name} (${local})\n`;
-      res.writeHead(o.status ?? 200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
+      const verdict = appVerdict(o, req.rawHeaders);
+      const view: AppView = {
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+        headerNames: req.rawHeaders.filter((_, i) => i % 2 === 0),
+        contentTypes: req.rawHeaders.flatMap((v, i) => (i % 2 === 1 && req.rawHeaders[i - 1]!.toLowerCase() === 'content-type' ? [v] : [])),
+        xff: req.headers['x-forwarded-for'] as string | undefined,
+        verdict: verdict.why,
+      };
+      const body = o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? `${o.name} (${local})\n`);
+      res.writeHead(verdict.status, { ...o.responseHeaders, 'content-type': o.echo ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
       res.end(body, () => {
         conn.lastActivity = Date.now();
         if (o.idleCloseMs === undefined) return;

@@ -20,6 +20,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
 import { dockerCapability } from '../capabilities.js';
 import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
+import { setprivArgs } from '../setpriv.js';
 import { connectDocker } from './connect.js';
 import { envoyImage, nodeImage } from './images.js';
 import { LAB_LABEL, removeDockerLab } from './reaper.js';
@@ -108,7 +109,8 @@ export class DockerBackend implements Backend {
           Entrypoint: ['sleep'],
           Cmd: ['infinity'],
           Labels: labels,
-          HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds },
+          // NET_ADMIN: what Istio gives istio-proxy for TPROXY (transparent sockets); unused otherwise.
+          HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds, CapAdd: ['NET_ADMIN'] },
         });
         this.containers.set('sidecar', sidecar);
         await sidecar.start();
@@ -132,10 +134,14 @@ export class DockerBackend implements Backend {
     let hostPid: number | undefined;
     let code: number | null = null;
     const container = this.container(host, options.sidecar);
+    // Capabilities for a non-root process: docker exec cannot set ambient ones, setpriv (as root) can.
+    const caps = options.capabilities ?? [];
+    const cmd = caps.length && options.uid !== undefined ? [...setprivArgs(options.uid, options.gid ?? options.uid, caps), ...argv] : argv;
+    const user = caps.length || options.uid === undefined ? 'root' : `${options.uid}:${options.gid ?? options.uid}`;
     const exited = (async () => {
       const exec = await container.exec({
-        Cmd: argv,
-        User: options.uid === undefined ? 'root' : `${options.uid}:${options.gid ?? options.uid}`,
+        Cmd: cmd,
+        User: user,
         Env: Object.entries({ HOME: '/tmp', ...options.env }).map(([k, v]) => `${k}=${v}`),
         AttachStdin: !!options.pipes,
         AttachStdout: true,

@@ -12,6 +12,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
 import { assertNetnsCapable } from '../capabilities.js';
 import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
+import { setprivArgs } from '../setpriv.js';
 import { removeNamespaces } from './reaper.js';
 
 export class NetnsBackend implements Backend {
@@ -75,15 +76,15 @@ export class NetnsBackend implements Backend {
     await ip('-n', ns, 'link', 'set', 'lo', 'up'); // REDIRECT to 127.0.0.1 needs lo up
   }
 
-  private prefix(host: string, uid?: number, gid?: number): string[] {
+  private prefix(host: string, uid?: number, gid?: number, caps: string[] = []): string[] {
     const base = ['netns', 'exec', this.nsName(host)];
     if (uid === undefined) return base;
-    return [...base, 'setpriv', `--reuid=${uid}`, `--regid=${gid ?? uid}`, '--clear-groups', '--'];
+    return [...base, ...setprivArgs(uid, gid ?? uid, caps)];
   }
 
   spawn(host: string, argv: string[], options: SpawnOptions = {}): HostProcess {
     const log = options.logFile ? ({ file: options.logFile, append: true } as const) : ('ignore' as const);
-    const child = execa('ip', [...this.prefix(host, options.uid, options.gid), ...argv], {
+    const child = execa('ip', [...this.prefix(host, options.uid, options.gid, options.capabilities), ...argv], {
       env: { HOME: '/tmp', ...options.env },
       extendEnv: true,
       stdin: options.pipes ? 'pipe' : 'ignore',

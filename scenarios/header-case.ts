@@ -1,0 +1,75 @@
+/**
+ * header-case: behind the sidecar, a case-sensitive app no longer finds its headers.
+ *
+ * Reported  seed 001 §6 (../shared/seeds/001_1893f8f80347ef09.txt, Header大小写敏感).
+ * Symptom   A caller sends `X-UserId: 12345`; with the mesh on, the app answers 400: it looks for
+ *           "X-UserId" and finds only "x-userid". The caller, for its part, gets the app's
+ *           `X-Request-Id` response header as `x-request-id`.
+ * Cause     Envoy's HTTP/1 codec writes every header name in lower case, in both directions. HTTP
+ *           header names are case-insensitive (RFC 7230), but this app does not follow the RFC.
+ * Fix       The seed's EnvoyFilter: the preserve_case header formatter on the HCM (responses to
+ *           the caller) and on the inbound cluster (requests to the app).
+ *
+ * The caller is a lab host outside the pod; the app is a server in the pod that requires the
+ * header name "X-UserId" exactly and answers with the header names it received.
+ */
+import { appView, check, configHas, defineScenario, everyAccessEntry, everyRequest, type Lab, type RequestEntry } from '../src/index.js';
+
+const APP_PORT = 8080;
+const CALLS = 3;
+
+async function callWithMixedCaseHeader(lab: Lab) {
+  for (let i = 0; i < CALLS; i++) {
+    await lab.onHost('client', 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/profile`, headers: [['X-UserId', '12345']], label: 'GET /profile with X-UserId' });
+  }
+}
+
+const namesTheAppGot = (r: RequestEntry) => appView(r)?.headerNames.join(' ') ?? `(no echo: ${r.status} ${r.body ?? r.error})`;
+
+export default defineScenario({
+  id: 'header-case',
+  title: 'Header names lowercased by the sidecar: a case-sensitive app misses X-UserId',
+  seed: '001_1893f8f80347ef09.txt',
+  reported: ['seed 001 §6: Header大小写敏感'],
+  symptom: 'the app answers 400 (no X-UserId) though the caller sent it; response headers reach the caller in lower case',
+  cause: "Envoy's HTTP/1 codec lowercases header names both ways; the app compares names case-sensitively",
+  timeScaling: 'none needed: each call is one request',
+  lab: {
+    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
+    dns: {},
+    appServer: { port: APP_PORT, echo: true, requireHeaderCase: 'X-UserId', responseHeaders: { 'X-Request-Id': 'req-1' } },
+    inbound: 'REDIRECT',
+  },
+  phases: [
+    {
+      name: 'before',
+      kind: 'before',
+      title: 'A plain sidecar: the app gets x-userid and answers 400; the caller gets x-request-id',
+      config: 'broken',
+      run: callWithMixedCaseHeader,
+      expect: [
+        everyRequest('symptom: the app answers 400, its X-UserId missing', { min: CALLS }, (r) => r.status === 400 && /no X-UserId header \(got x-userid\)/.test(appView(r)?.verdict ?? '')),
+        check('mechanism: every header name reached the app in lower case', (e) => {
+          const rs = e.timeline.requests();
+          const names = rs.flatMap((r) => appView(r)?.headerNames ?? []);
+          return { pass: rs.length >= CALLS && names.includes('x-userid') && names.every((n) => n === n.toLowerCase()), evidence: `the app got: ${[...new Set(rs.map(namesTheAppGot))].join(' | ')}` };
+        }),
+        everyRequest('symptom, the other way: the caller gets the response header as x-request-id', { min: CALLS }, (r) => r.responseHeaderNames?.includes('x-request-id') === true && !r.responseHeaderNames.includes('X-Request-Id')),
+        everyAccessEntry('mechanism: Envoy carried the calls to the app (the 400 is the app\'s own)', { kind: 'http', min: CALLS }, (a) => a.code === 400 && a.up_cluster === 'inbound|8080||' && a.details === 'via_upstream'),
+      ],
+    },
+    {
+      name: 'fix-preserve-case',
+      kind: 'fix',
+      title: 'EnvoyFilter preserve_case on the HCM and the inbound cluster: names keep their case both ways',
+      config: 'fix-preserve-case',
+      run: callWithMixedCaseHeader,
+      expect: [
+        everyRequest('symptom gone: the app finds X-UserId and answers 200', { min: CALLS }, (r) => r.status === 200 && appView(r)?.headerNames.includes('X-UserId') === true),
+        everyRequest('symptom gone, the other way: the caller gets X-Request-Id in the app\'s case', { min: CALLS }, (r) => r.responseHeaderNames?.includes('X-Request-Id') === true),
+        configHas('fix path: the preserve_case formatter was in force', 'envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig', 'HCM and cluster inbound|8080||'),
+        everyAccessEntry('fix path: Envoy carried the calls (200 from the app)', { kind: 'http', min: CALLS }, (a) => a.code === 200 && a.up_cluster === 'inbound|8080||'),
+      ],
+    },
+  ],
+});
