@@ -9,6 +9,9 @@
  *           header names are case-insensitive (RFC 7230), but this app does not follow the RFC.
  * Fix       The seed's EnvoyFilter: the preserve_case header formatter on the HCM (responses to
  *           the caller) and on the inbound cluster (requests to the app).
+ * HTTP/2    An HTTP/2 caller sends lower-case names (the protocol requires it): no fix applies.
+ *           And the seed's fix switches the inbound cluster to the caller's protocol, so an
+ *           HTTP/2 caller of an HTTP/1-only app gets 502 UPE with it (measured on Envoy 1.40).
  *
  * The caller is a lab host outside the pod; the app is a server in the pod that requires the
  * header name "X-UserId" exactly and answers with the header names it received.
@@ -18,11 +21,12 @@ import { appView, check, configHas, defineScenario, everyAccessEntry, everyReque
 const APP_PORT = 8080;
 const CALLS = 3;
 
-async function callWithMixedCaseHeader(lab: Lab) {
+/** The caller sends X-UserId (in that case) to the app, over HTTP/1.1 or HTTP/2 (h2c). */
+const callWithMixedCaseHeader = (protocol: 'http/1.1' | 'h2c' = 'http/1.1') => async (lab: Lab) => {
   for (let i = 0; i < CALLS; i++) {
-    await lab.onHost('client', 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/profile`, headers: [['X-UserId', '12345']], label: 'GET /profile with X-UserId' });
+    await lab.onHost('client', protocol === 'h2c' ? 'http2.send' : 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/profile`, headers: [['X-UserId', '12345']], label: `GET /profile with X-UserId (${protocol})` });
   }
-}
+};
 
 const namesTheAppGot = (r: RequestEntry) => appView(r)?.headerNames.join(' ') ?? `(no echo: ${r.status} ${r.body ?? r.error})`;
 
@@ -46,7 +50,7 @@ export default defineScenario({
       kind: 'before',
       title: 'A plain sidecar: the app gets x-userid and answers 400; the caller gets x-request-id',
       config: 'broken',
-      run: callWithMixedCaseHeader,
+      run: callWithMixedCaseHeader(),
       expect: [
         everyRequest('symptom: the app answers 400, its X-UserId missing', { min: CALLS }, (r) => r.status === 400 && /no X-UserId header \(got x-userid\)/.test(appView(r)?.verdict ?? '')),
         check('mechanism: every header name reached the app in lower case', (e) => {
@@ -63,12 +67,40 @@ export default defineScenario({
       kind: 'fix',
       title: 'EnvoyFilter preserve_case on the HCM and the inbound cluster: names keep their case both ways',
       config: 'fix-preserve-case',
-      run: callWithMixedCaseHeader,
+      run: callWithMixedCaseHeader(),
       expect: [
         everyRequest('symptom gone: the app finds X-UserId and answers 200', { min: CALLS }, (r) => r.status === 200 && appView(r)?.headerNames.includes('X-UserId') === true),
         everyRequest('symptom gone, the other way: the caller gets X-Request-Id in the app\'s case', { min: CALLS }, (r) => r.responseHeaderNames?.includes('X-Request-Id') === true),
         configHas('fix path: the preserve_case formatter was in force', 'envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig', 'HCM and cluster inbound|8080||'),
         everyAccessEntry('fix path: Envoy carried the calls (200 from the app)', { kind: 'http', min: CALLS }, (a) => a.code === 200 && a.up_cluster === 'inbound|8080||'),
+      ],
+    },
+    {
+      // HTTP/2 requires lower-case header names on the wire (RFC 9113 §8.2.2): a caller speaking
+      // HTTP/2 never sends "X-UserId", so no sidecar setting can hand it to the app in that case.
+      name: 'control-h2-caller',
+      kind: 'control',
+      title: 'A caller speaking HTTP/2 (h2c): names are lower-case on the wire, the app gets x-userid whatever the sidecar does',
+      config: 'broken',
+      run: callWithMixedCaseHeader('h2c'),
+      expect: [
+        everyRequest('the app answers 400: it got x-userid', { min: CALLS }, (r) => r.status === 400 && appView(r)?.headerNames.includes('x-userid') === true),
+        everyAccessEntry('Envoy carried the HTTP/2 calls to the app over HTTP/1.1 (explicit_http_config)', { kind: 'http', min: CALLS }, (a) => a.code === 400 && a.up_cluster === 'inbound|8080||' && a.details === 'via_upstream'),
+      ],
+    },
+    {
+      // What real Envoy does (measured on 1.40): the seed's EnvoyFilter replaces the inbound
+      // cluster's explicit HTTP/1.1 with use_downstream_protocol_config. An HTTP/2 caller then
+      // makes Envoy speak HTTP/2 to the app, which only speaks HTTP/1.1: 502 UPE protocol_error.
+      name: 'control-h2-caller-with-fix',
+      kind: 'control',
+      title: "The seed's fix has a side effect: an HTTP/2 caller now reaches the HTTP/1-only app over HTTP/2: 502 UPE",
+      config: 'fix-preserve-case',
+      run: callWithMixedCaseHeader('h2c'),
+      expect: [
+        everyRequest('every HTTP/2 call fails with 502', { min: CALLS }, (r) => r.status === 502),
+        everyAccessEntry('mechanism: 502 UPE protocol_error from the inbound cluster (HTTP/2 spoken to an HTTP/1 server)', { kind: 'http', min: CALLS }, (a) => a.code === 502 && a.flags === 'UPE' && /protocol_error/.test(a.details ?? '') && a.up_cluster === 'inbound|8080||'),
+        configHas('the fix was in force: the inbound cluster follows the downstream protocol', 'use_downstream_protocol_config', 'cluster inbound|8080||'),
       ],
     },
   ],

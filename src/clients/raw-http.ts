@@ -1,10 +1,11 @@
 /**
- * One HTTP/1.1 request with exactly the header lines given (names in their case, a name given
+ * One HTTP/1.1 request (or one HTTP/2 request, http2.send) with exactly the header lines given (names in their case, a name given
  * twice sent twice), on a fresh connection, from any lab host: what a client outside the pod
  * sends to the app. The outcome carries the response's header names as they arrived and the
  * body (the app's echo of what it saw).
  */
 import { request } from 'node:http';
+import { connect, constants } from 'node:http2';
 import type { Commands, Emit } from '../agent/protocol.js';
 import type { Outcome } from './outcome.js';
 
@@ -50,6 +51,40 @@ function send(r: RawRequest, emit: Emit): Promise<Outcome> {
   });
 }
 
+/** The same over HTTP/2 without TLS (h2c, prior knowledge): header names go lower-case on the wire, as HTTP/2 requires. */
+function sendH2(r: RawRequest, emit: Emit): Promise<Outcome> {
+  const at = Date.now();
+  const n = ++seq;
+  return new Promise((resolve) => {
+    const done = (o: Omit<Outcome, 'seq' | 'at' | 'latencyMs'>) => {
+      const outcome: Outcome = { seq: n, at, latencyMs: Date.now() - at, op: r.label, ...o };
+      emit('outcome', { ...outcome });
+      session.close();
+      resolve(outcome);
+    };
+    const url = new URL(r.url);
+    const session = connect(url.origin);
+    session.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message }));
+    const headers: Record<string, string | string[]> = { [constants.HTTP2_HEADER_METHOD]: r.method ?? 'GET', [constants.HTTP2_HEADER_PATH]: url.pathname };
+    for (const [name, value] of r.headers) headers[name] = value;
+    const stream = session.request(headers);
+    stream.setTimeout(r.timeoutMs ?? 3000, () => stream.close(constants.NGHTTP2_CANCEL));
+    let status: number | undefined;
+    let names: string[] = [];
+    let body = '';
+    stream.on('response', (h) => {
+      status = Number(h[constants.HTTP2_HEADER_STATUS]);
+      names = Object.keys(h).filter((k) => !k.startsWith(':'));
+    });
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => (body += d));
+    stream.on('end', () => done({ status, body: body.trim().slice(0, 2000), responseHeaderNames: names }));
+    stream.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message }));
+    stream.end(r.body);
+  });
+}
+
 export const rawHttpCommands: Commands = {
   'http.send': (r: RawRequest, emit) => send(r, emit),
+  'http2.send': (r: RawRequest, emit) => sendH2(r, emit),
 };
