@@ -17,19 +17,7 @@
  * Time scaling: the app's idle timeout (Tomcat 60 s) → 1 s; the caller pauses 1.3 s; the fix's
  * 20 s → 0.5 s.
  */
-import {
-  callsWithIdleGaps,
-  check,
-  counterGrew,
-  defineScenario,
-  everyRequestOk,
-  faultNeverFired,
-  raceLost,
-  raceRateMeasured,
-  SWEEP,
-  sweepIdleGaps,
-  type RaceTarget,
-} from '../src/index.js';
+import { callsWithIdleGaps, check, counterGrew, defineScenario, everyRequestOk, faultNeverFired, raceLost, raceRateMeasured, SWEEP, sweepIdleGaps, type RaceTarget } from '../src/index.js';
 
 const APP_PORT = 8080;
 /** A caller outside the pod calls the app on the pod's address; the app's own server is the one that gives up. */

@@ -22,15 +22,26 @@ export interface RawRequest {
 
 let seq = 0;
 
-function send(r: RawRequest, emit: Emit): Promise<Outcome> {
+type Finish = (o: Omit<Outcome, 'seq' | 'at' | 'latencyMs'>) => void;
+
+/** One request's bookkeeping: `run` gets a `finish` that records the outcome (once) and resolves. */
+function oneRequest(r: RawRequest, emit: Emit, run: (finish: Finish) => void): Promise<Outcome> {
   const at = Date.now();
   const n = ++seq;
   return new Promise((resolve) => {
-    const done = (o: Omit<Outcome, 'seq' | 'at' | 'latencyMs'>) => {
+    let finished = false;
+    run((o) => {
+      if (finished) return;
+      finished = true;
       const outcome: Outcome = { seq: n, at, latencyMs: Date.now() - at, op: r.label, ...o };
       emit('outcome', { ...outcome });
       resolve(outcome);
-    };
+    });
+  });
+}
+
+function send(r: RawRequest, emit: Emit): Promise<Outcome> {
+  return oneRequest(r, emit, (done) => {
     const req = request(r.url, { method: r.method ?? 'GET', agent: false, timeout: r.timeoutMs ?? 3000 });
     const byName = new Map<string, string[]>();
     for (const [name, value] of r.headers) byName.set(name, [...(byName.get(name) ?? []), value]);
@@ -53,17 +64,13 @@ function send(r: RawRequest, emit: Emit): Promise<Outcome> {
 
 /** The same over HTTP/2 without TLS (h2c, prior knowledge): header names go lower-case on the wire, as HTTP/2 requires. */
 function sendH2(r: RawRequest, emit: Emit): Promise<Outcome> {
-  const at = Date.now();
-  const n = ++seq;
-  return new Promise((resolve) => {
-    const done = (o: Omit<Outcome, 'seq' | 'at' | 'latencyMs'>) => {
-      const outcome: Outcome = { seq: n, at, latencyMs: Date.now() - at, op: r.label, ...o };
-      emit('outcome', { ...outcome });
-      session.close();
-      resolve(outcome);
-    };
+  return oneRequest(r, emit, (finish) => {
     const url = new URL(r.url);
     const session = connect(url.origin);
+    const done: Finish = (o) => {
+      session.close();
+      finish(o);
+    };
     session.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message }));
     const headers: Record<string, string | string[]> = { [constants.HTTP2_HEADER_METHOD]: r.method ?? 'GET', [constants.HTTP2_HEADER_PATH]: url.pathname };
     for (const [name, value] of r.headers) headers[name] = value;
