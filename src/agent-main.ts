@@ -16,6 +16,7 @@ import { redisClientCommands } from './clients/redis-client.js';
 import { tcpProbeCommands } from './clients/tcp-probe.js';
 import { tlsClientCommands } from './clients/tls-client.js';
 import { rawHttpCommands } from './clients/raw-http.js';
+import { http10ClientCommands } from './clients/http10-client.js';
 
 const commands: Commands = {
   ...dnsCommands,
@@ -26,6 +27,7 @@ const commands: Commands = {
   ...tcpProbeCommands,
   ...tlsClientCommands,
   ...rawHttpCommands,
+  ...http10ClientCommands,
 };
 
 // Standalone (the docker-compose playground): `agent serve <command> '<json args>'` runs one

@@ -51,3 +51,35 @@ export function judge(checks: Check[], e: Evidence): PhaseVerdict {
   const status: CheckStatus = verdicts.every((v) => v.status === 'pass') ? 'pass' : verdicts.some((v) => v.status === 'fail') ? 'fail' : 'unknown';
   return { status, verdicts };
 }
+
+/**
+ * The verdicts of documented symptoms (scenario.DocumentedSymptom) on this Envoy version: each
+ * one either an ordinary check (expected) or proof that it is gone (expected gone). `gone` says
+ * whether any symptom was proven gone, so the phase can report GONE instead of PASS.
+ */
+export function judgeDocumented(
+  documented: Array<{ symptom: Check; goneFrom?: string; trigger: Check[]; why: string }>,
+  e: Evidence,
+  expectGone: (goneFrom: string) => boolean,
+): { verdicts: Verdict[]; gone: boolean } {
+  const verdicts: Verdict[] = [];
+  let gone = false;
+  for (const d of documented) {
+    const symptom = d.symptom(e);
+    if (!d.goneFrom || !expectGone(d.goneFrom)) {
+      verdicts.push(symptom);
+      continue;
+    }
+    const triggers = d.trigger.map((c) => c(e));
+    const label = `gone on Envoy ${e.envoyVersion} (expected from ${d.goneFrom}): ${symptom.label}`;
+    const trail = `${symptom.evidence}; trigger: ${triggers.map((t) => `${t.status === 'pass' ? '✓' : '✗'} ${t.label} (${t.evidence})`).join('; ')}; ${d.why}`;
+    if (triggers.some((t) => t.status !== 'pass')) verdicts.push({ label, status: 'unknown', evidence: `the trigger was not shown to be applied: ${trail}` });
+    else if (symptom.status === 'pass') verdicts.push({ label, status: 'fail', evidence: `the symptom shows again on this version: ${trail}` });
+    else if (symptom.status === 'unknown') verdicts.push({ label, status: 'unknown', evidence: trail });
+    else {
+      verdicts.push({ label, status: 'pass', evidence: trail });
+      gone = true;
+    }
+  }
+  return { verdicts, gone };
+}

@@ -24,6 +24,13 @@ export interface Outcome {
   /** Raw TCP probes: how the connection ended and how long after its last byte. */
   closedBy?: 'fin' | 'rst' | 'still-open';
   closedAfterIdleMs?: number;
+  /** HTTP/1.0 client: ms from the request to the first / last byte of the response, and to the server's close. */
+  firstByteMs?: number;
+  lastByteMs?: number;
+  closedAfterMs?: number;
+  /** HTTP/1.0 client: the status line as sent, and the Content-Length header if any. */
+  statusLine?: string;
+  contentLength?: number;
   /** With a gap schedule: how long the connection sat idle before this request (planned, ms). */
   idleGapMs?: number;
   /** Redis: the server-side CLIENT ID of the connection that ran the command (same id = same connection). */

@@ -7,7 +7,7 @@ import { stderrColors, stdoutColors, type Colors } from './colors.js';
 import { STATUS_WORD, verdictLines } from './verdict-text.js';
 
 export function statusText(status: PhaseResult['status'], c: Colors): string {
-  const paint = { pass: c.green, fail: c.red, error: c.red, unknown: c.yellow, 'not-applicable': c.yellow }[status];
+  const paint = { pass: c.green, gone: c.cyan, fail: c.red, error: c.red, unknown: c.yellow, 'not-applicable': c.yellow }[status];
   return paint(STATUS_WORD[status]);
 }
 
@@ -51,9 +51,9 @@ export function verdictTable(results: PhaseResult[], c: Colors = stdoutColors): 
   for (const r of results) byPhase.set(r.phase, [...(byPhase.get(r.phase) ?? []), r]);
   const rows = [...byPhase.values()].map((rs) => {
     const first = rs[0]!;
-    const good = rs.filter((r) => r.status === 'pass').length;
+    const good = rs.filter((r) => r.status === 'pass' || r.status === 'gone').length;
     const na = rs.every((r) => r.status === 'not-applicable');
-    const status = na ? 'not-applicable' : good === rs.length ? 'pass' : rs.find((r) => r.status !== 'pass')!.status;
+    const status = na ? 'not-applicable' : good === rs.length ? (rs.some((r) => r.status === 'gone') ? 'gone' : 'pass') : rs.find((r) => r.status !== 'pass' && r.status !== 'gone')!.status;
     return [first.phase, first.kind, statusText(status, c), na ? '-' : `${good}/${rs.length}`, na ? `${first.title} (${first.reason})` : first.title];
   });
   return textTable(['phase', 'kind', 'verdict', 'runs', 'what it shows'], rows, c);

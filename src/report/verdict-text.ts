@@ -20,6 +20,7 @@ export function verdictLines(r: PhaseResult): string[] {
 /** Upper-case status words, as every report prints them. */
 export const STATUS_WORD: Record<PhaseResult['status'], string> = {
   pass: 'PASS',
+  gone: 'GONE',
   fail: 'FAIL',
   unknown: 'UNKNOWN',
   error: 'ERROR',

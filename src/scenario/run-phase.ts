@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackend, type BackendKind } from '../backends/create-backend.js';
 import { sweepStaleLabs } from '../backends/reaper.js';
-import { judge, type Verdict } from '../checks/check.js';
+import { judge, judgeDocumented, type Verdict } from '../checks/check.js';
 import { variantPath } from '../envoy/config.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { compareVersions } from '../envoy/version.js';
@@ -21,9 +21,10 @@ import { assertVariantValid } from './validate-variant.js';
 
 /**
  * pass: every check passed. fail: a check's evidence contradicts it. unknown: evidence a check
- * needs is missing. not-applicable: the phase needs another Envoy. error: the lab itself failed.
+ * needs is missing. gone: every check passed and a documented symptom was proven gone on this
+ * Envoy (DocumentedSymptom). not-applicable: the phase needs another Envoy. error: the lab failed.
  */
-export type PhaseStatus = 'pass' | 'fail' | 'unknown' | 'not-applicable' | 'error';
+export type PhaseStatus = 'pass' | 'gone' | 'fail' | 'unknown' | 'not-applicable' | 'error';
 
 export interface PhaseResult {
   scenario: string;
@@ -45,7 +46,7 @@ export interface PhaseResult {
 }
 
 /** Statuses that count as "behaved as documented". */
-export const OK_STATUSES: PhaseStatus[] = ['pass', 'not-applicable'];
+export const OK_STATUSES: PhaseStatus[] = ['pass', 'gone', 'not-applicable'];
 
 export interface RunPhaseOptions extends LabOptions {
   envoy: EnvoyBinary;
@@ -62,6 +63,16 @@ export interface RunPhaseOptions extends LabOptions {
 export function notApplicable(phase: Phase, envoyVersion: string): string | undefined {
   if (!phase.requires || compareVersions(envoyVersion, phase.requires.envoy) >= 0) return undefined;
   return `needs Envoy ≥ ${phase.requires.envoy}: ${phase.requires.why}; this run uses Envoy ${envoyVersion}`;
+}
+
+/** A phase's checks, then its documented symptoms for this Envoy version. */
+export function judgePhase(phase: Phase, evidence: Evidence): { status: PhaseStatus; verdicts: Verdict[] } {
+  const base = judge(phase.expect, evidence);
+  if (!phase.documented?.length || evidence.timeline.requests().length === 0) return base; // no traffic: nothing to judge
+  const documented = judgeDocumented(phase.documented, evidence, (goneFrom) => compareVersions(evidence.envoyVersion, goneFrom) >= 0);
+  const verdicts = [...base.verdicts, ...documented.verdicts];
+  const status: PhaseStatus = verdicts.every((v) => v.status === 'pass') ? (documented.gone ? 'gone' : 'pass') : verdicts.some((v) => v.status === 'fail') ? 'fail' : 'unknown';
+  return { status, verdicts };
 }
 
 export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOptions): Promise<PhaseResult> {
@@ -107,7 +118,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     if (o.keep) await pauseForPoking(lab);
     const evidence = new Evidence(await lab.collect());
     await lab.dispose();
-    const verdict = judge(phase.expect, evidence);
+    const verdict = judgePhase(phase, evidence);
     return finish({ status: verdict.status, verdicts: verdict.verdicts, strip: lab.timeline.strip(), timings: lab.timings });
   } catch (err) {
     await lab?.dispose();

@@ -12,6 +12,24 @@ import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/l
 /** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
 export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
 
+/**
+ * A symptom the seed documents for this phase, with the Envoy versions on which the lab expects
+ * it. Before `goneFrom` it is one more check that must pass. From `goneFrom` on, the lab expects
+ * it gone and proves it: every `trigger` check passes (the same trigger was applied) while the
+ * symptom check does not. The phase then reports GONE with that evidence; a symptom that shows
+ * again is a FAIL (the behaviour changed), a trigger that did not fire is UNKNOWN.
+ */
+export interface DocumentedSymptom {
+  /** Passes when the documented symptom shows. */
+  symptom: Check;
+  /** The Envoy version from which it is expected gone (omit: expected on every version). */
+  goneFrom?: string;
+  /** Proof that the trigger was applied (the request was sent, the timer elapsed, …). */
+  trigger: Check[];
+  /** What the lab measured, and on which versions. */
+  why: string;
+}
+
 export interface Phase {
   /** Short id used by --phase, in artifacts and in the verdict table. */
   name: string;
@@ -30,6 +48,8 @@ export interface Phase {
   inbound?: InboundMode | 'off';
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
+  /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
+  documented?: DocumentedSymptom[];
   /** The incident, as a script against the lab. */
   run(lab: Lab): Promise<void>;
   /** What must hold afterwards; each check cites its evidence. */

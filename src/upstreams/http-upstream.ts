@@ -39,6 +39,8 @@ export interface HttpUpstreamOptions {
   requireHeaderCase?: string;
   /** Extra response headers, names sent in this case (e.g. {"X-Request-Id": "…"}). */
   responseHeaders?: Record<string, string>;
+  /** Answer without Content-Length (chunked to an HTTP/1.1 peer): the proxy must close to end an HTTP/1.0 response. */
+  noContentLength?: boolean;
 }
 
 /** What the app saw of one request (the echo body). */
@@ -106,7 +108,12 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
         verdict: verdict.why,
       };
       const body = o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? `${o.name} (${local})\n`);
-      res.writeHead(verdict.status, { ...o.responseHeaders, 'content-type': o.echo ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body), 'x-served-by': o.name });
+      res.writeHead(verdict.status, {
+        ...o.responseHeaders,
+        'content-type': o.echo ? 'application/json' : 'text/plain',
+        ...(o.noContentLength ? {} : { 'content-length': Buffer.byteLength(body) }),
+        'x-served-by': o.name,
+      });
       res.end(body, () => {
         conn.lastActivity = Date.now();
         if (o.idleCloseMs === undefined) return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { check, judge } from '../../src/checks/check.js';
+import { check, judge, judgeDocumented } from '../../src/checks/check.js';
 import { noAccessEntries } from '../../src/checks/access-log.js';
 import { connectionTableShows } from '../../src/checks/connections.js';
 import { counterGrew, counterStayedZero } from '../../src/checks/counters.js';
@@ -147,5 +147,31 @@ describe('evidence slices', () => {
   it('one-connection checks see the kept-alive port', () => {
     expect(oneConnection('pinned', { after: 'dns', where: (r) => r.status === 503, openedBefore: 'dns' })(e).status).toBe('pass');
     expect(oneConnection('pinned', { after: 'dns', openedBefore: 'dns' })(e).status).toBe('fail');
+  });
+});
+
+describe('documented symptoms expected gone on newer Envoy', () => {
+  const symptom = (shows: boolean) => check('the 1 s delay', () => ({ pass: shows, evidence: shows ? 'closed after 1000 ms' : 'closed after 1 ms' }));
+  const trigger = (applied: boolean) => check('the request was sent', () => ({ pass: applied, evidence: applied ? '4 sent' : 'none sent' }));
+  const doc = (shows: boolean, applied: boolean) => [{ symptom: symptom(shows), goneFrom: '1.36.0', trigger: [trigger(applied)], why: 'measured' }];
+  const e = evidence(oneRequest);
+
+  it('is proven gone when the trigger fired and the symptom did not show', () => {
+    const r = judgeDocumented(doc(false, true), e, () => true);
+    expect(r.gone).toBe(true);
+    expect(r.verdicts[0]).toMatchObject({ status: 'pass', label: expect.stringMatching(/^gone on Envoy 1\.40\.0 \(expected from 1\.36\.0\)/), evidence: expect.stringMatching(/closed after 1 ms; trigger: ✓ the request was sent/) });
+  });
+
+  it('fails when the symptom shows again on a version where it was expected gone', () => {
+    expect(judgeDocumented(doc(true, true), e, () => true).verdicts[0]!.status).toBe('fail');
+  });
+
+  it('is UNKNOWN when the trigger was not applied: absence proves nothing', () => {
+    const r = judgeDocumented(doc(false, false), e, () => true);
+    expect(r).toMatchObject({ gone: false, verdicts: [{ status: 'unknown' }] });
+  });
+
+  it('is an ordinary check before the version it is expected gone from', () => {
+    expect(judgeDocumented(doc(false, true), e, () => false).verdicts[0]).toMatchObject({ status: 'fail', label: 'the 1 s delay' });
   });
 });
