@@ -106,7 +106,7 @@ export default defineScenario({
       config: 'broken',
       run: async (lab) => {
         const bad = variantPath('catch-all-cert', 'bad-duplicate-catchall');
-        lab.note('envoy --mode validate', (await validateVariantFile(lab.envoy.binary, bad)).message);
+        lab.note('envoy --mode validate', (await validateVariantFile(lab.sidecar().binary, bad)).message);
         try {
           await lab.applyConfig(bad, 'second ServiceEntry without addresses pushed');
           lab.note('LDS push', 'accepted');

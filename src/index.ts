@@ -4,6 +4,7 @@
  */
 export { defineScenario, type Phase, type PhaseKind, type Scenario } from './scenario/scenario.js';
 export type { Lab } from './lab/lab.js';
+export type { XdsKind } from './envoy/envoy.js';
 export type { UpstreamSpec } from './lab/lab-spec.js';
 
 // Checks: the named vocabulary first, `check` for what only one scenario needs.

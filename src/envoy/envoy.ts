@@ -15,6 +15,11 @@ import type { EnvoyResources } from './config.js';
 import type { EnvoyBinary } from './install.js';
 import { readFile } from 'node:fs/promises';
 
+/** One part of the configuration, pushed on its own: clusters, routes, listeners. */
+export type XdsKind = 'cds' | 'rds' | 'lds';
+/** istiod's make-before-break order: a cluster exists before any route or listener points at it. */
+export const ISTIO_PUSH_ORDER: readonly XdsKind[] = ['cds', 'rds', 'lds'];
+
 export interface EnvoyStartOptions {
   binary: EnvoyBinary;
   host: string;
@@ -94,38 +99,49 @@ export class Envoy {
   }
 
   /**
-   * Pushes new resources live, in the order istiod uses (clusters before the routes and listeners
-   * that point at them), and waits until Envoy has accepted each part. A rejection is an error.
+   * Pushes new resources live, one xDS part at a time in `order` (default: istiod's
+   * make-before-break order, clusters before the routes and listeners that point at them), and
+   * waits until Envoy has accepted each part before the next; `pushing` runs before each part is
+   * written, `accepted` after Envoy took it.
+   * A rejection is an error. Parts left out of `order` are not pushed.
    */
-  async apply(resources: EnvoyResources): Promise<void> {
+  async apply(resources: EnvoyResources, o: { order?: readonly XdsKind[]; pushing?: (kind: XdsKind) => Promise<void>; accepted?: (kind: XdsKind) => Promise<void> } = {}): Promise<void> {
+    const order = o.order ?? ISTIO_PUSH_ORDER;
+    if (order.length === 0 || new Set(order).size !== order.length) throw new EnvoyConfigError(`an xDS push order names each of cds, rds, lds at most once: got [${order.join(', ')}]`);
     this.version += 1;
     const docs = xdsDocuments(resources, `v${this.version}`);
-    for (const [kind, counter] of [
-      ['cds', 'cluster_manager.cds.update_success'],
-      ['rds', undefined],
-      ['lds', 'listener_manager.lds.update_success'],
-    ] as const) {
-      const before = await this.admin.stats();
-      await replaceFile(this.xds[kind], docs[kind]);
-      if (!counter) continue; // RDS has per-route-config counters; checked through config_dump below
-      const rejected = kind === 'cds' ? 'cluster_manager.cds.update_rejected' : 'listener_manager.lds.update_rejected';
-      if (!before.has(counter)) {
-        throw new EnvoyConfigError(`cannot tell whether Envoy accepted the live ${kind.toUpperCase()} update: it has no stat ${counter}`, { fix: 'run this phase with Envoy stats enabled (no stats_matcher reject_all)' });
-      }
-      await waitUntil(
-        async () => {
-          const now = await this.admin.stats();
-          if ((now.get(rejected) ?? 0) > (before.get(rejected) ?? 0)) throw new EnvoyConfigError(`Envoy rejected the live ${kind.toUpperCase()} update`, { fix: `see ${this.logFile}`, evidence: await this.logTail() });
-          return (now.get(counter) ?? 0) > (before.get(counter) ?? 0);
-        },
-        { timeoutMs: 5000, what: `Envoy to accept the ${kind.toUpperCase()} update` },
-      );
+    for (const kind of order) {
+      await o.pushing?.(kind);
+      await this.push(kind, docs[kind], resources.routes.length > 0);
+      await o.accepted?.(kind);
     }
-    if (resources.routes.length === 0) return;
-    await waitUntil(async () => (await this.admin.get('/config_dump?resource=dynamic_route_configs')).body.includes(`"v${this.version}"`), {
-      timeoutMs: 5000,
-      what: 'Envoy to accept the RDS update',
-    });
+  }
+
+  private async push(kind: XdsKind, doc: string, hasRoutes: boolean): Promise<void> {
+    if (kind === 'rds') {
+      // RDS has per-route-config counters: acceptance is the new version in /config_dump.
+      await replaceFile(this.xds.rds, doc);
+      if (!hasRoutes) return;
+      await waitUntil(async () => (await this.admin.get('/config_dump?resource=dynamic_route_configs')).body.includes(`"v${this.version}"`), {
+        timeoutMs: 5000,
+        what: 'Envoy to accept the RDS update',
+      });
+      return;
+    }
+    const [counter, rejected] = kind === 'cds' ? ['cluster_manager.cds.update_success', 'cluster_manager.cds.update_rejected'] : ['listener_manager.lds.update_success', 'listener_manager.lds.update_rejected'];
+    const before = await this.admin.stats();
+    if (!before.has(counter)) {
+      throw new EnvoyConfigError(`cannot tell whether Envoy accepted the live ${kind.toUpperCase()} update: it has no stat ${counter}`, { fix: 'run this phase with Envoy stats enabled (no stats_matcher reject_all)' });
+    }
+    await replaceFile(this.xds[kind], doc);
+    await waitUntil(
+      async () => {
+        const now = await this.admin.stats();
+        if ((now.get(rejected) ?? 0) > (before.get(rejected) ?? 0)) throw new EnvoyConfigError(`Envoy rejected the live ${kind.toUpperCase()} update`, { fix: `see ${this.logFile}`, evidence: await this.logTail() });
+        return (now.get(counter) ?? 0) > (before.get(counter) ?? 0);
+      },
+      { timeoutMs: 5000, what: `Envoy to accept the ${kind.toUpperCase()} update` },
+    );
   }
 
   async logTail(lines = 30): Promise<string> {

@@ -15,7 +15,9 @@ import type { Timeline } from '../timeline/timeline.js';
 export interface PhaseSources {
   scenario: string;
   phase: string;
-  envoy: Envoy;
+  /** Undefined when the sidecar never started: its evidence is then missing, not empty. */
+  envoy: Envoy | undefined;
+  envoyVersion: string;
   statsBefore: Stats | null;
   timeline: Timeline;
   served: Record<string, number>;
@@ -31,16 +33,17 @@ const asObject = (s: Stats | null) => (s ? Object.fromEntries(s) : null);
 export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> {
   const dir = src.artifactsDir;
   await mkdir(dir, { recursive: true });
-  const statsAfter = await orNull(src.envoy.admin.stats());
-  const configDump = await orNull(src.envoy.admin.configDump());
-  const clusters = await orNull(src.envoy.admin.clusters());
+  const envoy = src.envoy;
+  const statsAfter = envoy ? await orNull(envoy.admin.stats()) : null;
+  const configDump = envoy ? await orNull(envoy.admin.configDump()) : null;
+  const clusters = envoy ? await orNull(envoy.admin.clusters()) : null;
   const faults = await src.readFaults();
-  await src.envoy.stop(); // flushes the access log
-  const accessLog = await readAccessLog(src.envoy.accessLogPath);
+  await envoy?.stop(); // flushes the access log
+  const accessLog = envoy ? await readAccessLog(envoy.accessLogPath) : null;
   const data: EvidenceData = {
     scenario: src.scenario,
     phase: src.phase,
-    envoyVersion: src.envoy.binary.version,
+    envoyVersion: src.envoyVersion,
     timeline: { startedAt: src.timeline.startedAt, entries: src.timeline.entries },
     accessLog,
     statsBefore: asObject(src.statsBefore),

@@ -34,6 +34,8 @@ export interface LabSpec {
     excludeOutbound?: string[];
     /** Capture inbound connections to the pod too, in this mode (default: outbound only). */
     inbound?: InboundMode;
+    /** Do not start Envoy with the lab: the scenario starts it (lab.startSidecar), e.g. after the app. */
+    deferStart?: boolean;
   };
 }
 

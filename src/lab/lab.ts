@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
 import type { Stats } from '../envoy/admin.js';
-import type { Envoy } from '../envoy/envoy.js';
+import type { Envoy, XdsKind } from '../envoy/envoy.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { LabRuntimeError } from '../errors.js';
 import type { EvidenceData } from '../evidence/evidence.js';
@@ -42,7 +42,8 @@ export class Lab implements AsyncDisposable {
   private hosts!: BootedHosts;
   private readonly faults: Array<{ fault: Fault; host: string }> = [];
   private readonly snapshots: Record<string, string> = {};
-  envoy!: Envoy;
+  /** The sidecar; undefined until it starts (a deferred sidecar starts when the scenario says). */
+  envoy?: Envoy;
   private statsBefore: Stats | null = null;
   private disposed = false;
   private readonly log: (line: string) => void;
@@ -62,16 +63,27 @@ export class Lab implements AsyncDisposable {
       const t0 = Date.now();
       lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started);
       lab.timings.topologyUpMs = Date.now() - t0;
-      const t1 = Date.now();
-      lab.envoy = await startSidecar(backend, spec, o.envoy);
-      lab.timings.envoyReadyMs = Date.now() - t1;
+      // istio-init's order: the pod's iptables are in place before any container starts.
       await intercept(backend, spec, (h) => lab.ip(h));
-      lab.statsBefore = await lab.envoy.admin.stats().catch(() => null);
+      if (!spec.sidecar.deferStart) await lab.bootSidecar();
     } catch (err) {
       await lab.dispose();
       throw err;
     }
     return lab;
+  }
+
+  private async bootSidecar(): Promise<void> {
+    const t1 = Date.now();
+    const envoy = (this.envoy = await startSidecar(this.backend, this.spec, this.o.envoy));
+    this.timings.envoyReadyMs = Date.now() - t1;
+    this.statsBefore = await envoy.admin.stats().catch(() => null);
+  }
+
+  /** The running sidecar, or a clear error for a scenario that uses it before starting it. */
+  sidecar(): Envoy {
+    if (!this.envoy) throw new LabRuntimeError('the sidecar has not started yet', { fix: 'call `await lab.startSidecar()` before using Envoy in a phase with `deferSidecar: true`' });
+    return this.envoy;
   }
 
   get artifactsDir(): string {
@@ -129,9 +141,44 @@ export class Lab implements AsyncDisposable {
 
   /** Applies another config variant live (CDS, RDS, then LDS), like istiod pushing a fix. */
   async applyConfig(configPath: string, label: string): Promise<void> {
-    await this.envoy.apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
+    await this.sidecar().apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
     this.timeline.mark('config', label);
     this.log(`config: ${label} applied live`);
+  }
+
+  /**
+   * Pushes a config variant live one xDS part at a time, in `order`, `gapMs` apart: a control
+   * plane that pushes out of order, or slowly. Marks each part as it is written (`cds`, `rds`,
+   * `lds`) and notes how long Envoy took to accept it (`cds accepted ms`, ...).
+   */
+  async pushConfig(configPath: string, o: { order: readonly XdsKind[]; gapMs: number }): Promise<void> {
+    const resources = await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath);
+    let n = 0;
+    let pushedAt = 0;
+    await this.sidecar().apply(resources, {
+      order: o.order,
+      pushing: async (kind) => {
+        pushedAt = Date.now();
+        this.timeline.mark(kind, `${kind.toUpperCase()} of ${configPath} pushed`);
+      },
+      accepted: async (kind) => {
+        this.note(`${kind} accepted ms`, String(Date.now() - pushedAt));
+        if (++n < o.order.length) await this.sleep(o.gapMs);
+      },
+    });
+  }
+
+  /**
+   * Starts the sidecar of a lab whose spec defers it (`sidecar.deferStart`) and returns when
+   * Envoy is LIVE (/ready 200, every listener up): what pilot-agent's `wait` does for
+   * holdApplicationUntilProxyStarts. Sets a `sidecar` marker as Envoy starts, and notes
+   * `sidecar ready ms` (how long after the marker it was LIVE).
+   */
+  async startSidecar(): Promise<void> {
+    if (this.envoy) throw new LabRuntimeError('the sidecar is already running', { fix: 'set sidecar.deferStart (phase `deferSidecar: true`) to start it from the scenario' });
+    this.timeline.mark('sidecar', 'Envoy starting');
+    await this.bootSidecar();
+    this.note('sidecar ready ms', String(this.timings.envoyReadyMs));
   }
 
   /** Starts the app's serial keep-alive HTTP client (src/clients/http-client.ts). */
@@ -164,7 +211,7 @@ export class Lab implements AsyncDisposable {
 
   /** An Envoy stat's current value, or "absent" (noted as such: a check reading it is UNKNOWN). */
   async envoyStat(name: string): Promise<string> {
-    return String((await this.envoy.admin.stat(name)) ?? 'absent');
+    return String((await this.sidecar().admin.stat(name)) ?? 'absent');
   }
 
   /** Packets that went through an iptables chain of a host (the sum of its rules' counters): proof a capture path was used. */
@@ -220,6 +267,7 @@ export class Lab implements AsyncDisposable {
       scenario: this.o.scenario ?? '',
       phase: this.o.phase ?? '',
       envoy: this.envoy,
+      envoyVersion: this.o.envoy.version,
       statsBefore: this.statsBefore,
       timeline: this.timeline,
       served: this.recorder.served,

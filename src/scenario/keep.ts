@@ -11,7 +11,7 @@ export async function pauseForPoking(lab: Lab): Promise<void> {
     `The lab is up (${b.kind}, ${b.plan.cidr}). Hosts: ${hosts.map((h) => `${h}=${lab.ip(h)}`).join(' ')}`,
     `  connections:  ${on('pod')} ss -tanp`,
     `  interception: ${on('pod')} iptables -t nat -L ISTIO_OUTPUT -n -v`,
-    `  Envoy admin:  curl --unix-socket ${lab.envoy.admin.socketPath} http://x/clusters`,
+    lab.envoy ? `  Envoy admin:  curl --unix-socket ${lab.envoy.admin.socketPath} http://x/clusters` : '  Envoy admin:  (the sidecar was not started in this phase)',
     `  as the app:   ${on('pod', true)} curl -sv http://<name>/`,
     `  DNS:          ${on('pod')} dig @${lab.ip('dns')} <name>`,
     'Press Enter to judge the phase and tear the lab down (Ctrl-C tears it down at once).',

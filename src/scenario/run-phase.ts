@@ -109,7 +109,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
       labSpecFor(scenario, phase, configPath),
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, scenario: scenario.id, phase: phase.name },
     );
-    o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, Envoy ready ${lab.timings.envoyReadyMs} ms)`);
+    o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
     try {
       await phase.run(lab);
     } finally {

@@ -44,6 +44,8 @@ export interface Phase {
   upstreams?: Record<string, Partial<Record<'http' | 'tls', object>>>;
   /** Per-phase changes to the pod's app server, merged into the scenario's. */
   appServer?: Partial<AppServerSpec>;
+  /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */
+  deferSidecar?: boolean;
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
@@ -91,7 +93,7 @@ export function defineScenario(s: Scenario): Scenario {
 export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
   const { inbound, ...world } = s.lab;
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
-  return { ...world, appServer, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound) } };
+  return { ...world, appServer, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { Outcome } from '../clients/outcome.js';
 import { WaitTimeoutError } from '../util/time.js';
 
-export type MarkerCategory = 'fault' | 'dns' | 'config' | 'note';
+/** `cds` / `rds` / `lds`: one xDS part accepted by Envoy on its own (lab.pushConfig). */
+export type MarkerCategory = 'fault' | 'dns' | 'config' | 'cds' | 'rds' | 'lds' | 'sidecar' | 'note';
 
 export type TimelineEntry =
   | ({ t: number; kind: 'request' } & Outcome)
