@@ -1,4 +1,4 @@
-/** Named checks on the pod's connection table (`ss -tanp`), the view the seeds' authors had. */
+/** Named checks on the pod's connection table (`ss -tanpo`), the view the seeds' authors had. */
 import { check, type Check } from './check.js';
 
 export interface SocketLine {
@@ -8,6 +8,8 @@ export interface SocketLine {
   peer: (ip: (host: string) => string) => string;
   /** The owning process as ss names it, e.g. "envoy", "node". */
   process: string;
+  /** The socket has a keepalive timer running (`timer:(keepalive,…)`, netstat -o) or has none. */
+  keepalive?: boolean;
 }
 
 /** The snapshot `label` has a line for every one of `lines`. */
@@ -16,11 +18,12 @@ export function connectionTableShows(label: string, snapshot: string, lines: Soc
     const table = e.snapshot(snapshot).split('\n');
     const found = lines.map((l) => {
       const peer = l.peer((h) => e.ip(h));
-      return table.find((row) => row.startsWith(l.state) && row.includes(` ${peer} `) && row.includes(`"${l.process}"`));
+      const timerOk = (row: string) => l.keepalive === undefined || row.includes('timer:(keepalive') === l.keepalive;
+      return table.find((row) => row.startsWith(l.state) && row.includes(` ${peer} `) && row.includes(`"${l.process}"`) && timerOk(row));
     });
     return {
       pass: found.every(Boolean),
-      evidence: lines.map((l, i) => found[i]?.replace(/\s+/g, ' ').trim() ?? `no ${l.state} line of "${l.process}"`).join(' | '),
+      evidence: lines.map((l, i) => found[i]?.replace(/\s+/g, ' ').trim() ?? `no ${l.state} line of "${l.process}"${l.keepalive === undefined ? '' : l.keepalive ? ' with a keepalive timer' : ' without a keepalive timer'}`).join(' | '),
     };
   });
 }

@@ -51,6 +51,15 @@ export class EnvoyAdmin {
     return (await this.get('/config_dump')).body;
   }
 
+  /**
+   * The allocator's bytes in use right now (/memory, read on demand; the server.memory_allocated
+   * gauge is only refreshed at each stats flush, every 5 s).
+   */
+  async memoryAllocated(): Promise<number> {
+    const r = await this.get('/memory');
+    return Number((JSON.parse(r.body) as { allocated?: string }).allocated ?? NaN);
+  }
+
   async clusters(): Promise<string> {
     return (await this.get('/clusters?format=json')).body;
   }

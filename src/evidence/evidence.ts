@@ -114,6 +114,14 @@ export class Evidence {
     return e.detail;
   }
 
+  /** Every number noted under `what`, in order (a series, e.g. a gauge sampled each cycle). */
+  noteSeries(what: string): number[] {
+    const values = this.timeline.events(what).map((e) => Number(e.detail));
+    if (values.length === 0) throw new EvidenceMissing(`the series "${what}": the phase never recorded it`);
+    if (values.some((n) => !Number.isFinite(n))) throw new EvidenceMissing(`the series "${what}": not every sample is a number (${this.timeline.events(what).map((e) => e.detail).join(', ')})`);
+    return values;
+  }
+
   /** A noted number; a note that is not a number is missing evidence (e.g. "absent"). */
   noteNumber(what: string): number {
     const text = this.note(what);

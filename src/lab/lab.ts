@@ -204,14 +204,19 @@ export class Lab implements AsyncDisposable {
   }
 
   /** Records something the scenario measured (a server-side count, a kernel counter) on the timeline. */
-  note(what: string, detail: string): void {
+  note(what: string, detail: string, o: { quiet?: boolean } = {}): void {
     this.timeline.add(Date.now(), { kind: 'event', source: 'lab', what, detail });
-    this.log(`${what}: ${detail}`);
+    if (!o.quiet) this.log(`${what}: ${detail}`); // quiet: a series sampled every cycle
   }
 
   /** An Envoy stat's current value, or "absent" (noted as such: a check reading it is UNKNOWN). */
   async envoyStat(name: string): Promise<string> {
     return String((await this.sidecar().admin.stat(name)) ?? 'absent');
+  }
+
+  /** Bytes Envoy's allocator holds right now (admin /memory): a sample for a memory series. */
+  async envoyMemory(): Promise<number> {
+    return this.sidecar().admin.memoryAllocated();
   }
 
   /** Packets that went through an iptables chain of a host (the sum of its rules' counters): proof a capture path was used. */
@@ -245,21 +250,23 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * `ss -tanp` in the pod, saved as an artifact (the seed's view of the connections). With `until`,
+   * `ss -tanpo` in the pod, or on another lab host (with timers: netstat -o, the seed's view of the
+   * connections), saved as an artifact. With `until`,
    * re-reads the table for up to 1 s until a line matches (e.g. a dial in flight).
    */
-  async snapshotConnections(label: string, until?: RegExp): Promise<string> {
-    let r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+  async snapshotConnections(label: string, until?: RegExp, host: string = POD.name): Promise<string> {
+    let r = await this.backend.exec(host, ['ss', '-tanpo']);
     for (let i = 0; until && !until.test(r.stdout) && i < 20; i++) {
       await this.sleep(50);
-      r = await this.backend.exec(POD.name, ['ss', '-tanp']);
+      r = await this.backend.exec(host, ['ss', '-tanpo']);
     }
     const file = join(this.artifactsDir, `ss-${label.replace(/[^a-z0-9]+/gi, '-')}.txt`);
     await mkdir(this.artifactsDir, { recursive: true });
-    await writeFile(file, `# ${label} (t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);
+    await writeFile(file, `# ${label} (${host}, t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);
     if (r.exitCode === 0) this.snapshots[label] = r.stdout; // a failed `ss` is no table: missing evidence
     return r.stdout;
   }
+
 
   /** Stops Envoy, gathers the evidence and writes the artifacts. Call once, before dispose. */
   async collect(): Promise<EvidenceData> {

@@ -82,15 +82,35 @@ export class Timeline {
     });
   }
 
-  /** One character per request (. ok, x 5xx, ! error), markers as ^: a glanceable summary. */
-  strip(): string {
-    return this.entries
-      .map((e) => {
-        if (e.kind === 'request') return e.ok === true || (e.ok === undefined && e.status !== undefined && e.status < 500) ? '.' : e.status !== undefined ? 'x' : '!';
-        if (e.kind === 'marker') return ` ^${e.category} `;
-        return '';
-      })
-      .join('');
+  /**
+   * A glanceable summary: one character per request (. ok, o 4xx, x 5xx, ! no response), markers
+   * as ^category. Past `width` requests, one character stands for a run of them (the worst of
+   * the run) and the strip says how many.
+   */
+  strip(width = 120): string {
+    const requests = this.entries.filter((e) => e.kind === 'request').length;
+    const per = Math.max(1, Math.ceil(requests / width));
+    const rank = '.ox!';
+    let out = '';
+    let worst = -1;
+    let inRun = 0;
+    const flush = () => {
+      if (inRun) out += rank[worst];
+      worst = -1;
+      inRun = 0;
+    };
+    for (const e of this.entries) {
+      if (e.kind === 'marker') {
+        flush();
+        out += ` ^${e.category} `;
+      } else if (e.kind === 'request') {
+        const c = e.ok === true || (e.ok === undefined && e.status !== undefined && e.status < 400) ? '.' : e.status !== undefined && e.status < 500 ? 'o' : e.status !== undefined ? 'x' : '!';
+        worst = Math.max(worst, rank.indexOf(c));
+        if (++inRun === per) flush();
+      }
+    }
+    flush();
+    return per > 1 ? `${out.trim()}  (1 char = ${per} requests)` : out;
   }
 }
 

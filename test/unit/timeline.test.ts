@@ -12,6 +12,12 @@ describe('Timeline', () => {
     expect(t.strip()).toBe('. ^dns x!');
   });
 
+  it('keeps the strip short under load: a character per run of requests, the worst of each run', () => {
+    const t = new Timeline(0);
+    for (let i = 0; i < 8; i++) t.add(i, { kind: 'request', seq: i, at: i, latencyMs: 1, status: i === 5 ? 429 : 200 });
+    expect(t.strip(4)).toBe('..o.  (1 char = 2 requests)');
+  });
+
   it('waitFor resolves on the entry that makes the predicate true', async () => {
     const t = new Timeline();
     const waiting = t.waitFor('one request', (x) => x.requests().length === 1, 1000);
