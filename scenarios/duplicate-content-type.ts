@@ -10,7 +10,7 @@
  * Fix       The seed's EnvoyFilter: a Lua filter before the router keeps the first value.
  * Control   Without the sidecar (no inbound capture), the app gets both lines and uses the first.
  */
-import { appView, configHas, defineScenario, everyAccessEntry, everyRequest, noAccessEntries, type Lab, type RequestEntry } from '../src/index.js';
+import { appView, configHas, defineScenario, everyAccessEntry, everyRequest, noAccessEntries, podServingCallers, type Lab, type RequestEntry } from '../src/index.js';
 
 const APP_PORT = 8080;
 const CALLS = 3;
@@ -37,12 +37,7 @@ export default defineScenario({
   symptom: '415 Unsupported Media Type from the app for requests that carry two Content-Type lines',
   cause: 'Envoy joins repeated Content-Type values into one line with a comma; the strict app cannot parse it',
   timeScaling: 'none needed: each call is one request',
-  lab: {
-    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
-    dns: {},
-    appServer: { port: APP_PORT, echo: true, strictContentType: true },
-    inbound: 'REDIRECT',
-  },
+  lab: podServingCallers({ port: APP_PORT, echo: true, strictContentType: true }),
   phases: [
     {
       name: 'before',

@@ -16,7 +16,7 @@
  * The caller is a lab host outside the pod; the app is a server in the pod that requires the
  * header name "X-UserId" exactly and answers with the header names it received.
  */
-import { appView, check, configHas, defineScenario, everyAccessEntry, everyRequest, type Lab, type RequestEntry } from '../src/index.js';
+import { appView, check, configHas, defineScenario, everyAccessEntry, everyRequest, podServingCallers, type Lab, type RequestEntry } from '../src/index.js';
 
 const APP_PORT = 8080;
 const CALLS = 3;
@@ -38,12 +38,7 @@ export default defineScenario({
   symptom: 'the app answers 400 (no X-UserId) though the caller sent it; response headers reach the caller in lower case',
   cause: "Envoy's HTTP/1 codec lowercases header names both ways; the app compares names case-sensitively",
   timeScaling: 'none needed: each call is one request',
-  lab: {
-    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
-    dns: {},
-    appServer: { port: APP_PORT, echo: true, requireHeaderCase: 'X-UserId', responseHeaders: { 'X-Request-Id': 'req-1' } },
-    inbound: 'REDIRECT',
-  },
+  lab: podServingCallers({ port: APP_PORT, echo: true, requireHeaderCase: 'X-UserId', responseHeaders: { 'X-Request-Id': 'req-1' } }),
   phases: [
     {
       name: 'before',

@@ -14,7 +14,7 @@
  * The caller is a lab host outside the pod ("client"); the app is a server in the pod (uid 1000)
  * that answers with what it saw: its socket's peer and the header lines it received.
  */
-import { appPeerIp, appView, check, configHas, defineScenario, describeAccess, everyAccessEntry, everyRequest, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { appPeerIp, appView, check, configHas, defineScenario, describeAccess, everyAccessEntry, everyRequest, podServingCallers, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const APP_PORT = 8080;
 const CALLS = 5;
@@ -52,12 +52,7 @@ export default defineScenario({
   symptom: "the app's getRemoteAddr() is 127.0.0.6 for every caller, and nothing carries the caller's address",
   cause: "REDIRECT interception: Envoy terminates the caller's connection and opens its own to the app, bound to 127.0.0.6",
   timeScaling: 'none needed: each call is one request',
-  lab: {
-    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
-    dns: {},
-    appServer: { port: APP_PORT, echo: true },
-    inbound: 'REDIRECT',
-  },
+  lab: podServingCallers({ port: APP_PORT, echo: true }),
   phases: [
     {
       name: 'before',

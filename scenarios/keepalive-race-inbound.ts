@@ -17,7 +17,7 @@
  * Time scaling: the app's idle timeout (Tomcat 60 s) → 1 s; the caller pauses 1.3 s; the fix's
  * 20 s → 0.5 s.
  */
-import { callsWithIdleGaps, check, counterGrew, defineScenario, everyRequestOk, faultNeverFired, raceLost, raceRateMeasured, SWEEP, sweepIdleGaps, type RaceTarget } from '../src/index.js';
+import { callsWithIdleGaps, check, counterGrew, defineScenario, everyRequestOk, faultNeverFired, podServingCallers, raceLost, raceRateMeasured, SWEEP, sweepIdleGaps, type RaceTarget } from '../src/index.js';
 
 const APP_PORT = 8080;
 /** A caller outside the pod calls the app on the pod's address; the app's own server is the one that gives up. */
@@ -33,12 +33,7 @@ export default defineScenario({
   symptom: '503 UC upstream_reset_before_response_started{connection_termination} for callers of the app, now and then',
   cause: "the app's server closes idle keep-alive connections sooner than Envoy's inbound cluster (1 h): Envoy reuses one the app gave up on",
   timeScaling: "app idle timeout (Tomcat 60 s) → 1 s; the caller's idle gaps 1.3 s; the fix's idleTimeout 20 s → 0.5 s",
-  lab: {
-    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
-    dns: {},
-    appServer: { port: APP_PORT },
-    inbound: 'REDIRECT',
-  },
+  lab: podServingCallers({ port: APP_PORT }),
   phases: [
     {
       name: 'before',

@@ -14,7 +14,7 @@
  * requests at most, bounded in time), through the sidecar's inbound side. The accepted rate is
  * measured from second 2 to second 6, after the bucket's initial 100 tokens are spent.
  */
-import { check, counterGrew, defineScenario, everyAccessEntry, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { check, counterGrew, defineScenario, everyAccessEntry, podServingCallers, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const APP_PORT = 8080;
 const LIMIT_RPS = 100;
@@ -84,12 +84,7 @@ export default defineScenario({
   symptom: 'a per-path local rate limit of 100/s under 200/s of load does not hold a steady 50 % success rate; a whole-listener one does',
   cause: "descriptor token buckets were refilled on multiples of the global timer, and the timer's jitter skipped refills",
   timeScaling: 'none: 100/s limit, 200/s offered, as in the seed; 6 s of load instead of minutes',
-  lab: {
-    upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
-    dns: {},
-    appServer: { port: APP_PORT },
-    inbound: 'REDIRECT',
-  },
+  lab: podServingCallers({ port: APP_PORT }),
   phases: [
     {
       name: 'before',

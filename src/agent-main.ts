@@ -17,6 +17,8 @@ import { tcpProbeCommands } from './clients/tcp-probe.js';
 import { tlsClientCommands } from './clients/tls-client.js';
 import { rawHttpCommands } from './clients/raw-http.js';
 import { http10ClientCommands } from './clients/http10-client.js';
+import { sqlClientCommands } from './clients/sql-client.js';
+import { memcachedClientCommands } from './clients/memcached-client.js';
 
 const commands: Commands = {
   ...dnsCommands,
@@ -28,6 +30,8 @@ const commands: Commands = {
   ...tlsClientCommands,
   ...rawHttpCommands,
   ...http10ClientCommands,
+  ...sqlClientCommands,
+  ...memcachedClientCommands,
 };
 
 // Standalone (the docker-compose playground): `agent serve <command> '<json args>'` runs one

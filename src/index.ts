@@ -29,6 +29,7 @@ export type { Fault } from './faults/fault.js';
 
 // Incident scripts several scenarios share.
 export { CONNECTION_TERMINATION_503, SWEEP, callsWithIdleGaps, raceLost, raceRateMeasured, sweepIdleGaps, type RaceTarget } from './patterns/keepalive-race.js';
+export { podServingCallers } from './patterns/pod-as-server.js';
 
 // Configs and versions.
 export { variantPath } from './envoy/config.js';

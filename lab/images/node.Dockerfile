@@ -6,5 +6,5 @@ FROM ${BASE}
 COPY node /usr/local/bin/node
 COPY agent.cjs /opt/efl/agent.cjs
 ARG AGENT
-LABEL efl.agent=${AGENT}
+LABEL efl.agent=${AGENT} efl.base=${BASE}
 CMD ["node", "--version"]

@@ -37,7 +37,7 @@ export function netnsRequirements(): Requirement[] {
 }
 
 /**
- * What a lab's upstream servers need on this machine. Redis runs inside the lab hosts, which on
+ * What a lab's upstream servers need on this machine. Redis, MariaDB and memcached run inside the lab hosts, which on
  * netns share this machine's files (the docker images carry their own); the TLS sites'
  * certificates are made here with openssl for both backends.
  */
@@ -45,12 +45,14 @@ export function upstreamRequirements(kinds: Iterable<string | undefined>, backen
   const k = new Set(kinds);
   return [
     ...(k.has('redis') && backend !== 'docker' ? [tool('redis-server', 'redis-server', 'real redis upstream'), tool('redis-cli', 'redis-tools', 'real redis upstream')] : []),
+    ...(k.has('mariadb') && backend !== 'docker' ? [tool('mariadbd', 'mariadb-server', 'real MariaDB upstream')] : []),
+    ...(k.has('memcached') && backend !== 'docker' ? [tool('memcached', 'memcached', 'real memcached upstream')] : []),
     ...(k.has('tls') ? [tool('openssl', 'openssl', 'lab TLS certificates')] : []),
   ];
 }
 
 /** Every scenario's needs on this machine (for `lab doctor`). */
-export const scenarioRequirements = () => upstreamRequirements(['redis', 'tls'], 'any');
+export const scenarioRequirements = () => upstreamRequirements(['redis', 'mariadb', 'memcached', 'tls'], 'any');
 
 /** "apt-get install -y iproute2 iptables" for the missing requirements that have a package. */
 export function aptInstallLine(missing: Requirement[]): string | undefined {

@@ -13,9 +13,10 @@ import { LabStartError } from '../errors.js';
 import { LAB_DIR } from '../paths.js';
 import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from '../topology/topology.js';
 import { ensureLabCerts } from '../upstreams/lab-certs.js';
+import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
 import { AgentHandle } from './agent-handle.js';
-import { labVars, type LabSpec } from './lab-spec.js';
+import { labVars, runsAgent, type LabSpec } from './lab-spec.js';
 import type { Recorder } from './recorder.js';
 
 export interface BootedHosts {
@@ -40,7 +41,7 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
     agent.onEvent((e) => recorder.record(e));
     return agent;
   };
-  const agentHosts = spec.upstreams.filter((u) => u.kind !== 'redis');
+  const agentHosts = spec.upstreams.filter(runsAgent);
   const [dns, app, ...ups] = await Promise.all([
     startAgent(DNS_HOST.name, 'dns'),
     startAgent(POD.name, 'app', APP_UID),
@@ -56,6 +57,8 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
     ...spec.upstreams.map(async (u) => {
       recorder.served[u.name] = 0;
       if (u.kind === 'redis') return startRedis(backend, u.name, u.port, join(logs, `redis-${u.name}.log`));
+      if (u.kind === 'mariadb') return startMariaDb(backend, u.name, u.port, u.mariadb ?? {}, join(logs, `mariadb-${u.name}.log`));
+      if (u.kind === 'memcached') return startMemcached(backend, u.name, u.port, u.memcached ?? {}, join(logs, `memcached-${u.name}.log`));
       if (u.kind === 'client') return undefined; // a caller: its agent waits for the scenario's calls
       const agent = upstreams.get(u.name)!;
       if (u.kind === 'tls') return agent.call('tls.start', { name: u.name, port: u.port, certDir, ...u.tls });

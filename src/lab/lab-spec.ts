@@ -1,19 +1,27 @@
 /** What a lab is made of, as data: its upstream hosts, DNS records and sidecar configuration. */
 import type { AddressPlan } from '../topology/addresses.js';
 import { DNS_HOST } from '../topology/topology.js';
+import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
 import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
 import type { TlsUpstreamOptions } from '../upstreams/tls-upstream.js';
 
 /**
- * A host outside the pod and what it runs: a fake HTTP app (default), a real redis, a TLS site,
+ * A host outside the pod and what it runs: a fake HTTP app (default), a real redis, MariaDB or
+ * memcached, a TLS site,
  * or a client that calls the pod's app (inbound scenarios; it runs only the lab's agent).
  */
 export type UpstreamSpec = { name: string; octet: number } & (
   | { kind?: 'http'; ports: number[]; http?: Omit<HttpUpstreamOptions, 'name' | 'ports'> }
   | { kind: 'redis'; port: number }
+  | { kind: 'mariadb'; port: number; mariadb?: MariaDbOptions }
+  | { kind: 'memcached'; port: number; memcached?: MemcachedOptions }
   | { kind: 'tls'; port: number; tls: Omit<TlsUpstreamOptions, 'name' | 'port' | 'certDir'> }
   | { kind: 'client' }
 );
+
+/** Upstream kinds that run a real server from a Debian package instead of the lab's agent. */
+export const REAL_SERVER_KINDS = ['redis', 'mariadb', 'memcached'] as const;
+export const runsAgent = (u: UpstreamSpec) => !(REAL_SERVER_KINDS as readonly string[]).includes(u.kind ?? 'http');
 
 /** The app's own server in the pod (as uid 1000), behind the sidecar's inbound half. */
 export type AppServerSpec = { port: number } & Omit<HttpUpstreamOptions, 'name' | 'ports'>;

@@ -41,7 +41,7 @@ export interface Phase {
   /** Upstream hosts whose addresses bypass the sidecar (excludeOutboundIPRanges). */
   excludeOutbound?: string[];
   /** Per-phase changes to upstream hosts, merged into the scenario's (e.g. a longer keep-alive). */
-  upstreams?: Record<string, Partial<Record<'http' | 'tls', object>>>;
+  upstreams?: Record<string, Partial<Record<'http' | 'tls' | 'mariadb' | 'memcached', object>>>;
   /** Per-phase changes to the pod's app server, merged into the scenario's. */
   appServer?: Partial<AppServerSpec>;
   /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */

@@ -1,6 +1,7 @@
 /**
  * The images the Docker backend runs, with fixed tags:
- *   efl/base:bookworm      Debian minbase + iproute2, iptables, redis-server, openssl, …
+ *   efl/base:bookworm-2    Debian minbase + iproute2, iptables, redis-server, mariadb-server,
+ *                          memcached, openssl, … (the tag's number goes up with the package list)
  *   efl/node:<node>        base + node (agents: app, DNS, upstreams)
  *   efl/envoy:<version>    base + the official Envoy binary, uid 1337 (the sidecar)
  * Two ways to make them, chosen automatically and reported:
@@ -17,7 +18,7 @@ import { PrerequisiteError } from '../../errors.js';
 import { LAB_DIR } from '../../paths.js';
 import type { SidecarBinary } from '../backend.js';
 
-export const BASE_IMAGE = 'efl/base:bookworm';
+export const BASE_IMAGE = 'efl/base:bookworm-2';
 export const nodeImage = () => `efl/node:${process.version.slice(1)}`;
 export const envoyImage = (version: string) => `efl/envoy:${version}`;
 /** Stable tags the docker-compose playground uses: the last `lab images` run. */
@@ -57,7 +58,10 @@ async function chooseSource(envoyVersion: string, progress: (l: string) => void)
 export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle: string, progress: (l: string) => void = () => {}): Promise<{ built: string[]; source: string }> {
   const built: string[] = [];
   const agent = basename(bundle, '.cjs');
-  const missing = !(await imageExists(docker, envoyImage(envoy.version))) || (await imageLabels(docker, nodeImage()))?.['efl.agent'] !== agent;
+  // The node image is current when it carries these agents and, built offline, today's base (its packages).
+  const nodeUpToDate = (l: Record<string, string>) => l['efl.agent'] === agent && (l['efl.source'] === 'registry' || l['efl.base'] === BASE_IMAGE);
+  const nodeLabels = await imageLabels(docker, nodeImage());
+  const missing = !(await imageExists(docker, envoyImage(envoy.version))) || !nodeLabels || !nodeUpToDate(nodeLabels);
   const source = missing ? await chooseSource(envoy.version, progress) : 'present';
   const official = officialImages(envoy.version);
   if (source === 'offline' && !(await imageExists(docker, BASE_IMAGE))) {
@@ -74,7 +78,7 @@ export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle:
   // The node image carries the agent bundle (for the playground): rebuilt when the agents change.
   const viaRegistry = source === 'registry';
   for (const [tag, dockerfile, files, upToDate] of [
-    [nodeImage(), viaRegistry ? 'node-official.Dockerfile' : 'node.Dockerfile', viaRegistry ? { 'agent.cjs': bundle } : { node: process.execPath, 'agent.cjs': bundle }, (l: Record<string, string>) => l['efl.agent'] === agent],
+    [nodeImage(), viaRegistry ? 'node-official.Dockerfile' : 'node.Dockerfile', viaRegistry ? { 'agent.cjs': bundle } : { node: process.execPath, 'agent.cjs': bundle }, nodeUpToDate],
     [envoyImage(envoy.version), viaRegistry ? 'envoy-official.Dockerfile' : 'envoy.Dockerfile', viaRegistry ? {} : { envoy: envoy.bin }, () => true],
   ] as const) {
     const labels = await imageLabels(docker, tag);
