@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABS_DIR as LABS, RUN_ROOT } from '../paths.js';
+import { AddressPlan } from '../topology/addresses.js';
 
 /** Resource names start with this: namespaces `efl-<labId>-<host>`. */
 export const NAME_PREFIX = 'efl';
@@ -14,12 +15,25 @@ export function labDir(labId: string): string {
   return join(LABS, labId);
 }
 
-export async function claimLab(): Promise<{ labId: string; dir: string }> {
+/** Claims are made one at a time in this process, so labs started in parallel get distinct /24s. */
+let claiming: Promise<unknown> = Promise.resolve();
+
+export function claimLab(): Promise<{ labId: string; dir: string }> {
+  const claim = claiming.then(claimOne);
+  claiming = claim.catch(() => {});
+  return claim;
+}
+
+async function claimOne(): Promise<{ labId: string; dir: string }> {
   await mkdir(LABS, { recursive: true });
   await chmod(RUN_ROOT, 0o755);
   await chmod(LABS, 0o755);
+  // Labs side by side (--parallel, or another run) must not share a /24: Docker refuses
+  // overlapping networks, and the addresses would be ambiguous in the evidence.
+  const taken = new Set((await listClaimedLabs()).map((id) => new AddressPlan(id).prefix));
   for (;;) {
     const labId = randomBytes(3).toString('hex');
+    if (taken.has(new AddressPlan(labId).prefix) && taken.size < 512) continue;
     const dir = labDir(labId);
     try {
       await mkdir(dir);

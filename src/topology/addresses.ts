@@ -1,6 +1,7 @@
 /**
  * Lab addressing. Every lab gets its own /24 out of 198.18.0.0/15 (RFC 2544, benchmarking),
- * chosen from its id, so two labs never share a subnet and no address can be an outside one.
+ * chosen from its id (claimLab picks ids whose /24 no other lab holds), so labs side by side never
+ * share a subnet and no address can be an outside one.
  */
 import type { HostSpec } from './topology.js';
 

@@ -40,7 +40,7 @@ describe.skipIf(!!netns.unavailable)('missing prerequisites', () => {
       envoy: await ensureEnvoy(),
       backend: 'netns',
       runDir: `${RUNS_DIR}/prerequisite-test-${process.pid}`,
-      reporter: { phaseStart: (p) => started.push(p.name), step: () => {}, phaseEnd: () => {} },
+      reporter: { start: (p) => (started.push(p.name), { step: () => {}, end: () => {} }) },
     });
     await expect(run).rejects.toMatchObject({ name: 'PrerequisiteError', fix: 'apt-get install -y memcached' });
     expect(started).toEqual(['before']);

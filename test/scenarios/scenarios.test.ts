@@ -7,6 +7,9 @@
  *   LAB_BACKENDS=netns,docker   which backends (CI: both, required)
  *   LAB_REPEAT=3                each phase N times, N/N required
  *   ENVOY_VERSION=1.36.4        another Envoy
+ *   LAB_PARALLEL=2              phase runs at once, each in its own lab (default 1)
+ * All phase runs of a backend happen first (in beforeAll, `LAB_PARALLEL` at a time); each test
+ * then judges one phase's runs.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
@@ -18,48 +21,65 @@ import { crossJudge } from '../../src/scenario/cross-judge.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { OK_STATUSES, notApplicable, runPhase } from '../../src/scenario/run-phase.js';
 import { defaultRunDir } from '../../src/scenario/run-scenario.js';
+import { runPool } from '../../src/util/pool.js';
 import { backendsUnderTest } from '../support/backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
 const envoyVersion = process.env.ENVOY_VERSION ?? DEFAULT_ENVOY_VERSION;
+/** Phase runs at once, each in its own lab (npm run scenario's --parallel). */
+const parallel = Number(process.env.LAB_PARALLEL ?? 1);
+const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+
+interface PhaseOutcome {
+  ok: number;
+  lines: string[];
+}
 
 for (const backend of await backendsUnderTest(envoyVersion)) {
-  for (const id of scenarioIds()) {
-    const scenario = await loadScenario(id);
-    describe.skipIf(!!backend.unavailable)(`[${backend.kind}] ${id}: ${scenario.title}`, () => {
-      let envoy: EnvoyBinary;
-      const runDir = `${defaultRunDir(id)}-${backend.kind}`;
-      /** The first run's evidence of each phase that ran, for the cross-judgement. */
-      const evidence = new Map<string, Evidence>();
-      beforeAll(async () => {
-        envoy = await ensureEnvoy(envoyVersion, (l) => console.log(l));
-      });
+  describe.skipIf(!!backend.unavailable)(`[${backend.kind}]`, () => {
+    let envoy: EnvoyBinary;
+    const outcomes = new Map<string, PhaseOutcome>();
+    /** The first run's evidence of each phase that ran, per scenario, for the cross-judgement. */
+    const evidence = new Map<string, Map<string, Evidence>>(scenarios.map((s) => [s.id, new Map()]));
 
-      for (const phase of scenario.phases) {
-        it(`${phase.name} [${phase.kind}]: ${phase.title}`, async (ctx) => {
-          const na = notApplicable(phase, envoy.version);
-          if (na) ctx.skip(`N/A: ${na}`);
-          const lines: string[] = [];
-          let ok = 0;
-          for (let i = 1; i <= repeat; i++) {
-            const artifactsDir = `${runDir}/${phase.name}${repeat > 1 ? `-${i}` : ''}`;
-            const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i });
-            if (OK_STATUSES.includes(r.status)) ok++;
-            if (i === 1 && r.status !== 'error') evidence.set(phase.name, await loadEvidence(artifactsDir));
-            lines.push(`run ${i}/${repeat}: ${r.status.toUpperCase()} (Envoy ${r.envoyVersion}, ${backend.kind})`, ...verdictLines(r).map((l) => `  ${l}`));
-          }
-          console.log(`[${backend.kind}] ${id} › ${phase.name}: ${ok}/${repeat}\n${lines.join('\n')}`);
-          expect(ok, lines.join('\n')).toBe(repeat);
+    // Every phase run of every scenario, `parallel` at a time; the tests below read the outcomes.
+    beforeAll(async () => {
+      envoy = await ensureEnvoy(envoyVersion, (l) => console.log(l));
+      const runs = scenarios.flatMap((scenario) => scenario.phases.filter((p) => !notApplicable(p, envoy.version)).flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ scenario, phase, i: k + 1 }))));
+      const runDirs = new Map(scenarios.map((s) => [s.id, `${defaultRunDir(s.id)}-${backend.kind}`]));
+      await runPool(runs, parallel, async ({ scenario, phase, i }) => {
+        const artifactsDir = `${runDirs.get(scenario.id)}/${phase.name}${repeat > 1 ? `-${i}` : ''}`;
+        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i });
+        const key = `${scenario.id} ${phase.name}`;
+        const o = outcomes.get(key) ?? { ok: 0, lines: [] };
+        if (OK_STATUSES.includes(r.status)) o.ok++;
+        if (i === 1 && r.status !== 'error') evidence.get(scenario.id)!.set(phase.name, await loadEvidence(artifactsDir));
+        o.lines.push(`run ${i}/${repeat}: ${r.status.toUpperCase()} (Envoy ${r.envoyVersion}, ${backend.kind})`, ...verdictLines(r).map((l) => `  ${l}`));
+        outcomes.set(key, o);
+        console.log(`[${backend.kind}] ${scenario.id} › ${phase.name} run ${i}/${repeat}: ${r.status.toUpperCase()}`);
+      });
+    }, 3_600_000);
+
+    for (const scenario of scenarios) {
+      describe(`${scenario.id}: ${scenario.title}`, () => {
+        for (const phase of scenario.phases) {
+          it(`${phase.name} [${phase.kind}]: ${phase.title}`, (ctx) => {
+            const na = notApplicable(phase, envoy.version);
+            if (na) ctx.skip(`N/A: ${na}`);
+            const o = outcomes.get(`${scenario.id} ${phase.name}`) ?? { ok: 0, lines: ['never ran'] };
+            console.log(`[${backend.kind}] ${scenario.id} › ${phase.name}: ${o.ok}/${repeat}\n${o.lines.join('\n')}`);
+            expect(o.ok, o.lines.join('\n')).toBe(repeat);
+          });
+        }
+
+        it('the checks tell the broken world from the fixed one (cross-judged on stored evidence)', (ctx) => {
+          const judgements = crossJudge(scenario, evidence.get(scenario.id)!);
+          if (judgements.length === 0) ctx.skip('no before/fix pair ran');
+          const passed = judgements.filter((j) => j.status === 'pass');
+          console.log(`[${backend.kind}] ${scenario.id} › cross-judgement:\n${judgements.map((j) => `  ${j.checksOf}'s checks on ${j.evidenceOf}'s evidence: ${j.status.toUpperCase()}`).join('\n')}`);
+          expect(passed.map((j) => `${j.checksOf}'s checks PASS on ${j.evidenceOf}'s evidence (${j.passing.length} checks passed)`)).toEqual([]);
         });
-      }
-
-      it('the checks tell the broken world from the fixed one (cross-judged on stored evidence)', (ctx) => {
-        const judgements = crossJudge(scenario, evidence);
-        if (judgements.length === 0) ctx.skip('no before/fix pair ran');
-        const passed = judgements.filter((j) => j.status === 'pass');
-        console.log(`[${backend.kind}] ${id} › cross-judgement:\n${judgements.map((j) => `  ${j.checksOf}'s checks on ${j.evidenceOf}'s evidence: ${j.status.toUpperCase()}`).join('\n')}`);
-        expect(passed.map((j) => `${j.checksOf}'s checks PASS on ${j.evidenceOf}'s evidence (${j.passing.length} checks passed)`)).toEqual([]);
       });
-    });
-  }
+    }
+  });
 }

@@ -1,0 +1,95 @@
+/**
+ * npm run matrix -- [--envoy 1.36.4,1.40.0|all] [--scenario a,b] [--backend kind] [--repeat N] [--parallel N] [--shard i/n]
+ * npm run matrix -- merge <matrix.json ...> [--out dir]
+ * The regression suite for an Envoy upgrade: every phase of every scenario on every listed
+ * version, as a table of what happened where. Exit 0 iff every cell is what its scenario declares
+ * for that version (reproduced / fixed / gone from its version on / n/a below its minimum).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resolveBackendKind } from '../backends/create-backend.js';
+import { assertInstallable, installableVersions, NOT_OFFICIAL_BINARY } from '../envoy/install.js';
+import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
+import { UsageError } from '../errors.js';
+import { MATRIX_LEGEND, matrixAsDeclared, matrixTable, mergeMatrices, type MatrixData } from '../matrix/matrix-table.js';
+import { parseShard, planMatrix } from '../matrix/plan.js';
+import { runMatrix } from '../matrix/run-matrix.js';
+import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
+import { statusText } from '../report/console.js';
+import { RUNS_DIR } from '../paths.js';
+import { loadScenario, scenarioIds } from '../scenario/registry.js';
+import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
+import { cliCommand, commaList, main, wholeNumber } from './main.js';
+import { teardownOnSignals } from './signals.js';
+
+let exitCode = 0;
+
+function printMatrix(data: MatrixData, where: string) {
+  process.stdout.write(`\n${matrixTable(data, out)}\n\n${out.dim(MATRIX_LEGEND)}\n\n${where}\n`);
+  exitCode = matrixAsDeclared(data) ? 0 : 1;
+}
+
+const program = cliCommand('npm run matrix --', 'Every phase of every scenario on every listed Envoy version: which failures still bite, which fixes still work.')
+  .option('--envoy <versions>', `comma-separated versions, or "all" (every installable one)`, commaList)
+  .option('--scenario <ids>', 'only these scenarios (comma-separated; default: all)', commaList)
+  .option('--backend <kind>', 'netns | docker | auto', process.env.LAB_BACKEND ?? 'auto')
+  .option('--repeat <N>', 'run each phase N times per version; a cell passes only N/N', wholeNumber(1, 50), 1)
+  .option('--parallel <N>', 'phase runs at once, each in its own lab', wholeNumber(1, 16), 2)
+  .option('--shard <i/n>', 'run only the i-th of n equal shares (one CI runner each); combine with `merge`')
+  .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all --parallel 4\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n')
+  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel: number; shard?: string }) => {
+    const shard = o.shard ? parseShard(o.shard) : undefined;
+    const ids = o.scenario ?? scenarioIds();
+    const unknown = ids.filter((id) => !scenarioIds().includes(id));
+    if (unknown.length) throw new UsageError(`no scenario ${unknown.join(', ')}`, { fix: `choose from: ${scenarioIds().join(', ')}` });
+    const versions = o.envoy?.includes('all') ? await installableVersions() : (o.envoy ?? [DEFAULT_ENVOY_VERSION]);
+    for (const v of versions) await assertInstallable(v);
+    const scenarios = await Promise.all(ids.map(loadScenario));
+    const backend = await resolveBackendKind(o.backend, versions[0]!);
+    for (const s of scenarios) assertScenarioPrerequisites(s, backend);
+    teardownOnSignals();
+    const cells = planMatrix(versions, scenarios, o.repeat, shard);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+    const runDir = join(RUNS_DIR, `${stamp}-matrix${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`);
+    const notOfficial = versions.filter((v) => NOT_OFFICIAL_BINARY[v]);
+    process.stderr.write(
+      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel} at a time, ${backend}\n` +
+        (notOfficial.length ? err.yellow(`note: ${notOfficial.join(', ')}: not the official release binary (${notOfficial.map((v) => NOT_OFFICIAL_BINARY[v]).join('; ')})\n`) : ''),
+    );
+    const data = await runMatrix(cells, {
+      versions,
+      scenarioOrder: scenarioIds(),
+      backend,
+      parallel: o.parallel,
+      runDir,
+      progress: {
+        line: (l) => process.stderr.write(`${err.dim(l)}\n`),
+        cellStart: (c) => process.stderr.write(err.dim(`  … ${c.version} ${c.scenario.id} ${c.phase.name}${o.repeat > 1 ? ` #${c.iteration}` : ''}\n`)),
+        cellEnd: (c, r, done, total) =>
+          process.stderr.write(`  [${String(done).padStart(String(total).length)}/${total}] ${c.version} ${c.scenario.id} ${c.phase.name}${o.repeat > 1 ? ` #${c.iteration}` : ''}: ${statusText(r.status, err)} ${err.dim(`(${(r.timings.wallMs / 1000).toFixed(1)} s)`)}\n`),
+      },
+    });
+    printMatrix(data, `matrix.json, junit.xml and every phase's artifacts: ${runDir}`);
+  });
+
+program
+  .command('merge')
+  .description("combine the matrix.json of several shards into one table")
+  .argument('<files...>', 'matrix.json files (one per shard)')
+  .option('--out <dir>', 'where to write the merged matrix.json', join(RUNS_DIR, 'matrix-merged'))
+  .action(async (files: string[], o: { out: string }) => {
+    const parts = await Promise.all(
+      files.map(async (f) => {
+        const text = await readFile(f, 'utf8').catch(() => {
+          throw new UsageError(`cannot read ${f}`, { fix: 'give the matrix.json each shard wrote (.lab-runs/<time>-matrix-shard-i-of-n/matrix.json)' });
+        });
+        return JSON.parse(text) as MatrixData;
+      }),
+    );
+    const merged = mergeMatrices(parts);
+    await mkdir(o.out, { recursive: true });
+    await writeFile(join(o.out, 'matrix.json'), JSON.stringify(merged, null, 2));
+    printMatrix(merged, `merged ${files.length} shard(s): ${join(o.out, 'matrix.json')}`);
+  });
+
+await main(program, () => exitCode);

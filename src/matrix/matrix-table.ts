@@ -1,0 +1,103 @@
+/**
+ * The matrix as a person reads it: rows = scenario phases, columns = Envoy versions, each cell
+ * what happened there in words (reproduced, fixed, gone, n/a, FAIL, …), N/N across repeats, and
+ * a mark where a cell differs from the version before it. matrix.json is the same data.
+ */
+import type { PhaseResult, PhaseStatus } from '../scenario/run-phase.js';
+import { OK_STATUSES } from '../scenario/run-phase.js';
+import { compareVersions } from '../envoy/version.js';
+import { textTable } from '../report/console.js';
+import type { Colors } from '../report/colors.js';
+
+export interface MatrixEntry {
+  scenario: string;
+  phase: string;
+  kind: string;
+  version: string;
+  status: PhaseStatus;
+  runs: number;
+  good: number;
+  reason?: string;
+  artifactsDir: string;
+  /** Where the row goes: scenarios in the order run, phases in their scenario's order. */
+  position?: number;
+}
+
+export interface MatrixData {
+  createdAt: string;
+  backend: string;
+  versions: string[];
+  entries: MatrixEntry[];
+}
+
+/** One entry per (scenario, phase, version): repeats folded, N/N required. */
+export function foldResults(results: PhaseResult[]): MatrixEntry[] {
+  const groups = new Map<string, PhaseResult[]>();
+  for (const r of results) {
+    const key = `${r.scenario}\u0000${r.phase}\u0000${r.envoyVersion}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((rs) => {
+    const first = rs[0]!;
+    const good = rs.filter((r) => OK_STATUSES.includes(r.status)).length;
+    const bad = rs.find((r) => !OK_STATUSES.includes(r.status));
+    const status = bad ? bad.status : rs.some((r) => r.status === 'gone') ? 'gone' : first.status;
+    return { scenario: first.scenario, phase: first.phase, kind: first.kind, version: first.envoyVersion, status, runs: rs.length, good, reason: first.reason ?? bad?.verdicts.find((v) => v.status !== 'pass')?.label, artifactsDir: first.artifactsDir };
+  });
+}
+
+/** What a cell says: the phase's verdict in the words of its kind. */
+export function cellWord(e: Pick<MatrixEntry, 'kind' | 'status'>): string {
+  if (e.status === 'pass') return { before: 'reproduced', fix: 'fixed', live: 'fixed live', control: 'holds', measure: 'measured' }[e.kind] ?? 'pass';
+  return { gone: 'gone', 'not-applicable': 'n/a', fail: 'FAIL', error: 'ERROR', unknown: 'UNKNOWN' }[e.status as string] ?? e.status;
+}
+
+export const MATRIX_LEGEND = [
+  'reproduced  the documented symptom, its mechanism and the fault were all shown (before)',
+  'fixed       the symptom was gone and the fix path exercised (fix, live: "fixed live")',
+  'holds / measured   a control showed a non-fix failing; a measurement was taken',
+  'gone        the documented symptom no longer happens on this version, with proof its trigger was applied',
+  'n/a         the phase needs another Envoy version (its reason is in matrix.json)',
+  'FAIL / ERROR / UNKNOWN   not as documented / the lab failed / evidence was missing',
+  '*           differs from the version to its left',
+].join('\n');
+
+export function matrixTable(data: MatrixData, c: Colors): string {
+  const versions = [...data.versions].sort(compareVersions);
+  const rows = new Map<string, Map<string, MatrixEntry>>();
+  for (const e of [...data.entries].sort((a, b) => (a.position ?? 0) - (b.position ?? 0))) {
+    const key = `${e.scenario} ${e.phase}`;
+    if (!rows.has(key)) rows.set(key, new Map());
+    rows.get(key)!.set(e.version, e);
+  }
+  const paint = (e: MatrixEntry, text: string) => (e.status === 'pass' ? c.green : e.status === 'gone' ? c.cyan : e.status === 'not-applicable' ? c.yellow : c.red)(text);
+  const body = [...rows.entries()].map(([key, byVersion]) => {
+    let previous: string | undefined;
+    const cells = versions.map((v) => {
+      const e = byVersion.get(v);
+      if (!e) return c.dim('-');
+      const word = cellWord(e);
+      const changed = previous !== undefined && previous !== word;
+      previous = word;
+      const runs = e.runs > 1 && e.status !== 'not-applicable' ? ` ${e.good}/${e.runs}` : '';
+      return paint(e, `${word}${runs}${changed ? ' *' : ''}`);
+    });
+    return [key, ...cells];
+  });
+  return textTable(['scenario phase', ...versions], body, c);
+}
+
+/** Exit 0 iff every cell is what its scenario declares for that version. */
+export const matrixAsDeclared = (data: MatrixData) => data.entries.every((e) => OK_STATUSES.includes(e.status));
+
+/** Several shards' matrix.json into one (a cell appears in exactly one shard). */
+export function mergeMatrices(parts: MatrixData[]): MatrixData {
+  const entries = new Map<string, MatrixEntry>();
+  for (const p of parts) for (const e of p.entries) entries.set(`${e.scenario} ${e.phase} ${e.version}`, e);
+  return {
+    createdAt: new Date().toISOString(),
+    backend: [...new Set(parts.map((p) => p.backend))].join(','),
+    versions: [...new Set(parts.flatMap((p) => p.versions))].sort(compareVersions),
+    entries: [...entries.values()],
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Runs a matrix: installs the missing Envoy versions first (with progress), then every cell in
+ * its own lab, `parallel` at a time, under .lab-runs/<time>-matrix/<version>/<scenario>/<phase>[-i]/.
+ * Writes matrix.json (the table's data) and junit.xml (one test case per phase × version).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendKind } from '../backends/backend.js';
+import { ensureEnvoy, type EnvoyBinary } from '../envoy/install.js';
+import { junitXml } from '../report/junit.js';
+import { runPhase, type PhaseResult } from '../scenario/run-phase.js';
+import { runPool } from '../util/pool.js';
+import { foldResults, type MatrixData } from './matrix-table.js';
+import type { MatrixCell } from './plan.js';
+
+export interface MatrixProgress {
+  line(text: string): void;
+  /** A cell started / ended: `done` of `total` ended so far. */
+  cellStart(cell: MatrixCell): void;
+  cellEnd(cell: MatrixCell, result: PhaseResult, done: number, total: number): void;
+}
+
+export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; scenarioOrder: string[]; backend: BackendKind; parallel: number; runDir: string; progress: MatrixProgress }): Promise<MatrixData> {
+  const binaries = new Map<string, EnvoyBinary>();
+  for (const v of o.versions) binaries.set(v, await ensureEnvoy(v, (l) => o.progress.line(`envoy ${v}: ${l}`)));
+  await mkdir(o.runDir, { recursive: true });
+  let done = 0;
+  const results = await runPool(cells, o.parallel, async (cell) => {
+    o.progress.cellStart(cell);
+    const repeats = cells.filter((c) => c.version === cell.version && c.scenario === cell.scenario && c.phase === cell.phase).length;
+    const artifactsDir = join(o.runDir, cell.version, cell.scenario.id, repeats > 1 ? `${cell.phase.name}-${cell.iteration}` : cell.phase.name);
+    const result = await runPhase(cell.scenario, cell.phase, { envoy: binaries.get(cell.version)!, artifactsDir, iteration: cell.iteration, backend: o.backend });
+    o.progress.cellEnd(cell, result, ++done, cells.length);
+    return result;
+  });
+  const position = (scenario: string, phase: string) => {
+    const cell = cells.find((c) => c.scenario.id === scenario && c.phase.name === phase);
+    return cell ? o.scenarioOrder.indexOf(scenario) * 1000 + cell.scenario.phases.indexOf(cell.phase) : 0;
+  };
+  const entries = foldResults(results).map((e) => ({ ...e, position: position(e.scenario, e.phase) }));
+  const data: MatrixData = { createdAt: new Date().toISOString(), backend: o.backend, versions: o.versions, entries };
+  await writeFile(join(o.runDir, 'matrix.json'), JSON.stringify(data, null, 2));
+  await writeFile(join(o.runDir, 'junit.xml'), junitXml('envoy-fault-lab matrix', results, (r) => `${r.scenario}@${r.envoyVersion}`));
+  await writeFile(join(o.runDir, 'results.json'), JSON.stringify(results, null, 2));
+  return data;
+}
