@@ -188,7 +188,7 @@ export class Lab implements AsyncDisposable {
 
   /** Any other command of the app agent (redis client, raw TCP, TLS): see src/clients/. */
   async app<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
-    return this.hosts.app.call<T>(cmd, args, timeoutMs);
+    return this.scripted(() => this.hosts.app.call<T>(cmd, args, timeoutMs));
   }
 
   /**
@@ -196,7 +196,23 @@ export class Lab implements AsyncDisposable {
    * `lab.onHost('client', 'http.send', {...})` (src/clients/raw-http.ts), `'client.start'`.
    */
   async onHost<T = unknown>(host: string, cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
-    return this.agentOf(host).call<T>(cmd, args, timeoutMs);
+    return this.scripted(() => this.agentOf(host).call<T>(cmd, args, timeoutMs));
+  }
+
+  /**
+   * The scenario's own time, not lab overhead: its waits (sleep, waitFor) and its traffic (a call
+   * that waits out a delayed close, a probe waiting for the peer's close). Overlapping ones
+   * (traffic started without await during a sleep) count once.
+   */
+  private inFlight = 0;
+  private inFlightSince = 0;
+  private async scripted<T>(call: () => Promise<T>): Promise<T> {
+    if (this.inFlight++ === 0) this.inFlightSince = Date.now();
+    try {
+      return await call();
+    } finally {
+      if (--this.inFlight === 0) this.timings.scriptedMs += Date.now() - this.inFlightSince;
+    }
   }
 
   async stopApp(): Promise<void> {
@@ -235,19 +251,14 @@ export class Lab implements AsyncDisposable {
 
   /** A scripted wait: counted as the scenario's own time, not lab overhead. */
   async sleep(ms: number): Promise<void> {
-    const t = Date.now();
-    await delay(ms);
-    this.timings.scriptedMs += Date.now() - t;
+    await this.scripted(() => delay(ms));
   }
 
+
   async waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
-    const t = Date.now();
-    try {
-      await this.timeline.waitFor(what, predicate, timeoutMs);
-    } finally {
-      this.timings.scriptedMs += Date.now() - t;
-    }
+    await this.scripted(() => this.timeline.waitFor(what, predicate, timeoutMs));
   }
+
 
   /**
    * `ss -tanpo` in the pod, or on another lab host (with timers: netstat -o, the seed's view of the
