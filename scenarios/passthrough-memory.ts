@@ -68,6 +68,17 @@ const sweptEveryCycle = check(`the sweep ran between cycles: all ${PORTS.length}
   return { pass: changes >= min, evidence: `membership_change +${changes} over ${CYCLES} cycles (≥ ${min}: every host re-created after the first cycle)` };
 });
 
+/**
+ * Calls every 0.1 s keep the hosts in use: at most a tenth of them re-created per cycle. (On a busy
+ * machine a 40-call cycle can outlast the sweep interval, so a few are swept: measured 46-59
+ * changes with four labs on two cores, against ≥ 920 when every host is swept.)
+ */
+const rarelySwept = check('the hosts stayed in use: fewer than a tenth of them re-created per cycle (membership_change)', (e) => {
+  const changes = e.counter('cluster.PassthroughCluster.membership_change');
+  const max = PORTS.length + (CYCLES * PORTS.length) / 10;
+  return { pass: changes <= max, evidence: `membership_change +${changes} over ${CYCLES} cycles (≤ ${max}; every host swept each cycle would be ≥ ${(CYCLES - 1) * PORTS.length})` };
+});
+
 const neverSwept = check('the hosts stayed: no sweep removed them between cycles (membership_change ≤ the first additions)', (e) => {
   const changes = e.counter('cluster.PassthroughCluster.membership_change');
   const hosts = e.noteSeries(HOSTS);
@@ -110,7 +121,7 @@ export default defineScenario({
       title: 'Calls every 0.1 s (the seed: every 1 s): the hosts are always in use, nothing is swept',
       config: 'broken',
       run: pollPassthrough(FAST_GAP_MS),
-      expect: [everyCallOk, neverSwept, memoryGrows(false)],
+      expect: [everyCallOk, rarelySwept, memoryGrows(false)],
     },
     {
       name: 'fix-cleanup-interval',

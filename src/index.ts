@@ -17,6 +17,7 @@ export { connectionTableShows } from './checks/connections.js';
 export { appPeerIp, appView, type AppView } from './checks/app-view.js';
 export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
 export type { Evidence } from './evidence/evidence.js';
+export { EvidenceMissing } from './evidence/evidence.js';
 export type { AccessLogEntry } from './envoy/access-log.js';
 export type { RequestEntry } from './timeline/timeline.js';
 

