@@ -2,13 +2,17 @@
  * npm run lab -- <command>: the lab's housekeeping. See `npm run lab -- --help`.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { agentBundle } from '../agent/agent-bundle.js';
 import { connectDocker } from '../backends/docker/connect.js';
 import { ensureImages, envoyImage, nodeImage } from '../backends/docker/images.js';
 import { sweepStaleLabs } from '../backends/reaper.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
+import { UsageError } from '../errors.js';
+import { RUNS_DIR } from '../paths.js';
+import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
 import { doctor, fixWithApt } from './doctor.js';
@@ -62,6 +66,35 @@ program
     say(report.swept.length ? `removed ${report.swept.length} stale lab(s): ${report.swept.join(', ')}` : 'nothing to clean');
     if (report.live.length) say(`left ${report.live.length} lab(s) whose run is still going: ${report.live.join(', ')}`);
   });
+
+program
+  .command('proxy-config [view]')
+  .description(`the sidecar of a run's phase as \`istioctl proxy-config\` shows it (${PROXY_CONFIG_VIEWS.join(' | ')}), from its config_dump.json`)
+  .option('--dir <phase-dir>', "a phase's artifacts directory (default: the newest phase run under .lab-runs)")
+  .action(async (view = 'all', o: { dir?: string }) => {
+    if (!PROXY_CONFIG_VIEWS.includes(view as ProxyConfigView)) throw new UsageError(`no view "${view}"`, { fix: `one of: ${PROXY_CONFIG_VIEWS.join(', ')}` });
+    const file = o.dir ? join(o.dir, 'config_dump.json') : await newestConfigDump();
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`no config_dump.json at ${file}`, { fix: "give --dir a phase's artifacts directory, e.g. .lab-runs/<time>-sticky-503/before" });
+    });
+    say(`# ${file}`);
+    say(proxyConfigText(JSON.parse(text), view as ProxyConfigView));
+  });
+
+/** The config_dump.json of the most recently finished phase run. */
+async function newestConfigDump(): Promise<string> {
+  const dumps: Array<{ file: string; at: number }> = [];
+  for (const run of await readdir(RUNS_DIR).catch(() => [] as string[])) {
+    for (const phase of await readdir(join(RUNS_DIR, run)).catch(() => [] as string[])) {
+      const file = join(RUNS_DIR, run, phase, 'config_dump.json');
+      const at = await stat(file).then((s) => s.mtimeMs, () => 0);
+      if (at) dumps.push({ file, at });
+    }
+  }
+  const newest = dumps.sort((a, b) => b.at - a.at)[0];
+  if (!newest) throw new UsageError('no phase run has left a config_dump.json yet', { fix: 'run a scenario first: npm run scenario -- sticky-503' });
+  return newest.file;
+}
 
 program
   .command('images [version]')

@@ -10,6 +10,7 @@ import { readAccessLog } from '../envoy/access-log.js';
 import type { Envoy } from '../envoy/envoy.js';
 import type { EvidenceData, FaultRecord } from '../evidence/evidence.js';
 import { saveEvidence } from '../evidence/store.js';
+import { proxyConfigText } from '../envoy/proxy-config.js';
 import type { Timeline } from '../timeline/timeline.js';
 
 export interface PhaseSources {
@@ -29,6 +30,15 @@ export interface PhaseSources {
 
 const orNull = async <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
 const asObject = (s: Stats | null) => (s ? Object.fromEntries(s) : null);
+
+/** istioctl's view of the sidecar, for a person; an unexpected dump must not cost the phase its evidence. */
+function proxyConfigFile(configDump: string): string {
+  try {
+    return `${proxyConfigText(JSON.parse(configDump), 'all')}\n`;
+  } catch (err) {
+    return `proxy-config could not be rendered from config_dump.json: ${(err as Error).message}\n`;
+  }
+}
 
 export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> {
   const dir = src.artifactsDir;
@@ -57,6 +67,7 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
   await Promise.all([
     saveEvidence(dir, data),
     configDump !== null && writeFile(join(dir, 'config_dump.json'), configDump),
+    configDump !== null && writeFile(join(dir, 'proxy-config.txt'), proxyConfigFile(configDump)),
     clusters !== null && writeFile(join(dir, 'clusters.json'), clusters),
     writeFile(join(dir, 'stats-before.json'), JSON.stringify(data.statsBefore, null, 1)),
     writeFile(join(dir, 'stats-after.json'), JSON.stringify(data.statsAfter, null, 1)),

@@ -1,5 +1,5 @@
 /** Live progress on stderr while a scenario runs, and the verdict table at the end (stdout). */
-import Table from 'cli-table3';
+import { textTable as plainTable } from '../util/text-table.js';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import type { PhaseReporter, RunReporter } from '../scenario/run-scenario.js';
 import type { Phase } from '../scenario/scenario.js';
@@ -44,16 +44,9 @@ export class ConsoleReporter implements RunReporter {
   }
 }
 
-/** A borderless table (cli-table3) with a bold header. */
+/** A borderless table with a bold header (util/text-table.ts). */
 export function textTable(head: string[], rows: string[][], c: Colors = stdoutColors, align?: Array<'left' | 'right'>): string {
-  const t = new Table({
-    head: head.map((h) => c.bold(h)),
-    ...(align ? { colAligns: align } : {}),
-    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 2 },
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '' },
-  });
-  t.push(...rows);
-  return t.toString().split('\n').map((l) => l.trimEnd()).join('\n');
+  return plainTable(head, rows, { header: c.bold, align });
 }
 
 /** The table at the end: one row per phase, N/N across repeats. */
