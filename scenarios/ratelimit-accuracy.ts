@@ -54,10 +54,14 @@ const describe = (rs: RequestEntry[]) => {
   return `offered ${perSecond(rs.length).toFixed(0)}/s, accepted ${perSecond(ok).toFixed(0)}/s (${((100 * ok) / Math.max(1, rs.length)).toFixed(1)} %), ${perSecond(limited).toFixed(0)}/s answered 429`;
 };
 
-/** The load really was above the limit (else an accurate limiter and a broken one look alike). */
+/**
+ * The load really was above the limit (else an accurate limiter and a broken one look alike).
+ * When the caller could not offer it (a busy machine), nothing can be judged: UNKNOWN, not FAIL.
+ */
 const offeredTwiceTheLimit = check(`the caller offered ≥ ${OFFERED_RPS * 0.75} requests/s (the limit is ${LIMIT_RPS}/s) from second 2 to 6`, (e) => {
   const rs = steadyState(e);
-  return { pass: perSecond(rs.length) >= OFFERED_RPS * 0.75, evidence: describe(rs) };
+  if (perSecond(rs.length) < OFFERED_RPS * 0.75) throw new EvidenceMissing(`the offered load: only ${describe(rs)} (too busy a machine? fewer --parallel)`);
+  return { pass: true, evidence: describe(rs) };
 });
 
 /** The window cut in slices of this length: each must see a 429, or the bucket refilled unseen. */
@@ -81,7 +85,8 @@ function slicesWithout429(e: Evidence): number[] {
 
 const loadSteadyAboveLimit = check(`the load stayed above the limit: a 429 in every ${SLICE_MS} ms of seconds 2 to 6 (the bucket never refilled unused)`, (e) => {
   const empty = slicesWithout429(e);
-  return { pass: empty.length === 0, evidence: empty.length ? `no 429 in the slice(s) starting at ${empty.map((t) => `${t} ms`).join(', ')}: the caller stalled` : `a 429 in all ${(WINDOW.toMs - WINDOW.fromMs) / SLICE_MS} slices` };
+  if (empty.length) throw new EvidenceMissing(`a steady load: no 429 in the slice(s) starting at ${empty.map((t) => `${t} ms`).join(', ')}: the caller stalled (too busy a machine? fewer --parallel)`);
+  return { pass: true, evidence: `a 429 in all ${(WINDOW.toMs - WINDOW.fromMs) / SLICE_MS} slices` };
 });
 
 /** Accepted requests per second in the steady state, within the tolerance of the limit (or not). */
@@ -100,7 +105,7 @@ const acceptedAtTheLimit = (accurate: boolean): Check =>
     },
   );
 
-const limiterAnswered = everyAccessEntry("the limiter answered the excess itself: 429 RL local_rate_limited, never reaching the app", { kind: 'http', where: (a) => a.code !== 200, min: 100 }, (a) => a.code === 429 && a.flags === 'RL' && a.details === 'local_rate_limited');
+const limiterAnswered = everyAccessEntry("the limiter answered the excess itself: 429 RL local_rate_limited, never reaching the app", { kind: 'http', where: (a) => a.code !== 200, min: 20 }, (a) => a.code === 429 && a.flags === 'RL' && a.details === 'local_rate_limited');
 
 export default defineScenario({
   id: 'ratelimit-accuracy',
@@ -118,14 +123,14 @@ export default defineScenario({
       title: "The seed's scenario 2: 100/s on path /api/test (descriptors), 200/s offered",
       config: 'broken',
       run: offeredLoad,
-      expect: [offeredTwiceTheLimit, limiterAnswered, counterGrew(`${LIMITER}.rate_limited`, 100, 'the per-path bucket ran dry')],
+      expect: [offeredTwiceTheLimit, limiterAnswered, counterGrew(`${LIMITER}.rate_limited`, 20, 'the per-path bucket ran dry')],
       documented: [
         {
           symptom: acceptedAtTheLimit(false),
           // envoy#21327 and its follow-up #21361 were merged in May 2022 (Envoy 1.23); Istio
           // 1.18.2 carries them (the seed). Measured on 1.36.4 and 1.40.0: 100 ± 2/s.
           goneFrom: '1.23.0',
-          trigger: [offeredTwiceTheLimit, loadSteadyAboveLimit, counterGrew(`${LIMITER}.rate_limited`, 100, 'the descriptor bucket for /api/test was the one enforced')],
+          trigger: [offeredTwiceTheLimit, loadSteadyAboveLimit, counterGrew(`${LIMITER}.rate_limited`, 20, 'the descriptor bucket for /api/test was the one enforced')],
           why: 'envoy#21327 (Envoy 1.23) counts timer ticks for descriptor refills',
         },
       ],
