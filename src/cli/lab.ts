@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { agentBundle } from '../agent/agent-bundle.js';
 import { connectDocker } from '../backends/docker/connect.js';
 import { ensureImages, envoyImage, nodeImage } from '../backends/docker/images.js';
@@ -14,6 +15,9 @@ import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
+import { writeRunReport } from '../report/html/run-report.js';
+import type { RunSummary } from '../report/run-files.js';
+import { loadScenario } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { cliCommand, main } from './main.js';
@@ -94,6 +98,26 @@ async function newestConfigDump(): Promise<string> {
   const newest = dumps.sort((a, b) => b.at - a.at)[0];
   if (!newest) throw new UsageError('no phase run has left a config_dump.json yet', { fix: 'run a scenario first: npm run scenario -- sticky-503' });
   return newest.file;
+}
+
+program
+  .command('report [run-dir]')
+  .description("(re)write a run's report.html from its result.json (default: the newest scenario run)")
+  .action(async (dir?: string) => {
+    const runDir = dir ? resolve(dir) : await newestRun();
+    const summary = await readFile(join(runDir, 'result.json'), 'utf8').then((t) => JSON.parse(t) as RunSummary, () => {
+      throw new UsageError(`no result.json in ${runDir}`, { fix: 'give the directory of a scenario run, e.g. .lab-runs/<time>-sticky-503 (a matrix run writes matrix.html itself)' });
+    });
+    const file = await writeRunReport(runDir, { scenario: await loadScenario(summary.scenario), results: summary.results, repeat: summary.repeat, backend: summary.backend, envoy: summary.envoy });
+    say(pathToFileURL(file).href);
+  });
+
+/** The most recent scenario run (one with a result.json). */
+async function newestRun(): Promise<string> {
+  const runs = await readdir(RUNS_DIR).catch(() => [] as string[]);
+  const withResult = runs.filter((r) => existsSync(join(RUNS_DIR, r, 'result.json'))).sort();
+  if (!withResult.length) throw new UsageError('no scenario run has finished yet', { fix: 'run a scenario first: npm run scenario -- sticky-503' });
+  return join(RUNS_DIR, withResult.at(-1)!);
 }
 
 program

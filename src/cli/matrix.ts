@@ -7,11 +7,13 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { resolveBackendKind } from '../backends/create-backend.js';
 import { assertInstallable, installableVersions, NOT_OFFICIAL_BINARY } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
 import { MATRIX_LEGEND, matrixAsDeclared, matrixTable, mergeMatrices, type MatrixData } from '../matrix/matrix-table.js';
+import { MATRIX_REPORT_FILE, writeMatrixReport } from '../matrix/matrix-report.js';
 import { parseShard, planMatrix } from '../matrix/plan.js';
 import { runMatrix } from '../matrix/run-matrix.js';
 import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
@@ -69,7 +71,7 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
           process.stderr.write(`  [${String(done).padStart(String(total).length)}/${total}] ${c.version} ${c.scenario.id} ${c.phase.name}${o.repeat > 1 ? ` #${c.iteration}` : ''}: ${statusText(r.status, err)} ${err.dim(`(${(r.timings.wallMs / 1000).toFixed(1)} s)`)}\n`),
       },
     });
-    printMatrix(data, `matrix.json, junit.xml and every phase's artifacts: ${runDir}`);
+    printMatrix(data, `matrix.json, junit.xml and every phase's artifacts: ${runDir}\nreport: ${pathToFileURL(join(runDir, MATRIX_REPORT_FILE)).href}`);
   });
 
 program
@@ -89,7 +91,8 @@ program
     const merged = mergeMatrices(parts);
     await mkdir(o.out, { recursive: true });
     await writeFile(join(o.out, 'matrix.json'), JSON.stringify(merged, null, 2));
-    printMatrix(merged, `merged ${files.length} shard(s): ${join(o.out, 'matrix.json')}`);
+    const report = await writeMatrixReport(o.out, merged);
+    printMatrix(merged, `merged ${files.length} shard(s): ${join(o.out, 'matrix.json')}\nreport: ${pathToFileURL(report).href}`);
   });
 
 await main(program, () => exitCode);

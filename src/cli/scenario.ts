@@ -4,6 +4,7 @@
  * documented (N/N when repeated), 1 if one did not, 2 on bad input, 3 on a missing prerequisite.
  * Every input is checked before anything is downloaded or started.
  */
+import { pathToFileURL } from 'node:url';
 import { resolveBackendKind } from '../backends/create-backend.js';
 import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
@@ -54,8 +55,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
     const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(o.parallel), keep: o.keep, backend, parallel: o.parallel, appCommand: o.app });
-    await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results });
-    process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\n`);
+    const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
+    process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
   });
 

@@ -62,7 +62,15 @@ export const MATRIX_LEGEND = [
   '*           differs from the version to its left',
 ].join('\n');
 
-export function matrixTable(data: MatrixData, c: Colors): string {
+/** One table cell: the entry (absent: not run), its word, and whether it differs from the version to its left. */
+export interface MatrixCellView {
+  entry?: MatrixEntry;
+  text: string;
+  changed: boolean;
+}
+
+/** Rows in scenario and phase order, one cell per version (oldest first): shared by the terminal and HTML tables. */
+export function matrixRows(data: MatrixData): { versions: string[]; rows: Array<{ key: string; cells: MatrixCellView[] }> } {
   const versions = [...data.versions].sort(compareVersions);
   const rows = new Map<string, Map<string, MatrixEntry>>();
   for (const e of [...data.entries].sort((a, b) => (a.position ?? 0) - (b.position ?? 0))) {
@@ -70,20 +78,28 @@ export function matrixTable(data: MatrixData, c: Colors): string {
     if (!rows.has(key)) rows.set(key, new Map());
     rows.get(key)!.set(e.version, e);
   }
+  return {
+    versions,
+    rows: [...rows.entries()].map(([key, byVersion]) => {
+      let previous: string | undefined;
+      const cells = versions.map((v): MatrixCellView => {
+        const entry = byVersion.get(v);
+        if (!entry) return { text: '-', changed: false };
+        const word = cellWord(entry);
+        const changed = previous !== undefined && previous !== word;
+        previous = word;
+        const runs = entry.runs > 1 && entry.status !== 'not-applicable' ? ` ${entry.good}/${entry.runs}` : '';
+        return { entry, text: `${word}${runs}${changed ? ' *' : ''}`, changed };
+      });
+      return { key, cells };
+    }),
+  };
+}
+
+export function matrixTable(data: MatrixData, c: Colors): string {
   const paint = (e: MatrixEntry, text: string) => (e.status === 'pass' ? c.green : e.status === 'gone' ? c.cyan : e.status === 'not-applicable' ? c.yellow : c.red)(text);
-  const body = [...rows.entries()].map(([key, byVersion]) => {
-    let previous: string | undefined;
-    const cells = versions.map((v) => {
-      const e = byVersion.get(v);
-      if (!e) return c.dim('-');
-      const word = cellWord(e);
-      const changed = previous !== undefined && previous !== word;
-      previous = word;
-      const runs = e.runs > 1 && e.status !== 'not-applicable' ? ` ${e.good}/${e.runs}` : '';
-      return paint(e, `${word}${runs}${changed ? ' *' : ''}`);
-    });
-    return [key, ...cells];
-  });
+  const { versions, rows } = matrixRows(data);
+  const body = rows.map(({ key, cells }) => [key, ...cells.map((cell) => (cell.entry ? paint(cell.entry, cell.text) : c.dim(cell.text)))]);
   return textTable(['scenario phase', ...versions], body, c);
 }
 

@@ -1,7 +1,8 @@
 /**
  * Runs a matrix: installs the missing Envoy versions first (with progress), then every cell in
  * its own lab, `parallel` at a time, under .lab-runs/<time>-matrix/<version>/<scenario>/<phase>[-i]/.
- * Writes matrix.json (the table's data) and junit.xml (one test case per phase × version).
+ * Writes matrix.json (the table's data), junit.xml (one test case per phase × version), matrix.html
+ * and a report.html per version and scenario.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { ensureEnvoy, type EnvoyBinary } from '../envoy/install.js';
 import { junitXml } from '../report/junit.js';
 import { runPhase, type PhaseResult } from '../scenario/run-phase.js';
 import { runPool } from '../util/pool.js';
+import { writeCellReports, writeMatrixReport } from './matrix-report.js';
 import { foldResults, type MatrixData } from './matrix-table.js';
 import type { MatrixCell } from './plan.js';
 
@@ -42,5 +44,7 @@ export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; sc
   await writeFile(join(o.runDir, 'matrix.json'), JSON.stringify(data, null, 2));
   await writeFile(join(o.runDir, 'junit.xml'), junitXml('envoy-fault-lab matrix', results, (r) => `${r.scenario}@${r.envoyVersion}`));
   await writeFile(join(o.runDir, 'results.json'), JSON.stringify(results, null, 2));
+  await writeCellReports(o.runDir, results, [...new Set(cells.map((c) => c.scenario))], o.backend);
+  await writeMatrixReport(o.runDir, data);
   return data;
 }

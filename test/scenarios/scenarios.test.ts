@@ -11,15 +11,19 @@
  * All phase runs of a backend happen first (in beforeAll, `LAB_PARALLEL` at a time); each test
  * then judges one phase's runs.
  */
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
 import type { Evidence } from '../../src/evidence/evidence.js';
 import { loadEvidence } from '../../src/evidence/store.js';
-import { verdictLines } from '../../src/report/verdict-text.js';
+import { escapeHtml } from '../../src/report/html/html.js';
+import { phaseAnchor } from '../../src/report/html/phase-section.js';
+import { writeRunFiles } from '../../src/report/run-files.js';
+import { STATUS_WORD, verdictLines } from '../../src/report/verdict-text.js';
 import { crossJudge } from '../../src/scenario/cross-judge.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
-import { OK_STATUSES, notApplicable, runPhase } from '../../src/scenario/run-phase.js';
+import { OK_STATUSES, notApplicable, runPhase, type PhaseResult } from '../../src/scenario/run-phase.js';
 import { defaultRunDir } from '../../src/scenario/run-scenario.js';
 import { runPool } from '../../src/util/pool.js';
 import { backendsUnderTest } from '../support/backends.js';
@@ -29,6 +33,9 @@ const envoyVersion = process.env.ENVOY_VERSION ?? DEFAULT_ENVOY_VERSION;
 /** Phase runs at once, each in its own lab (npm run scenario's --parallel). */
 const parallel = Number(process.env.LAB_PARALLEL ?? 1);
 const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+
+/** Request dots in a report section's timeline SVG (the `requests` layer's marks). */
+const plottedRequests = (section: string) => (section.split('requests_marks')[1]?.split('</g>')[0]?.match(/<path/g) ?? []).length;
 
 interface PhaseOutcome {
   ok: number;
@@ -41,6 +48,9 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
     const outcomes = new Map<string, PhaseOutcome>();
     /** The first run's evidence of each phase that ran, per scenario, for the cross-judgement. */
     const evidence = new Map<string, Map<string, Evidence>>(scenarios.map((s) => [s.id, new Map()]));
+    /** Each scenario's phase results and the report.html written from them, as `npm run scenario` writes it. */
+    const results = new Map<string, PhaseResult[]>(scenarios.map((s) => [s.id, []]));
+    const reports = new Map<string, string>();
 
     // Every phase run of every scenario, `parallel` at a time; the tests below read the outcomes.
     beforeAll(async () => {
@@ -50,6 +60,7 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
       await runPool(runs, parallel, async ({ scenario, phase, i }) => {
         const artifactsDir = `${runDirs.get(scenario.id)}/${phase.name}${repeat > 1 ? `-${i}` : ''}`;
         const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i });
+        results.get(scenario.id)!.push(r);
         const key = `${scenario.id} ${phase.name}`;
         const o = outcomes.get(key) ?? { ok: 0, lines: [] };
         if (OK_STATUSES.includes(r.status)) o.ok++;
@@ -58,6 +69,10 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
         outcomes.set(key, o);
         console.log(`[${backend.kind}] ${scenario.id} › ${phase.name} run ${i}/${repeat}: ${r.status.toUpperCase()}`);
       });
+      for (const scenario of scenarios) {
+        const rs = results.get(scenario.id)!;
+        if (rs.length) reports.set(scenario.id, await writeRunFiles(runDirs.get(scenario.id)!, { scenario: scenario.id, backend: backend.kind, envoy: envoy.banner, envoyBinary: envoy.bin, repeat, results: rs }, scenario));
+      }
     }, 3_600_000);
 
     for (const scenario of scenarios) {
@@ -71,6 +86,19 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
             expect(o.ok, o.lines.join('\n')).toBe(repeat);
           });
         }
+
+        it('report.html has a section for every phase run, with its verdict and a timeline plot of its traffic', (ctx) => {
+          const file = reports.get(scenario.id);
+          if (!file) ctx.skip('no phase ran');
+          const page = readFileSync(file!, 'utf8');
+          for (const r of results.get(scenario.id)!) {
+            const section = page.slice(page.indexOf(`id="${phaseAnchor(r, repeat)}"`)).split('<section')[0]!;
+            expect(section, `${r.phase}'s section`).toContain(STATUS_WORD[r.status]);
+            for (const v of r.verdicts) expect(section).toContain(escapeHtml(v.label));
+            const hadRequests = /[.ox!]/.test(r.strip.replace(/\^\S+|\(1 char.*\)/g, ''));
+            if (r.status !== 'error' && hadRequests) expect(plottedRequests(section), `${r.phase}: requests plotted (strip ${r.strip})`).toBeGreaterThan(0);
+          }
+        });
 
         it('the checks tell the broken world from the fixed one (cross-judged on stored evidence)', (ctx) => {
           const judgements = crossJudge(scenario, evidence.get(scenario.id)!);
