@@ -17,6 +17,7 @@ import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
+import { WorkshopNarrator } from '../workshop/narrator.js';
 import { teardownOnSignals } from './signals.js';
 
 let exitCode = 0;
@@ -30,9 +31,11 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
+  .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
+  .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; list: boolean }) => {
+  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
+  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -43,6 +46,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     }
     if (!id) throw new UsageError('no scenario given', { fix: `choose one of: ${scenarioIds().join(', ')}` });
     if (o.app !== undefined && !o.app.trim()) throw new UsageError('--app was given an empty command', { fix: `e.g. --app 'for i in $(seq 20); do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; sleep 0.5; done'` });
+    if ((o.narrate || o.step) && o.parallel > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
     if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
@@ -54,7 +58,9 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter: new ConsoleReporter(o.parallel), keep: o.keep, backend, parallel: o.parallel, appCommand: o.app });
+    const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
+    const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

@@ -1,4 +1,5 @@
 /** What a lab is made of, as data: its upstream hosts, DNS records and sidecar configuration. */
+import type { Timeline } from '../timeline/timeline.js';
 import type { AddressPlan } from '../topology/addresses.js';
 import { DNS_HOST } from '../topology/topology.js';
 import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
@@ -53,6 +54,20 @@ export interface LabOptions {
    * checks cannot pass without the fault. Used by the test suite, never by a normal run.
    */
   omitFaults?: boolean;
+  /** Workshop mode (--narrate, --step): told before each step what is about to happen and why. */
+  narrator?: Narrator;
+}
+
+/**
+ * Workshop mode's view of a phase (src/workshop/narrator.ts). The lab calls `before` ahead of each
+ * verb with what is about to happen and why (in the scenario's words: its labels, the fault's
+ * description, `lab.say`); with --step a pausing step waits for Enter. `show` puts a table on
+ * screen the moment it is taken; `watch` gives the live view the phase's request outcomes.
+ */
+export interface Narrator {
+  before(what: string, o?: { why?: string; pause?: boolean }): Promise<void>;
+  show(title: string, text: string): void;
+  watch(timeline: Timeline): void;
 }
 
 /** Where a phase's time went; scripted = the scenario's own timers and waits. */

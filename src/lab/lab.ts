@@ -59,6 +59,7 @@ export class Lab implements AsyncDisposable {
 
   static async start(backend: Backend, spec: LabSpec, o: LabStartOptions): Promise<Lab> {
     const lab = new Lab(backend, spec, o);
+    o.narrator?.watch(lab.timeline);
     try {
       const t0 = Date.now();
       lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started);
@@ -121,6 +122,7 @@ export class Lab implements AsyncDisposable {
 
   /** Points a DNS name at an upstream host, as the seed's operator did with the record. */
   async switchDns(name: string, host: string): Promise<void> {
+    await this.narrate(`DNS: point ${name} at ${host} (${this.ip(host)})`, { why: 'the record changes, as the operator changed it', pause: true });
     await this.hosts.dns.call('dns.set', { name, ips: [this.ip(host)] });
     this.timeline.mark('dns', `DNS ${name} → ${host} (${this.ip(host)})`);
     this.log(`DNS: ${name} now resolves to ${host} (${this.ip(host)})`);
@@ -128,6 +130,7 @@ export class Lab implements AsyncDisposable {
 
   /** Applies a fault to one of the lab's hosts; its evidence is read back at the end of the phase. */
   async inject(fault: Fault, host: string): Promise<void> {
+    await this.narrate(`fault: ${fault.type} on ${host} (${this.ip(host)})`, { why: fault.describe, pause: true });
     if (this.o.omitFaults) {
       this.timeline.mark('fault', `${fault.type} ${host}: LEFT OUT (omitFaults)`);
       this.log(`fault: ${fault.type} on ${host} left out on purpose`);
@@ -141,6 +144,7 @@ export class Lab implements AsyncDisposable {
 
   /** Applies another config variant live (CDS, RDS, then LDS), like istiod pushing a fix. */
   async applyConfig(configPath: string, label: string): Promise<void> {
+    await this.narrate(`config pushed live: ${label}`, { why: 'as istiod pushes a change: CDS, then RDS, then LDS, to the running Envoy', pause: true });
     await this.sidecar().apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
     this.timeline.mark('config', label);
     this.log(`config: ${label} applied live`);
@@ -152,6 +156,7 @@ export class Lab implements AsyncDisposable {
    * `lds`) and notes how long Envoy took to accept it (`cds accepted ms`, ...).
    */
   async pushConfig(configPath: string, o: { order: readonly XdsKind[]; gapMs: number }): Promise<void> {
+    await this.narrate(`config pushed one xDS part at a time: ${o.order.join(' → ')}, ${o.gapMs} ms apart`, { why: 'a control plane that pushes out of order, or slowly', pause: true });
     const resources = await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath);
     let n = 0;
     let pushedAt = 0;
@@ -176,6 +181,7 @@ export class Lab implements AsyncDisposable {
    */
   async startSidecar(): Promise<void> {
     if (this.envoy) throw new LabRuntimeError('the sidecar is already running', { fix: 'set sidecar.deferStart (phase `deferSidecar: true`) to start it from the scenario' });
+    await this.narrate('the sidecar (Envoy) starts now', { why: 'the scenario decides when the sidecar starts relative to the app', pause: true });
     this.timeline.mark('sidecar', 'Envoy starting');
     await this.bootSidecar();
     this.note('sidecar ready ms', String(this.timings.envoyReadyMs));
@@ -183,6 +189,7 @@ export class Lab implements AsyncDisposable {
 
   /** Starts the app's serial keep-alive HTTP client (src/clients/http-client.ts). */
   async startApp(o: HttpClientOptions): Promise<void> {
+    await this.narrate(`the app starts calling ${o.url}${o.everyMs ? ` every ${o.everyMs} ms` : ''}`, { why: 'one request at a time over a kept-alive connection, as the seed\'s client did', pause: true });
     await this.hosts.app.call('client.start', o);
   }
 
@@ -219,6 +226,19 @@ export class Lab implements AsyncDisposable {
     await this.hosts.app.call('client.stop', {}, 60_000);
   }
 
+  /**
+   * The scenario telling its story: a sentence for the workshop (--narrate prints it, --step waits
+   * for Enter after it); a note on the timeline otherwise.
+   */
+  async say(text: string): Promise<void> {
+    this.timeline.add(Date.now(), { kind: 'event', source: 'scenario', what: 'story', detail: text });
+    await this.narrate(text, { pause: true });
+  }
+
+  private async narrate(what: string, o?: { why?: string; pause?: boolean }): Promise<void> {
+    await this.o.narrator?.before(what, o);
+  }
+
   /** Records something the scenario measured (a server-side count, a kernel counter) on the timeline. */
   note(what: string, detail: string, o: { quiet?: boolean } = {}): void {
     this.timeline.add(Date.now(), { kind: 'event', source: 'lab', what, detail });
@@ -251,11 +271,13 @@ export class Lab implements AsyncDisposable {
 
   /** A scripted wait: counted as the scenario's own time, not lab overhead. */
   async sleep(ms: number): Promise<void> {
+    if (ms >= 1000) await this.narrate(`watch for ${(ms / 1000).toFixed(1)} s`);
     await this.scripted(() => delay(ms));
   }
 
 
   async waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
+    await this.narrate(`wait for ${what}`);
     await this.scripted(() => this.timeline.waitFor(what, predicate, timeoutMs));
   }
 
@@ -275,6 +297,7 @@ export class Lab implements AsyncDisposable {
     await mkdir(this.artifactsDir, { recursive: true });
     await writeFile(file, `# ${label} (${host}, t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);
     if (r.exitCode === 0) this.snapshots[label] = r.stdout; // a failed `ss` is no table: missing evidence
+    this.o.narrator?.show(`connections in ${host} (ss -tanpo), ${label}`, r.stdout);
     return r.stdout;
   }
 

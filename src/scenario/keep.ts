@@ -2,7 +2,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Lab } from '../lab/lab.js';
 
-export async function pauseForPoking(lab: Lab): Promise<void> {
+/** `input`: workshop mode's reader of stdin, so --keep and --step share one (two would race for Enter). */
+export async function pauseForPoking(lab: Lab, input?: { enter(): Promise<void> }): Promise<void> {
   const b = lab.backend;
   const on = (host: string, asApp = false) => b.pokePrefix(host, { asApp });
   const hosts = ['pod', 'dns', ...lab.spec.upstreams.map((u) => u.name)];
@@ -17,6 +18,7 @@ export async function pauseForPoking(lab: Lab): Promise<void> {
     'Press Enter to judge the phase and tear the lab down (Ctrl-C tears it down at once).',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
+  if (input) return input.enter();
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   await rl.question('');
   rl.close();

