@@ -73,6 +73,7 @@ export default defineScenario({
   symptom: 'calls fail with 503, response flag NC, right after a routing change, for as long as the rest of the change takes to arrive',
   cause: 'Envoy got a route naming a cluster it did not have yet (RDS before CDS)',
   timeScaling: 'the two parts of the change 1.5 s apart; the app calls every 50 ms',
+  clients: ['curl', 'go'],
   lab: {
     upstreams: [
       { name: 'v1', octet: 30, ports: [8080] },

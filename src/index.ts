@@ -15,7 +15,7 @@ export { configHas, counterGrew, counterStayedZero } from './checks/counters.js'
 export { faultFired, faultNeverFired } from './checks/faults.js';
 export { connectionTableShows } from './checks/connections.js';
 export { appPeerIp, appView, type AppView } from './checks/app-view.js';
-export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
+export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isConnectTimeout, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
 export type { Evidence } from './evidence/evidence.js';
 export { EvidenceMissing } from './evidence/evidence.js';
 export type { AccessLogEntry } from './envoy/access-log.js';

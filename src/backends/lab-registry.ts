@@ -3,7 +3,7 @@
  * owner's pid; a lab whose owner is dead is stale and the next run (or `lab clean`) sweeps it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LABS_DIR as LABS, RUN_ROOT } from '../paths.js';
 import { AddressPlan } from '../topology/addresses.js';
@@ -34,14 +34,19 @@ async function claimOne(): Promise<{ labId: string; dir: string }> {
   for (;;) {
     const labId = randomBytes(3).toString('hex');
     if (taken.has(new AddressPlan(labId).prefix) && taken.size < 512) continue;
+    // The claim appears whole (owner.pid inside) by a rename: a sweeper in another process must
+    // never see a lab directory without its owner and take it for a dead run's.
     const dir = labDir(labId);
+    const draft = join(LABS, `.claim-${labId}-${process.pid}`);
+    await mkdir(draft, { mode: 0o755 });
+    await chmod(draft, 0o755);
+    await writeFile(join(draft, 'owner.pid'), String(process.pid));
     try {
-      await mkdir(dir);
+      await rename(draft, dir); // fails when the id is taken (its directory is never empty)
     } catch {
-      continue; // id taken: pick another
+      await rm(draft, { recursive: true, force: true });
+      continue;
     }
-    await chmod(dir, 0o755);
-    await writeFile(join(dir, 'owner.pid'), String(process.pid));
     return { labId, dir };
   }
 }
@@ -51,7 +56,7 @@ export async function releaseLab(labId: string): Promise<void> {
 }
 
 export async function listClaimedLabs(): Promise<string[]> {
-  return readdir(LABS).catch(() => []);
+  return (await readdir(LABS).catch(() => [] as string[])).filter((name) => !name.startsWith('.')); // .claim-*: drafts
 }
 
 /** A lab is live while the process that claimed it runs. */

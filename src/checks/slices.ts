@@ -24,12 +24,25 @@ export function requestsIn(e: Evidence, w: Window = {}): RequestEntry[] {
 }
 
 /** Access-log entries (of a kind) that started inside the window. */
+/**
+ * What started while the lab had stopped the app's client (from an `app stopped` event to the next
+ * `app started`) is the stop's doing, not the incident's: a third-party client killed between two
+ * requests leaves Envoy a downstream disconnect.
+ */
+function whileStopped(e: Evidence): (at: number) => boolean {
+  const abs = (t: number) => e.timeline.startedAt + t;
+  const starts = e.timeline.events('app started').map((s) => abs(s.t));
+  const windows = e.timeline.events('app stopped').map((s) => ({ from: abs(s.t), to: starts.find((t) => t > abs(s.t)) ?? Infinity }));
+  return (at) => windows.some((w) => at >= w.from && at < w.to);
+}
+
 export function accessIn(e: Evidence, w: Window = {}, kind?: 'http' | 'tcp'): AccessLogEntry[] {
   const from = w.after ? e.markerAt(w.after) : -Infinity;
   const to = w.before ? e.markerAt(w.before) : Infinity;
+  const stopped = whileStopped(e);
   return e.accessLog.filter((a) => {
     const at = Date.parse(a.ts);
-    return at >= from && at < to && (!kind || a.kind === kind);
+    return at >= from && at < to && (!kind || a.kind === kind) && !stopped(at);
   });
 }
 
@@ -41,6 +54,12 @@ export const accessAfter = (e: Evidence, category: MarkerCategory, kind?: 'http'
 export const markerT = (e: Evidence, category: MarkerCategory) => e.markerAt(category) - e.timeline.startedAt;
 
 export const isOk = (r: RequestEntry) => r.ok ?? (r.status !== undefined && r.status < 400);
+
+/**
+ * The app's own dialer gave up connecting, whoever plays the app: undici's UND_ERR_CONNECT_TIMEOUT,
+ * or ECONNECT_TIMEOUT from the third-party clients (Go's dial timeout, curl's connect timeout).
+ */
+export const isConnectTimeout = (r: RequestEntry) => r.status === undefined && (r.error === 'UND_ERR_CONNECT_TIMEOUT' || r.error === 'ECONNECT_TIMEOUT');
 
 /** "4× 503, 2× UND_ERR_SOCKET" */
 export function outcomeCounts(rs: RequestEntry[]): string {

@@ -18,6 +18,7 @@ import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
 import { WorkshopNarrator } from '../workshop/narrator.js';
+import { APP_CLIENTS, httpClientChoice, type AppClient } from '../lab/app-client.js';
 import { teardownOnSignals } from './signals.js';
 
 let exitCode = 0;
@@ -30,16 +31,17 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
   .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
+  .option('--client <program>', `what plays the app: ${APP_CLIENTS.join(' | ')} (curl and go where the scenario lists them; see --list)`, 'node')
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
   .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .action(async (id: string | undefined, o: { phase?: string[]; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
-        process.stdout.write(`${out.bold(sid)}  ${s.title}\n`);
+        process.stdout.write(`${out.bold(sid)}  ${s.title}${s.clients?.length ? out.dim(`  (--client ${s.clients.join(', ')})`) : ''}\n`);
         for (const p of s.phases) process.stdout.write(`  ${p.name.padEnd(28)} ${out.dim(p.kind.padEnd(8))}${p.title}\n`);
       }
       return;
@@ -49,6 +51,11 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     if ((o.narrate || o.step) && o.parallel > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
     if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
+    if (!APP_CLIENTS.includes(o.client as AppClient)) throw new UsageError(`no client "${o.client}"`, { fix: `one of: ${APP_CLIENTS.join(', ')}` });
+    if (o.client !== 'node' && !scenario.clients?.includes(o.client as 'curl' | 'go')) {
+      const where = (await Promise.all(scenarioIds().map(loadScenario))).filter((s) => s.clients?.includes(o.client as 'curl' | 'go')).map((s) => s.id);
+      throw new UsageError(`--client ${o.client} does not apply to ${id}: its app is not the lab's HTTP client, or the scenario has not been proven with ${o.client}`, { fix: `scenarios that take --client ${o.client}: ${where.join(', ') || 'none'}` });
+    }
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     await assertInstallable(o.envoy);
     const backend = await resolveBackendKind(o.backend, o.envoy);
@@ -58,9 +65,10 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
+    const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator }).finally(() => narrator?.close());
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

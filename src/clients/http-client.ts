@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import type { Commands, Emit } from '../agent/protocol.js';
 import { delay } from '../util/time.js';
 import type { Outcome } from './outcome.js';
+import { startThirdParty, stopThirdParty, type ThirdPartyHttpClient } from './third-party-http.js';
 
 export interface HttpClientOptions {
   url: string;
@@ -32,6 +33,10 @@ export interface HttpClientOptions {
    * across an upstream's close time). The client stops when the schedule is used up.
    */
   gapsMs?: number[];
+  /** A third-party program as the app instead of this client (--client curl | go). */
+  impl?: 'node' | ThirdPartyHttpClient;
+  /** --client go: the built lab/clients/go-http binary (under the lab cache, readable in the pod). */
+  goBinary?: string;
 }
 
 // undici announces each request's socket as it writes the headers: that is how we learn which
@@ -112,6 +117,11 @@ async function sendOne(seq: number, at: number, o: HttpClientOptions, dispatcher
 export const httpClientCommands: Commands = {
   'client.start': (o: HttpClientOptions, emit) => {
     if (running) throw new Error('the client is already running');
+    if (o.impl && o.impl !== 'node') {
+      startThirdParty({ ...o, impl: o.impl }, emit);
+      running = Promise.resolve({ sent: 0 });
+      return { started: true, impl: o.impl };
+    }
     stopping = false;
     running = runClient(o, emit);
     return { started: true };
@@ -120,8 +130,9 @@ export const httpClientCommands: Commands = {
   'client.stop': async () => {
     stopping = true;
     wake();
+    const thirdParty = await stopThirdParty();
     const result = await running;
     running = undefined;
-    return result ?? { sent: 0 };
+    return thirdParty ?? result ?? { sent: 0 };
   },
 };

@@ -1,5 +1,6 @@
 /** What a lab is made of, as data: its upstream hosts, DNS records and sidecar configuration. */
 import type { Timeline } from '../timeline/timeline.js';
+import type { HttpClientChoice } from './app-client.js';
 import type { AddressPlan } from '../topology/addresses.js';
 import { DNS_HOST } from '../topology/topology.js';
 import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
@@ -56,6 +57,8 @@ export interface LabOptions {
   omitFaults?: boolean;
   /** Workshop mode (--narrate, --step): told before each step what is about to happen and why. */
   narrator?: Narrator;
+  /** --client curl | go: a third-party program plays the app instead of the lab's HTTP client. */
+  httpClient?: HttpClientChoice;
 }
 
 /**

@@ -189,8 +189,15 @@ export class Lab implements AsyncDisposable {
 
   /** Starts the app's serial keep-alive HTTP client (src/clients/http-client.ts). */
   async startApp(o: HttpClientOptions): Promise<void> {
+    return this.startHttpClient(POD.name, o);
+  }
+
+  /** The app's HTTP client on a host: the lab's, or the third-party program chosen with --client. */
+  private async startHttpClient(host: string, o: HttpClientOptions): Promise<void> {
+    const choice = this.o.httpClient;
+    this.note('app started', `${choice?.impl ?? 'the lab\'s client'} on ${host}`, { quiet: true });
     await this.narrate(`the app starts calling ${o.url}${o.everyMs ? ` every ${o.everyMs} ms` : ''}`, { why: 'one request at a time over a kept-alive connection, as the seed\'s client did', pause: true });
-    await this.hosts.app.call('client.start', o);
+    await this.agentOf(host).call('client.start', { ...o, ...choice });
   }
 
   /** Any other command of the app agent (redis client, raw TCP, TLS): see src/clients/. */
@@ -203,6 +210,8 @@ export class Lab implements AsyncDisposable {
    * `lab.onHost('client', 'http.send', {...})` (src/clients/raw-http.ts), `'client.start'`.
    */
   async onHost<T = unknown>(host: string, cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    if (cmd === 'client.start') return (await this.startHttpClient(host, args as HttpClientOptions)) as T;
+    if (cmd === 'client.stop') this.note('app stopped', `the lab stops the client on ${host} (after its request in flight)`, { quiet: true });
     return this.scripted(() => this.agentOf(host).call<T>(cmd, args, timeoutMs));
   }
 
@@ -223,6 +232,7 @@ export class Lab implements AsyncDisposable {
   }
 
   async stopApp(): Promise<void> {
+    this.note('app stopped', 'the lab stops the app\'s client (after its request in flight)', { quiet: true });
     await this.hosts.app.call('client.stop', {}, 60_000);
   }
 

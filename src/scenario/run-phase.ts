@@ -15,6 +15,7 @@ import { PrerequisiteError, describeError } from '../errors.js';
 import { Evidence } from '../evidence/evidence.js';
 import { Lab } from '../lab/lab.js';
 import { UserApp } from '../lab/user-app.js';
+import type { HttpClientChoice } from '../lab/app-client.js';
 import type { LabOptions, LabTimings } from '../lab/lab-spec.js';
 import type { PhaseNarrator } from './phase-narrator.js';
 import { pauseForPoking } from './keep.js';
@@ -63,10 +64,14 @@ export interface RunPhaseOptions extends LabOptions {
   appCommand?: string;
   /** Workshop mode (--narrate, --step). */
   narrator?: PhaseNarrator;
+  /** --client curl | go: the program that plays the app (default: the lab's own client). */
+  httpClient?: HttpClientChoice;
 }
 
-/** Why a phase cannot run on this Envoy, or undefined when it can. */
-export function notApplicable(phase: Phase, envoyVersion: string): string | undefined {
+/** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
+export function notApplicable(phase: Phase, envoyVersion: string, client?: HttpClientChoice): string | undefined {
+  const notFor = client && phase.notFor?.[client.impl];
+  if (notFor) return `not with --client ${client.impl}: ${notFor}`;
   if (!phase.requires || compareVersions(envoyVersion, phase.requires.envoy) >= 0) return undefined;
   return `needs Envoy ≥ ${phase.requires.envoy}: ${phase.requires.why}; this run uses Envoy ${envoyVersion}`;
 }
@@ -101,7 +106,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     return result;
   };
 
-  const na = notApplicable(phase, o.envoy.version);
+  const na = notApplicable(phase, o.envoy.version, o.httpClient);
   if (na) return finish({ status: 'not-applicable', verdicts: [], reason: na, strip: '' });
 
   const configPath = variantPath(scenario.id, phase.config);
@@ -114,7 +119,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     lab = await Lab.start(
       backend,
       labSpecFor(scenario, phase, configPath),
-      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, scenario: scenario.id, phase: phase.name },
+      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, httpClient: o.httpClient, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
     const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir) : undefined;

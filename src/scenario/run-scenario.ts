@@ -10,6 +10,7 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
 import { runPool } from '../util/pool.js';
+import type { HttpClientChoice } from '../lab/app-client.js';
 import type { PhaseNarrator } from './phase-narrator.js';
 import { runPhase, type PhaseResult } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
@@ -40,6 +41,8 @@ export interface RunScenarioOptions {
   appCommand?: string;
   /** Workshop mode (--narrate, --step): phases one after another, each told step by step. */
   narrator?: PhaseNarrator;
+  /** --client: the program that plays the app in every phase. */
+  httpClient?: HttpClientChoice;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -67,7 +70,7 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator });
+    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator, httpClient: o.httpClient });
     progress?.end(result);
     return result;
   });

@@ -48,6 +48,8 @@ export interface Phase {
   deferSidecar?: boolean;
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
+  /** Clients (--client) this phase cannot judge, with why: the phase is then not applicable with that client. */
+  notFor?: Partial<Record<'curl' | 'go', string>>;
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
@@ -70,6 +72,12 @@ export interface Scenario {
   timeScaling: string;
   /** The world: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
   lab: Omit<LabSpec, 'sidecar'> & { inbound?: InboundMode };
+  /**
+   * Third-party programs that can play this scenario's app (--client), with its before and fixes
+   * holding for each (the test suite proves it). Only for scenarios whose app is the lab's HTTP
+   * client (lab.startApp / client.start).
+   */
+  clients?: Array<"curl" | "go">;
   phases: Phase[];
 }
 

@@ -21,6 +21,7 @@ import { escapeHtml } from '../../src/report/html/html.js';
 import { phaseAnchor } from '../../src/report/html/phase-section.js';
 import { writeRunFiles } from '../../src/report/run-files.js';
 import { STATUS_WORD, verdictLines } from '../../src/report/verdict-text.js';
+import { httpClientChoice } from '../../src/lab/app-client.js';
 import { crossJudge } from '../../src/scenario/cross-judge.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { OK_STATUSES, notApplicable, runPhase, type PhaseResult } from '../../src/scenario/run-phase.js';
@@ -42,6 +43,17 @@ interface PhaseOutcome {
   lines: string[];
 }
 
+const THIRD_PARTY = ['curl', 'go'] as const;
+type Client = (typeof THIRD_PARTY)[number];
+
+function recordOutcome(outcomes: Map<string, PhaseOutcome>, key: string, r: PhaseResult, i: number, where: string): void {
+  const o = outcomes.get(key) ?? { ok: 0, lines: [] };
+  if (OK_STATUSES.includes(r.status)) o.ok++;
+  o.lines.push(`run ${i}/${repeat}: ${r.status.toUpperCase()} (Envoy ${r.envoyVersion}, ${where})`, ...verdictLines(r).map((l) => `  ${l}`));
+  outcomes.set(key, o);
+  console.log(`[${where}] ${key.replace(' ', ' › ')} run ${i}/${repeat}: ${r.status.toUpperCase()}`);
+}
+
 for (const backend of await backendsUnderTest(envoyVersion)) {
   describe.skipIf(!!backend.unavailable)(`[${backend.kind}]`, () => {
     let envoy: EnvoyBinary;
@@ -55,19 +67,24 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
     // Every phase run of every scenario, `parallel` at a time; the tests below read the outcomes.
     beforeAll(async () => {
       envoy = await ensureEnvoy(envoyVersion, (l) => console.log(l));
-      const runs = scenarios.flatMap((scenario) => scenario.phases.filter((p) => !notApplicable(p, envoy.version)).flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ scenario, phase, i: k + 1 }))));
+      const choices = new Map(await Promise.all(THIRD_PARTY.map(async (c) => [c, await httpClientChoice(c, (l) => console.log(l))] as const)));
+      const plain = scenarios.flatMap((scenario) => scenario.phases.filter((p) => !notApplicable(p, envoy.version)).map((phase) => ({ scenario, phase, client: undefined as Client | undefined })));
+      // The third-party clients each scenario lists play its before and fix phases too.
+      const withClients = scenarios.flatMap((scenario) =>
+        (scenario.clients ?? []).flatMap((client) => scenario.phases.filter((p) => ['before', 'fix'].includes(p.kind) && !notApplicable(p, envoy.version, choices.get(client))).map((phase) => ({ scenario, phase, client }))),
+      );
+      const runs = [...plain, ...withClients].flatMap((run) => Array.from({ length: repeat }, (_, k) => ({ ...run, i: k + 1 })));
       const runDirs = new Map(scenarios.map((s) => [s.id, `${defaultRunDir(s.id)}-${backend.kind}`]));
-      await runPool(runs, parallel, async ({ scenario, phase, i }) => {
-        const artifactsDir = `${runDirs.get(scenario.id)}/${phase.name}${repeat > 1 ? `-${i}` : ''}`;
-        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i });
+      await runPool(runs, parallel, async ({ scenario, phase, i, client }) => {
+        const artifactsDir = `${runDirs.get(scenario.id)}/${client ? `client-${client}/` : ''}${phase.name}${repeat > 1 ? `-${i}` : ''}`;
+        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i, httpClient: client && choices.get(client) });
+        if (client) {
+          recordOutcome(outcomes, `${scenario.id} ${phase.name} --client ${client}`, r, i, `${backend.kind}, --client ${client}`);
+          return;
+        }
         results.get(scenario.id)!.push(r);
-        const key = `${scenario.id} ${phase.name}`;
-        const o = outcomes.get(key) ?? { ok: 0, lines: [] };
-        if (OK_STATUSES.includes(r.status)) o.ok++;
         if (i === 1 && r.status !== 'error') evidence.get(scenario.id)!.set(phase.name, await loadEvidence(artifactsDir));
-        o.lines.push(`run ${i}/${repeat}: ${r.status.toUpperCase()} (Envoy ${r.envoyVersion}, ${backend.kind})`, ...verdictLines(r).map((l) => `  ${l}`));
-        outcomes.set(key, o);
-        console.log(`[${backend.kind}] ${scenario.id} › ${phase.name} run ${i}/${repeat}: ${r.status.toUpperCase()}`);
+        recordOutcome(outcomes, `${scenario.id} ${phase.name}`, r, i, backend.kind);
       });
       for (const scenario of scenarios) {
         const rs = results.get(scenario.id)!;
@@ -84,6 +101,19 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
             const o = outcomes.get(`${scenario.id} ${phase.name}`) ?? { ok: 0, lines: ['never ran'] };
             console.log(`[${backend.kind}] ${scenario.id} › ${phase.name}: ${o.ok}/${repeat}\n${o.lines.join('\n')}`);
             expect(o.ok, o.lines.join('\n')).toBe(repeat);
+          });
+        }
+
+        for (const client of scenario.clients ?? []) {
+          describe(`--client ${client}: the incident and its fixes with ${client} as the app`, () => {
+            for (const phase of scenario.phases.filter((p) => ['before', 'fix'].includes(p.kind))) {
+              it(`${phase.name} [${phase.kind}]`, (ctx) => {
+                const o = outcomes.get(`${scenario.id} ${phase.name} --client ${client}`);
+                if (!o) ctx.skip(`N/A with ${client}: ${phase.notFor?.[client] ?? phase.requires?.why ?? 'not run'}`);
+                console.log(`[${backend.kind}] ${scenario.id} › ${phase.name} --client ${client}: ${o!.ok}/${repeat}\n${o!.lines.join('\n')}`);
+                expect(o!.ok, o!.lines.join('\n')).toBe(repeat);
+              });
+            }
           });
         }
 

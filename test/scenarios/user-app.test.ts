@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
+import { goHttpBinary } from '../../src/lab/app-client.js';
 import { RUNS_DIR } from '../../src/paths.js';
 import { loadScenario } from '../../src/scenario/registry.js';
 import { runPhase } from '../../src/scenario/run-phase.js';
@@ -37,4 +38,29 @@ describe.skipIf(!!netns.unavailable)('--app: your own client in the lab (netns, 
     expect(ports.size, 'curl kept one connection throughout').toBe(1);
     expect(steps.some((s) => s.startsWith('your app printed'))).toBe(true);
   });
+
+  // The seed's own client: a Go service with net/http's default transport (lab/clients/go-http,
+  // built with the machine's Go). Given with --app, its own output shows the incident and a fix.
+  it('a Go client given with --app: 503s on one reused connection after the DNS switch; with the DNS-cluster fix, 200s from new', async () => {
+    const goHttp = await goHttpBinary();
+    const scenario = await loadScenario('sticky-503');
+    const seen: Record<string, { codes: string[]; ports: Set<string>; servedBy: string[] }> = {};
+    for (const name of ['before', 'fix-dns-cluster']) {
+      const phase = scenario.phases.find((p) => p.name === name)!;
+      const artifactsDir = `${RUNS_DIR}/user-app-test/go-${name}`;
+      const r = await runPhase(scenario, phase, { envoy, backend: 'netns', artifactsDir, appCommand: `${goHttp} -url http://test-com.test/ -every 250ms -n 60 -connect-timeout 1s -idle-conn-timeout 30s` });
+      expect(r.status, r.error).not.toBe('error');
+      // "#12 503 upstream connect error … local port 40016 served by  (1001 ms)"
+      const lines = (await readFile(`${artifactsDir}/app-command.log`, 'utf8')).split('\n').map((l) => /^#\d+ (\d{3}) .*local port (\d+) served by (\S*)/.exec(l)).filter((m) => m !== null);
+      seen[name] = { codes: lines.map((m) => m[1]!), ports: new Set(lines.map((m) => m[2]!)), servedBy: lines.map((m) => m[3] || '-') };
+      console.log(`go-http in ${name}: ${seen[name].codes.join(' ')} on local port(s) ${[...seen[name].ports].join(', ')}; served by ${seen[name].servedBy.join(' ')}`);
+    }
+    const before = seen.before!;
+    expect(before.codes[0]).toBe('200');
+    expect(before.codes.slice(-3)).toEqual(['503', '503', '503']); // still failing at the end, after the switch
+    expect(before.ports.size, 'one kept-alive connection throughout').toBe(1);
+    const fixed = seen['fix-dns-cluster']!;
+    expect(fixed.codes.slice(-3)).toEqual(['200', '200', '200']);
+    expect(fixed.servedBy.at(-1)).toBe('new');
+  }, 120_000);
 });

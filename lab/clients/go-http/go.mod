@@ -1,0 +1,3 @@
+module envoy-fault-lab/clients/go-http
+
+go 1.21
