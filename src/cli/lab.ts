@@ -17,7 +17,8 @@ import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../en
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
 import { writeRunReport } from '../report/html/run-report.js';
 import type { RunSummary } from '../report/run-files.js';
-import { loadScenario } from '../scenario/registry.js';
+import { importVariant } from '../scenario/import-variant.js';
+import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { cliCommand, main } from './main.js';
@@ -99,6 +100,25 @@ async function newestConfigDump(): Promise<string> {
   if (!newest) throw new UsageError('no phase run has left a config_dump.json yet', { fix: 'run a scenario first: npm run scenario -- sticky-503' });
   return newest.file;
 }
+
+program
+  .command('import-config <config_dump.json>')
+  .description("turn a sidecar's /config_dump (istioctl proxy-config all -o json, or a lab phase's config_dump.json) into a config variant a scenario can run with --config")
+  .requiredOption('--scenario <id>', 'the scenario whose world (hosts, DNS, faults) the config will run in')
+  .option('--name <name>', 'the variant becomes envoy-configs/<scenario>/imported-<name>.yaml', 'config')
+  .option('--map <file>', "YAML map of your world's addresses to the scenario's lab hosts (default for a lab phase's dump: its evidence.json)")
+  .option('--envoy <version>', 'the Envoy that validates it', DEFAULT_ENVOY_VERSION)
+  .addHelpText('after', '\nExample (round trip):\n  npm run lab -- import-config .lab-runs/<time>-sticky-503/before/config_dump.json --scenario sticky-503 --name before\n  npm run scenario -- sticky-503 --phase before --config imported-before\n')
+  .action(async (dumpFile: string, o: { scenario: string; name: string; map?: string; envoy: string }) => {
+    if (!scenarioIds().includes(o.scenario)) throw new UsageError(`no scenario ${o.scenario}`, { fix: `choose from: ${scenarioIds().join(', ')}` });
+    if (!/^[a-z0-9-]+$/.test(o.name)) throw new UsageError(`--name "${o.name}": use lower-case letters, digits and dashes`, { fix: 'e.g. --name prod-pod' });
+    const envoy = await ensureEnvoy(o.envoy, progress);
+    const r = await importVariant({ scenario: await loadScenario(o.scenario), dumpFile: resolve(dumpFile), name: o.name, mapFile: o.map, envoy });
+    say(`wrote ${r.file} (validated by Envoy ${envoy.version})`);
+    say(`addresses mapped from: ${r.mappedFrom}`);
+    for (const c of r.changes) say(`  - ${c}`);
+    say(`run it: npm run scenario -- ${o.scenario} --config imported-${o.name} [--phase …]`);
+  });
 
 program
   .command('report [run-dir]')

@@ -4,7 +4,11 @@
  * documented (N/N when repeated), 1 if one did not, 2 on bad input, 3 on a missing prerequisite.
  * Every input is checked before anything is downloaded or started.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { variantPath } from '../envoy/config.js';
+import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { resolveBackendKind } from '../backends/create-backend.js';
 import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
@@ -32,12 +36,13 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
   .option('--client <program>', `what plays the app: ${APP_CLIENTS.join(' | ')} (curl and go where the scenario lists them; see --list)`, 'node')
+  .option('--config <variant-or-file>', "run the phases' traffic and faults against this sidecar config instead of their own: a variant of the scenario (e.g. imported-prod from `lab import-config`) or a YAML file")
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
   .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .action(async (id: string | undefined, o: { phase?: string[]; config?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -65,13 +70,25 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
+    const configPath = o.config === undefined ? undefined : resolveConfig(scenario.id, o.config);
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient }).finally(() => narrator?.close());
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
   });
+
+/** --config: a variant of the scenario, or a file. */
+function resolveConfig(scenarioId: string, config: string): string {
+  const candidates = [variantPath(scenarioId, config.replace(/\.yaml$/, '')), resolve(config)];
+  const found = candidates.find((f) => existsSync(f));
+  if (!found) {
+    const variants = readdirSync(join(ENVOY_CONFIGS_DIR, scenarioId)).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+    throw new UsageError(`--config ${config}: no variant of ${scenarioId} and no such file`, { fix: `its variants: ${variants.join(', ')}; or import yours: npm run lab -- import-config <config_dump.json> --scenario ${scenarioId}` });
+  }
+  return found;
+}
 
 await main(program, () => exitCode);

@@ -2,7 +2,7 @@
 import type { Timeline } from '../timeline/timeline.js';
 import type { HttpClientChoice } from './app-client.js';
 import type { AddressPlan } from '../topology/addresses.js';
-import { DNS_HOST } from '../topology/topology.js';
+import { DNS_HOST, POD } from '../topology/topology.js';
 import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
 import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
 import type { TlsUpstreamOptions } from '../upstreams/tls-upstream.js';
@@ -81,9 +81,16 @@ export interface LabTimings {
   teardownMs: number;
 }
 
-/** Values for ${NAME} placeholders in Envoy configs: DNS_IP, LAB_CIDR, UPSTREAM_<NAME>_IP. */
+/** The placeholder a lab host's address has in Envoy configs: DNS_IP, POD_IP, UPSTREAM_<NAME>_IP. */
+export function hostPlaceholder(host: string): string {
+  if (host === DNS_HOST.name) return 'DNS_IP';
+  if (host === POD.name) return 'POD_IP';
+  return `UPSTREAM_${host.toUpperCase().replace(/-/g, '_')}_IP`;
+}
+
+/** Values for ${NAME} placeholders in Envoy configs: DNS_IP, POD_IP, LAB_CIDR, UPSTREAM_<NAME>_IP. */
 export function labVars(plan: AddressPlan, spec: { upstreams: Array<{ name: string; octet: number }> }): Record<string, string> {
-  const vars: Record<string, string> = { DNS_IP: plan.ip(DNS_HOST), LAB_CIDR: plan.cidr };
-  for (const u of spec.upstreams) vars[`UPSTREAM_${u.name.toUpperCase().replace(/-/g, '_')}_IP`] = plan.ip(u);
+  const vars: Record<string, string> = { DNS_IP: plan.ip(DNS_HOST), POD_IP: plan.ip(POD), LAB_CIDR: plan.cidr };
+  for (const u of spec.upstreams) vars[hostPlaceholder(u.name)] = plan.ip(u);
   return vars;
 }

@@ -46,6 +46,8 @@ export interface PhaseResult {
   /** "....x x x ^dns ..." */
   strip: string;
   artifactsDir: string;
+  /** The config file the phase ran when it was not its own variant (--config). */
+  configOverride?: string;
 }
 
 /** Statuses that count as "behaved as documented". */
@@ -66,6 +68,8 @@ export interface RunPhaseOptions extends LabOptions {
   narrator?: PhaseNarrator;
   /** --client curl | go: the program that plays the app (default: the lab's own client). */
   httpClient?: HttpClientChoice;
+  /** --config: run the phase's traffic and faults against this config file instead of its own variant. */
+  configPath?: string;
 }
 
 /** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
@@ -97,6 +101,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     envoyVersion: o.envoy.version,
     backend: o.backend ?? 'netns',
     artifactsDir: o.artifactsDir,
+    ...(o.configPath ? { configOverride: o.configPath } : {}),
   };
   const noTimings = { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0 };
   const finish = async (r: Omit<PhaseResult, keyof typeof base | 'timings'> & { timings?: LabTimings }) => {
@@ -109,7 +114,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   const na = notApplicable(phase, o.envoy.version, o.httpClient);
   if (na) return finish({ status: 'not-applicable', verdicts: [], reason: na, strip: '' });
 
-  const configPath = variantPath(scenario.id, phase.config);
+  const configPath = o.configPath ?? variantPath(scenario.id, phase.config);
   let lab: Lab | undefined;
   try {
     await sweepStaleLabs();

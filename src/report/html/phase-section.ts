@@ -64,7 +64,7 @@ export async function phaseSection({ scenario, result: r, repeat, reportDir }: P
   const evidence = await loadEvidenceData(r.artifactsDir);
   const dir = relative(reportDir, r.artifactsDir) || '.';
   const title = html`<h2><span class="badge ${r.status}">${STATUS_WORD[r.status]}</span> ${r.phase}${repeat > 1 ? ` #${r.iteration}` : ''} <small>${r.kind}</small></h2><p class="phase-title">${r.title}</p>
-    <p class="meta">Envoy ${r.envoyVersion} · ${r.backend} backend · ${(r.timings.wallMs / 1000).toFixed(1)} s · config <code>${phase?.config ?? '?'}</code> · artifacts <a href="${dir}/">${basename(r.artifactsDir)}/</a></p>`;
+    <p class="meta">Envoy ${r.envoyVersion} · ${r.backend} backend · ${(r.timings.wallMs / 1000).toFixed(1)} s · config <code>${r.configOverride ?? phase?.config ?? '?'}</code> · artifacts <a href="${dir}/">${basename(r.artifactsDir)}/</a></p>`;
   if (r.status === 'not-applicable') return html`<section id="${phaseAnchor(r, repeat)}" class="phase">${title}<p>${r.reason ?? ''}</p></section>`;
 
   const timeline = evidence ? Timeline.from(evidence.timeline) : undefined;
@@ -77,7 +77,7 @@ export async function phaseSection({ scenario, result: r, repeat, reportDir }: P
     ${bars ? html`<h3>Connection lifetimes</h3><div class="chart lifetimes">${raw(bars)}</div>` : ''}
     <details open><summary><h3>Envoy access log</h3></summary>${accessLogHtml(evidence)}</details>
     <details><summary><h3>Connections (ss)</h3></summary>${snapshotsHtml(evidence)}</details>
-    <details><summary><h3>Config against the incident's</h3></summary>${phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
+    <details><summary><h3>Config against the incident's</h3></summary>${r.configOverride ? html`<p>Ran against <code>${r.configOverride}</code> (--config), not the phase's own variant.</p>` : phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
     <details><summary><h3>Envoy counters that changed</h3></summary>${countersHtml(evidence.statsBefore, evidence.statsAfter)}</details>`}
   </section>`;
 }
