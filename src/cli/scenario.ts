@@ -57,9 +57,10 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
     if (!APP_CLIENTS.includes(o.client as AppClient)) throw new UsageError(`no client "${o.client}"`, { fix: `one of: ${APP_CLIENTS.join(', ')}` });
-    if (o.client !== 'node' && !scenario.clients?.includes(o.client as 'curl' | 'go')) {
-      const where = (await Promise.all(scenarioIds().map(loadScenario))).filter((s) => s.clients?.includes(o.client as 'curl' | 'go')).map((s) => s.id);
-      throw new UsageError(`--client ${o.client} does not apply to ${id}: its app is not the lab's HTTP client, or the scenario has not been proven with ${o.client}`, { fix: `scenarios that take --client ${o.client}: ${where.join(', ') || 'none'}` });
+    const client = o.client as Exclude<AppClient, 'node'>;
+    if (o.client !== 'node' && !scenario.clients?.includes(client)) {
+      const where = (await Promise.all(scenarioIds().map(loadScenario))).filter((s) => s.clients?.includes(client)).map((s) => s.id);
+      throw new UsageError(`--client ${o.client} does not apply to ${id}: its app does not make the kind of call ${o.client} makes, or the scenario has not been proven with it`, { fix: `scenarios that take --client ${o.client}: ${where.join(', ') || 'none'}` });
     }
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     await assertInstallable(o.envoy);

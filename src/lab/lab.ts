@@ -195,13 +195,18 @@ export class Lab implements AsyncDisposable {
   /** The app's HTTP client on a host: the lab's, or the third-party program chosen with --client. */
   private async startHttpClient(host: string, o: HttpClientOptions): Promise<void> {
     const choice = this.o.httpClient;
-    this.note('app started', `${choice?.impl ?? 'the lab\'s client'} on ${host}`, { quiet: true });
+    const thirdParty = choice?.impl === 'curl' || choice?.impl === 'go' ? choice : undefined;
+    this.note('app started', `${thirdParty?.impl ?? 'the lab\'s client'} on ${host}`, { quiet: true });
     await this.narrate(`the app starts calling ${o.url}${o.everyMs ? ` every ${o.everyMs} ms` : ''}`, { why: 'one request at a time over a kept-alive connection, as the seed\'s client did', pause: true });
-    await this.agentOf(host).call('client.start', { ...o, ...choice });
+    await this.agentOf(host).call('client.start', { ...o, ...thirdParty });
   }
 
   /** Any other command of the app agent (redis client, raw TCP, TLS): see src/clients/. */
   async app<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
+    if (cmd === 'tls.get' && this.o.httpClient?.impl === 'openssl') {
+      args = { ...(args as object), impl: 'openssl' };
+      this.note('app client', 'openssl s_client makes this call', { quiet: true });
+    }
     return this.scripted(() => this.hosts.app.call<T>(cmd, args, timeoutMs));
   }
 
