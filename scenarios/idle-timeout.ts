@@ -84,8 +84,22 @@ const rawClosedAtIdleTimeout = check(`the raw TCP connection is closed ${IDLE_TI
   return { pass, evidence: p ? `closed by ${p.closedBy} ${p.closedAfterIdleMs ?? '-'} ms after the last byte (local port ${p.localPort})` : 'no raw probe ran' };
 });
 
+/** redis-cli (--client redis-cli) learns of a close only at its next command: its own words on stderr. */
+const cliSawClose = (e: Evidence) => e.timeline.events('redis-cli stderr').filter((x) => /closed the connection|Connection reset|Broken pipe/i.test(x.detail));
+const playedByRedisCli = (e: Evidence) => e.timeline.events('app client').some((x) => x.detail.startsWith('redis-cli'));
+
+/** What redis-cli reported: the server closed its connection, found only at the GET. */
+const cliConnectionLost = check('redis-cli: "Server closed the connection" at the command after the gap (that command fails, or runs on a new server connection)', (e) => {
+  const [set, get] = commands(e) as [RequestEntry?, RequestEntry?];
+  const said = cliSawClose(e);
+  return {
+    pass: !!set?.ok && said.length > 0 && !!get && (get.ok === false || get.clientId !== set.clientId),
+    evidence: `SET on CLIENT ID ${set?.clientId}; redis-cli said: ${said.map((x) => `"${x.detail}"`).join(', ') || 'nothing'}; GET ${get?.ok ? `ok on CLIENT ID ${get.clientId}` : `failed: ${get?.error}`}`,
+  };
+});
+
 /** What ioredis reported: its connection closed under it at the idle timeout, and it reconnected. */
-const poolConnectionLost = check('ioredis: its pooled connection was closed at the idle timeout; the next command ran on a new server connection', (e) => {
+const ioredisConnectionLost = check('ioredis: its pooled connection was closed at the idle timeout; the next command ran on a new server connection', (e) => {
   const [set, get] = commands(e) as [RequestEntry?, RequestEntry?];
   const close = closeEvents(e)[0];
   const idleAtClose = close && set ? close.t - (set.t + set.latencyMs) : NaN;
@@ -97,11 +111,15 @@ const poolConnectionLost = check('ioredis: its pooled connection was closed at t
   };
 });
 
-const poolConnectionSurvived = check(`ioredis: the same server connection served the command after ${POOL_IDLE_MS / 1000} s idle, no close event`, (e) => {
+/** The app's view of the lost connection, in the words of whatever client played it. */
+const poolConnectionLost: Check = Object.assign((e: Evidence) => (playedByRedisCli(e) ? cliConnectionLost(e) : ioredisConnectionLost(e)), { label: 'the app: its pooled connection was closed; the next command ran on a new server connection' });
+
+const poolConnectionSurvived = check(`the app: the same server connection served the command after ${POOL_IDLE_MS / 1000} s idle, no close seen`, (e) => {
   const [set, get] = commands(e) as [RequestEntry?, RequestEntry?];
+  const closes = closeEvents(e).length + cliSawClose(e).length;
   return {
-    pass: !!set?.ok && !!get?.ok && set.clientId === get.clientId && closeEvents(e).length === 0,
-    evidence: `SET on CLIENT ID ${set?.clientId}, GET on CLIENT ID ${get?.clientId}; ${closeEvents(e).length} close event(s)`,
+    pass: !!set?.ok && !!get?.ok && set.clientId === get.clientId && closes === 0,
+    evidence: `SET on CLIENT ID ${set?.clientId}, GET on CLIENT ID ${get?.clientId}; ${closes} close(s) seen by the client`,
   };
 });
 
@@ -126,6 +144,7 @@ export default defineScenario({
   symptom: "after a quiet period the app's pooled redis connection is gone: closed by the sidecar exactly idle_timeout after its last byte",
   cause: "tcp_proxy's idle timer (default 1 h) counts only payload bytes; the app's pool keeps connections idle longer",
   timeScaling: 'idle_timeout 1 h → 3 s; pool idle gap 4 s; drain time 45 s → 2 s',
+  clients: ['redis-cli'],
   lab: {
     upstreams: [{ name: 'redis', octet: 40, kind: 'redis', port: 6379 }],
     dns: { [REDIS.host]: 'redis' },
@@ -171,6 +190,7 @@ export default defineScenario({
     },
     {
       name: 'control-tcp-keepalive',
+      notFor: { 'redis-cli': 'redis-cli sets its own TCP keepalive (15 s, not settable from the command line), so the app side of this control cannot be reproduced with it' },
       kind: 'control',
       title: "Not a fix: TCP keepalive on the app's sockets and Envoy's upstream (real probes, timer not reset)",
       config: 'control-tcp-keepalive',

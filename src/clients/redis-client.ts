@@ -5,6 +5,8 @@
  * so a check can say exactly what the app saw when the sidecar closed its idle connection.
  * Optional app-level keepalive: a PING every pingEveryMs (what pools call a health check).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import type { Commands, Emit } from '../agent/protocol.js';
 
@@ -57,12 +59,96 @@ async function command({ args }: { args: string[] }, emit: Emit) {
   return full;
 }
 
+/**
+ * The same app as redis-cli (--client redis-cli): one long-lived redis-cli reading commands from
+ * a pipe, as a shell script or a cron job would drive it. It does not watch its idle socket, so it
+ * learns of a close only at the next command ("Error: Server closed the connection" on stderr),
+ * then reconnects by itself and runs the command. Each command is followed by CLIENT ID.
+ */
+class RedisCli {
+  private readonly replies: string[] = [];
+  private readonly errors: string[] = [];
+  private waiting?: () => void;
+  private readonly proc: ChildProcess;
+
+  constructor(o: RedisClientOptions, emit: Emit) {
+    // stdbuf: one reply per line as it comes, not a block when redis-cli exits.
+    this.proc = spawn('stdbuf', ['-oL', 'redis-cli', '-h', o.host, '-p', String(o.port)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      this.replies.push(line);
+      this.waiting?.();
+    });
+    createInterface({ input: this.proc.stderr! }).on('line', (line) => {
+      emit('app-event', { what: 'redis-cli stderr', detail: line });
+      this.errors.push(line);
+      this.waiting?.();
+    });
+  }
+
+  /** Sends one command line and waits for its one-line reply, or the error redis-cli prints for it. */
+  async send(line: string, timeoutMs = 5000): Promise<string> {
+    this.replies.length = 0;
+    this.errors.length = 0;
+    this.proc.stdin!.write(`${line}\n`);
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length === 0) {
+      if (this.errors.length) throw Object.assign(new Error(this.errors.join('; ')), { code: 'redis-cli error' });
+      if (Date.now() > deadline) throw Object.assign(new Error(`redis-cli gave no reply to ${line} in ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      await new Promise<void>((r) => {
+        this.waiting = r;
+        setTimeout(r, 100);
+      });
+    }
+    return this.replies.shift()!;
+  }
+
+  close(): void {
+    this.proc.stdin!.end();
+    setTimeout(() => this.proc.kill('SIGTERM'), 500).unref();
+  }
+}
+
+let cli: RedisCli | undefined;
+
+async function cliConnect(o: RedisClientOptions, emit: Emit) {
+  if (o.tcpKeepAliveMs) throw new Error('redis-cli sets its own TCP keepalive (15 s) and cannot take tcpKeepAliveMs: this phase needs the lab\'s client');
+  cli = new RedisCli(o, emit);
+  const clientId = Number(await cli.send('CLIENT ID'));
+  if (o.pingEveryMs) {
+    pinger = setInterval(() => {
+      pings++;
+      cli?.send('PING').catch(() => {});
+    }, o.pingEveryMs);
+  }
+  return { clientId };
+}
+
+async function cliCommand({ args }: { args: string[] }, emit: Emit) {
+  if (!cli) throw new Error('redis.connect first');
+  const at = Date.now();
+  const op = args.join(' ');
+  let outcome: Record<string, unknown>;
+  try {
+    const result = await cli.send(op);
+    const clientId = Number(await cli.send('CLIENT ID'));
+    outcome = /^(ERR|WRONGTYPE|\(error\))/.test(result) ? { ok: false, error: 'redis error', errorMessage: result, clientId } : { ok: true, result, clientId };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    outcome = { ok: false, error: e.code ?? e.name, errorMessage: e.message };
+  }
+  const full = { seq: ++seq, at, latencyMs: Date.now() - at, op, ...outcome };
+  emit('outcome', full);
+  return full;
+}
+
 export const redisClientCommands: Commands = {
-  'redis.connect': connect,
-  'redis.command': command,
+  'redis.connect': (o: RedisClientOptions & { impl?: 'redis-cli' }, emit) => (o.impl === 'redis-cli' ? cliConnect(o, emit) : connect(o, emit)),
+  'redis.command': (a: { args: string[] }, emit) => (cli ? cliCommand(a, emit) : command(a, emit)),
   'redis.close': async () => {
     clearInterval(pinger);
     client?.disconnect();
+    cli?.close();
+    cli = undefined;
     return { pings };
   },
 };

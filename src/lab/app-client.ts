@@ -13,12 +13,12 @@ import type { ThirdPartyHttpClient } from '../clients/third-party-http.js';
 import { PrerequisiteError } from '../errors.js';
 import { CACHE_ROOT, LAB_DIR } from '../paths.js';
 
-export const APP_CLIENTS = ['node', 'curl', 'go', 'openssl'] as const;
+export const APP_CLIENTS = ['node', 'curl', 'go', 'openssl', 'redis-cli'] as const;
 export type AppClient = (typeof APP_CLIENTS)[number];
 
 /** What the app agent is told to run instead of its own client (HTTP: curl, go; TLS: openssl). */
 export interface HttpClientChoice {
-  impl: ThirdPartyHttpClient | 'openssl';
+  impl: ThirdPartyHttpClient | 'openssl' | 'redis-cli';
   goBinary?: string;
 }
 
@@ -51,7 +51,7 @@ async function buildGoHttp(progress: (line: string) => void): Promise<string> {
 /** The choice the lab passes to the app agent, or undefined for the lab's own client. */
 export async function httpClientChoice(client: AppClient, progress?: (line: string) => void): Promise<HttpClientChoice | undefined> {
   if (client === 'node') return undefined;
-  if (client === 'openssl') return { impl: 'openssl' };
+  if (client === 'openssl' || client === 'redis-cli') return { impl: client }; // in every pod: the host's (netns) or the image's (docker)
   if (client === 'curl') {
     const curl = await execa('curl', ['--version'], { reject: false });
     if (curl.exitCode !== 0) throw new PrerequisiteError('--client curl needs curl on this machine (the netns backend runs it in the pod; the docker images carry their own)', { fix: 'apt-get install -y curl' });

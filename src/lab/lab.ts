@@ -203,9 +203,10 @@ export class Lab implements AsyncDisposable {
 
   /** Any other command of the app agent (redis client, raw TCP, TLS): see src/clients/. */
   async app<T = unknown>(cmd: string, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
-    if (cmd === 'tls.get' && this.o.httpClient?.impl === 'openssl') {
-      args = { ...(args as object), impl: 'openssl' };
-      this.note('app client', 'openssl s_client makes this call', { quiet: true });
+    const impl = this.o.httpClient?.impl;
+    if ((cmd === 'tls.get' && impl === 'openssl') || (cmd === 'redis.connect' && impl === 'redis-cli')) {
+      args = { ...(args as object), impl };
+      this.note('app client', `${impl} makes this call`, { quiet: true });
     }
     return this.scripted(() => this.hosts.app.call<T>(cmd, args, timeoutMs));
   }

@@ -49,7 +49,7 @@ export interface Phase {
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
   /** Clients (--client) this phase cannot judge, with why: the phase is then not applicable with that client. */
-  notFor?: Partial<Record<'curl' | 'go' | 'openssl', string>>;
+  notFor?: Partial<Record<'curl' | 'go' | 'openssl' | 'redis-cli', string>>;
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
@@ -77,7 +77,7 @@ export interface Scenario {
    * holding for each (the test suite proves it). Only for scenarios whose app is the lab's HTTP
    * client (lab.startApp / client.start).
    */
-  clients?: Array<'curl' | 'go' | 'openssl'>;
+  clients?: Array<'curl' | 'go' | 'openssl' | 'redis-cli'>;
   phases: Phase[];
 }
 

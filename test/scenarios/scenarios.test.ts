@@ -43,7 +43,7 @@ interface PhaseOutcome {
   lines: string[];
 }
 
-const THIRD_PARTY = ['curl', 'go', 'openssl'] as const;
+const THIRD_PARTY = ['curl', 'go', 'openssl', 'redis-cli'] as const;
 type Client = (typeof THIRD_PARTY)[number];
 
 function recordOutcome(outcomes: Map<string, PhaseOutcome>, key: string, r: PhaseResult, i: number, where: string): void {
