@@ -44,7 +44,7 @@ export interface PhaseVerdict {
 }
 
 export function judge(checks: Check[], e: Evidence): PhaseVerdict {
-  if (e.timeline.requests().length === 0) {
+  if (e.appSentNothing) {
     return { status: 'unknown', verdicts: [{ label: 'traffic', status: 'unknown', evidence: 'the app sent no requests: nothing to judge' }] };
   }
   const verdicts = checks.map((c) => c(e));

@@ -25,15 +25,17 @@ export function requestsIn(e: Evidence, w: Window = {}): RequestEntry[] {
 
 /** Access-log entries (of a kind) that started inside the window. */
 /**
- * What started while the lab had stopped the app's client (from an `app stopped` event to the next
- * `app started`) is the stop's doing, not the incident's: a third-party client killed between two
- * requests leaves Envoy a downstream disconnect.
+ * The stop's doing, not the incident's: what started while the lab had stopped the app's client
+ * (from an `app stopped` event to the next `app started`), and a request the stop cut off (Envoy's
+ * DC, downstream disconnect, on an entry still open when the stop came). A third-party client or
+ * your --app command killed at the end of the traffic leaves Envoy exactly that.
  */
-function whileStopped(e: Evidence): (at: number) => boolean {
+function whileStopped(e: Evidence): (at: number, a: AccessLogEntry) => boolean {
   const abs = (t: number) => e.timeline.startedAt + t;
   const starts = e.timeline.events('app started').map((s) => abs(s.t));
-  const windows = e.timeline.events('app stopped').map((s) => ({ from: abs(s.t), to: starts.find((t) => t > abs(s.t)) ?? Infinity }));
-  return (at) => windows.some((w) => at >= w.from && at < w.to);
+  const stops = e.timeline.events('app stopped').map((s) => abs(s.t));
+  const windows = stops.map((from) => ({ from, to: starts.find((t) => t > from) ?? Infinity }));
+  return (at, a) => windows.some((w) => at >= w.from && at < w.to) || (!!a.flags?.includes('DC') && stops.some((s) => s > at && s <= at + (a.duration_ms ?? 0) + 50));
 }
 
 export function accessIn(e: Evidence, w: Window = {}, kind?: 'http' | 'tcp'): AccessLogEntry[] {
@@ -42,7 +44,7 @@ export function accessIn(e: Evidence, w: Window = {}, kind?: 'http' | 'tcp'): Ac
   const stopped = whileStopped(e);
   return e.accessLog.filter((a) => {
     const at = Date.parse(a.ts);
-    return at >= from && at < to && (!kind || a.kind === kind) && !stopped(at);
+    return at >= from && at < to && (!kind || a.kind === kind) && !stopped(at, a);
   });
 }
 

@@ -35,6 +35,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
   .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
+  .option('--app-only', "with --app: your command is the app and the lab's own client does not run (scenarios whose app is an HTTP client); checks on the lab client's records are then UNKNOWN", false)
+  .option('--app-image <image>', 'with --app on the docker backend: run your command in this local image, in the pod\'s network namespace')
   .option('--client <program>', `what plays the app: ${APP_CLIENTS.join(' | ')} (curl and go where the scenario lists them; see --list)`, 'node')
   .option('--config <variant-or-file>', "run the phases' traffic and faults against this sidecar config instead of their own: a variant of the scenario (e.g. imported-prod from `lab import-config`) or a YAML file")
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
@@ -42,7 +44,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
   .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; config?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .action(async (id: string | undefined, o: { phase?: string[]; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -57,6 +59,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
     if (!APP_CLIENTS.includes(o.client as AppClient)) throw new UsageError(`no client "${o.client}"`, { fix: `one of: ${APP_CLIENTS.join(', ')}` });
+    if ((o.appOnly || o.appImage) && o.app === undefined) throw new UsageError(`${o.appOnly ? '--app-only' : '--app-image'} needs --app '<command>'`, { fix: `e.g. --app 'curl -s http://test-com.test/' ${o.appOnly ? '--app-only' : `--app-image ${o.appImage}`}` });
+    if (o.appOnly && !scenario.clients?.some((c) => c === 'curl' || c === 'go')) throw new UsageError(`--app-only: ${id}'s steps drive its own client (not a background HTTP client your command can stand in for)`, { fix: 'use --app without --app-only, or a scenario whose app is an HTTP client (sticky-503, xds-order-503nc, startup-order, keepalive-race)' });
     const client = o.client as Exclude<AppClient, 'node'>;
     if (o.client !== 'node' && !scenario.clients?.includes(client)) {
       const where = (await Promise.all(scenarioIds().map(loadScenario))).filter((s) => s.clients?.includes(client)).map((s) => s.id);
@@ -65,6 +69,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     await assertInstallable(o.envoy);
     const backend = await resolveBackendKind(o.backend, o.envoy);
+    if (o.appImage && backend !== 'docker') throw new UsageError(`--app-image needs the docker backend (this run uses ${backend})`, { fix: '--backend docker' });
     assertScenarioPrerequisites(scenario, backend);
     teardownOnSignals();
     const envoy = await ensureEnvoy(o.envoy, (l) => process.stderr.write(`${l}\n`));
@@ -75,7 +80,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath }).finally(() => narrator?.close());
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

@@ -36,6 +36,8 @@ export interface EvidenceData {
   snapshots: Record<string, string>;
   /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
   configDump: string | null;
+  /** Set when the lab's own client did not run (--app-only): its request records are missing, not empty. */
+  labClientAbsent?: string;
 }
 
 /** Raised when a check reads evidence the phase does not have; judged UNKNOWN, never PASS. */
@@ -48,6 +50,18 @@ export class Evidence {
 
   constructor(readonly data: EvidenceData) {
     this.timeline = Timeline.from(data.timeline);
+    const absent = data.labClientAbsent;
+    if (absent) {
+      // A check on the app's requests is then UNKNOWN, never judged on an empty list.
+      this.timeline.requests = () => {
+        throw new EvidenceMissing(`the app's request records: ${absent}`);
+      };
+    }
+  }
+
+  /** The lab's client ran and sent nothing (with --app-only its records are missing instead: not "nothing"). */
+  get appSentNothing(): boolean {
+    return !this.data.labClientAbsent && this.timeline.requests().length === 0;
   }
 
   get envoyVersion(): string {

@@ -26,6 +26,8 @@ export interface PhaseSources {
   ips: Record<string, string>;
   snapshots: Record<string, string>;
   artifactsDir: string;
+  /** Why the lab's own client's request records are absent (--app-only). */
+  labClientAbsent?: string;
 }
 
 const orNull = async <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
@@ -63,6 +65,7 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
     ips: src.ips,
     snapshots: { ...src.snapshots },
     configDump,
+    ...(src.labClientAbsent ? { labClientAbsent: src.labClientAbsent } : {}),
   };
   await Promise.all([
     saveEvidence(dir, data),

@@ -59,6 +59,12 @@ export interface LabOptions {
   narrator?: Narrator;
   /** --client curl | go: a third-party program plays the app instead of the lab's HTTP client. */
   httpClient?: HttpClientChoice;
+  /**
+   * --app-only: the user's command is the app. The lab's HTTP client does not start; the
+   * scenario's waits on its records are given a fixed time instead; checks that read those records
+   * are UNKNOWN (the evidence says the lab's client was left out).
+   */
+  appOnly?: boolean;
 }
 
 /**

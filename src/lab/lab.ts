@@ -25,6 +25,9 @@ import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
 import { trackLab, untrackLab } from './live-labs.js';
 import { Recorder } from './recorder.js';
 
+/** --app-only: how long a wait on the lab client's records lasts when your app plays instead. */
+const APP_ONLY_WAIT_MS = 3000;
+
 export interface LabStartOptions extends LabOptions {
   envoy: EnvoyBinary;
   artifactsDir: string;
@@ -195,6 +198,10 @@ export class Lab implements AsyncDisposable {
   /** The app's HTTP client on a host: the lab's, or the third-party program chosen with --client. */
   private async startHttpClient(host: string, o: HttpClientOptions): Promise<void> {
     const choice = this.o.httpClient;
+    if (this.o.appOnly) {
+      this.note('lab client left out', `--app-only: your command is the app (the lab would have called ${o.url})`, { quiet: true });
+      return;
+    }
     const thirdParty = choice?.impl === 'curl' || choice?.impl === 'go' ? choice : undefined;
     this.note('app started', `${thirdParty?.impl ?? 'the lab\'s client'} on ${host}`, { quiet: true });
     await this.narrate(`the app starts calling ${o.url}${o.everyMs ? ` every ${o.everyMs} ms` : ''}`, { why: 'one request at a time over a kept-alive connection, as the seed\'s client did', pause: true });
@@ -294,6 +301,13 @@ export class Lab implements AsyncDisposable {
 
   async waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
     await this.narrate(`wait for ${what}`);
+    if (this.o.appOnly) {
+      // The lab cannot see your app's requests: a wait on them gets a fixed time, said on the timeline.
+      const givenMs = Math.min(timeoutMs, APP_ONLY_WAIT_MS);
+      const met = await this.scripted(() => this.timeline.waitFor(what, predicate, givenMs)).then(() => true, () => false);
+      if (!met) this.note('app-only wait', `"${what}": the lab cannot see your app's requests; gave it ${givenMs} ms`);
+      return;
+    }
     await this.scripted(() => this.timeline.waitFor(what, predicate, timeoutMs));
   }
 
@@ -332,6 +346,7 @@ export class Lab implements AsyncDisposable {
       ips: Object.fromEntries([POD, DNS_HOST, ...this.spec.upstreams].map((h) => [h.name, this.ip(h.name)])),
       snapshots: this.snapshots,
       artifactsDir: this.artifactsDir,
+      labClientAbsent: this.o.appOnly ? "--app-only: the lab's own client did not run (your command was the app), so there are no request records of it" : undefined,
     });
   }
 

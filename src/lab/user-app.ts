@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Backend, HostProcess } from '../backends/backend.js';
 import type { Timeline } from '../timeline/timeline.js';
+import { UsageError } from '../errors.js';
 import { APP_UID, POD } from '../topology/topology.js';
+
+/** The Docker backend's way to run a command in another image inside the pod's network namespace. */
+function imageSpawner(backend: Backend, image: string): (argv: string[]) => HostProcess {
+  const docker = backend as Backend & { spawnInImage?: (image: string, argv: string[], o: { uid: number; gid: number }) => HostProcess };
+  if (!docker.spawnInImage) throw new UsageError(`--app-image needs the docker backend; this lab runs on ${backend.kind}`, { fix: '--backend docker, or drop --app-image (--app runs your command in the pod itself)' });
+  return (argv) => docker.spawnInImage!(image, argv, { uid: APP_UID, gid: APP_UID });
+}
 
 export class UserApp {
   private lines = 0;
@@ -23,7 +31,8 @@ export class UserApp {
     readonly logFile: string,
   ) {}
 
-  static async start(backend: Backend, command: string, timeline: Timeline, artifactsDir: string): Promise<UserApp> {
+  /** `image` (--app-image, Docker backend): the command runs in that image, in the pod's network namespace. */
+  static async start(backend: Backend, command: string, timeline: Timeline, artifactsDir: string, image?: string): Promise<UserApp> {
     await mkdir(artifactsDir, { recursive: true });
     const logFile = join(artifactsDir, 'app-command.log');
     const log = createWriteStream(logFile);
@@ -31,7 +40,9 @@ export class UserApp {
     // Its own session, so stopping it stops everything it started (a loop's current curl too),
     // and nothing else: `kill 0` reaches only this process group.
     const script = `trap 'trap - TERM; kill 0' TERM; exec 2>&1; (${command}) & wait`;
-    const proc = backend.spawn(POD.name, ['setsid', 'sh', '-c', script], { uid: APP_UID, gid: APP_UID, pipes: true });
+    const inImage = image ? imageSpawner(backend, image) : undefined;
+    // In an image the container's own init starts the command in a fresh session: no setsid needed (nor assumed present).
+    const proc = inImage ? inImage(['sh', '-c', script]) : backend.spawn(POD.name, ['setsid', 'sh', '-c', script], { uid: APP_UID, gid: APP_UID, pipes: true });
     let app: UserApp | undefined;
     const done = new Promise<void>((resolve) => {
       const rl = createInterface({ input: proc.stdout! });
@@ -45,6 +56,7 @@ export class UserApp {
       });
       rl.on('close', () => log.end(resolve));
     });
+    if (image) log.write(`# in image ${image}, sharing the pod's network namespace\n`);
     app = new UserApp(proc, done, logFile);
     proc.stdin?.end();
     return app;

@@ -70,6 +70,10 @@ export interface RunPhaseOptions extends LabOptions {
   httpClient?: HttpClientChoice;
   /** --config: run the phase's traffic and faults against this config file instead of its own variant. */
   configPath?: string;
+  /** --app-image (Docker backend): the image --app's command runs in, in the pod's network namespace. */
+  appImage?: string;
+  /** --app-only: the user's command is the app; the lab's own client does not run. */
+  appOnly?: boolean;
 }
 
 /** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
@@ -83,7 +87,7 @@ export function notApplicable(phase: Phase, envoyVersion: string, client?: HttpC
 /** A phase's checks, then its documented symptoms for this Envoy version. */
 export function judgePhase(phase: Phase, evidence: Evidence): { status: PhaseStatus; verdicts: Verdict[] } {
   const base = judge(phase.expect, evidence);
-  if (!phase.documented?.length || evidence.timeline.requests().length === 0) return base; // no traffic: nothing to judge
+  if (!phase.documented?.length || evidence.appSentNothing) return base; // no traffic: nothing to judge
   const documented = judgeDocumented(phase.documented, evidence, (goneFrom) => compareVersions(evidence.envoyVersion, goneFrom) >= 0);
   const verdicts = [...base.verdicts, ...documented.verdicts];
   const status: PhaseStatus = verdicts.every((v) => v.status === 'pass') ? (documented.gone ? 'gone' : 'pass') : verdicts.some((v) => v.status === 'fail') ? 'fail' : 'unknown';
@@ -124,10 +128,10 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     lab = await Lab.start(
       backend,
       labSpecFor(scenario, phase, configPath),
-      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, httpClient: o.httpClient, scenario: scenario.id, phase: phase.name },
+      { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, httpClient: o.httpClient, appOnly: o.appOnly, scenario: scenario.id, phase: phase.name },
     );
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
-    const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir) : undefined;
+    const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir, o.appImage) : undefined;
     try {
       await phase.run(lab);
     } finally {

@@ -8,7 +8,8 @@ import { goHttpBinary } from '../../src/lab/app-client.js';
 import { RUNS_DIR } from '../../src/paths.js';
 import { loadScenario } from '../../src/scenario/registry.js';
 import { runPhase } from '../../src/scenario/run-phase.js';
-import { netnsUnderTest } from '../support/backends.js';
+import { nodeImage } from '../../src/backends/docker/images.js';
+import { backendsUnderTest, netnsUnderTest } from '../support/backends.js';
 
 const netns = await netnsUnderTest();
 // One curl, one connection: 60 requests at 5 per second; after each body a line "<status> <local port>".
@@ -62,5 +63,40 @@ describe.skipIf(!!netns.unavailable)('--app: your own client in the lab (netns, 
     const fixed = seen['fix-dns-cluster']!;
     expect(fixed.codes.slice(-3)).toEqual(['200', '200', '200']);
     expect(fixed.servedBy.at(-1)).toBe('new');
+  }, 120_000);
+
+  it("--app-only: curl alone is the app; Envoy's and the kernel's checks judge it, the lab client's checks say UNKNOWN", async () => {
+    const scenario = await loadScenario('sticky-503');
+    const before = scenario.phases.find((p) => p.name === 'before')!;
+    const r = await runPhase(scenario, before, { envoy, backend: 'netns', artifactsDir: `${RUNS_DIR}/user-app-test/app-only`, appCommand: CURL, appOnly: true });
+    const by = (status: string) => r.verdicts.filter((v) => v.status === status).map((v) => v.label);
+    console.log(`--app-only: ${r.status}; pass: ${by('pass').length}, unknown: ${by('unknown').join(' / ')}, fail: ${by('fail').join(' / ')}`);
+    expect(by('fail')).toEqual([]);
+    expect(by('pass')).toEqual(expect.arrayContaining([expect.stringMatching(/^mechanism: Envoy answers 503 UF/), expect.stringMatching(/^the seed's view/), expect.stringMatching(/^the fault fired/)]));
+    expect(by('unknown').length).toBeGreaterThan(0);
+    expect(r.verdicts.find((v) => v.status === 'unknown')!.evidence).toContain('--app-only');
+    expect(r.status).toBe('unknown');
+  }, 120_000);
+});
+
+const docker = (await backendsUnderTest()).find((b) => b.kind === 'docker') ?? { kind: 'docker', unavailable: 'LAB_BACKENDS leaves docker out' };
+
+describe.skipIf(!!docker.unavailable)('--app-image: your own image as the app (docker, real Envoy)', () => {
+  it('curl in another image, in the pod\'s network namespace, is intercepted and shows sticky-503 itself', async () => {
+    const envoy = await ensureEnvoy();
+    const scenario = await loadScenario('sticky-503');
+    const before = scenario.phases.find((p) => p.name === 'before')!;
+    const artifactsDir = `${RUNS_DIR}/user-app-test/app-image`;
+    const r = await runPhase(scenario, before, { envoy, backend: 'docker', artifactsDir, appCommand: CURL, appImage: nodeImage(), appOnly: true });
+    expect(r.status, r.error).not.toBe('error');
+    const log = await readFile(`${artifactsDir}/app-command.log`, 'utf8');
+    // 000: no response, what curl prints for a request cut off when the lab stops it at the end.
+    const lines = log.split('\n').filter((l) => /^(200|503) \d+$/.test(l));
+    console.log(`curl in ${nodeImage()}: ${log.split('\n').filter((l) => /^\d{3} \d+$/.test(l)).map((l) => l.split(' ')[0]).join(' ')}`);
+    expect(log).toContain(`# in image ${nodeImage()}`);
+    expect(lines[0]?.split(' ')[0]).toBe('200');
+    expect(lines.filter((l) => l.startsWith('503')).length).toBeGreaterThanOrEqual(3);
+    expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(1);
+    expect(r.verdicts.find((v) => v.label.startsWith('mechanism: Envoy answers 503 UF'))?.status).toBe('pass'); // Envoy saw its traffic: it was intercepted
   }, 120_000);
 });

@@ -206,6 +206,52 @@ export class DockerBackend implements Backend {
     await writeFile(this.resolvFile(host), `nameserver ${nameserver}\noptions timeout:1 attempts:1\n`);
   }
 
+  /**
+   * --app-image: the user's own image as the app, a container joining the pod's network namespace
+   * (so the pod's interception catches its traffic) with the lab DNS as its resolver, running
+   * `argv` as uid:gid. Labelled with the lab, so teardown removes it with the rest.
+   */
+  spawnInImage(image: string, argv: string[], o: { uid: number; gid: number }): HostProcess {
+    const stdout = new PassThrough();
+    let code: number | null = null;
+    const pod = this.container('pod');
+    const created = (async () => {
+      await this.docker.getImage(image).inspect().catch(() => {
+        throw new PrerequisiteError(`--app-image ${image}: no such image on this Docker`, { fix: `build or load it first (docker build -t ${image} . / docker load -i image.tar): the lab pulls nothing` });
+      });
+      const c = await this.docker.createContainer({
+        name: this.name('user-app'),
+        Image: image,
+        Entrypoint: [],
+        Cmd: argv,
+        User: `${o.uid}:${o.gid}`,
+        Labels: { [LAB_LABEL]: this.labId },
+        HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, Binds: [`${this.resolvFile('pod')}:/etc/resolv.conf:ro`] },
+      });
+      const stream = await c.attach({ stream: true, stdout: true, stderr: true });
+      this.docker.modem.demuxStream(stream, stdout, stdout);
+      await c.start();
+      return c;
+    })();
+    const exited = created.then(async (c) => {
+      const r = (await c.wait()) as { StatusCode?: number };
+      code = r.StatusCode ?? -1;
+      stdout.end();
+      return { exitCode: code };
+    });
+    return {
+      stdin: null,
+      stdout,
+      exited: exited.catch((err) => {
+        stdout.end(`${(err as Error).message}\n`);
+        code = -1;
+        return { exitCode: -1, signal: (err as Error).message };
+      }),
+      exitCode: () => code,
+      kill: (signal = 'SIGTERM') => void created.then((c) => c.kill({ signal })).catch(() => {}),
+    };
+  }
+
   async down(): Promise<void> {
     if (this.downed) return;
     this.downed = true;
