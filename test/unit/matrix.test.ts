@@ -1,3 +1,4 @@
+import { distinctReleases } from '../../src/envoy/install.js';
 import { describe, expect, it } from 'vitest';
 import { check } from '../../src/checks/check.js';
 import { plain } from '../../src/report/colors.js';
@@ -77,5 +78,12 @@ describe('runPool', () => {
     });
     expect(out).toEqual([0, 1, 2, 3, 4]);
     expect(most).toBe(2);
+  });
+});
+
+describe('matrix versions', () => {
+  it('keeps one wheel per Envoy release: the newest packaging of each (1.36.2.post1, not 1.36.2 too)', () => {
+    expect(distinctReleases(['1.40.0', '1.36.3', '1.36.2.post1', '1.36.2'])).toEqual(['1.40.0', '1.36.3', '1.36.2.post1']);
+    expect(distinctReleases(['1.36.2', '1.36.2.post2', '1.36.2.post1'])).toEqual(['1.36.2.post2']);
   });
 });
