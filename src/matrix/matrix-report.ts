@@ -3,7 +3,7 @@
  * report.html of its (version, scenario) directory, which this writes too.
  */
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { anchor, html } from '../report/html/html.js';
 import { page } from '../report/html/page.js';
 import { phaseAnchor } from '../report/html/phase-section.js';
@@ -15,14 +15,15 @@ import { MATRIX_LEGEND, matrixRows, type MatrixData } from './matrix-table.js';
 export const MATRIX_REPORT_FILE = 'matrix.html';
 
 /** One report.html per (version, scenario) under the matrix run's directory. */
-export async function writeCellReports(runDir: string, results: PhaseResult[], scenarios: Scenario[], backend: string): Promise<void> {
+export async function writeCellReports(results: PhaseResult[], scenarios: Scenario[], backend: string): Promise<void> {
   const groups = new Map<string, PhaseResult[]>();
-  for (const r of results) groups.set(`${r.envoyVersion}/${r.scenario}`, [...(groups.get(`${r.envoyVersion}/${r.scenario}`) ?? []), r]);
-  for (const [key, rs] of groups) {
+  // Grouped by where the phases' artifacts are (<run>/<wheel version>/<scenario>/), which is where matrix.html links.
+  for (const r of results) groups.set(dirname(r.artifactsDir), [...(groups.get(dirname(r.artifactsDir)) ?? []), r]);
+  for (const [dir, rs] of groups) {
     const scenario = scenarios.find((s) => s.id === rs[0]!.scenario);
     if (!scenario) continue;
     const repeat = Math.max(...rs.map((r) => r.iteration));
-    await writeRunReport(join(runDir, key), { scenario, results: rs, repeat, backend, envoy: `Envoy ${rs[0]!.envoyVersion}` });
+    await writeRunReport(dir, { scenario, results: rs, repeat, backend, envoy: `Envoy ${rs[0]!.envoyVersion}` });
   }
 }
 

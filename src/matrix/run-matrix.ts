@@ -47,7 +47,7 @@ export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; sc
   await writeFile(join(o.runDir, 'matrix.json'), JSON.stringify(data, null, 2));
   await writeFile(join(o.runDir, 'junit.xml'), junitXml('envoy-fault-lab matrix', results, (r) => `${r.scenario}@${r.envoyVersion}`));
   await writeFile(join(o.runDir, 'results.json'), JSON.stringify(results, null, 2));
-  await writeCellReports(o.runDir, results, [...new Set(cells.map((c) => c.scenario))], o.backend);
+  await writeCellReports(results, [...new Set(cells.map((c) => c.scenario))], o.backend);
   await writeMatrixReport(o.runDir, data);
   return data;
 }
