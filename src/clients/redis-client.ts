@@ -43,18 +43,24 @@ async function connect(o: RedisClientOptions, emit: Emit) {
 /** Runs one command; never throws: the outcome (ok or the error ioredis reports) is the evidence. */
 async function command({ args }: { args: string[] }, emit: Emit) {
   if (!client) throw new Error('redis.connect first');
+  const c = client;
+  return recordCommand(args, emit, async () => {
+    const result = await c.call(args[0]!, ...args.slice(1));
+    return { ok: true, result: String(result), clientId: await c.client('ID'), localPort: (c as any).stream?.localPort };
+  });
+}
+
+/** Times one command and emits its outcome; never throws: what the client reported is the evidence. */
+async function recordCommand(args: string[], emit: Emit, run: () => Promise<Record<string, unknown>>) {
   const at = Date.now();
-  const op = args.join(' ');
   let outcome: Record<string, unknown>;
   try {
-    const result = await client.call(args[0]!, ...args.slice(1));
-    const clientId = await client.client('ID');
-    outcome = { ok: true, result: String(result), clientId, localPort: (client as any).stream?.localPort };
+    outcome = await run();
   } catch (err) {
     const e = err as Error & { code?: string };
     outcome = { ok: false, error: e.code ?? e.name, errorMessage: e.message };
   }
-  const full = { seq: ++seq, at, latencyMs: Date.now() - at, op, ...outcome };
+  const full = { seq: ++seq, at, latencyMs: Date.now() - at, op: args.join(' '), ...outcome };
   emit('outcome', full);
   return full;
 }
@@ -125,20 +131,12 @@ async function cliConnect(o: RedisClientOptions, emit: Emit) {
 
 async function cliCommand({ args }: { args: string[] }, emit: Emit) {
   if (!cli) throw new Error('redis.connect first');
-  const at = Date.now();
-  const op = args.join(' ');
-  let outcome: Record<string, unknown>;
-  try {
-    const result = await cli.send(op);
-    const clientId = Number(await cli.send('CLIENT ID'));
-    outcome = /^(ERR|WRONGTYPE|\(error\))/.test(result) ? { ok: false, error: 'redis error', errorMessage: result, clientId } : { ok: true, result, clientId };
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    outcome = { ok: false, error: e.code ?? e.name, errorMessage: e.message };
-  }
-  const full = { seq: ++seq, at, latencyMs: Date.now() - at, op, ...outcome };
-  emit('outcome', full);
-  return full;
+  const c = cli;
+  return recordCommand(args, emit, async () => {
+    const result = await c.send(args.join(' '));
+    const clientId = Number(await c.send('CLIENT ID'));
+    return /^(ERR|WRONGTYPE|\(error\))/.test(result) ? { ok: false, error: 'redis error', errorMessage: result, clientId } : { ok: true, result, clientId };
+  });
 }
 
 export const redisClientCommands: Commands = {

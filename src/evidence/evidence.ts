@@ -114,10 +114,10 @@ export class Evidence {
     return s;
   }
 
-  /** Absolute time of the first marker of a category. */
-  markerAt(category: MarkerCategory): number {
-    const m = this.timeline.marker(category);
-    if (!m) throw new EvidenceMissing(`a "${category}" marker on the timeline: the phase never did that step`);
+  /** Absolute time of the first marker of a category (with `label`: the first with that label). */
+  markerAt(category: MarkerCategory, label?: string): number {
+    const m = label === undefined ? this.timeline.marker(category) : this.timeline.markers().find((x) => x.category === category && x.label === label);
+    if (!m) throw new EvidenceMissing(`a "${category}" marker${label ? ` "${label}"` : ''} on the timeline: the phase never did that step`);
     return this.timeline.startedAt + m.t;
   }
 
