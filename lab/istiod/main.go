@@ -81,7 +81,7 @@ func dumpEntry(key string, m proto.Message) map[string]any {
 	if err != nil {
 		panic(err)
 	}
-	b, err := protojson.Marshal(a)
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(a) // snake_case, as Envoy's own /config_dump
 	if err != nil {
 		panic(err)
 	}
@@ -96,6 +96,7 @@ func main() {
 	podIP := flag.String("pod-ip", "198.18.0.10", "the sidecar's pod IP")
 	ns := flag.String("namespace", "default", "the pod's namespace")
 	istioVersion := flag.String("proxy-istio-version", "1.28.0", "ISTIO_VERSION the proxy reports (pins version-gated output)")
+	outFile := flag.String("out", "", "write the config_dump JSON here (istiod logs to stdout)")
 	flag.Parse()
 	if *configs == "" {
 		fmt.Fprintln(os.Stderr, "istiod-lab: -config is required, e.g. -config envoy-configs/catch-all-cert/istio/broken.yaml")
@@ -151,7 +152,12 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	os.Stdout.Write(j)
+	if *outFile == "" {
+		os.Stdout.Write(j)
+	} else if err := os.WriteFile(*outFile, j, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	f.run()
 	os.Exit(0)
 }

@@ -39,12 +39,13 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--app-image <image>', 'with --app on the docker backend: run your command in this local image, in the pod\'s network namespace')
   .option('--client <program>', `what plays the app: ${APP_CLIENTS.join(' | ')} (curl and go where the scenario lists them; see --list)`, 'node')
   .option('--config <variant-or-file>', "run the phases' traffic and faults against this sidecar config instead of their own: a variant of the scenario (e.g. imported-prod from `lab import-config`) or a YAML file")
+  .option('--istio', "generate each phase's sidecar config with real Istio (lab/istiod, built on first use) from envoy-configs/<id>/istio/<variant>.yaml; phases without Istio YAML are N/A", false)
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
   .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -76,11 +77,12 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stderr.write(
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
+    if (o.istio && o.config !== undefined) throw new UsageError('--istio and --config both choose the sidecar config', { fix: 'drop one of them' });
     const configPath = o.config === undefined ? undefined : resolveConfig(scenario.id, o.config);
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly }).finally(() => narrator?.close());
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio: o.istio }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

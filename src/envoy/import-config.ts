@@ -94,6 +94,10 @@ export function importConfigDump(dump: { configs?: any[] }, addresses: Record<st
         if (c.filters.length === 0) delete c.filters;
         note(`cluster ${c.name}: istio.metadata_exchange removed (Istio-only; it only swaps peer metadata for telemetry)`);
       }
+      if (c.alt_stat_name !== undefined) {
+        delete c.alt_stat_name;
+        note(`cluster ${c.name}: alt_stat_name removed (Istio's cluster stat naming, e.g. "${raw.alt_stat_name}"): it renames the cluster's stats and %UPSTREAM_CLUSTER%, nothing else; the lab's checks read the cluster's own name`);
+      }
       if (c.type === 'EDS') {
         const eds = found.endpoints.find((e) => e.cluster_name === (c.eds_cluster_config?.service_name ?? c.name));
         const svc = serviceOf(c.name);

@@ -3,6 +3,9 @@
  * is an Envoy config_dump, so the lab reads it like a real pod's (proxy-config tables,
  * import-config into a runnable variant).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { istiodBinary } from './istiod-binary.js';
@@ -17,8 +20,15 @@ export interface RenderOptions {
 /** The config_dump Istio would push to the pod's sidecar. */
 export async function renderIstio(files: string[], o: RenderOptions = {}): Promise<{ configs: any[] }> {
   const bin = await istiodBinary(o.progress);
-  const args = ['-config', files.join(','), ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFile ? ['-mesh', o.meshFile] : [])];
-  const r = await execa(bin, args, { reject: false, maxBuffer: 256 * 1024 * 1024 });
-  if (r.exitCode !== 0) throw new UsageError(`Istio could not generate a config from ${files.join(', ')}`, { fix: 'check the YAML (Istio objects and Kubernetes Services)', evidence: r.stderr.split('\n').slice(-10).join('\n') });
-  return JSON.parse(r.stdout);
+  const dir = await mkdtemp(join(tmpdir(), 'efl-istio-'));
+  const out = join(dir, 'config_dump.json');
+  const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFile ? ['-mesh', o.meshFile] : [])];
+  try {
+    // istiod logs to stdout: the dump comes through a file.
+    const r = await execa(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 });
+    if (r.exitCode !== 0) throw new UsageError(`Istio could not generate a config from ${files.join(', ')}`, { fix: 'check the YAML (Istio objects and Kubernetes Services)', evidence: String(r.all ?? '').split('\n').filter((l) => !/\tinfo\t/.test(l)).slice(-10).join('\n') });
+    return JSON.parse(await readFile(out, 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

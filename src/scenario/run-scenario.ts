@@ -47,6 +47,7 @@ export interface RunScenarioOptions {
   configPath?: string;
   appImage?: string;
   appOnly?: boolean;
+  istio?: boolean;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -74,7 +75,7 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator, httpClient: o.httpClient, configPath: o.configPath, appImage: o.appImage, appOnly: o.appOnly });
+    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator, httpClient: o.httpClient, configPath: o.configPath, appImage: o.appImage, appOnly: o.appOnly, istio: o.istio });
     progress?.end(result);
     return result;
   });

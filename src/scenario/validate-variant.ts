@@ -9,13 +9,14 @@ import { loadVariant, renderResources } from '../envoy/config.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { validateResources, type ValidationResult } from '../envoy/validate.js';
 import { EnvoyConfigError } from '../errors.js';
-import { labVars } from '../lab/lab-spec.js';
+import { labVars, type UpstreamSpec } from '../lab/lab-spec.js';
 import { AddressPlan } from '../topology/addresses.js';
 import { loadScenario, scenarioIds } from './registry.js';
 
-export async function validateVariantFile(envoy: EnvoyBinary, configPath: string): Promise<ValidationResult> {
+/** `upstreams`: the hosts whose placeholders the file may use (default: the scenario whose folder holds it). */
+export async function validateVariantFile(envoy: EnvoyBinary, configPath: string, upstreams?: UpstreamSpec[]): Promise<ValidationResult> {
   const owner = basename(dirname(configPath));
-  const upstreams = scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : [];
+  upstreams ??= scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : [];
   const rendered = renderResources(await loadVariant(configPath), {
     vars: labVars(new AddressPlan('000000'), { upstreams }),
     accessLogPath: '/dev/null',
@@ -24,8 +25,8 @@ export async function validateVariantFile(envoy: EnvoyBinary, configPath: string
   return validateResources(envoy, rendered);
 }
 
-export async function assertVariantValid(envoy: EnvoyBinary, configPath: string): Promise<void> {
-  const result = await validateVariantFile(envoy, configPath);
+export async function assertVariantValid(envoy: EnvoyBinary, configPath: string, upstreams?: UpstreamSpec[]): Promise<void> {
+  const result = await validateVariantFile(envoy, configPath, upstreams);
   const shown = configPath.replace(/^.*\/envoy-configs\//, 'envoy-configs/');
   if (!result.ok) {
     throw new EnvoyConfigError(`Envoy ${envoy.version} rejects ${shown}: ${result.message}`, { fix: `fix ${shown}; check it alone with \`npm run lab -- validate ${shown}\`` });

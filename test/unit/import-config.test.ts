@@ -16,6 +16,7 @@ const dump = {
           cluster: {
             '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
             name: 'outbound|80||test-com.test',
+            alt_stat_name: 'outbound|80||test-com.test;',
             type: 'EDS',
             eds_cluster_config: { eds_config: { ads: {} }, service_name: 'outbound|80||test-com.test' },
             transport_socket_matches: [{ name: 'tlsMode-istio' }],
@@ -64,6 +65,7 @@ describe('import-config', () => {
     expect(cluster.type).toBe('STRICT_DNS');
     expect(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'test-com.test', port_value: 80 });
     expect(cluster.filters).toBeUndefined();
+    expect(cluster.alt_stat_name).toBeUndefined();
     expect(cluster.transport_socket_matches).toBeUndefined();
     const chain = resources.listeners[0].filter_chains[0];
     expect(chain.filters.map((f: any) => f.name)).toEqual(['envoy.filters.network.http_connection_manager']);
@@ -71,7 +73,7 @@ describe('import-config', () => {
     expect(hcm.http_filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.router']);
     expect(hcm.access_log).toBeUndefined();
     expect(hcm.rds).toEqual({ route_config_name: '80' });
-    for (const what of ['xds-grpc', 'plaintext', 'istio.metadata_exchange', 'istio.stats', 'istio.alpn', 'STRICT_DNS', "lab's JSON access log", 'RDS config sources']) expect(changes.join('\n')).toContain(what);
+    for (const what of ['xds-grpc', 'plaintext', 'istio.metadata_exchange', 'istio.stats', 'istio.alpn', 'STRICT_DNS', "lab's JSON access log", 'RDS config sources', 'alt_stat_name']) expect(changes.join('\n')).toContain(what);
   });
 
   it('maps whole addresses to lab placeholders (10.0.3.7 is not the front of 10.0.3.71)', () => {
