@@ -5,14 +5,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendKind } from '../backends/backend.js';
-import type { EnvoyBinary } from '../envoy/install.js';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
 import { runPool } from '../util/pool.js';
-import type { HttpClientChoice } from '../lab/app-client.js';
-import type { PhaseNarrator } from './phase-narrator.js';
-import { runPhase, type PhaseResult } from './run-phase.js';
+import { runPhase, type PhaseResult, type RunPhaseOptions } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
 
 /** Progress of one phase run; with --parallel several are under way at once. */
@@ -25,29 +21,17 @@ export interface RunReporter {
   start(phase: Phase, iteration: number, repeat: number): PhaseReporter;
 }
 
-export interface RunScenarioOptions {
-  envoy: EnvoyBinary;
+/** What every phase run gets as it is (RunPhaseOptions), plus the run's own choices. */
+type PassedToPhases = 'envoy' | 'keep' | 'backend' | 'appCommand' | 'narrator' | 'httpClient' | 'configPath' | 'appImage' | 'appOnly' | 'istio';
+
+export interface RunScenarioOptions extends Pick<RunPhaseOptions, PassedToPhases> {
   phases?: string[];
   repeat?: number;
   reporter?: RunReporter;
   /** Defaults to .lab-runs/<time>-<scenario>. */
   runDir?: string;
-  /** Pause each phase after its traffic with the lab up (--keep). */
-  keep?: boolean;
-  backend?: BackendKind;
   /** Phase runs in separate labs at the same time (default 1: one after another). */
   parallel?: number;
-  /** The user's own client, run as the app in the pod during every phase (--app). */
-  appCommand?: string;
-  /** Workshop mode (--narrate, --step): phases one after another, each told step by step. */
-  narrator?: PhaseNarrator;
-  /** --client: the program that plays the app in every phase. */
-  httpClient?: HttpClientChoice;
-  /** --config: every phase runs against this config file instead of its own variant. */
-  configPath?: string;
-  appImage?: string;
-  appOnly?: boolean;
-  istio?: boolean;
 }
 
 /** The phases to run; an unknown name is a usage error listing the scenario's phases. */
@@ -71,11 +55,12 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   await mkdir(runDir, { recursive: true });
   if (o.narrator && (o.parallel ?? 1) > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
   if (o.keep && (o.parallel ?? 1) > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
+  const { phases: _phases, repeat: _repeat, reporter: _reporter, runDir: _runDir, parallel: _parallel, ...toPhases } = o; // the rest goes to every phase as is
   const runs = phases.flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ phase, i: k + 1 })));
   const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { envoy: o.envoy, artifactsDir, iteration: i, log: progress?.step.bind(progress), keep: o.keep, backend: o.backend, appCommand: o.appCommand, narrator: o.narrator, httpClient: o.httpClient, configPath: o.configPath, appImage: o.appImage, appOnly: o.appOnly, istio: o.istio });
+    const result = await runPhase(scenario, phase, { ...toPhases, artifactsDir, iteration: i, log: progress?.step.bind(progress) });
     progress?.end(result);
     return result;
   });
