@@ -42,7 +42,9 @@ export async function istioVariant(scenario: { id: string; lab: { upstreams: Ups
   await mkdir(dir, { recursive: true });
   const filled = join(dir, `istio-${variant}.input.yaml`);
   await writeFile(filled, fillPlaceholders(await readFile(source, 'utf8'), vars, source));
-  const dump = await renderIstio([filled], { podIp: vars.POD_IP, progress });
+  // The scenario's time scaling as mesh settings (connectTimeout, dnsRefreshRate, …), when it has them.
+  const mesh = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio', 'mesh.yaml');
+  const dump = await renderIstio([filled], { podIp: vars.POD_IP, progress, meshFile: existsSync(mesh) ? mesh : undefined });
   await writeFile(join(dir, `istio-${variant}.config_dump.json`), JSON.stringify(dump, null, 1));
   const addresses = Object.fromEntries(Object.entries(vars).filter(([, v]) => /^\d+\.\d+\.\d+\.\d+$/.test(v)).map(([name, ip]) => [ip, `\${${name}}`]));
   const { resources, changes } = importConfigDump(dump, addresses);

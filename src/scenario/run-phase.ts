@@ -122,6 +122,9 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   if (na) return finish({ status: 'not-applicable', verdicts: [], reason: na, strip: '' });
 
   let configPath = o.configPath ?? variantPath(scenario.id, phase.config);
+  if (o.istio && phase.kind === 'live') {
+    return finish({ status: 'not-applicable', verdicts: [], reason: "--istio: a live phase's push would have to come from istiod over ADS (not yet: the lab would mix a hand-written variant into Istio's config)", strip: '' });
+  }
   if (o.istio) {
     const generated = await istioVariant(scenario, phase.config, join(o.artifactsDir, 'istio'), o.log);
     if (!generated) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${istioYamlPath(scenario.id, phase.config).replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
