@@ -10,6 +10,8 @@
  * Cause     A TLS ServiceEntry without spec.addresses (traefik.custom-name) produced a filter chain
  *           on 0.0.0.0_443 with no match at all; tls_inspector reads the SNI, no SNI chain matches
  *           an undeclared host, so the no-match chain takes it, to traefik.
+ * Today     Recent Istio renders the seed's TLS ServiceEntry without the catch-all; with protocol
+ *           TCP it still makes one, as the listener's default_filter_chain (phase before-protocol-tcp).
  * Fix       Give the ServiceEntry its address: traefik gets its own <ip>_443 listener and the
  *           fall-through goes to PassthroughCluster.
  * Also      Two ServiceEntries without addresses on 443 would make two identical empty matches:
@@ -80,6 +82,16 @@ export default defineScenario({
       kind: 'before',
       title: 'traefik ServiceEntry without addresses: its no-match chain on 0.0.0.0_443 takes every unknown SNI',
       config: 'broken',
+      run: httpsCalls,
+      expect: wrongCert,
+    },
+    {
+      // What recent Istio does (measured, lab/istiod): the seed's TLS ServiceEntry no longer makes
+      // a catch-all, but the same object with protocol TCP does, as default_filter_chain.
+      name: 'before-protocol-tcp',
+      kind: 'before',
+      title: "The same ServiceEntry with protocol TCP, as recent Istio renders it: the catch-all is 0.0.0.0_443's default_filter_chain",
+      config: 'broken-protocol-tcp',
       run: httpsCalls,
       expect: wrongCert,
     },

@@ -50,6 +50,9 @@ export class LabRuntimeError extends LabError {}
 /** A scenario file is wrong (duplicate phase, no checks, unknown host). */
 export class ScenarioDefinitionError extends LabError {}
 
+/** What a phase asked for cannot be done in this mode (e.g. --istio has no Istio YAML for a variant it pushes): the phase is N/A, with this as its reason. */
+export class NotApplicableError extends LabError {}
+
 /** The run was interrupted (Ctrl-C / SIGTERM). */
 export class InterruptedError extends LabError {}
 

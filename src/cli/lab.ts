@@ -2,7 +2,8 @@
  * npm run lab -- <command>: the lab's housekeeping. See `npm run lab -- --help`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { agentBundle } from '../agent/agent-bundle.js';
@@ -12,13 +13,15 @@ import { sweepStaleLabs } from '../backends/reaper.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
-import { RUNS_DIR } from '../paths.js';
+import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../paths.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
 import { writeRunReport } from '../report/html/run-report.js';
 import type { RunSummary } from '../report/run-files.js';
-import { istiodBinary, pinnedIstio } from '../istio/istiod-binary.js';
+import { builtIstios, istiodBinary, latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio } from '../istio/render.js';
+import { istioInput, scenarioOfIstioFile } from '../istio/istio-variant.js';
+import { scenarioDrift } from '../istio/drift.js';
 import { importVariant } from '../scenario/import-variant.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
@@ -125,10 +128,25 @@ program
 const istio = program.command('istio').description("Istio mode's config source: lab/istiod runs istiod's real config generation (no Kubernetes)");
 
 istio
-  .command('install')
-  .description('build lab/istiod (Istio from the Go module proxy) into the lab cache: first time only, a few minutes')
+  .command('versions')
+  .description('the Istio lab/istiod pins, the newest the Go module proxy serves, and the ones built here')
   .action(async () => {
-    say(`${await istiodBinary(progress)} (Istio ${await pinnedIstio()})`);
+    const pinned = await pinnedIstio();
+    const built = await builtIstios();
+    say(`pinned (lab/istiod/go.mod, --istio):  ${pinned}${built.some((b) => b.version === pinned) ? '  built' : ''}`);
+    const latest = await latestIstio().catch((e: Error) => `unknown (${e.message})`);
+    say(`newest on the Go module proxy (latest): ${latest}${latest !== pinned && built.some((b) => b.version === latest) ? '  built' : ''}`);
+    for (const b of built.filter((x) => x.version !== pinned && x.version !== latest)) say(`built: ${b.version}`);
+    say('The proxy serves Istio as pseudo-versions only (its release tags are not Go semver): install one by its version, or latest.');
+  });
+
+istio
+  .command('install [version]')
+  .description('build lab/istiod (Istio from the Go module proxy) into the lab cache: the pinned Istio, another pseudo-version, or latest; first time a few minutes')
+  .addHelpText('after', '\nExamples:\n  npm run lab -- istio install\n  npm run lab -- istio install latest\n  npm run scenario -- sticky-503 --istio latest\n')
+  .action(async (version?: string) => {
+    const v = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
+    say(`${await istiodBinary(progress, v)} (Istio ${v})`);
   });
 
 istio
@@ -142,10 +160,49 @@ istio
     if (!PROXY_CONFIG_VIEWS.includes(o.view as ProxyConfigView)) throw new UsageError(`no view "${o.view}"`, { fix: `one of: ${PROXY_CONFIG_VIEWS.join(', ')}` });
     const missing = files.filter((f) => !existsSync(f));
     if (missing.length) throw new UsageError(`no such file: ${missing.join(', ')}`, { fix: 'give Istio YAML files, e.g. envoy-configs/catch-all-cert/istio/broken.yaml' });
-    const dump = await renderIstio(files.map((f) => resolve(f)), { podIp: o.podIp, progress });
+    // A scenario's Istio YAML has the lab's placeholders (${UPSTREAM_APP_IP}, …): filled with the
+    // fixed address plan, and rendered with the scenario's mesh settings, as --istio does.
+    const tmp = await mkdtemp(join(tmpdir(), 'efl-istio-render-'));
+    let meshFile: string | undefined;
+    const inputs = await Promise.all(
+      files.map(async (f, i) => {
+        const id = scenarioOfIstioFile(resolve(f));
+        if (!id || !scenarioIds().includes(id)) return resolve(f);
+        const input = await istioInput(await loadScenario(id), resolve(f), join(tmp, `${i}.yaml`));
+        meshFile ??= input.meshFile;
+        return input.filled;
+      }),
+    );
+    const dump = await renderIstio(inputs, { podIp: o.podIp, progress, meshFile }).finally(() => rm(tmp, { recursive: true, force: true }));
     if (o.out) await writeFile(o.out, JSON.stringify(dump, null, 1));
     say(`# generated by Istio ${await pinnedIstio()} (lab/istiod) from ${files.join(', ')}`);
     say(proxyConfigText(dump, o.view as ProxyConfigView));
+  });
+
+istio
+  .command('drift [scenario...]')
+  .description("compare each hand-written variant with what Istio generates from the scenario's Istio YAML (listeners, filter chain matches, default chains, clusters, timeouts, retries, routes); exit 1 on drift")
+  .addHelpText('after', '\nExample:\n  npm run lab -- istio drift keepalive-race\n')
+  .action(async (ids: string[]) => {
+    const withIstio = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
+    const unknown = ids.filter((id) => !withIstio.includes(id));
+    if (unknown.length) throw new UsageError(`no Istio YAML for ${unknown.join(', ')}`, { fix: `scenarios with Istio YAML: ${withIstio.join(', ')}` });
+    let drifted = 0;
+    for (const id of ids.length ? ids : withIstio) {
+      for (const r of await scenarioDrift(await loadScenario(id), progress)) {
+        const bad = r.unexpected.length + r.stale.length;
+        if (bad) say(`✗ ${id}/${r.variant}.yaml differs from what Istio ${await pinnedIstio()} generates from istio/${r.variant}.yaml:`);
+        else if (r.known.length) say(`≈ ${id}/${r.variant}.yaml differs from Istio only as declared in istio/known-drift.yaml (${r.known.map((d) => d.what).join('; ')}): ${r.why}`);
+        else say(`✓ ${id}/${r.variant}.yaml matches what Istio generates from istio/${r.variant}.yaml`);
+        for (const d of r.unexpected) say(`    ${d.what}: hand-written ${d.handWritten}; Istio ${d.generated}`);
+        for (const w of r.stale) say(`    ${w}: declared in istio/known-drift.yaml, but no longer differs (remove it there)`);
+        drifted += bad ? 1 : 0;
+      }
+    }
+    if (drifted) {
+      say(`${drifted} variant(s) drifted: make the hand-written variant say what Istio generates, or declare the difference with why in envoy-configs/<scenario>/istio/known-drift.yaml`);
+      process.exitCode = 1;
+    }
   });
 
 program

@@ -22,6 +22,7 @@ import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
 import { WorkshopNarrator } from '../workshop/narrator.js';
+import { istiodBinary, latestIstio } from '../istio/istiod-binary.js';
 import { APP_CLIENTS, httpClientChoice, type AppClient } from '../lab/app-client.js';
 import { teardownOnSignals } from './signals.js';
 
@@ -39,13 +40,13 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--app-image <image>', 'with --app on the docker backend: run your command in this local image, in the pod\'s network namespace')
   .option('--client <program>', `what plays the app: ${APP_CLIENTS.join(' | ')} (curl and go where the scenario lists them; see --list)`, 'node')
   .option('--config <variant-or-file>', "run the phases' traffic and faults against this sidecar config instead of their own: a variant of the scenario (e.g. imported-prod from `lab import-config`) or a YAML file")
-  .option('--istio', "generate each phase's sidecar config with real Istio (lab/istiod, built on first use) from envoy-configs/<id>/istio/<variant>.yaml; phases without Istio YAML are N/A", false)
+  .option('--istio [version]', "istiod (lab/istiod: real Istio, built on first use; version: another Istio from the Go module proxy, or latest) runs in the lab and serves each phase's sidecar config over ADS from envoy-configs/<id>/istio/<variant>.yaml; live fixes are pushed by istiod; phases without Istio YAML are N/A", false)
   .option('--keep', 'pause each phase after its traffic, with the lab up, to poke at it', false)
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
   .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -68,6 +69,10 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
       throw new UsageError(`--client ${o.client} does not apply to ${id}: its app does not make the kind of call ${o.client} makes, or the scenario has not been proven with it`, { fix: `scenarios that take --client ${o.client}: ${where.join(', ') || 'none'}` });
     }
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
+    if (o.istio) {
+      const withIstio = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
+      if (!withIstio.includes(scenario.id)) throw new UsageError(`${scenario.id} has no Istio YAML (envoy-configs/${scenario.id}/istio/), so --istio has nothing to serve`, { fix: `scenarios with Istio YAML: ${withIstio.join(', ')}; or write the seed's objects as envoy-configs/${scenario.id}/istio/<variant>.yaml` });
+    }
     await assertInstallable(o.envoy);
     const backend = await resolveBackendKind(o.backend, o.envoy);
     if (o.appImage && backend !== 'docker') throw new UsageError(`--app-image needs the docker backend (this run uses ${backend})`, { fix: '--backend docker' });
@@ -78,11 +83,14 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
       `${err.bold(scenario.id)}: ${scenario.title}\n${err.dim(`symptom: ${scenario.symptom}\ncause:   ${scenario.cause}\ntime:    ${scenario.timeScaling}\nenvoy:   ${envoy.banner} (${envoy.bin})\nbackend: ${backend}`)}\n`,
     );
     if (o.istio && o.config !== undefined) throw new UsageError('--istio and --config both choose the sidecar config', { fix: 'drop one of them' });
+    // Built once, before any lab needs it; "latest" becomes the version the proxy names now.
+    const istio = o.istio === 'latest' ? await latestIstio() : o.istio;
+    if (istio) await istiodBinary((l) => process.stderr.write(`${l}\n`), typeof istio === 'string' ? istio : undefined);
     const configPath = o.config === undefined ? undefined : resolveConfig(scenario.id, o.config);
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio: o.istio }).finally(() => narrator?.close());
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

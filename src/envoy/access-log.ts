@@ -94,7 +94,8 @@ export function parseAccessLog(text: string): AccessLogEntry[] {
     const entry: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(raw)) {
       if (v === null || v === '-' || v === '') continue;
-      entry[k] = NUMERIC.has(k) ? Number(v) : v;
+      // %UPSTREAM_CLUSTER% is the cluster's alt_stat_name when it has one: Istio's adds ";" (see admin.ts).
+      entry[k] = NUMERIC.has(k) ? Number(v) : k === 'up_cluster' && typeof v === 'string' ? v.replace(/;$/, '') : v;
     }
     entries.push(entry as unknown as AccessLogEntry);
   }

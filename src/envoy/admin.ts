@@ -32,7 +32,10 @@ export class EnvoyAdmin {
     const r = await this.get('/stats?format=json');
     const parsed = JSON.parse(r.body) as { stats: Array<{ name?: string; value?: number }> };
     const out: Stats = new Map();
-    for (const s of parsed.stats) if (s.name !== undefined && typeof s.value === 'number') out.set(s.name, s.value);
+    // Istio ends its stat prefixes with ";" (alt_stat_name "outbound|80||x;", stat_prefix
+    // "outbound_0.0.0.0_80;") so its tag regexes find where a name ends; the lab reads the names
+    // without it, whoever generated the config.
+    for (const s of parsed.stats) if (s.name !== undefined && typeof s.value === 'number') out.set(s.name.replace(/;(?=\.|$)/g, ''), s.value);
     return out;
   }
 

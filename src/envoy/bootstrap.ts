@@ -41,6 +41,47 @@ export function bootstrapYaml(o: { adminSocket?: string; adminPort?: number; xds
   });
 }
 
+/** Where an ADS sidecar gets its config (--istio: lab/istiod on its own lab host), and who it says it is. */
+export interface AdsSource {
+  address: string;
+  port: number;
+  node: { id: string; cluster: string; metadata: Record<string, unknown> };
+}
+
+/**
+ * The bootstrap of a sidecar that gets everything from istiod over ADS, as pilot-agent writes it
+ * (trimmed to what upstream Envoy needs): LDS and CDS over one gRPC stream, routes and endpoints
+ * by ADS as Istio's config says.
+ */
+export function adsBootstrapYaml(o: { adminSocket: string; ads: AdsSource }): string {
+  return YAML.stringify({
+    node: o.ads.node,
+    admin: { address: { pipe: { path: o.adminSocket, mode: 0o666 } } },
+    layered_runtime: { layers: [{ name: 'static', static_layer: {} }, { name: 'admin', admin_layer: {} }] },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: 'xds-grpc',
+          type: 'STATIC',
+          connect_timeout: '1s',
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: o.ads.address, port_value: o.ads.port } } } }] }] },
+        },
+      ],
+    },
+  });
+}
+
 /** DiscoveryResponse-shaped documents for the three files. */
 export function xdsDocuments(r: EnvoyResources, version: string): { lds: string; cds: string; rds: string } {
   const doc = (type: string, resources: any[]) => YAML.stringify({ version_info: version, resources: resources.map((x) => ({ '@type': type, ...x })) });

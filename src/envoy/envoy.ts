@@ -10,7 +10,7 @@ import { EnvoyConfigError, LabStartError } from '../errors.js';
 import { PROXY_UID } from '../topology/topology.js';
 import { waitUntil } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
-import { bootstrapYaml, xdsDocuments, xdsPaths, type XdsPaths } from './bootstrap.js';
+import { adsBootstrapYaml, bootstrapYaml, xdsDocuments, xdsPaths, type AdsSource, type XdsPaths } from './bootstrap.js';
 import type { EnvoyResources } from './config.js';
 import type { EnvoyBinary } from './install.js';
 import { readFile } from 'node:fs/promises';
@@ -29,6 +29,8 @@ export interface EnvoyStartOptions {
   drainTimeS?: number;
   /** Linux capabilities Envoy keeps as uid 1337 (e.g. net_admin for TPROXY's transparent sockets). */
   capabilities?: string[];
+  /** --istio: the config comes from istiod over ADS (then `resources` is unused), with this many listeners to wait for. */
+  ads?: AdsSource & { expectedListeners: number };
 }
 
 export class Envoy {
@@ -42,6 +44,8 @@ export class Envoy {
     readonly accessLogPath: string,
     private readonly xds: XdsPaths,
     private readonly process: HostProcess,
+    /** Config from istiod over ADS: pushes come from istiod, not from files. */
+    readonly viaAds = false,
   ) {
     this.admin = new EnvoyAdmin(join(dir, 'admin.sock'));
   }
@@ -58,8 +62,12 @@ export class Envoy {
     const xds = Envoy.xdsPaths(o.dir);
     await mkdir(xds.dir, { recursive: true });
     const adminSocket = join(o.dir, 'admin.sock');
-    await writeXds(xds, o.resources, 1);
-    await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds }));
+    if (o.ads) {
+      await writeFile(join(o.dir, 'bootstrap.yaml'), adsBootstrapYaml({ adminSocket, ads: o.ads }));
+    } else {
+      await writeXds(xds, o.resources, 1);
+      await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds }));
+    }
     await chown(o.dir, PROXY_UID, PROXY_UID);
     await chown(xds.dir, PROXY_UID, PROXY_UID);
     const logFile = join(o.dir, 'envoy.log');
@@ -74,8 +82,8 @@ export class Envoy {
       '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
     ];
     const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities });
-    const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child);
-    const expected = o.resources.listeners.length;
+    const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads);
+    const expected = o.ads ? o.ads.expectedListeners : o.resources.listeners.length;
     let exited = false;
     void child.exited.then(() => (exited = true));
     try {
@@ -106,6 +114,7 @@ export class Envoy {
    * A rejection is an error. Parts left out of `order` are not pushed.
    */
   async apply(resources: EnvoyResources, o: { order?: readonly XdsKind[]; pushing?: (kind: XdsKind) => Promise<void>; accepted?: (kind: XdsKind) => Promise<void> } = {}): Promise<void> {
+    if (this.viaAds) throw new EnvoyConfigError('this sidecar gets its config from istiod over ADS: a change is pushed by istiod (Lab.applyConfig writes the Istio YAML), not written to files');
     const order = o.order ?? ISTIO_PUSH_ORDER;
     if (order.length === 0 || new Set(order).size !== order.length) throw new EnvoyConfigError(`an xDS push order names each of cds, rds, lds at most once: got [${order.join(', ')}]`);
     this.version += 1;

@@ -62,8 +62,10 @@ export function routeRows(dump: Json): string[][] {
 
 export function clusterRows(dump: Json): string[][] {
   const clusters = [...(section(dump, 'Clusters').static_clusters ?? []), ...(section(dump, 'Clusters').dynamic_active_clusters ?? [])].map((c: Json) => c.cluster).filter(Boolean);
+  // An EDS cluster's endpoints are in the dump's EndpointsConfigDump (when it has one).
+  const eds = new Map<string, Json>((section(dump, 'Endpoints').dynamic_endpoint_configs ?? []).map((e: Json) => [e.endpoint_config?.cluster_name, e.endpoint_config]));
   return clusters.map((c: Json) => {
-    const endpoints = (c.load_assignment?.endpoints ?? []).flatMap((e: Json) => (e.lb_endpoints ?? []).map((lb: Json) => Object.values(socket(lb.endpoint?.address)).filter(Boolean).join(':')));
+    const endpoints = ((c.load_assignment ?? eds.get(c.eds_cluster_config?.service_name ?? c.name))?.endpoints ?? []).flatMap((e: Json) => (e.lb_endpoints ?? []).map((lb: Json) => Object.values(socket(lb.endpoint?.address)).filter(Boolean).join(':')));
     return [c.name, c.type ?? (c.cluster_type?.name ?? 'EDS'), c.lb_policy ?? 'ROUND_ROBIN', endpoints.join(',') || '-'];
   });
 }

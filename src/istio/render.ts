@@ -10,6 +10,17 @@ import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { istiodBinary } from './istiod-binary.js';
 
+/**
+ * What lab/istiod sets so that upstream Envoy can run what Istio generates (measured): no
+ * Istio-only filters (their extensions exist only in istio-proxy), no mTLS that would wait for
+ * istiod's CA over SDS. Listed in every generated variant.
+ */
+export const ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY = [
+  'PILOT_ENABLE_METADATA_EXCHANGE=false (no istio.metadata_exchange filters)',
+  'PILOT_ENABLE_ALPN_FILTER=false (no istio.alpn filter)',
+  'meshConfig.enableAutoMtls=false (no mTLS to upstreams: no SDS certificates to wait for)',
+];
+
 export interface RenderOptions {
   podIp?: string;
   namespace?: string;

@@ -15,6 +15,7 @@ import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from '../topology
 import { ensureLabCerts } from '../upstreams/lab-certs.js';
 import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
+import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../istio/istiod-host.js';
 import { AgentHandle } from './agent-handle.js';
 import { labVars, runsAgent, type LabSpec } from './lab-spec.js';
 import type { Recorder } from './recorder.js';
@@ -31,7 +32,7 @@ export interface BootedHosts {
 
 /** The topology, the agents and the servers, with the recorder listening to every agent. */
 export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[]): Promise<BootedHosts> {
-  await backend.up(podWithUpstreams(spec.upstreams));
+  await backend.up(podWithUpstreams(spec.upstreams, spec.istio ? [ISTIOD_HOST] : []));
   await backend.setResolver(POD.name, ip(DNS_HOST.name));
   const logs = join(backend.workDir, 'logs');
   await mkdir(logs, { recursive: true });
@@ -79,14 +80,32 @@ export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion
   });
 }
 
-export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
+/** --istio: istiod on its own lab host, serving the phase's Istio YAML (this lab's addresses) plus the lab's access-log EnvoyFilter. */
+export async function startIstiod(backend: Backend, spec: LabSpec, binary: EnvoyBinary, progress?: (line: string) => void): Promise<IstiodHost> {
+  const dir = join(backend.workDir, 'istiod');
+  await mkdir(dir, { recursive: true });
+  return IstiodHost.start(backend, {
+    source: spec.istio!.source,
+    vars: labVars(backend.plan, spec),
+    meshFile: spec.istio!.meshFile,
+    labObjects: accessLogEnvoyFilter(Envoy.accessLogPath(join(backend.workDir, 'envoy')), binary.version),
+    dir,
+    listenIp: backend.plan.ip(ISTIOD_HOST),
+    version: spec.istio!.version,
+    progress,
+  });
+}
+
+export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, istiod?: IstiodHost): Promise<Envoy> {
   const dir = join(backend.workDir, 'envoy');
   await mkdir(dir, { recursive: true });
+  const podIp = backend.plan.ip(POD);
   return Envoy.start(backend, {
     binary,
     host: POD.name,
     dir,
-    resources: await renderForLab(backend, spec, binary.version, spec.sidecar.config),
+    resources: istiod ? { listeners: [], clusters: [], routes: [] } : await renderForLab(backend, spec, binary.version, spec.sidecar.config),
+    ads: istiod ? { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(podIp), expectedListeners: await istiod.initialListenerCount() } : undefined,
     // TPROXY: transparent sockets need CAP_NET_ADMIN (Istio gives istio-proxy NET_ADMIN in that mode).
     capabilities: spec.sidecar.inbound === 'TPROXY' ? ['net_admin'] : [],
   });

@@ -1,8 +1,6 @@
 /** What a lab is made of, as data: its upstream hosts, DNS records and sidecar configuration. */
 import type { Timeline } from '../timeline/timeline.js';
 import type { HttpClientChoice } from './app-client.js';
-import type { AddressPlan } from '../topology/addresses.js';
-import { DNS_HOST, POD } from '../topology/topology.js';
 import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
 import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
 import type { TlsUpstreamOptions } from '../upstreams/tls-upstream.js';
@@ -47,6 +45,20 @@ export interface LabSpec {
     /** Do not start Envoy with the lab: the scenario starts it (lab.startSidecar), e.g. after the app. */
     deferStart?: boolean;
   };
+  /**
+   * --istio: istiod runs in the lab (its own host) and the sidecar gets its config from it over
+   * ADS, generated from this Istio YAML; a live change (Lab.applyConfig) is the scenario's Istio
+   * YAML of the same variant name.
+   */
+  istio?: {
+    scenario: string;
+    /** The Istio YAML of the phase's config: envoy-configs/<scenario>/istio/<variant>.yaml. */
+    source: string;
+    /** Mesh settings (the scenario's time scaling), when it has them. */
+    meshFile?: string;
+    /** The Istio lab/istiod is built from (default: the version lab/istiod/go.mod pins). */
+    version?: string;
+  };
 }
 
 export interface LabOptions {
@@ -87,16 +99,4 @@ export interface LabTimings {
   teardownMs: number;
 }
 
-/** The placeholder a lab host's address has in Envoy configs: DNS_IP, POD_IP, UPSTREAM_<NAME>_IP. */
-export function hostPlaceholder(host: string): string {
-  if (host === DNS_HOST.name) return 'DNS_IP';
-  if (host === POD.name) return 'POD_IP';
-  return `UPSTREAM_${host.toUpperCase().replace(/-/g, '_')}_IP`;
-}
-
-/** Values for ${NAME} placeholders in Envoy configs: DNS_IP, POD_IP, LAB_CIDR, UPSTREAM_<NAME>_IP. */
-export function labVars(plan: AddressPlan, spec: { upstreams: Array<{ name: string; octet: number }> }): Record<string, string> {
-  const vars: Record<string, string> = { DNS_IP: plan.ip(DNS_HOST), POD_IP: plan.ip(POD), LAB_CIDR: plan.cidr };
-  for (const u of spec.upstreams) vars[hostPlaceholder(u.name)] = plan.ip(u);
-  return vars;
-}
+export { hostPlaceholder, labVars } from '../topology/placeholders.js';

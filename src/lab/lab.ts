@@ -12,14 +12,18 @@ import type { HttpClientOptions } from '../clients/http-client.js';
 import type { Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
 import type { EnvoyBinary } from '../envoy/install.js';
-import { LabRuntimeError } from '../errors.js';
+import { EnvoyConfigError, LabRuntimeError, NotApplicableError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { istioYamlPath } from '../istio/istio-variant.js';
+import { ISTIOD_HOST, type IstiodHost } from '../istio/istiod-host.js';
 import type { EvidenceData } from '../evidence/evidence.js';
 import type { Fault, FaultContext } from '../faults/fault.js';
 import type { Timeline } from '../timeline/timeline.js';
 import { DNS_HOST, POD } from '../topology/topology.js';
-import { delay } from '../util/time.js';
+import { delay, waitUntil } from '../util/time.js';
 import type { AgentHandle } from './agent-handle.js';
-import { bootHosts, intercept, renderForLab, startSidecar, type BootedHosts } from './boot.js';
+import { bootHosts, intercept, renderForLab, startIstiod, startSidecar, type BootedHosts } from './boot.js';
 import { collectEvidence } from './collect.js';
 import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
 import { trackLab, untrackLab } from './live-labs.js';
@@ -47,6 +51,13 @@ export class Lab implements AsyncDisposable {
   private readonly snapshots: Record<string, string> = {};
   /** The sidecar; undefined until it starts (a deferred sidecar starts when the scenario says). */
   envoy?: Envoy;
+  /** --istio: istiod on its own lab host, the sidecar's config source. */
+  istiod?: IstiodHost;
+  /**
+   * Set when the phase asked for something this mode cannot do: the phase is N/A with this reason,
+   * even if the scenario's own code caught the error (a phase that expects a push to fail does).
+   */
+  notApplicableReason?: string;
   private statsBefore: Stats | null = null;
   private disposed = false;
   private readonly log: (line: string) => void;
@@ -69,6 +80,8 @@ export class Lab implements AsyncDisposable {
       lab.timings.topologyUpMs = Date.now() - t0;
       // istio-init's order: the pod's iptables are in place before any container starts.
       await intercept(backend, spec, (h) => lab.ip(h));
+      // istiod is up before any sidecar asks it for config (a pod never starts before its control plane).
+      if (spec.istio) lab.istiod = await startIstiod(backend, spec, o.envoy, o.log);
       if (!spec.sidecar.deferStart) await lab.bootSidecar();
     } catch (err) {
       await lab.dispose();
@@ -79,9 +92,13 @@ export class Lab implements AsyncDisposable {
 
   private async bootSidecar(): Promise<void> {
     const t1 = Date.now();
-    const envoy = (this.envoy = await startSidecar(this.backend, this.spec, this.o.envoy));
+    const envoy = (this.envoy = await startSidecar(this.backend, this.spec, this.o.envoy, this.istiod));
     this.timings.envoyReadyMs = Date.now() - t1;
     this.statsBefore = await envoy.admin.stats().catch(() => null);
+    const rejected = ['cluster_manager.cds.update_rejected', 'listener_manager.lds.update_rejected'].filter((n) => (this.statsBefore?.get(n) ?? 0) > 0);
+    if (this.istiod && rejected.length) {
+      throw new EnvoyConfigError(`Envoy ${this.o.envoy.version} rejected what istiod pushed (${rejected.join(', ')})`, { fix: `read ${envoy.logFile}: an Istio feature this Envoy lacks, or YAML Istio renders into something Envoy refuses`, evidence: await envoy.logTail() });
+    }
   }
 
   /** The running sidecar, or a clear error for a scenario that uses it before starting it. */
@@ -100,7 +117,7 @@ export class Lab implements AsyncDisposable {
   }
 
   ip(host: string): string {
-    const spec = [POD, DNS_HOST, ...this.spec.upstreams].find((h) => h.name === host);
+    const spec = [POD, DNS_HOST, ...this.spec.upstreams, ...(this.spec.istio ? [ISTIOD_HOST] : [])].find((h) => h.name === host);
     if (!spec) throw new LabRuntimeError(`no host "${host}" in this lab`, { fix: `hosts: ${[POD, DNS_HOST, ...this.spec.upstreams].map((h) => h.name).join(', ')}` });
     return this.backend.plan.ip(spec);
   }
@@ -147,10 +164,46 @@ export class Lab implements AsyncDisposable {
 
   /** Applies another config variant live (CDS, RDS, then LDS), like istiod pushing a fix. */
   async applyConfig(configPath: string, label: string): Promise<void> {
+    if (this.istiod) return this.applyIstioConfig(configPath, label);
     await this.narrate(`config pushed live: ${label}`, { why: 'as istiod pushes a change: CDS, then RDS, then LDS, to the running Envoy', pause: true });
     await this.sidecar().apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
     this.timeline.mark('config', label);
     this.log(`config: ${label} applied live`);
+  }
+
+  private notApplicable(reason: string): NotApplicableError {
+    this.notApplicableReason ??= reason;
+    return new NotApplicableError(reason);
+  }
+
+  /**
+   * --istio: the variant's Istio YAML (envoy-configs/<id>/istio/<variant>.yaml) replaces the
+   * objects in istiod's store; istiod pushes what it generates from them, and this returns when the
+   * sidecar has accepted the clusters and listeners of that push.
+   */
+  private async applyIstioConfig(configPath: string, label: string): Promise<void> {
+    const variant = basename(configPath).replace(/\.yaml$/, '');
+    const source = istioYamlPath(this.spec.istio!.scenario, variant);
+    if (!existsSync(source)) throw this.notApplicable(`--istio: the phase pushes ${variant}, which has no Istio YAML (envoy-configs/${this.spec.istio!.scenario}/istio/${variant}.yaml)`);
+    await this.narrate(`Istio YAML applied: ${label}`, { why: 'as kubectl apply: istiod regenerates the config and pushes it to the running Envoy over ADS', pause: true });
+    const accepted = async () => {
+      const st = await this.sidecar().admin.stats();
+      return { cds: st.get('cluster_manager.cds.update_success') ?? 0, lds: st.get('listener_manager.lds.update_success') ?? 0 };
+    };
+    const before = await accepted();
+    const t = Date.now();
+    const what = await this.istiod!.apply(source);
+    this.timeline.mark('config', label);
+    // istiod pushes CDS, then LDS (with RDS and EDS): the sidecar has the change once it accepted both.
+    await waitUntil(
+      async () => {
+        const now = await accepted();
+        return now.cds > before.cds && now.lds > before.lds;
+      },
+      { timeoutMs: 10_000, what: `the sidecar to accept istiod's push of istio/${variant}.yaml (CDS and LDS)` },
+    );
+    this.note('istiod push accepted ms', String(Date.now() - t));
+    this.log(`config: istio/${variant}.yaml applied (${what}); istiod's push accepted`);
   }
 
   /**
@@ -159,6 +212,7 @@ export class Lab implements AsyncDisposable {
    * `lds`) and notes how long Envoy took to accept it (`cds accepted ms`, ...).
    */
   async pushConfig(configPath: string, o: { order: readonly XdsKind[]; gapMs: number }): Promise<void> {
+    if (this.istiod) throw this.notApplicable('--istio: istiod decides the order and timing of its pushes itself; a hand-ordered push is the file-based lab only');
     await this.narrate(`config pushed one xDS part at a time: ${o.order.join(' → ')}, ${o.gapMs} ms apart`, { why: 'a control plane that pushes out of order, or slowly', pause: true });
     const resources = await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath);
     let n = 0;
@@ -356,6 +410,7 @@ export class Lab implements AsyncDisposable {
     const t = Date.now();
     for (const a of this.started) a.stop();
     await this.envoy?.stop().catch(() => {});
+    await this.istiod?.stop().catch(() => {});
     // Keep what the lab wrote (configs, Envoy's log, access log, agent logs) with the run.
     await cp(this.backend.workDir, this.artifactsDir, {
       recursive: true,

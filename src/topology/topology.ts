@@ -13,7 +13,8 @@
 
 import { ScenarioDefinitionError } from '../errors.js';
 
-export type HostRole = 'pod' | 'dns' | 'upstream';
+/** control: the lab's own control plane (istiod under --istio). */
+export type HostRole = 'pod' | 'dns' | 'upstream' | 'control';
 
 export interface HostSpec {
   /** Short name, also used in namespace / container names: [a-z0-9-], ≤ 12 chars. */
@@ -35,9 +36,9 @@ export const APP_UID = 1000;
 export const POD: HostSpec = { name: 'pod', role: 'pod', octet: 10 };
 export const DNS_HOST: HostSpec = { name: 'dns', role: 'dns', octet: 53 };
 
-/** A topology with the pod, the lab DNS and the given upstream hosts. */
-export function podWithUpstreams(upstreams: Array<{ name: string; octet: number }>): Topology {
-  const hosts: HostSpec[] = [POD, DNS_HOST, ...upstreams.map((u) => ({ ...u, role: 'upstream' as const }))];
+/** A topology with the pod, the lab DNS, the given upstream hosts and any control-plane hosts. */
+export function podWithUpstreams(upstreams: Array<{ name: string; octet: number }>, control: HostSpec[] = []): Topology {
+  const hosts: HostSpec[] = [POD, DNS_HOST, ...upstreams.map((u) => ({ ...u, role: 'upstream' as const })), ...control];
   validateTopology({ hosts });
   return { hosts };
 }

@@ -25,6 +25,12 @@ describe('CLI input errors', () => {
     expect(r.stderr).toMatch(/has no phase "nope"[\s\S]*before, fix-dns-cluster/);
   });
 
+  it('--istio on a scenario without Istio YAML: exit 2, names the scenarios that have it', async () => {
+    const r = await run('scenario', ['header-case', '--istio']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/header-case has no Istio YAML[\s\S]*scenarios with Istio YAML: .*sticky-503/);
+  });
+
   it('bad --repeat: exit 2', async () => {
     const r = await run('scenario', ['sticky-503', '--repeat', 'x']);
     expect(r.exitCode).toBe(2);

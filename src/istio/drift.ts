@@ -1,0 +1,152 @@
+/**
+ * Drift between a hand-written variant and what Istio generates from the scenario's Istio YAML,
+ * in the parts that decide the failures the lab reproduces: which listeners exist, what each filter
+ * chain matches and where it sends the traffic, the default chain, the clusters' types, the
+ * timeouts and retries on the path, the routes' domains and clusters. Istio generates more than a
+ * hand-written variant holds (virtualInbound, extra domains, Istio's defaults): only what the
+ * hand-written variant says is compared, so every line of it must be what Istio would push.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HCM, TCP_PROXY, loadVariant, variantPath, type EnvoyResources } from '../envoy/config.js';
+import YAML from 'yaml';
+import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { istioVariant } from './istio-variant.js';
+
+export interface Drift {
+  /** What is compared, e.g. `listener 0.0.0.0_443 chain [server_names=*.test]`. */
+  what: string;
+  handWritten: string;
+  generated: string;
+}
+
+type Facts = Map<string, string>;
+
+/** A filter_chain_match as one stable line: keys sorted, lists sorted. */
+function matchText(m: any): string {
+  if (!m || Object.keys(m).length === 0) return 'ALL';
+  return Object.keys(m)
+    .sort()
+    .map((k) => {
+      const v = m[k];
+      if (Array.isArray(v)) return `${k}=${v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).sort().join(',')}`;
+      return `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`;
+    })
+    .join(' ');
+}
+
+/** Where a filter chain sends its traffic: a tcp_proxy's cluster or an HCM's route configuration. */
+function destination(chain: any): string {
+  for (const f of chain?.filters ?? []) {
+    const tc = f.typed_config ?? {};
+    if (f.name === TCP_PROXY) return `tcp_proxy → ${tc.cluster ?? (tc.weighted_clusters ? 'weighted clusters' : '?')}`;
+    if (f.name === HCM) return tc.rds ? `http → route ${tc.rds.route_config_name}` : 'http → inline route';
+  }
+  return `filters: ${(chain?.filters ?? []).map((f: any) => f.name).join(', ') || 'none'}`;
+}
+
+/** A duration as milliseconds ("3s", "0.5s", "500ms", {seconds, nanos}) so equal durations compare equal. */
+function ms(d: any): string {
+  if (d === undefined || d === null) return 'unset';
+  if (typeof d === 'object') return `${Number(d.seconds ?? 0) * 1000 + Math.round(Number(d.nanos ?? 0) / 1e6)}ms`;
+  const m = /^([\d.]+)(ms|s|m|h)$/.exec(String(d));
+  if (!m) return String(d);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return `${Math.round(Number(m[1]) * factor)}ms`;
+}
+
+function facts(r: EnvoyResources): Facts {
+  const f: Facts = new Map();
+  for (const l of r.listeners) {
+    const port = l.address?.socket_address?.port_value;
+    f.set(`listener ${l.name}`, `port ${port}`);
+    for (const chain of l.filter_chains ?? []) {
+      f.set(`listener ${l.name} chain [${matchText(chain.filter_chain_match)}]`, destination(chain));
+      for (const x of chain.filters ?? []) if (x.name === TCP_PROXY) f.set(`listener ${l.name} chain [${matchText(chain.filter_chain_match)}] tcp_proxy idle_timeout`, ms(x.typed_config?.idle_timeout));
+    }
+    f.set(`listener ${l.name} default_filter_chain`, l.default_filter_chain ? destination(l.default_filter_chain) : 'none');
+  }
+  for (const c of r.clusters) {
+    f.set(`cluster ${c.name}`, `type ${c.type ?? 'EDS'}`);
+    const http = c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+    f.set(`cluster ${c.name} http idle_timeout`, ms(http?.common_http_protocol_options?.idle_timeout));
+    const ka = c.upstream_connection_options?.tcp_keepalive;
+    f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');
+  }
+  for (const rc of r.routes) {
+    for (const vh of rc.virtual_hosts ?? []) {
+      for (const d of vh.domains ?? []) f.set(`route ${rc.name} domain ${d}`, `virtual host ${vh.name}`);
+      for (const route of vh.routes ?? []) {
+        const m = route.match ?? {};
+        const key = `route ${rc.name} ${vh.name} ${m.prefix !== undefined ? `prefix ${m.prefix}` : JSON.stringify(m)}`;
+        f.set(key, `cluster ${route.route?.cluster ?? '-'}`);
+        f.set(`${key} retry_on`, route.route?.retry_policy?.retry_on ?? 'none');
+      }
+    }
+  }
+  return f;
+}
+
+/**
+ * Every fact the hand-written variant states that Istio's output does not state the same way. The
+ * hand-written default_filter_chain "none" is a statement too: Istio having one there is a drift.
+ */
+export function driftBetween(handWritten: EnvoyResources, generated: EnvoyResources): Drift[] {
+  const want = facts(handWritten);
+  const got = facts(generated);
+  const drifts: Drift[] = [];
+  for (const [what, value] of want) {
+    const other = got.get(what) ?? 'absent';
+    if (other !== value) drifts.push({ what, handWritten: value, generated: other });
+  }
+  return drifts;
+}
+
+/** Drift a scenario keeps on purpose (istio/known-drift.yaml): per variant, why, and the compared items. */
+type KnownDrift = Record<string, { why: string; what: string[] }>;
+
+export interface VariantDrift {
+  variant: string;
+  /** Differences nobody declared: the hand-written variant drifted from Istio (or Istio changed). */
+  unexpected: Drift[];
+  /** Differences declared in istio/known-drift.yaml, with why. */
+  known: Drift[];
+  why?: string;
+  /** Declared differences that no longer differ: the declaration is stale. */
+  stale: string[];
+}
+
+const NOT_VARIANTS = new Set(['mesh.yaml', 'known-drift.yaml']);
+
+/** Each variant that has both a hand-written config and Istio YAML, compared. */
+export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, progress?: (line: string) => void): Promise<VariantDrift[]> {
+  const dir = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio');
+  const knownFile = join(dir, 'known-drift.yaml');
+  const declared: KnownDrift = existsSync(knownFile) ? (YAML.parse(await readFile(knownFile, 'utf8')) ?? {}) : {};
+  const variants = (await readdir(dir).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.yaml') && !NOT_VARIANTS.has(f))
+    .map((f) => f.replace(/\.yaml$/, ''))
+    .filter((v) => existsSync(variantPath(scenario.id, v)))
+    .sort();
+  const out = await mkdtemp(join(tmpdir(), 'efl-istio-drift-'));
+  try {
+    const results = [];
+    for (const variant of variants) {
+      const generated = (await istioVariant(scenario, variant, out, progress))!;
+      const drifts = driftBetween(await loadVariant(variantPath(scenario.id, variant)), await loadVariant(generated.file));
+      const known = new Set(declared[variant]?.what ?? []);
+      results.push({
+        variant,
+        unexpected: drifts.filter((d) => !known.has(d.what)),
+        known: drifts.filter((d) => known.has(d.what)),
+        why: declared[variant]?.why,
+        stale: [...known].filter((w) => !drifts.some((d) => d.what === w)),
+      });
+    }
+    return results;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}

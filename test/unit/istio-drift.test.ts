@@ -1,0 +1,62 @@
+// The drift check compares what a hand-written variant says with what Istio generated, in the
+// parts that decide the failures; anything Istio adds beyond it is not drift.
+import { describe, expect, it } from 'vitest';
+import type { EnvoyResources } from '../../src/envoy/config.js';
+import { driftBetween } from '../../src/istio/drift.js';
+
+const tcp = (cluster: string, idle?: string) => ({
+  name: 'envoy.filters.network.tcp_proxy',
+  typed_config: { stat_prefix: cluster, cluster, ...(idle ? { idle_timeout: idle } : {}) },
+});
+
+const handWritten: EnvoyResources = {
+  listeners: [
+    {
+      name: '0.0.0.0_443',
+      address: { socket_address: { address: '0.0.0.0', port_value: 443 } },
+      filter_chains: [
+        { filter_chain_match: { server_names: ['known.test'] }, filters: [tcp('outbound|443||known.test')] },
+        { filters: [tcp('outbound|443||traefik')] },
+      ],
+    },
+  ],
+  clusters: [{ name: 'outbound|443||known.test', type: 'STRICT_DNS' }],
+  routes: [],
+};
+
+describe('driftBetween', () => {
+  it('finds none when Istio says the same, whatever else it adds', () => {
+    const generated: EnvoyResources = structuredClone(handWritten);
+    generated.listeners.push({ name: 'virtualInbound', address: { socket_address: { port_value: 15006 } }, filter_chains: [] });
+    generated.clusters.push({ name: 'BlackHoleCluster', type: 'STATIC' });
+    expect(driftBetween(handWritten, generated)).toEqual([]);
+  });
+
+  it("reports a no-match chain that Istio renders as default_filter_chain (seed 004's catch-all, newer Istio)", () => {
+    const generated: EnvoyResources = structuredClone(handWritten);
+    generated.listeners[0].filter_chains.pop();
+    generated.listeners[0].default_filter_chain = { filters: [tcp('outbound|443||traefik')] };
+    expect(driftBetween(handWritten, generated).map((d) => `${d.what}: ${d.handWritten} | ${d.generated}`)).toEqual([
+      'listener 0.0.0.0_443 chain [ALL]: tcp_proxy → outbound|443||traefik | absent',
+      'listener 0.0.0.0_443 chain [ALL] tcp_proxy idle_timeout: unset | absent',
+      'listener 0.0.0.0_443 default_filter_chain: none | tcp_proxy → outbound|443||traefik',
+    ]);
+  });
+
+  it('compares durations by value (3s = 3000ms) and reports a different timeout', () => {
+    const a: EnvoyResources = { listeners: [{ name: 'l', filter_chains: [{ filters: [tcp('c', '3s')] }] }], clusters: [], routes: [] };
+    const same: EnvoyResources = { listeners: [{ name: 'l', filter_chains: [{ filters: [tcp('c', '3000ms')] }] }], clusters: [], routes: [] };
+    const longer: EnvoyResources = { listeners: [{ name: 'l', filter_chains: [{ filters: [tcp('c', '30s')] }] }], clusters: [], routes: [] };
+    expect(driftBetween(a, same)).toEqual([]);
+    expect(driftBetween(a, longer)).toEqual([{ what: 'listener l chain [ALL] tcp_proxy idle_timeout', handWritten: '3000ms', generated: '30000ms' }]);
+  });
+
+  it("reports a route's retry policy the hand-written variant leaves out (Istio's default retry_on)", () => {
+    const route = (retry?: string): EnvoyResources => ({
+      listeners: [],
+      clusters: [],
+      routes: [{ name: '80', virtual_hosts: [{ name: 'x:80', domains: ['x'], routes: [{ match: { prefix: '/' }, route: { cluster: 'outbound|80||x', ...(retry ? { retry_policy: { retry_on: retry } } : {}) } }] }] }],
+    });
+    expect(driftBetween(route(), route('connect-failure'))).toEqual([{ what: 'route 80 x:80 prefix / retry_on', handWritten: 'none', generated: 'connect-failure' }]);
+  });
+});
