@@ -10,6 +10,9 @@
  * Cause     A TLS ServiceEntry without spec.addresses (traefik.custom-name) produced a filter chain
  *           on 0.0.0.0_443 with no match at all; tls_inspector reads the SNI, no SNI chain matches
  *           an undeclared host, so the no-match chain takes it, to traefik.
+ * Upgrade   Why it only showed after the upgrade: the team had worked around it with ServiceEntries
+ *           for the external sites, in another namespace; the upgrade added a Sidecar (egress ./*)
+ *           per namespace, which hid them (phase before-sidecar-scope).
  * Today     Recent Istio renders the seed's TLS ServiceEntry without the catch-all; with protocol
  *           TCP it still makes one, as the listener's default_filter_chain (phase before-protocol-tcp).
  * Fix       Give the ServiceEntry its address: traefik gets its own <ip>_443 listener and the
@@ -94,6 +97,32 @@ export default defineScenario({
       config: 'broken-protocol-tcp',
       run: httpsCalls,
       expect: wrongCert,
+    },
+    {
+      name: 'before-sidecar-scope',
+      kind: 'before',
+      title: "After the upgrade: a Sidecar (egress ./*) hides the workaround ServiceEntries in another namespace; the declared site falls into the catch-all too",
+      config: 'broken-sidecar-scope',
+      run: httpsCalls,
+      expect: [
+        ...wrongCert.slice(0, 2),
+        check('symptom: known.test, declared by a ServiceEntry in another namespace, now presents *.example.com too', (e) => {
+          const r = call(e, 'known.test');
+          return { pass: r?.certSubject === '*.example.com' && NAME_MISMATCH.includes(r.error ?? ''), evidence: describeCall(r) };
+        }),
+        // By address, not SNI: with one chain left Istio drops tls_inspector, so Envoy never reads the SNI (measured).
+        check("mechanism: the app's connections to known.test's and unknown.test's addresses all went to the traefik cluster", (e) => {
+          const to = new Set([`${e.ip('known')}:443`, `${e.ip('other')}:443`]);
+          const entries = e.accessLog.filter((a) => a.kind === 'tcp' && to.has(a.ds_local ?? ''));
+          return { pass: entries.length >= 3 && entries.every((a) => a.up_cluster === TRAEFIK), evidence: describeAccess(entries) };
+        }),
+        check("mechanism: the pod's config has no known.test cluster any more", (e) => {
+          const has = e.configDump.includes('outbound|443||known.test');
+          return { pass: !has, evidence: has ? 'outbound|443||known.test is in /config_dump' : 'no outbound|443||known.test in /config_dump' };
+        }),
+        servedNothing('known', 'the real known.test site (host known) was never reached'),
+        servedNothing('other', 'the real unknown.test site (host other) was never reached'),
+      ],
     },
     {
       name: 'fix-addresses',

@@ -14,7 +14,8 @@
  *           dialled. The router's 503 does not close that connection, the app reuses it, and
  *           every request on it goes to the dead IP. DNS is never consulted again.
  * Fixes     ServiceEntry with resolution DNS (Envoy follows DNS itself); excludeOutboundIPRanges
- *           (the sidecar is out of the path); a port with no HTTP listener (tcp_proxy closes the
+ *           (the sidecar is out of the path); newer Istio's ALLOW_ANY_DYNAMIC_DNS (a dynamic forward
+ *           proxy resolves each request's Host); a port with no HTTP listener (tcp_proxy closes the
  *           app's connection on connect failure); bounded downstream reuse; Lua drain on 503.
  *
  * The lab's test.com is `test-com.test` (a reserved name: nothing can leave the lab), its old IP
@@ -56,6 +57,8 @@ const NAME = 'test-com.test';
 // client (IdleConnTimeout 90 s) keeps connections 30 s. Only the order of these matters.
 const CONNECT_TIMEOUT_MS = 1000;
 const DNS_REFRESH_MS = 1000;
+/** The dynamic forward proxy re-resolves a host at its DNS TTL, but not more often than this (Envoy's dns_min_refresh_rate default; Istio leaves it). */
+const DFP_MIN_REFRESH_MS = 5000;
 /** How long the phase watches after the DNS switch: several connect timeouts and DNS refreshes. */
 const OBSERVE_MS = 5000;
 
@@ -64,7 +67,7 @@ const OBSERVE_MS = 5000;
  * moves the name to the new IP; the app keeps going. `midIncident` runs while the symptom is
  * present (the live phase applies its fix there).
  */
-function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; snapshotUntil?: RegExp } = {}) {
+function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; snapshotUntil?: RegExp; observeMs?: number } = {}) {
   return async (lab: Lab) => {
     await lab.startApp({
       url: `http://${NAME}:${port}/`,
@@ -85,7 +88,7 @@ function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; 
     await lab.say('The seed\'s view: in the pod, the app\'s socket is ESTAB "to" the dead IP (Envoy holds the other end) while Envoy\'s own dial to it is SYN-SENT.');
     await lab.snapshotConnections('after the DNS switch', o.snapshotUntil);
     if (o.midIncident) await o.midIncident(lab);
-    await lab.sleep(OBSERVE_MS - CONNECT_TIMEOUT_MS - 500);
+    await lab.sleep((o.observeMs ?? OBSERVE_MS) - CONNECT_TIMEOUT_MS - 500);
   };
 }
 
@@ -184,6 +187,29 @@ export default defineScenario({
         }),
         counterGrew(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
         counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic for the declared name'),
+        faultFired('old', 'blackhole'),
+        oldServedNothingAfterFault,
+      ],
+    },
+    {
+      // What real Istio does (measured with lab/istiod): the mode exists in newer Istio
+      // (v0.0.0-20260827124520-eed52ebb66ad renders it as a dynamic forward proxy); the pinned
+      // v0.0.0-20260423205519-b01690e6db7d parses it but routes unknown hosts to block_all.
+      name: 'fix-dynamic-dns',
+      kind: 'fix',
+      title: 'outboundTrafficPolicy ALLOW_ANY_DYNAMIC_DNS (newer Istio): a dynamic forward proxy resolves each request\'s Host, so requests follow DNS',
+      config: 'fix-dynamic-dns',
+      requiresIstio: { version: 'v0.0.0-20260827124520-eed52ebb66ad', why: 'the pinned Istio (v0.0.0-20260423205519-b01690e6db7d) parses ALLOW_ANY_DYNAMIC_DNS but renders no dynamic forward proxy: route 80 gets block_all and every call fails (measured)' },
+      run: incident(80, { observeMs: 10_000 }),
+      expect: [
+        recoversAfterSwitch(DFP_MIN_REFRESH_MS + 2 * CONNECT_TIMEOUT_MS + 1000),
+        check('fix path: the dynamic forward proxy served the recovered requests from new, on the same downstream connection that had the 503s', (e) => {
+          const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
+          const failedCx = new Set(accessAfter(e, 'fault', 'http').filter((a) => a.code === 503).map((a) => a.cx));
+          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === 'AllowAnyDynamicDNSCluster' && a.up_host === `${e.ip('new')}:80`) && ok.some((a) => failedCx.has(a.cx));
+          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; downstream connection(s) of the 503s: ${[...failedCx].join(', ') || 'none'}` };
+        }),
+        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic: the name went through the dynamic forward proxy'),
         faultFired('old', 'blackhole'),
         oldServedNothingAfterFault,
       ],

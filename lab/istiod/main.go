@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -234,9 +235,22 @@ func status(file string, line string) {
 	fh.Close()
 }
 
+// builtIstio is the istio.io/istio module this program was built from (its go.mod, or the
+// version the lab moved it to): the evidence of which Istio generated the config.
+func builtIstio() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == "istio.io/istio" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
 func main() {
 	configs := flag.String("config", "", "Istio YAML files or directories, comma-separated (ServiceEntry, Sidecar, DestinationRule, VirtualService, EnvoyFilter, …; Kubernetes Services too)")
-	meshFile := flag.String("mesh", "", "mesh config YAML (default: Istio's defaults with the lab's settings)")
+	meshFiles := flag.String("mesh", "", "mesh config YAML files, comma-separated, applied in order over Istio's defaults with the lab's settings")
 	podIP := flag.String("pod-ip", "198.18.0.10", "the sidecar's pod IP")
 	ns := flag.String("namespace", "default", "the pod's namespace")
 	istioVersion := flag.String("proxy-istio-version", "1.28.0", "ISTIO_VERSION the proxy reports (pins version-gated output)")
@@ -262,14 +276,17 @@ func main() {
 	}
 	m := mesh.DefaultMeshConfig()
 	m.EnableAutoMtls.Value = false
-	if *meshFile != "" {
-		b, err := os.ReadFile(*meshFile)
+	for _, file := range strings.Split(*meshFiles, ",") {
+		if file == "" {
+			continue
+		}
+		b, err := os.ReadFile(file)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
 		if m, err = mesh.ApplyMeshConfig(string(b), m); err != nil {
-			fmt.Fprintln(os.Stderr, "mesh config:", err)
+			fmt.Fprintln(os.Stderr, "mesh config", file+":", err)
 			os.Exit(2)
 		}
 	}
@@ -306,7 +323,7 @@ func main() {
 	if *outFile != "" {
 		writeOrPrint(*outFile+".0", dump(s, p))
 	}
-	status(*statusFile, fmt.Sprintf("0 serving ADS on %s", s.Listener.Addr()))
+	status(*statusFile, fmt.Sprintf("0 serving ADS on %s (Istio %s)", s.Listener.Addr(), builtIstio()))
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	seen := stamp(files)

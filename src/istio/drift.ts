@@ -14,6 +14,7 @@ import { HCM, TCP_PROXY, loadVariant, variantPath, type EnvoyResources } from '.
 import YAML from 'yaml';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { istioVariant } from './istio-variant.js';
+import { pinnedIstio } from './istiod-binary.js';
 
 export interface Drift {
   /** What is compared, e.g. `listener 0.0.0.0_443 chain [server_names=*.test]`. */
@@ -62,6 +63,8 @@ function facts(r: EnvoyResources): Facts {
   for (const l of r.listeners) {
     const port = l.address?.socket_address?.port_value;
     f.set(`listener ${l.name}`, `port ${port}`);
+    // What Envoy reads before choosing a chain (tls_inspector: the SNI; http_inspector: the protocol).
+    f.set(`listener ${l.name} listener_filters`, (l.listener_filters ?? []).map((x: any) => x.name).sort().join(', ') || 'none');
     for (const chain of l.filter_chains ?? []) {
       f.set(`listener ${l.name} chain [${matchText(chain.filter_chain_match)}]`, destination(chain));
       for (const x of chain.filters ?? []) if (x.name === TCP_PROXY) f.set(`listener ${l.name} chain [${matchText(chain.filter_chain_match)}] tcp_proxy idle_timeout`, ms(x.typed_config?.idle_timeout));
@@ -104,8 +107,11 @@ export function driftBetween(handWritten: EnvoyResources, generated: EnvoyResour
   return drifts;
 }
 
-/** Drift a scenario keeps on purpose (istio/known-drift.yaml): per variant, why, and the compared items. */
-type KnownDrift = Record<string, { why: string; what: string[] }>;
+/**
+ * Drift a scenario keeps on purpose (istio/known-drift.yaml): per variant, why, the compared items,
+ * and, when it holds for one Istio only, that Istio's version.
+ */
+type KnownDrift = Record<string, { why: string; what: string[]; istio?: string }>;
 
 export interface VariantDrift {
   variant: string;
@@ -121,12 +127,13 @@ export interface VariantDrift {
 const NOT_VARIANTS = new Set(['mesh.yaml', 'known-drift.yaml']);
 
 /** Each variant that has both a hand-written config and Istio YAML, compared. */
-export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, progress?: (line: string) => void): Promise<VariantDrift[]> {
+export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, progress?: (line: string) => void, version?: string): Promise<VariantDrift[]> {
+  const rendering = version ?? (await pinnedIstio());
   const dir = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio');
   const knownFile = join(dir, 'known-drift.yaml');
   const declared: KnownDrift = existsSync(knownFile) ? (YAML.parse(await readFile(knownFile, 'utf8')) ?? {}) : {};
   const variants = (await readdir(dir).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.yaml') && !NOT_VARIANTS.has(f))
+    .filter((f) => f.endsWith('.yaml') && !f.endsWith('.mesh.yaml') && !NOT_VARIANTS.has(f))
     .map((f) => f.replace(/\.yaml$/, ''))
     .filter((v) => existsSync(variantPath(scenario.id, v)))
     .sort();
@@ -134,14 +141,15 @@ export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Ar
   try {
     const results = [];
     for (const variant of variants) {
-      const generated = (await istioVariant(scenario, variant, out, progress))!;
+      const generated = (await istioVariant(scenario, variant, out, progress, version))!;
       const drifts = driftBetween(await loadVariant(variantPath(scenario.id, variant)), await loadVariant(generated.file));
-      const known = new Set(declared[variant]?.what ?? []);
+      const entry = declared[variant] && (!declared[variant]!.istio || declared[variant]!.istio === rendering) ? declared[variant] : undefined;
+      const known = new Set(entry?.what ?? []);
       results.push({
         variant,
         unexpected: drifts.filter((d) => !known.has(d.what)),
         known: drifts.filter((d) => known.has(d.what)),
-        why: declared[variant]?.why,
+        why: entry?.why,
         stale: [...known].filter((w) => !drifts.some((d) => d.what === w)),
       });
     }

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import YAML from 'yaml';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { fillPlaceholders } from '../envoy/config.js';
@@ -19,48 +19,57 @@ import { pinnedIstio } from './istiod-binary.js';
 import { ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY, renderIstio } from './render.js';
 
 /**
- * What a `before` phase says when the incident did not happen on the config Istio generated: this
- * Istio renders the objects differently. The evidence is the generated listeners, as istioctl
- * shows them.
+ * What a `before` phase says when the incident did not happen on the config Istio generated (a
+ * `fix` phase: when the fix did not fix): this Istio renders the objects differently. The evidence
+ * is the generated listeners and routes, as istioctl shows them.
  */
-export async function rendersDifferently(scenario: string, variant: string, dumpFile: string, istioVersion: string): Promise<string> {
+export async function rendersDifferently(scenario: string, phase: { kind: string; config: string }, dumpFile: string, istioVersion: string): Promise<string> {
   const dump = JSON.parse(await readFile(dumpFile, 'utf8').catch(() => '{"configs":[]}'));
+  const what = phase.kind === 'before' ? 'the documented symptom did not arise' : 'the fix did not work';
   return [
-    `Istio ${istioVersion} renders envoy-configs/${scenario}/istio/${variant}.yaml differently: the documented symptom did not arise on the config it generated. Its listeners:`,
+    `Istio ${istioVersion} renders envoy-configs/${scenario}/istio/${phase.config}.yaml differently: ${what} on the config it generated. Its listeners and routes:`,
     proxyConfigText(dump, 'listeners'),
+    proxyConfigText(dump, 'routes'),
   ].join('\n');
 }
 
 export const istioYamlPath = (scenario: string, variant: string) => join(ENVOY_CONFIGS_DIR, scenario, 'istio', `${variant}.yaml`);
 
 /**
- * A scenario's Istio YAML made concrete: its ${…} placeholders filled with the fixed address plan
- * (written to `filled`), and the scenario's mesh settings (istio/mesh.yaml: its time scaling, e.g.
- * connectTimeout, dnsRefreshRate) when it has them.
+ * The mesh settings a variant runs with, applied in order: the scenario's (istio/mesh.yaml: its
+ * time scaling, e.g. connectTimeout, dnsRefreshRate), then the variant's own
+ * (istio/<variant>.mesh.yaml: a fix that is a mesh setting, e.g. outboundTrafficPolicy).
  */
-export async function istioInput(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, source: string, filled: string): Promise<{ filled: string; vars: Record<string, string>; meshFile?: string }> {
+export function istioMeshFiles(scenario: string, variant: string): string[] {
+  return [join(ENVOY_CONFIGS_DIR, scenario, 'istio', 'mesh.yaml'), join(ENVOY_CONFIGS_DIR, scenario, 'istio', `${variant}.mesh.yaml`)].filter((f) => existsSync(f));
+}
+
+/**
+ * A scenario's Istio YAML made concrete: its ${…} placeholders filled with the fixed address plan
+ * (written to `filled`), with the mesh settings it runs with.
+ */
+export async function istioInput(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, source: string, filled: string): Promise<{ filled: string; vars: Record<string, string>; meshFiles: string[] }> {
   const vars = labVars(new AddressPlan('000000'), { upstreams: scenario.lab.upstreams });
   await writeFile(filled, fillPlaceholders(await readFile(source, 'utf8'), vars, source));
-  const mesh = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio', 'mesh.yaml');
-  return { filled, vars, meshFile: existsSync(mesh) ? mesh : undefined };
+  return { filled, vars, meshFiles: istioMeshFiles(scenario.id, basename(source).replace(/\.yaml$/, '')) };
 }
 
 /** The scenario whose Istio YAML `file` is (envoy-configs/<id>/istio/…), if it is one. */
 export const scenarioOfIstioFile = (file: string): string | undefined => /envoy-configs\/([^/]+)\/istio\/[^/]+\.yaml$/.exec(file)?.[1];
 
 /** The runnable variant Istio generates for `variant`, written under `dir`; undefined when the scenario has no Istio YAML for it. */
-export async function istioVariant(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, variant: string, dir: string, progress?: (line: string) => void): Promise<{ file: string; changes: string[] } | undefined> {
+export async function istioVariant(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, variant: string, dir: string, progress?: (line: string) => void, version?: string): Promise<{ file: string; changes: string[] } | undefined> {
   const source = istioYamlPath(scenario.id, variant);
   if (!existsSync(source)) return undefined;
   await mkdir(dir, { recursive: true });
-  const { filled, vars, meshFile } = await istioInput(scenario, source, join(dir, `istio-${variant}.input.yaml`));
-  const dump = await renderIstio([filled], { podIp: vars.POD_IP, progress, meshFile });
+  const { filled, vars, meshFiles } = await istioInput(scenario, source, join(dir, `istio-${variant}.input.yaml`));
+  const dump = await renderIstio([filled], { podIp: vars.POD_IP, progress, meshFiles, version });
   await writeFile(join(dir, `istio-${variant}.config_dump.json`), JSON.stringify(dump, null, 1));
   const addresses = Object.fromEntries(Object.entries(vars).filter(([, v]) => /^\d+\.\d+\.\d+\.\d+$/.test(v)).map(([name, ip]) => [ip, `\${${name}}`]));
   const { resources, changes } = importConfigDump(dump, addresses);
   const file = join(dir, `istio-${variant}.yaml`);
   const header = [
-    `# Generated by Istio ${await pinnedIstio()} (lab/istiod) from envoy-configs/${scenario.id}/istio/${variant}.yaml.`,
+    `# Generated by Istio ${version ?? (await pinnedIstio())} (lab/istiod) from envoy-configs/${scenario.id}/istio/${variant}.yaml.`,
     '# Istio settings the lab applies so upstream Envoy runs it:',
     ...ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY.map((x) => `# - ${x}`),
     '# What the import changed:',

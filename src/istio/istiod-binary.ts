@@ -81,9 +81,17 @@ async function build(version: string, pinned: boolean, progress: (line: string) 
     await chmod(tmp, 0o755);
     await writeFile(`${out}.version`, `${version}\n`);
     await rename(tmp, out);
+    await pruneSuperseded(out, version);
     return out;
   } finally {
     if (!pinned) await rm(dir, { recursive: true, force: true });
     await rm(tmp, { force: true });
+  }
+}
+
+/** Earlier builds of the same Istio (from an older lab/istiod source) are superseded: one binary per Istio stays cached. */
+async function pruneSuperseded(current: string, version: string): Promise<void> {
+  for (const b of await builtIstios()) {
+    if (b.bin !== current && b.version === version) await Promise.all([rm(b.bin, { force: true }), rm(`${b.bin}.version`, { force: true })]);
   }
 }

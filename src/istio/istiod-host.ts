@@ -57,7 +57,8 @@ export interface IstiodStartOptions {
   /** The scenario's Istio YAML (with ${…} placeholders) for the phase's config. */
   source: string;
   vars: Record<string, string>;
-  meshFile?: string;
+  /** Mesh config files, applied in order. */
+  meshFiles: string[];
   /** Lab-owned Istio objects appended to every generation (the access-log EnvoyFilter). */
   labObjects: string;
   /** Scratch directory (the lab's workDir/istiod): input, status, dumps, log. */
@@ -92,10 +93,9 @@ export class IstiodHost {
     await IstiodHost.writeInput(o, o.source);
     const args = ['-config', IstiodHost.input(o.dir), '-serve', `${o.listenIp}:${ISTIOD_XDS_PORT}`, '-pod-ip', o.vars.POD_IP!, '-status', join(o.dir, 'status.log'), '-out', join(o.dir, 'config_dump.json')];
     // The mesh settings go with the run (and into a container, which sees only the lab's directories).
-    if (o.meshFile) {
-      await copyFile(o.meshFile, join(o.dir, 'mesh.yaml'));
-      args.push('-mesh', join(o.dir, 'mesh.yaml'));
-    }
+    const mesh = o.meshFiles.map((_, i) => join(o.dir, `mesh-${i}.yaml`));
+    await Promise.all(o.meshFiles.map((f, i) => copyFile(f, mesh[i]!)));
+    if (mesh.length) args.push('-mesh', mesh.join(','));
     const child = backend.spawn(ISTIOD_HOST.name, [bin, ...args], { logFile: join(o.dir, 'istiod.log') });
     const host = new IstiodHost(o, child);
     await waitUntil(

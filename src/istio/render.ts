@@ -24,16 +24,19 @@ export const ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY = [
 export interface RenderOptions {
   podIp?: string;
   namespace?: string;
-  meshFile?: string;
+  /** The Istio to render with (default: the one lab/istiod pins). */
+  version?: string;
+  /** Mesh config files, applied in order over Istio's defaults. */
+  meshFiles?: string[];
   progress?: (line: string) => void;
 }
 
 /** The config_dump Istio would push to the pod's sidecar. */
 export async function renderIstio(files: string[], o: RenderOptions = {}): Promise<{ configs: any[] }> {
-  const bin = await istiodBinary(o.progress);
+  const bin = await istiodBinary(o.progress, o.version);
   const dir = await mkdtemp(join(tmpdir(), 'efl-istio-'));
   const out = join(dir, 'config_dump.json');
-  const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFile ? ['-mesh', o.meshFile] : [])];
+  const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFiles?.length ? ['-mesh', o.meshFiles.join(',')] : [])];
   try {
     // istiod logs to stdout: the dump comes through a file.
     const r = await execa(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 });

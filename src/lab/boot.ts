@@ -87,7 +87,7 @@ export async function startIstiod(backend: Backend, spec: LabSpec, binary: Envoy
   return IstiodHost.start(backend, {
     source: spec.istio!.source,
     vars: labVars(backend.plan, spec),
-    meshFile: spec.istio!.meshFile,
+    meshFiles: spec.istio!.meshFiles,
     labObjects: accessLogEnvoyFilter(Envoy.accessLogPath(join(backend.workDir, 'envoy')), binary.version),
     dir,
     listenIp: backend.plan.ip(ISTIOD_HOST),

@@ -54,8 +54,8 @@ export interface LabSpec {
     scenario: string;
     /** The Istio YAML of the phase's config: envoy-configs/<scenario>/istio/<variant>.yaml. */
     source: string;
-    /** Mesh settings (the scenario's time scaling), when it has them. */
-    meshFile?: string;
+    /** Mesh settings files, applied in order (the scenario's time scaling, the variant's own). */
+    meshFiles: string[];
     /** The Istio lab/istiod is built from (default: the version lab/istiod/go.mod pins). */
     version?: string;
   };

@@ -185,6 +185,7 @@ export class Lab implements AsyncDisposable {
     const variant = basename(configPath).replace(/\.yaml$/, '');
     const source = istioYamlPath(this.spec.istio!.scenario, variant);
     if (!existsSync(source)) throw this.notApplicable(`--istio: the phase pushes ${variant}, which has no Istio YAML (envoy-configs/${this.spec.istio!.scenario}/istio/${variant}.yaml)`);
+    if (existsSync(source.replace(/\.yaml$/, '.mesh.yaml'))) throw this.notApplicable(`--istio: the phase pushes ${variant}, a mesh setting (istio/${variant}.mesh.yaml): istiod reads its mesh config at start, so it is not pushed live`);
     await this.narrate(`Istio YAML applied: ${label}`, { why: 'as kubectl apply: istiod regenerates the config and pushes it to the running Envoy over ADS', pause: true });
     const accepted = async () => {
       const st = await this.sidecar().admin.stats();

@@ -10,7 +10,6 @@ import { createBackend, type BackendKind } from '../backends/create-backend.js';
 import { sweepStaleLabs } from '../backends/reaper.js';
 import { judge, judgeDocumented, type Verdict } from '../checks/check.js';
 import { variantPath } from '../envoy/config.js';
-import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { compareVersions } from '../envoy/version.js';
 import { NotApplicableError, PrerequisiteError, describeError } from '../errors.js';
@@ -20,8 +19,9 @@ import { UserApp } from '../lab/user-app.js';
 import type { HttpClientChoice } from '../lab/app-client.js';
 import type { LabOptions, LabSpec, LabTimings } from '../lab/lab-spec.js';
 import type { PhaseNarrator } from './phase-narrator.js';
-import { istioYamlPath, rendersDifferently } from '../istio/istio-variant.js';
+import { istioMeshFiles, istioYamlPath, rendersDifferently } from '../istio/istio-variant.js';
 import { pinnedIstio } from '../istio/istiod-binary.js';
+import { compareIstioVersions } from '../istio/istio-version.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
 import { assertVariantValid } from './validate-variant.js';
@@ -133,9 +133,12 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const source = istioYamlPath(scenario.id, phase.config);
     if (!existsSync(source)) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
-    const mesh = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio', 'mesh.yaml');
     const version = typeof o.istio === 'string' ? o.istio : undefined;
-    istio = { scenario: scenario.id, source, meshFile: existsSync(mesh) ? mesh : undefined, version };
+    const running = version ?? (await pinnedIstio());
+    if (phase.requiresIstio && compareIstioVersions(running, phase.requiresIstio.version) < 0) {
+      return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: needs Istio ≥ ${phase.requiresIstio.version}: ${phase.requiresIstio.why}; this run uses Istio ${running}`, strip: '' });
+    }
+    istio = { scenario: scenario.id, source, meshFiles: istioMeshFiles(scenario.id, phase.config), version };
     base.configOverride = source;
     o.log?.(`--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${phase.config}.yaml to the sidecar over ADS`);
   }
@@ -164,8 +167,8 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     const evidence = new Evidence(await lab.collect());
     await lab.dispose();
     const verdict = judgePhase(phase, evidence);
-    // With --istio, an incident that does not happen is Istio rendering the objects differently: say so, with what it generated.
-    const reason = istio && phase.kind === 'before' && verdict.status === 'fail' ? await rendersDifferently(scenario.id, phase.config, join(o.artifactsDir, 'istiod', 'config_dump.json.0'), istio.version ?? (await pinnedIstio())) : undefined;
+    // With --istio, an incident that does not happen, or a fix that does not fix, is Istio rendering the objects differently: say so, with what it generated.
+    const reason = istio && (phase.kind === 'before' || phase.kind === 'fix') && verdict.status === 'fail' ? await rendersDifferently(scenario.id, phase, join(o.artifactsDir, 'istiod', 'config_dump.json.0'), istio.version ?? (await pinnedIstio())) : undefined;
     return finish({ status: verdict.status, verdicts: verdict.verdicts, reason, strip: lab.timeline.strip(), timings: lab.timings });
   } catch (err) {
     await lab?.dispose();

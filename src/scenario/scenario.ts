@@ -52,6 +52,8 @@ export interface Phase {
   notFor?: Partial<Record<'curl' | 'go' | 'openssl' | 'redis-cli', string>>;
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
+  /** Under --istio, phases whose Istio objects need a newer Istio (a module pseudo-version) are not applicable on older ones. */
+  requiresIstio?: { version: string; why: string };
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
   documented?: DocumentedSymptom[];
   /** The incident, as a script against the lab. */

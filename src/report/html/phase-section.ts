@@ -77,7 +77,7 @@ export async function phaseSection({ scenario, result: r, repeat, reportDir }: P
     ${bars ? html`<h3>Connection lifetimes</h3><div class="chart lifetimes">${raw(bars)}</div>` : ''}
     <details open><summary><h3>Envoy access log</h3></summary>${accessLogHtml(evidence)}</details>
     <details><summary><h3>Connections (ss)</h3></summary>${snapshotsHtml(evidence)}</details>
-    <details><summary><h3>Config against the incident's</h3></summary>${r.configOverride ? html`<p>Ran against <code>${r.configOverride}</code> (--config), not the phase's own variant.</p>` : phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
+    <details><summary><h3>Config against the incident's</h3></summary>${r.configOverride ? (/\/istio\/[^/]+\.yaml$/.test(r.configOverride) ? html`<p>Ran on what istiod generated from <code>${r.configOverride}</code> and pushed over ADS (--istio); each generation's config_dump is in <code>istiod/</code>.</p>` : html`<p>Ran against <code>${r.configOverride}</code> (--config), not the phase's own variant.</p>`) : phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
     <details><summary><h3>Envoy counters that changed</h3></summary>${countersHtml(evidence.statsBefore, evidence.statsAfter)}</details>`}
   </section>`;
 }
