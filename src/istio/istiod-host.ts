@@ -15,6 +15,7 @@ import { LabRuntimeError, LabStartError } from '../errors.js';
 import type { HostSpec } from '../topology/topology.js';
 import { waitUntil } from '../util/time.js';
 import { istiodBinary } from './istiod-binary.js';
+import { ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY } from './render.js';
 
 /** istiod's own lab host (octet 15: the pod is .10, the DNS .53, upstreams from .20). */
 export const ISTIOD_HOST: HostSpec = { name: 'istiod', role: 'control', octet: 15 };
@@ -91,6 +92,16 @@ export class IstiodHost {
   static async start(backend: Backend, o: IstiodStartOptions): Promise<IstiodHost> {
     const bin = await istiodBinary(o.progress, o.version);
     await IstiodHost.writeInput(o, o.source);
+    await writeFile(
+      join(o.dir, 'lab-settings.txt'),
+      [
+        '# What the lab sets so that upstream Envoy runs what Istio generates:',
+        ...ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY.map((x) => `- ${x}`),
+        "- EnvoyFilter istio-system/lab-access-log: the lab's JSON access log on every HCM and tcp_proxy (MERGE), in istio.yaml",
+        `- the sidecar's node: ${JSON.stringify(sidecarNode(o.vars.POD_IP!))}`,
+        '',
+      ].join('\n'),
+    );
     const args = ['-config', IstiodHost.input(o.dir), '-serve', `${o.listenIp}:${ISTIOD_XDS_PORT}`, '-pod-ip', o.vars.POD_IP!, '-status', join(o.dir, 'status.log'), '-out', join(o.dir, 'config_dump.json')];
     // The mesh settings go with the run (and into a container, which sees only the lab's directories).
     const mesh = o.meshFiles.map((_, i) => join(o.dir, `mesh-${i}.yaml`));

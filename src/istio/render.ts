@@ -19,6 +19,7 @@ export const ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY = [
   'PILOT_ENABLE_METADATA_EXCHANGE=false (no istio.metadata_exchange filters)',
   'PILOT_ENABLE_ALPN_FILTER=false (no istio.alpn filter)',
   'meshConfig.enableAutoMtls=false (no mTLS to upstreams: no SDS certificates to wait for)',
+  'PeerAuthentication istio-system/lab-no-mtls, mtls DISABLE (no inbound TLS chains waiting for SDS)',
 ];
 
 export interface RenderOptions {
