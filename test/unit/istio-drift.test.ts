@@ -59,4 +59,15 @@ describe('driftBetween', () => {
     });
     expect(driftBetween(route(), route('connect-failure'))).toEqual([{ what: 'route 80 x:80 prefix / retry_on', handWritten: 'none', generated: 'connect-failure' }]);
   });
+
+  it("finds a hand-written HTTP filter Istio lacks, but not Istio's own extra filters", () => {
+    const hcm = (filters: string[]): EnvoyResources => ({
+      listeners: [{ name: '0.0.0.0_80', filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { rds: { route_config_name: '80' }, http_filters: filters.map((name) => ({ name })) } }] }] }],
+      clusters: [],
+      routes: [],
+    });
+    const handWritten = hcm(['envoy.filters.http.lua', 'envoy.filters.http.router']);
+    expect(driftBetween(handWritten, hcm(['envoy.filters.http.fault', 'envoy.filters.http.lua', 'envoy.filters.http.cors', 'envoy.filters.http.router']))).toEqual([]);
+    expect(driftBetween(handWritten, hcm(['envoy.filters.http.fault', 'envoy.filters.http.router'])).map((d) => d.what)).toEqual(['listener 0.0.0.0_80 chain [ALL] http_filters']);
+  });
 });
