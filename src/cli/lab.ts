@@ -12,8 +12,10 @@ import { ensureImages, envoyImage, nodeImage } from '../backends/docker/images.j
 import { sweepStaleLabs } from '../backends/reaper.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
-import { UsageError } from '../errors.js';
-import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../paths.js';
+import { PrerequisiteError, UsageError } from '../errors.js';
+import { ENVOY_CONFIGS_DIR, RUNS_DIR, VALIDATED_DIR } from '../paths.js';
+import { hasCommand } from '../backends/capabilities.js';
+import { CAPTURE_FILTER, labNames, leaksIn, startHostCapture, stopHostCapture } from '../safety/host-capture.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
 import { writeRunReport } from '../report/html/run-report.js';
@@ -66,6 +68,49 @@ program
     const result = await validateVariantFile(envoy, resolve(file));
     say(result.ok ? `OK: Envoy ${envoy.version} accepts ${file}` : `REJECTED by Envoy ${envoy.version}: ${result.message}`);
     exitCode = result.ok ? 0 : 1;
+  });
+
+program
+  .command('leak-check')
+  .description("prove the safety rule on this machine: validate every variant from an empty cache (and with --istio render every Istio YAML) while tcpdump watches the host's own interfaces; exit 1 on any packet to or from 198.18.0.0/15 or DNS query for a lab name")
+  .option('--envoy <version>', 'Envoy used (ENVOY_BIN overrides)', DEFAULT_ENVOY_VERSION)
+  .option('--istio', 'also render every Istio YAML with lab/istiod', false)
+  .action(async (o: { envoy: string; istio: boolean }) => {
+    if (process.getuid?.() !== 0) throw new PrerequisiteError('tcpdump needs root to capture', { fix: 'sudo npm run lab -- leak-check' });
+    if (!hasCommand('tcpdump')) throw new PrerequisiteError('tcpdump is not installed', { fix: 'apt-get install -y tcpdump' });
+    await assertInstallable(o.envoy);
+    const envoy = await ensureEnvoy(o.envoy, progress);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+    await rm(VALIDATED_DIR, { recursive: true, force: true });
+    const capture = await startHostCapture(join(RUNS_DIR, `${stamp}-leak-check`));
+    progress(`tcpdump on ${capture.tcpdumps.map((t) => t.interface).join(', ')}; validation cache emptied`);
+    let done = 0;
+    try {
+      for (const id of scenarioIds()) {
+        const dir = join(ENVOY_CONFIGS_DIR, id);
+        if (!existsSync(dir)) continue;
+        for (const f of (await readdir(dir)).filter((f) => f.endsWith('.yaml') && !f.startsWith('imported-'))) {
+          await validateVariantFile(envoy, join(dir, f));
+          done++;
+        }
+        if (o.istio && existsSync(join(dir, 'istio'))) {
+          for (const f of (await readdir(join(dir, 'istio'))).filter((f) => f.endsWith('.yaml') && !f.includes('mesh') && f !== 'known-drift.yaml')) {
+            const tmp = await mkdtemp(join(tmpdir(), 'efl-leak-'));
+            const input = await istioInput(await loadScenario(id), join(dir, 'istio', f), join(tmp, f));
+            await renderIstio([input.filled], { podIp: input.vars.POD_IP, meshFiles: input.meshFiles, progress }).finally(() => rm(tmp, { recursive: true, force: true }));
+            done++;
+          }
+        }
+        progress(`  ${id}: done (${done} so far)`);
+      }
+    } finally {
+      const stats = await stopHostCapture(capture);
+      const { leaks, packets } = await leaksIn(capture.dir, await labNames());
+      say(`${done} config(s) validated or rendered; tcpdump kept ${Object.entries(stats).map(([i, n]) => `${n ?? '?'} on ${i}`).join(', ')} (filter "${CAPTURE_FILTER}"); ${packets} read back; ${leaks.length} leak(s)`);
+      for (const l of leaks) say(`  LEAK ${l.interface}: ${l.why}: ${l.line}`);
+      say(`capture: ${capture.dir}`);
+      exitCode = leaks.length ? 1 : 0;
+    }
   });
 
 program

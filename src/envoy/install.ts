@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { execaOffline } from '../backends/offline.js';
 import { PrerequisiteError, UsageError } from '../errors.js';
 import { CACHE_ROOT, ENVOY_CACHE_DIR as ENVOY_CACHE } from '../paths.js';
 import { DEFAULT_ENVOY_VERSION, compareVersions, parseVersion, versionFromBanner } from './version.js';
@@ -49,11 +50,12 @@ export async function ensureEnvoy(version = DEFAULT_ENVOY_VERSION, progress: Pro
 }
 
 async function describe(bin: string): Promise<EnvoyBinary> {
-  const r = await execa(bin, ['--version'], { reject: false });
+  // Loopback only, like every Envoy the lab starts outside a lab host.
+  const r = await execaOffline(bin, ['--version'], { reject: false });
   if (r.exitCode !== 0) {
-    throw new PrerequisiteError(`${bin} --version failed (exit ${r.exitCode})`, { fix: 'remove the cached binary and run again, or set ENVOY_BIN', evidence: r.stderr });
+    throw new PrerequisiteError(`${bin} --version failed (exit ${r.exitCode})`, { fix: 'remove the cached binary and run again, or set ENVOY_BIN', evidence: String(r.stderr) });
   }
-  const banner = r.stdout.trim().replace(/^.*version:\s*/, '');
+  const banner = String(r.stdout).trim().replace(/^.*version:\s*/, '');
   return { bin, version: versionFromBanner(banner), banner };
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execaOffline } from '../backends/offline.js';
 import { validationBootstrapYaml } from './bootstrap.js';
 import type { EnvoyResources } from './config.js';
 import { VALIDATED_DIR } from '../paths.js';
@@ -28,7 +28,9 @@ export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): 
   const dir = await mkdtemp('/tmp/efl-validate-');
   try {
     await writeFile(join(dir, 'bootstrap.yaml'), yaml);
-    const res = await execa(envoy.bin, ['--mode', 'validate', '-c', join(dir, 'bootstrap.yaml'), '-l', 'error', '--disable-hot-restart'], { reject: false, all: true });
+    // Loopback only: the canonical lab addresses in it (DNS clusters, the lab DNS) are routable
+    // nowhere, so Envoy's start-up lookups fail here instead of leaving the machine.
+    const res = await execaOffline(envoy.bin, ['--mode', 'validate', '-c', join(dir, 'bootstrap.yaml'), '-l', 'error', '--disable-hot-restart'], { reject: false, all: true });
     const output = String(res.all ?? '');
     if (res.exitCode !== 0) return { ok: false, message: envoyComplaint(output) };
     await mkdir(VALIDATED_DIR, { recursive: true });

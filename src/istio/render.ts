@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execaOffline } from '../backends/offline.js';
 import { UsageError } from '../errors.js';
 import { istiodBinary } from './istiod-binary.js';
 
@@ -39,8 +39,8 @@ export async function renderIstio(files: string[], o: RenderOptions = {}): Promi
   const out = join(dir, 'config_dump.json');
   const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFiles?.length ? ['-mesh', o.meshFiles.join(',')] : [])];
   try {
-    // istiod logs to stdout: the dump comes through a file.
-    const r = await execa(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 });
+    // istiod logs to stdout: the dump comes through a file. Loopback only: rendering needs no network.
+    const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 });
     if (r.exitCode !== 0) throw new UsageError(`Istio could not generate a config from ${files.join(', ')}`, { fix: 'check the YAML (Istio objects and Kubernetes Services)', evidence: String(r.all ?? '').split('\n').filter((l) => !/\tinfo\t/.test(l)).slice(-10).join('\n') });
     return JSON.parse(await readFile(out, 'utf8'));
   } finally {
