@@ -123,6 +123,8 @@ export default defineScenario({
       title: "The seed's scenario 2: 100/s on path /api/test (descriptors), 200/s offered",
       config: 'broken',
       run: offeredLoad,
+      // 200/s held steady for 6 s: beside other labs on two cores the caller cannot hold it (measured: UNKNOWN with four labs).
+      load: 'alone',
       expect: [offeredTwiceTheLimit, limiterAnswered, counterGrew(`${LIMITER}.rate_limited`, 20, 'the per-path bucket ran dry')],
       documented: [
         {
@@ -141,6 +143,7 @@ export default defineScenario({
       title: "The seed's scenario 1: 100/s for the whole inbound side, 200/s offered: accurate",
       config: 'whole-inbound',
       run: offeredLoad,
+      load: 'alone',
       expect: [offeredTwiceTheLimit, loadSteadyAboveLimit, acceptedAtTheLimit(true), limiterAnswered],
     },
   ],

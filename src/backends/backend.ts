@@ -80,6 +80,11 @@ export interface Backend {
   exec(host: string, argv: string[], options?: { uid?: number; input?: string }): Promise<ExecResult>;
   /** Points the host's resolver (/etc/resolv.conf as its processes see it) at the lab DNS. */
   setResolver(host: string, nameserver: string): Promise<void>;
+  /**
+   * CPU the lab's processes have used so far, in ms (the kernel's cgroup accounting), or
+   * undefined where it cannot be measured: the scheduler learns each phase's load from it.
+   */
+  cpuMs(): Promise<number | undefined>;
   /** Stops every process and removes every host, network and rule of this lab. Idempotent. */
   down(): Promise<void>;
 }

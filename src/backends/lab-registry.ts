@@ -15,6 +15,9 @@ export function labDir(labId: string): string {
   return join(LABS, labId);
 }
 
+/** The compose playground's fixed subnet (docker-compose.yml): a docker lab beside it must not take it. */
+const RESERVED_PREFIXES = ['198.18.200'];
+
 /** Claims are made one at a time in this process, so labs started in parallel get distinct /24s. */
 let claiming: Promise<unknown> = Promise.resolve();
 
@@ -30,7 +33,7 @@ async function claimOne(): Promise<{ labId: string; dir: string }> {
   await chmod(LABS, 0o755);
   // Labs side by side (--parallel, or another run) must not share a /24: Docker refuses
   // overlapping networks, and the addresses would be ambiguous in the evidence.
-  const taken = new Set((await listClaimedLabs()).map((id) => new AddressPlan(id).prefix));
+  const taken = new Set([...(await listClaimedLabs()).map((id) => new AddressPlan(id).prefix), ...RESERVED_PREFIXES]);
   for (;;) {
     const labId = randomBytes(3).toString('hex');
     if (taken.has(new AddressPlan(labId).prefix) && taken.size < 512) continue;
@@ -45,6 +48,15 @@ async function claimOne(): Promise<{ labId: string; dir: string }> {
       await rename(draft, dir); // fails when the id is taken (its directory is never empty)
     } catch {
       await rm(draft, { recursive: true, force: true });
+      continue;
+    }
+    // Another process may have claimed another id with the same /24 meanwhile (the scheduler runs
+    // labs of several processes side by side): the higher id gives way, so exactly one keeps it.
+    const prefix = new AddressPlan(labId).prefix;
+    const rival = (await listClaimedLabs()).some((id) => id !== labId && id < labId && new AddressPlan(id).prefix === prefix);
+    if (rival) {
+      await rm(dir, { recursive: true, force: true });
+      taken.add(prefix);
       continue;
     }
     return { labId, dir };

@@ -5,6 +5,7 @@
  * A lab whose owner process still runs is never touched.
  */
 import type { BackendReaper } from './backend.js';
+import { removeStaleCgroups } from './cgroup-cpu.js';
 import { dockerReaper } from './docker/reaper.js';
 import { isLabLive, listClaimedLabs, releaseLab } from './lab-registry.js';
 import { netnsReaper } from './netns/reaper.js';
@@ -28,5 +29,7 @@ export async function sweepStaleLabs(): Promise<SweepReport> {
     await releaseLab(id);
     report.swept.push(id);
   }
+  // A netns lab's CPU-accounting cgroup, when a straggling process kept it from going with the lab.
+  await removeStaleCgroups(isLabLive);
   return report;
 }

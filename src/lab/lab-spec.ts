@@ -97,6 +97,9 @@ export interface LabTimings {
   envoyReadyMs: number;
   scriptedMs: number;
   teardownMs: number;
+  /** From the lab's start to its teardown, and the CPU its processes used meanwhile (the scheduler learns loads from these). */
+  lifetimeMs?: number;
+  cpuMs?: number;
 }
 
 export { hostPlaceholder, labVars } from '../topology/placeholders.js';

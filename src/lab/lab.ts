@@ -60,6 +60,7 @@ export class Lab implements AsyncDisposable {
   notApplicableReason?: string;
   private statsBefore: Stats | null = null;
   private disposed = false;
+  private startedAt = Date.now();
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -74,8 +75,8 @@ export class Lab implements AsyncDisposable {
   static async start(backend: Backend, spec: LabSpec, o: LabStartOptions): Promise<Lab> {
     const lab = new Lab(backend, spec, o);
     o.narrator?.watch(lab.timeline);
+    const t0 = (lab.startedAt = Date.now());
     try {
-      const t0 = Date.now();
       lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started);
       lab.timings.topologyUpMs = Date.now() - t0;
       // istio-init's order: the pod's iptables are in place before any container starts.
@@ -417,6 +418,9 @@ export class Lab implements AsyncDisposable {
       recursive: true,
       filter: (src) => !src.endsWith('.sock') && !src.endsWith('.tmp') && !src.endsWith('owner.pid'),
     }).catch(() => {});
+    // Before the processes go: what they used, for the scheduler's next plan.
+    this.timings.cpuMs = await this.backend.cpuMs().catch(() => undefined);
+    this.timings.lifetimeMs = Date.now() - this.startedAt;
     await this.backend.down();
     untrackLab(this);
     this.timings.teardownMs = Date.now() - t;

@@ -5,6 +5,7 @@
  * the timeline (source "app-command"), so it is part of the evidence. It is stopped (SIGTERM,
  * then SIGKILL) when the phase's traffic ends: a command that loops forever is bounded by the phase.
  */
+import { settleWithin } from '../util/time.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,11 +67,11 @@ export class UserApp {
   async stop(): Promise<string> {
     if (this.process.exitCode() === null) {
       this.process.kill('SIGTERM');
-      await Promise.race([this.process.exited, new Promise((r) => setTimeout(r, 2000))]);
+      await settleWithin(this.process.exited, 2000);
       if (this.process.exitCode() === null) this.process.kill('SIGKILL');
     }
     const { exitCode, signal } = await this.process.exited;
-    await Promise.race([this.done, new Promise((r) => setTimeout(r, 1000))]);
+    await settleWithin(this.done, 1000);
     return `your app printed ${this.lines} line(s)${this.last ? `, the last: "${this.last.slice(0, 120)}"` : ''}; it ${signal ? `was stopped (${signal})` : `exited ${exitCode}`}; ${this.logFile}`;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Runs a matrix: installs the missing Envoy versions first (with progress), then every cell in
- * its own lab, `parallel` at a time, under .lab-runs/<time>-matrix/<version>/<scenario>/<phase>[-i]/.
+ * its own lab, as many at once as the machine holds (or `parallel`), under .lab-runs/<time>-matrix/<version>/<scenario>/<phase>[-i]/.
  * Writes matrix.json (the table's data), junit.xml (one test case per phase × version), matrix.html
  * and a report.html per version and scenario.
  */
@@ -10,7 +10,7 @@ import type { BackendKind } from '../backends/backend.js';
 import { ensureEnvoy, type EnvoyBinary } from '../envoy/install.js';
 import { junitXml } from '../report/junit.js';
 import { runPhase, type PhaseResult } from '../scenario/run-phase.js';
-import { runPool } from '../util/pool.js';
+import { runScheduled } from '../scheduler/run-scheduled.js';
 import { writeCellReports, writeMatrixReport } from './matrix-report.js';
 import { foldResults, type MatrixData } from './matrix-table.js';
 import type { MatrixCell } from './plan.js';
@@ -22,16 +22,17 @@ export interface MatrixProgress {
   cellEnd(cell: MatrixCell, result: PhaseResult, done: number, total: number): void;
 }
 
-export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; scenarioOrder: string[]; backend: BackendKind; parallel: number; runDir: string; progress: MatrixProgress }): Promise<MatrixData> {
+export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; scenarioOrder: string[]; backend: BackendKind; parallel?: number; runDir: string; progress: MatrixProgress }): Promise<MatrixData> {
   const binaries = new Map<string, EnvoyBinary>();
   for (const v of o.versions) binaries.set(v, await ensureEnvoy(v, (l) => o.progress.line(`envoy ${v}: ${l}`)));
   await mkdir(o.runDir, { recursive: true });
   let done = 0;
-  const results = await runPool(cells, o.parallel, async (cell) => {
+  const runs = cells.map((cell) => ({ cell, backend: o.backend, scenario: cell.scenario.id, phase: cell.phase.name, load: cell.phase.load }));
+  const results = await runScheduled(runs, o.parallel, async ({ cell }, schedule) => {
     o.progress.cellStart(cell);
     const repeats = cells.filter((c) => c.version === cell.version && c.scenario === cell.scenario && c.phase === cell.phase).length;
     const artifactsDir = join(o.runDir, cell.version, cell.scenario.id, repeats > 1 ? `${cell.phase.name}-${cell.iteration}` : cell.phase.name);
-    const result = await runPhase(cell.scenario, cell.phase, { envoy: binaries.get(cell.version)!, artifactsDir, iteration: cell.iteration, backend: o.backend });
+    const result = await runPhase(cell.scenario, cell.phase, { envoy: binaries.get(cell.version)!, artifactsDir, iteration: cell.iteration, backend: o.backend, forcedParallel: schedule.forced });
     o.progress.cellEnd(cell, result, ++done, cells.length);
     return result;
   });

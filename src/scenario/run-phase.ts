@@ -25,6 +25,9 @@ import { compareIstioVersions } from '../istio/istio-version.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
 import { assertVariantValid } from './validate-variant.js';
+import { BOOT_LOAD, acquireSlot } from '../scheduler/machine-slots.js';
+import { harnessCpuShare } from '../scheduler/harness-cpu.js';
+import { loadRequest, phaseLoadKey, recordLoad } from '../scheduler/phase-load.js';
 
 /**
  * pass: every check passed. fail: a check's evidence contradicts it. unknown: evidence a check
@@ -83,6 +86,11 @@ export interface RunPhaseOptions extends LabOptions {
    * from envoy-configs/<id>/istio/<variant>.yaml; a string is the Istio version (default: pinned).
    */
   istio?: boolean | string;
+  /**
+   * --parallel N: the caller chose how many phase runs go at once, so the machine's scheduler
+   * counts this run by number, not by cores (it still never runs beside an `alone` phase).
+   */
+  forcedParallel?: boolean;
 }
 
 /** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
@@ -104,7 +112,7 @@ export function judgePhase(phase: Phase, evidence: Evidence): { status: PhaseSta
 }
 
 export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOptions): Promise<PhaseResult> {
-  const started = Date.now();
+  let started = Date.now();
   const base: Pick<PhaseResult, 'scenario' | 'phase' | 'kind' | 'title' | 'iteration' | 'envoyVersion' | 'backend' | 'artifactsDir' | 'configOverride'> = {
     scenario: scenario.id,
     phase: phase.name,
@@ -142,6 +150,15 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     base.configOverride = source;
     o.log?.(`--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${phase.config}.yaml to the sidecar over ADS`);
   }
+  // The machine's scheduler: wait for room, then hold it until the lab is gone (scheduler/).
+  const backendKind = o.backend ?? 'netns';
+  const loadKey = phaseLoadKey(phase.name, { istio: o.istio, client: o.httpClient?.impl });
+  const load = await loadRequest({ backend: backendKind, scenario: scenario.id, phase: loadKey, declared: phase.load });
+  const slot = await acquireSlot({ label: `${scenario.id} ${phase.name}`, cores: load.cores, alone: load.alone, forced: o.forcedParallel, boot: BOOT_LOAD[backendKind] }, o.log);
+  const waitedMs = Date.now() - started;
+  if (waitedMs > 1000) o.log?.(`started after ${(waitedMs / 1000).toFixed(1)} s in the machine's queue (${load.alone ? 'needs the machine alone' : `${load.cores.toFixed(2)} cores, ${load.source}`})`);
+  started = Date.now(); // wall time is the phase's own, not its wait
+  const harnessCpu = harnessCpuShare();
   let lab: Lab | undefined;
   try {
     await sweepStaleLabs();
@@ -166,12 +183,16 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     if (o.keep) await pauseForPoking(lab, o.narrator);
     const evidence = new Evidence(await lab.collect());
     await lab.dispose();
+    await slot.release();
+    await recordLoad({ backend: backendKind, scenario: scenario.id, phase: loadKey, cpuMs: (lab.timings.cpuMs ?? NaN) + harnessCpu(), wallMs: lab.timings.lifetimeMs ?? NaN });
     const verdict = judgePhase(phase, evidence);
     // With --istio, an incident that does not happen, or a fix that does not fix, is Istio rendering the objects differently: say so, with what it generated.
     const reason = istio && (phase.kind === 'before' || phase.kind === 'fix') && verdict.status === 'fail' ? await rendersDifferently(scenario.id, phase, join(o.artifactsDir, 'istiod', 'config_dump.json.0'), istio.version ?? (await pinnedIstio())) : undefined;
     return finish({ status: verdict.status, verdicts: verdict.verdicts, reason, strip: lab.timeline.strip(), timings: lab.timings });
   } catch (err) {
     await lab?.dispose();
+    harnessCpu();
+    await slot.release();
     if (err instanceof PrerequisiteError) throw err; // the machine lacks something: say it once, exit 3
     if (err instanceof NotApplicableError) return finish({ status: 'not-applicable', verdicts: [], reason: err.message, strip: lab?.timeline.strip() ?? '', timings: lab?.timings });
     return finish({ status: 'error', verdicts: [], error: describeError(err), strip: lab?.timeline.strip() ?? '', timings: lab?.timings });

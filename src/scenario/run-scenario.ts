@@ -7,7 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { RUNS_DIR } from '../paths.js';
-import { runPool } from '../util/pool.js';
+import { runScheduled } from '../scheduler/run-scheduled.js';
+import { phaseLoadKey } from '../scheduler/phase-load.js';
 import { runPhase, type PhaseResult, type RunPhaseOptions } from './run-phase.js';
 import type { Phase, Scenario } from './scenario.js';
 
@@ -30,7 +31,7 @@ export interface RunScenarioOptions extends Pick<RunPhaseOptions, PassedToPhases
   reporter?: RunReporter;
   /** Defaults to .lab-runs/<time>-<scenario>. */
   runDir?: string;
-  /** Phase runs in separate labs at the same time (default 1: one after another). */
+  /** Phase runs in separate labs at the same time; default: what the machine holds (scheduler/). */
   parallel?: number;
 }
 
@@ -53,14 +54,19 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const repeat = o.repeat ?? 1;
   const runDir = o.runDir ?? defaultRunDir(scenario.id);
   await mkdir(runDir, { recursive: true });
+  // A person watching (workshop mode) or poking (--keep) follows one phase at a time.
+  if (o.narrator || o.keep) o = { ...o, parallel: 1 };
   if (o.narrator && (o.parallel ?? 1) > 1) throw new UsageError('--narrate and --step tell one phase at a time: they cannot run with --parallel', { fix: 'drop --parallel' });
   if (o.keep && (o.parallel ?? 1) > 1) throw new UsageError('--keep pauses each phase for you to poke at: it cannot run with --parallel', { fix: 'drop --parallel (or --keep)' });
   const { phases: _phases, repeat: _repeat, reporter: _reporter, runDir: _runDir, parallel: _parallel, ...toPhases } = o; // the rest goes to every phase as is
-  const runs = phases.flatMap((phase) => Array.from({ length: repeat }, (_, k) => ({ phase, i: k + 1 })));
-  const results = await runPool(runs, o.parallel ?? 1, async ({ phase, i }) => {
+  const backend = o.backend ?? 'netns';
+  const runs = phases.flatMap((phase) =>
+    Array.from({ length: repeat }, (_, k) => ({ backend, scenario: scenario.id, phase: phaseLoadKey(phase.name, { istio: o.istio, client: o.httpClient?.impl }), load: phase.load, of: phase, i: k + 1 })),
+  );
+  const results = await runScheduled(runs, o.parallel, async ({ of: phase, i }, schedule) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { ...toPhases, artifactsDir, iteration: i, log: progress?.step.bind(progress) });
+    const result = await runPhase(scenario, phase, { ...toPhases, artifactsDir, iteration: i, log: progress?.step.bind(progress), forcedParallel: schedule.forced });
     progress?.end(result);
     return result;
   });

@@ -4,6 +4,7 @@
  * runs a fresh lab with the fix in place and must show the symptom gone and the fix path used;
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
+import type { PhaseLoad } from '../scheduler/phase-load.js';
 import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
 import type { Lab } from '../lab/lab.js';
@@ -56,6 +57,12 @@ export interface Phase {
   requiresIstio?: { version: string; why: string };
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
   documented?: DocumentedSymptom[];
+  /**
+   * What the phase needs of the machine, where it is not the common case (the scheduler measures
+   * that itself): 'alone' for a steady-load or millisecond-sweep phase, whose verdict would
+   * depend on its neighbours' load; { cores } for a figure known better than a measurement.
+   */
+  load?: PhaseLoad;
   /** The incident, as a script against the lab. */
   run(lab: Lab): Promise<void>;
   /** What must hold afterwards; each check cites its evidence. */

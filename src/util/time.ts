@@ -35,3 +35,12 @@ export class WaitTimeoutError extends LabError {}
 
 /** Seconds with one decimal, for human-readable evidence. */
 export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Waits for `p`, at most `ms`; the timer goes with it, so a CLI exits as soon as its work is done
+ * instead of when a forgotten timer fires (measured: 2.8 s after every scenario run).
+ */
+export async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+}

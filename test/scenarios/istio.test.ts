@@ -16,6 +16,8 @@ import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../../src/paths.js';
 import { loadScenario } from '../../src/scenario/registry.js';
 import { runPhase, type PhaseResult, type PhaseStatus } from '../../src/scenario/run-phase.js';
 import { verdictLines } from '../../src/report/verdict-text.js';
+import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
+import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import { backendsUnderTest } from '../support/backends.js';
 
 const CORE = ['sticky-503', 'idle-timeout', 'keepalive-race', 'catch-all-cert'];
@@ -75,11 +77,13 @@ for (const backend of await backendsUnderTest()) {
       envoy = await ensureEnvoy();
       pinned = await pinnedIstio();
       // The measure phase (keepalive-race natural) is left out: a sweep, not a verdict on the config.
-      for (const run of runs) {
+      // As the machine's scheduler packs them, beside the other test files' runs.
+      const scheduled = runs.map((run) => ({ run, backend: backend.kind, scenario: run.scenario.id, phase: phaseLoadKey(run.phase.name, { istio: true }), load: run.phase.load }));
+      await runScheduled(scheduled, undefined, async ({ run }) => {
         const r = await runPhase(run.scenario, run.phase, { envoy, backend: backend.kind, artifactsDir: `${dir(run.scenario.id)}/${run.phase.name}${run.version ? '-newer-istio' : ''}`, istio: run.version ?? true });
         console.log(`[${backend.kind} --istio] ${key(run)}: ${r.status.toUpperCase()}${r.reason ? ` (${r.reason.split('\n')[0]})` : ''}`);
         results.set(key(run), r);
-      }
+      });
     }, 3_600_000);
 
     for (const run of runs) {

@@ -7,9 +7,10 @@
  *   LAB_BACKENDS=netns,docker   which backends (CI: both, required)
  *   LAB_REPEAT=3                each phase N times, N/N required
  *   ENVOY_VERSION=1.36.4        another Envoy
- *   LAB_PARALLEL=2              phase runs at once, each in its own lab (default 1)
- * All phase runs of a backend happen first (in beforeAll, `LAB_PARALLEL` at a time); each test
- * then judges one phase's runs.
+ *   LAB_PARALLEL=2              phase runs at once, each in its own lab (default: the machine's
+ *                               scheduler packs them, as npm run scenario does)
+ * All phase runs of a backend happen first (in beforeAll, as the machine's scheduler packs them,
+ * beside the other test files' runs); each test then judges one phase's runs.
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,13 +27,14 @@ import { crossJudge } from '../../src/scenario/cross-judge.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { OK_STATUSES, notApplicable, runPhase, type PhaseResult } from '../../src/scenario/run-phase.js';
 import { defaultRunDir } from '../../src/scenario/run-scenario.js';
-import { runPool } from '../../src/util/pool.js';
+import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
+import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import { backendsUnderTest } from '../support/backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
 const envoyVersion = process.env.ENVOY_VERSION ?? DEFAULT_ENVOY_VERSION;
-/** Phase runs at once, each in its own lab (npm run scenario's --parallel). */
-const parallel = Number(process.env.LAB_PARALLEL ?? 1);
+/** Phase runs at once, each in its own lab (npm run scenario's --parallel); unset: the machine's scheduler decides. */
+const parallel = process.env.LAB_PARALLEL ? Number(process.env.LAB_PARALLEL) : undefined;
 const scenarios = await Promise.all(scenarioIds().map(loadScenario));
 
 /** Request dots in a report section's timeline SVG (the `requests` layer's marks). */
@@ -73,11 +75,13 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
       const withClients = scenarios.flatMap((scenario) =>
         (scenario.clients ?? []).flatMap((client) => scenario.phases.filter((p) => ['before', 'fix'].includes(p.kind) && !notApplicable(p, envoy.version, choices.get(client))).map((phase) => ({ scenario, phase, client }))),
       );
-      const runs = [...plain, ...withClients].flatMap((run) => Array.from({ length: repeat }, (_, k) => ({ ...run, i: k + 1 })));
+      const runs = [...plain, ...withClients].flatMap((run) =>
+        Array.from({ length: repeat }, (_, k) => ({ ...run, i: k + 1, sc: run.scenario, of: run.phase, backend: backend.kind, scenario: run.scenario.id, phase: phaseLoadKey(run.phase.name, { client: run.client }), load: run.phase.load })),
+      );
       const runDirs = new Map(scenarios.map((s) => [s.id, `${defaultRunDir(s.id)}-${backend.kind}`]));
-      await runPool(runs, parallel, async ({ scenario, phase, i, client }) => {
+      await runScheduled(runs, parallel, async ({ sc: scenario, of: phase, i, client }, schedule) => {
         const artifactsDir = `${runDirs.get(scenario.id)}/${client ? `client-${client}/` : ''}${phase.name}${repeat > 1 ? `-${i}` : ''}`;
-        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i, httpClient: client && choices.get(client) });
+        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i, httpClient: client && choices.get(client), forcedParallel: schedule.forced });
         if (client) {
           recordOutcome(outcomes, `${scenario.id} ${phase.name} --client ${client}`, r, i, `${backend.kind}, --client ${client}`);
           return;

@@ -24,6 +24,7 @@ import { setprivArgs } from '../setpriv.js';
 import { connectDocker } from './connect.js';
 import { envoyImage, nodeImage } from './images.js';
 import { LAB_LABEL, removeDockerLab } from './reaper.js';
+import { cpuMsOfCgroupOf } from '../cgroup-cpu.js';
 
 export class DockerBackend implements Backend {
   readonly kind = 'docker' as const;
@@ -250,6 +251,17 @@ export class DockerBackend implements Backend {
       exitCode: () => code,
       kill: (signal = 'SIGTERM') => void created.then((c) => c.kill({ signal })).catch(() => {}),
     };
+  }
+
+  async cpuMs(): Promise<number | undefined> {
+    // Each container has its cgroup; every process exec'd in it (agents, Envoy) is counted there.
+    const each = await Promise.all(
+      [...this.containers.values()].map(async (c) => {
+        const pid = (await c.inspect().catch(() => undefined))?.State?.Pid;
+        return pid ? cpuMsOfCgroupOf(pid) : undefined;
+      }),
+    );
+    return each.some((ms) => ms === undefined) ? undefined : each.reduce<number>((s, ms) => s + ms!, 0);
   }
 
   async down(): Promise<void> {

@@ -12,6 +12,7 @@ import type { Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
 import { assertNetnsCapable } from '../capabilities.js';
 import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
+import { LabCgroup } from '../cgroup-cpu.js';
 import { setprivArgs } from '../setpriv.js';
 import { removeNamespaces } from './reaper.js';
 
@@ -26,6 +27,8 @@ export class NetnsBackend implements Backend {
   private constructor(
     readonly labId: string,
     readonly workDir: string,
+    /** Every process of the lab, for its CPU (undefined where cgroups cannot be written). */
+    private readonly cgroup: LabCgroup | undefined,
   ) {
     this.plan = new AddressPlan(labId);
   }
@@ -33,7 +36,7 @@ export class NetnsBackend implements Backend {
   static async create(): Promise<NetnsBackend> {
     assertNetnsCapable();
     const { labId, dir } = await claimLab();
-    return new NetnsBackend(labId, dir);
+    return new NetnsBackend(labId, dir, await LabCgroup.create(labId));
   }
 
   envoyPath(binary: SidecarBinary): string {
@@ -96,6 +99,7 @@ export class NetnsBackend implements Backend {
       reject: false,
     });
     this.processes.add(child);
+    void this.cgroup?.add(child.pid); // before it starts children of its own: they follow it
     const exited = child.then((r) => ({ exitCode: r.exitCode, signal: r.signal }));
     void exited.finally(() => this.processes.delete(child));
     return {
@@ -124,11 +128,16 @@ export class NetnsBackend implements Backend {
     await writeFile(`${dir}/hosts`, '127.0.0.1 localhost\n');
   }
 
+  async cpuMs(): Promise<number | undefined> {
+    return this.cgroup?.cpuMs();
+  }
+
   async down(): Promise<void> {
     if (this.downed) return;
     this.downed = true;
     for (const p of this.processes) p.kill('SIGKILL');
     await removeNamespaces(this.namespaces);
+    await this.cgroup?.remove();
     await releaseLab(this.labId);
   }
 

@@ -1,0 +1,191 @@
+/**
+ * One scheduler for the whole machine: every phase run, in any process of the lab (npm run
+ * scenario, matrix, bench, each vitest worker), asks here before its lab starts, so runs side by
+ * side never hold more CPU than the machine has, whoever started them. The ledger is a file
+ * under the lab's run directory, changed under a lock file; an entry whose process died is
+ * dropped. First come, first served, with one exception that keeps the machine busy: a run that
+ * fits may start ahead of an earlier one that does not, unless that one needs the machine alone
+ * (it would wait for ever).
+ *
+ * A run asks for its cores (phase-load.ts). It fits when nothing runs, or when nothing running is
+ * alone and the cores in use plus its own stay within the budget: the machine's cores times
+ * CPU_SHARE. `alone` fits only an empty machine. `forced` (--parallel N) ignores the cores: the
+ * caller chose the count itself; it still never runs beside an `alone` run.
+ */
+import { availableParallelism } from 'node:os';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RUN_ROOT } from '../paths.js';
+
+/**
+ * The share of the machine's cores that phase runs may plan to use. Below 1: the harness itself
+ * (checks, collection, the vitest workers) needs CPU beside the labs, and a lab must never lose a
+ * race to its neighbours' load.
+ */
+export const CPU_SHARE = 0.8;
+
+const DIR = join(RUN_ROOT, 'scheduler');
+const LEDGER = join(DIR, 'ledger.json');
+const LOCK = join(DIR, 'ledger.lock');
+const POLL_MS = 100;
+
+export interface SlotRequest {
+  label: string;
+  cores: number;
+  alone: boolean;
+  forced?: boolean;
+  /** A lab's start is its busiest moment (topology, agents, Envoy): it counts this much for its first ms. */
+  boot?: BootLoad;
+}
+
+export interface BootLoad {
+  cores: number;
+  ms: number;
+}
+
+/**
+ * What a lab's start costs (measured on the 2-core machine: four netns labs started at once
+ * took 2.4-3.1 s of overhead each, one alone 0.9 s; docker's start is dockerd's work on top).
+ * Counting it keeps starts a little apart instead of all contending at once.
+ */
+export const BOOT_LOAD: Record<'netns' | 'docker', BootLoad> = { netns: { cores: 0.7, ms: 1500 }, docker: { cores: 1.0, ms: 2500 } };
+
+interface Entry extends SlotRequest {
+  id: string;
+  pid: number;
+  since: number;
+  /** When it was given its start. */
+  startedAt?: number;
+}
+
+export interface Ledger {
+  running: Entry[];
+  waiting: Entry[];
+}
+
+export const machineBudget = () => availableParallelism() * CPU_SHARE;
+
+/** How many runs of `cores` each the budget holds: the default width of a run's own pool. */
+export const defaultParallelism = (cores: number) => Math.max(1, Math.floor(machineBudget() / cores + 1e-9));
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  await mkdir(DIR, { recursive: true });
+  for (let i = 0; ; i++) {
+    try {
+      const h = await open(LOCK, 'wx');
+      await h.writeFile(String(process.pid));
+      await h.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A holder that died, or hung for seconds (the lock is held for a read and a write), is gone.
+      const holder = Number(await readFile(LOCK, 'utf8').catch(() => '0'));
+      const age = Date.now() - ((await stat(LOCK).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if ((holder && !alive(holder)) || age > 5000) await rm(LOCK, { force: true });
+      await sleep(i < 20 ? 5 : 25);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(LOCK, { force: true });
+  }
+}
+
+async function readLedger(): Promise<Ledger> {
+  const l = (await readFile(LEDGER, 'utf8').then((t) => JSON.parse(t) as Ledger).catch(() => undefined)) ?? { running: [], waiting: [] };
+  return { running: l.running.filter((e) => alive(e.pid)), waiting: l.waiting.filter((e) => alive(e.pid)) };
+}
+
+async function writeLedger(l: Ledger): Promise<void> {
+  const tmp = `${LEDGER}.${process.pid}`;
+  await writeFile(tmp, JSON.stringify(l));
+  await rename(tmp, LEDGER);
+}
+
+/** The cores a run counts for now: its boot load while it starts (a run not yet started is about to). */
+export const effectiveCores = (r: SlotRequest & { startedAt?: number }, now: number) => (r.boot && (r.startedAt === undefined || now - r.startedAt < r.boot.ms) ? Math.max(r.cores, r.boot.cores) : r.cores);
+
+/** Would `e` fit beside `running` (plus the runs already promised a start)? */
+export function fits(e: SlotRequest, running: Array<SlotRequest & { startedAt?: number }>, budget: number, now = Date.now()): boolean {
+  if (!running.length) return true;
+  if (e.alone || running.some((r) => r.alone)) return false;
+  if (e.forced) return true;
+  return running.reduce((s, r) => s + effectiveCores(r, now), 0) + effectiveCores(e, now) <= budget + 1e-9;
+}
+
+/** Which waiting entries may start now, in order (pure: the policy above). */
+export function admissible(l: Ledger, budget: number, now = Date.now()): Entry[] {
+  const planned: Entry[] = [...l.running];
+  const start: Entry[] = [];
+  for (const w of l.waiting) {
+    if (fits(w, planned, budget, now)) {
+      planned.push(w);
+      start.push(w);
+    } else if (w.alone) break; // nobody overtakes a run that needs the machine alone
+  }
+  return start;
+}
+
+export interface Slot {
+  /** How long it waited for its start. */
+  waitedMs: number;
+  release(): Promise<void>;
+}
+
+/** Waits until the machine has room for the run, then holds its place until release(). */
+export async function acquireSlot(req: SlotRequest, onWait?: (why: string) => void): Promise<Slot> {
+  const entry: Entry = { ...req, id: `${process.pid}-${Math.random().toString(36).slice(2, 10)}`, pid: process.pid, since: Date.now() };
+  const budget = machineBudget();
+  await withLock(async () => {
+    const l = await readLedger();
+    l.waiting.push(entry);
+    await writeLedger(l);
+  });
+  let told = false;
+  for (;;) {
+    const started = await withLock(async () => {
+      const l = await readLedger();
+      if (!admissible(l, budget).some((e) => e.id === entry.id)) {
+        await writeLedger(l); // dead entries dropped
+        return { ok: false, running: l.running };
+      }
+      l.waiting = l.waiting.filter((e) => e.id !== entry.id);
+      l.running.push({ ...entry, startedAt: Date.now() });
+      await writeLedger(l);
+      return { ok: true, running: l.running };
+    });
+    if (started.ok) break;
+    if (!told && onWait) {
+      told = true;
+      const used = started.running.reduce((s, r) => s + effectiveCores(r, Date.now()), 0);
+      onWait(`waiting for the machine: ${started.running.length} run(s) under way (${used.toFixed(2)} of ${budget.toFixed(1)} cores${started.running.some((r) => r.alone) ? ', one needs it alone' : ''}); this one needs ${req.alone ? 'it alone' : `${req.cores.toFixed(2)} cores`}`);
+    }
+    await sleep(POLL_MS);
+  }
+  const waitedMs = Date.now() - entry.since;
+  let released = false;
+  return {
+    waitedMs,
+    async release() {
+      if (released) return;
+      released = true;
+      await withLock(async () => {
+        const l = await readLedger();
+        l.running = l.running.filter((e) => e.id !== entry.id);
+        l.waiting = l.waiting.filter((e) => e.id !== entry.id);
+        await writeLedger(l);
+      });
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { admissible, fits } from '../../src/scheduler/machine-slots.js';
+import { scheduleFor } from '../../src/scheduler/run-scheduled.js';
+
+const run = (label: string, cores: number, alone = false, forced = false) => ({ id: label, pid: 1, since: 0, label, cores, alone, forced });
+
+describe("the machine's scheduler packs phase runs by the cores they need", () => {
+  it('a run fits while the cores in use stay within the budget; an empty machine takes anything', () => {
+    expect(fits(run('a', 0.5), [run('b', 0.5), run('c', 0.5)], 1.6)).toBe(true);
+    expect(fits(run('a', 0.7), [run('b', 0.5), run('c', 0.5)], 1.6)).toBe(false);
+    expect(fits(run('huge', 9), [], 1.6)).toBe(true);
+  });
+  it("a phase that needs the machine alone runs only on an empty one, and nothing starts beside it, --parallel's forced runs included", () => {
+    expect(fits(run('sweep', 0.1, true), [run('b', 0.1)], 1.6)).toBe(false);
+    expect(fits(run('sweep', 0.1, true), [], 1.6)).toBe(true);
+    expect(fits(run('b', 0.1, false, true), [run('sweep', 0.1, true)], 1.6)).toBe(false);
+  });
+  it('--parallel N counts runs by number: a forced run ignores the cores', () => {
+    expect(fits(run('a', 0.9, false, true), [run('b', 0.9), run('c', 0.9)], 1.6)).toBe(true);
+  });
+  it('first come first served; a run that fits may overtake one that does not, but never one that needs the machine alone', () => {
+    const ledger = (waiting: ReturnType<typeof run>[]) => ({ running: [run('r', 1.0)], waiting });
+    expect(admissible(ledger([run('big', 1.0), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual(['small']);
+    expect(admissible(ledger([run('sweep', 0.1, true), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual([]);
+    expect(admissible({ running: [], waiting: [run('a', 0.5), run('b', 0.5), run('c', 0.5), run('d', 0.5)] }, 1.6).map((e) => e.label)).toEqual(['a', 'b', 'c']);
+  });
+  it("--parallel N sets the width; without it the width is what the machine's budget holds of the common load", () => {
+    expect(scheduleFor(3, ['netns'])).toEqual({ width: 3, forced: true });
+    const auto = scheduleFor(undefined, ['netns']);
+    expect(auto.forced).toBe(false);
+    expect(auto.width).toBeGreaterThanOrEqual(1);
+  });
+});
