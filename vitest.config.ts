@@ -13,18 +13,25 @@ export default defineConfig({
     globalSetup: ['test/support/leak-watch-setup.ts'],
     reporters: ['verbose'],
     projects: [
+      // Fast, first: nothing of theirs competes with a lab for the CPU.
+      { test: { ...common, name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } } },
       {
         test: {
           ...common,
-          name: 'lab',
-          include: ['test/unit/**/*.test.ts', 'test/scenarios/**/*.test.ts'],
-          // Scenario phases run real Envoy in real namespaces on a 2-core machine: one file at a time.
-          fileParallelism: false,
-          sequence: { groupOrder: 0 },
+          name: 'scenarios',
+          include: ['test/scenarios/**/*.test.ts'],
+          // Files side by side: each phase run asks the machine's scheduler (src/scheduler/) for
+          // room before its lab starts, so the files share one CPU budget instead of running
+          // one after another. A test may wait in that queue: its timeout is a hang guard only.
+          fileParallelism: true,
+          maxWorkers: 4,
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+          sequence: { groupOrder: 1 },
         },
       },
       // After every other test: the capture must cover all of them.
-      { test: { ...common, name: 'leak', include: ['test/safety/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+      { test: { ...common, name: 'leak', include: ['test/safety/**/*.test.ts'], sequence: { groupOrder: 2 } } },
     ],
   },
 });

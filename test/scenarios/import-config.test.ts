@@ -36,7 +36,7 @@ for (const backend of await backendsUnderTest()) {
         } finally {
           await rm(variantPath('sticky-503', `imported-${name}`), { force: true });
         }
-      }, 120_000);
+      });
     }
   });
 }

@@ -62,7 +62,7 @@ describe('Istio YAML and the hand-written variants say the same (istio drift), o
         expect(r.unexpected.map((d) => `${r.variant}: ${d.what}: hand-written ${d.handWritten}; Istio ${d.generated}`)).toEqual([]);
         expect(r.stale).toEqual([]);
       }
-    }, 120_000);
+    });
   }
 });
 

@@ -21,7 +21,7 @@ describe.skipIf(!!why)('a workshop run (--step) and its report.html in headless 
   let run: { exitCode?: number; stdout: string; stderr: string };
   beforeAll(async () => {
     run = await execa('npm', ['run', '-s', 'scenario', '--', 'sticky-503', '--phase', 'before', '--backend', 'netns', '--step'], { cwd: REPO_ROOT, reject: false, env: { NO_COLOR: '1' }, input: '\n'.repeat(20) });
-  }, 120_000);
+  });
 
   it('--step tells the story before each step, waits for Enter, shows the requests and the seed\'s ss view, and still reproduces', () => {
     const said = run.stderr;
@@ -75,5 +75,5 @@ describe.skipIf(!!why)('a workshop run (--step) and its report.html in headless 
     } finally {
       await browser.close();
     }
-  }, 120_000);
+  });
 });

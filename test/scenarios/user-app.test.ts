@@ -63,7 +63,7 @@ describe.skipIf(!!netns.unavailable)('--app: your own client in the lab (netns, 
     const fixed = seen['fix-dns-cluster']!;
     expect(fixed.codes.slice(-3)).toEqual(['200', '200', '200']);
     expect(fixed.servedBy.at(-1)).toBe('new');
-  }, 120_000);
+  });
 
   it("--app-only: curl alone is the app; Envoy's and the kernel's checks judge it, the lab client's checks say UNKNOWN", async () => {
     const scenario = await loadScenario('sticky-503');
@@ -76,7 +76,7 @@ describe.skipIf(!!netns.unavailable)('--app: your own client in the lab (netns, 
     expect(by('unknown').length).toBeGreaterThan(0);
     expect(r.verdicts.find((v) => v.status === 'unknown')!.evidence).toContain('--app-only');
     expect(r.status).toBe('unknown');
-  }, 120_000);
+  });
 });
 
 const docker = (await backendsUnderTest()).find((b) => b.kind === 'docker') ?? { kind: 'docker', unavailable: 'LAB_BACKENDS leaves docker out' };
@@ -98,5 +98,5 @@ describe.skipIf(!!docker.unavailable)('--app-image: your own image as the app (d
     expect(lines.filter((l) => l.startsWith('503')).length).toBeGreaterThanOrEqual(3);
     expect(new Set(lines.map((l) => l.split(' ')[1])).size).toBe(1);
     expect(r.verdicts.find((v) => v.label.startsWith('mechanism: Envoy answers 503 UF'))?.status).toBe('pass'); // Envoy saw its traffic: it was intercepted
-  }, 120_000);
+  });
 });

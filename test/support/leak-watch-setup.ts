@@ -19,8 +19,13 @@ declare module 'vitest' {
   }
 }
 
-/** File filters on the command line that leave the leak test out: a partial run is not watched. */
-const partialRun = () => process.argv.slice(2).some((a) => !a.startsWith('-') && a !== 'run' && !/safety|leak/.test(a));
+/** File filters or --project on the command line that leave the leak test out: a partial run is not watched. */
+const partialRun = () => {
+  const args = process.argv.slice(2);
+  const projects = args.flatMap((a, i) => (a === '--project' ? [args[i + 1] ?? ''] : a.startsWith('--project=') ? [a.slice(10)] : []));
+  if (projects.length && !projects.includes('leak')) return true;
+  return args.some((a, i) => !a.startsWith('-') && a !== 'run' && args[i - 1] !== '--project' && !/safety|leak/.test(a));
+};
 
 export default async function setup(project: TestProject) {
   const off =
