@@ -7,45 +7,29 @@
  * (paths, install, lab), which depend on the repository layout.
  */
 import { createInterface } from 'node:readline';
-import type { AgentRequest, Commands, Emit } from './agent/protocol.js';
-import { dnsCommands } from './dns/dns-server.js';
-import { httpUpstreamCommands } from './upstreams/http-upstream.js';
-import { tlsUpstreamCommands } from './upstreams/tls-upstream.js';
-import { httpClientCommands } from './clients/http-client.js';
-import { redisClientCommands } from './clients/redis-client.js';
-import { tcpProbeCommands } from './clients/tcp-probe.js';
-import { tlsClientCommands } from './clients/tls-client.js';
-import { rawHttpCommands } from './clients/raw-http.js';
-import { http10ClientCommands } from './clients/http10-client.js';
-import { sqlClientCommands } from './clients/sql-client.js';
-import { memcachedClientCommands } from './clients/memcached-client.js';
-
-const commands: Commands = {
-  ...dnsCommands,
-  ...httpUpstreamCommands,
-  ...tlsUpstreamCommands,
-  ...httpClientCommands,
-  ...redisClientCommands,
-  ...tcpProbeCommands,
-  ...tlsClientCommands,
-  ...rawHttpCommands,
-  ...http10ClientCommands,
-  ...sqlClientCommands,
-  ...memcachedClientCommands,
-};
+import type { AgentRequest, Emit } from './agent/protocol.js';
+import { COMMAND_NAMES, commandHandler } from './agent-commands.js';
 
 // Standalone (the docker-compose playground): `agent serve <command> '<json args>'` runs one
 // command, e.g. a server, and stays up without a harness.
 if (process.argv[2] === 'serve') {
-  const [cmd, json] = process.argv.slice(3);
-  const handler = commands[cmd ?? ''];
+  void serveOne(process.argv[3], process.argv[4]);
+} else if (process.stdin.isTTY) {
+  console.error('agent is started by the lab harness, which talks to it over stdin/stdout; run `agent serve <command> <json>` to start one server by hand.');
+  process.exit(2);
+} else {
+  serveHarness();
+}
+
+async function serveOne(cmd: string | undefined, json: string | undefined): Promise<void> {
+  const handler = await commandHandler(cmd ?? '');
   if (!handler) {
-    console.error(`usage: agent serve <command> '<json args>'; commands: ${Object.keys(commands).join(', ')}`);
+    console.error(`usage: agent serve <command> '<json args>'; commands: ${COMMAND_NAMES.join(', ')}`);
     process.exit(2);
   }
   const log = (event: string, fields: Record<string, unknown>) => console.log(JSON.stringify({ event, at: new Date().toISOString(), ...fields }));
   // SIGUSR2: the service goes away, its open connections closed (lab/playground/blackhole.sh).
-  process.on('SIGUSR2', () => void commands['http.closeConnections']?.({}, log));
+  process.on('SIGUSR2', () => void commandHandler('http.closeConnections').then((h) => h?.({}, log)));
   Promise.resolve(handler(JSON.parse(json ?? '{}'), log)).then(
     (r) => console.log(`${cmd} started: ${JSON.stringify(r)}`),
     (err: Error) => {
@@ -53,11 +37,6 @@ if (process.argv[2] === 'serve') {
       process.exit(1);
     },
   );
-} else if (process.stdin.isTTY) {
-  console.error('agent is started by the lab harness, which talks to it over stdin/stdout; run `agent serve <command> <json>` to start one server by hand.');
-  process.exit(2);
-} else {
-  serveHarness();
 }
 
 function serveHarness(): void {
@@ -74,8 +53,8 @@ function serveHarness(): void {
       console.error(`agent: ignoring a line that is not JSON: ${line.slice(0, 200)}`);
       return;
     }
-    const handler = commands[req.cmd];
     try {
+      const handler = await commandHandler(req.cmd);
       if (!handler) throw new Error(`unknown agent command "${req.cmd}"`);
       send({ id: req.id, ok: true, result: (await handler(req.args, emit)) ?? null });
     } catch (err) {

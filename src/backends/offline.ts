@@ -9,8 +9,12 @@
  * `unshare --net` as root; `unshare --net --map-root-user` otherwise (unprivileged user
  * namespaces). Where neither works the lab refuses to run the process rather than run it open.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { execa, type Options, type Result } from 'execa';
 import { PrerequisiteError } from '../errors.js';
+import { RUN_ROOT } from '../paths.js';
 
 /** Brings loopback up (istiod may listen on it), then becomes the command: same pid, same exit code. */
 const INSIDE = 'ip link set lo up 2>/dev/null || true; exec "$@"';
@@ -38,4 +42,23 @@ export function offlinePrefix(): Promise<string[]> {
 export async function execaOffline(file: string, args: readonly string[], options: Options = {}): Promise<Result> {
   const [cmd, ...rest] = await offlinePrefix();
   return (await execa(cmd!, [...rest, '--', 'sh', '-c', INSIDE, 'offline', file, ...args], options)) as Result;
+}
+
+/**
+ * An executable that runs `bin` the same way, for tools that want a program path rather than a
+ * command line (puppeteer's executablePath: the report test's headless Chromium, which otherwise
+ * asks Google's update and account servers for their addresses; measured: 32 DNS queries from
+ * one report test). It speaks to its parent over inherited pipes, which a namespace keeps.
+ */
+export async function offlineExecutable(bin: string): Promise<string> {
+  const [cmd, ...rest] = await offlinePrefix();
+  const dir = join(RUN_ROOT, 'offline');
+  await mkdir(dir, { recursive: true });
+  const script = `#!/bin/sh\n# ${bin} in a network namespace with loopback only (src/backends/offline.ts)\nexec ${[cmd, ...rest].join(' ')} -- sh -c '${INSIDE}' offline ${bin} "$@"\n`;
+  // Named by its content: every caller shares one copy, and it is never half written.
+  const file = join(dir, `${basename(bin)}-${createHash('sha256').update(script).digest('hex').slice(0, 12)}`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, script, { mode: 0o755 });
+  await rename(tmp, file);
+  return file;
 }

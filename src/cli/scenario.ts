@@ -93,7 +93,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     // One phase at a time when a person follows it (workshop mode, --keep); else as the machine holds.
     const oneAtATime = !!narrator || o.keep;
-    const width = oneAtATime ? 1 : scheduleFor(o.parallel, [backend]).width;
+    // Never wider than the runs there are: one phase run prints its steps as they happen.
+    const width = oneAtATime ? 1 : Math.min(phases.length * o.repeat, scheduleFor(o.parallel, [backend]).width);
     const reporter = new ConsoleReporter(width, narrator && ((l) => narrator.print(l)));
     if (!oneAtATime && phases.length * o.repeat > 1) process.stderr.write(err.dim(`${o.parallel ? `--parallel ${o.parallel}` : `up to ${width} phase runs at once (what this machine's ${availableParallelism()} cores hold; --parallel N overrides)`}\n`));
     const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: oneAtATime ? 1 : o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio }).finally(() => narrator?.close());

@@ -13,12 +13,15 @@ const netns = await netnsUnderTest();
 
 describe.skipIf(!!netns.unavailable)('missing prerequisites', () => {
   it('stop the run at the first phase that needs one, with the fix', async () => {
+    /** When a phase first said the machine lacks something. */
+    let thrownAt = Infinity;
     const phase = (name: string, kind: Phase['kind']): Phase => ({
       name,
       kind,
       title: name,
       config: 'broken',
       run: async () => {
+        thrownAt = Math.min(thrownAt, Date.now());
         throw new PrerequisiteError('memcached is not installed', { fix: 'apt-get install -y memcached' });
       },
       expect: [check('never judged', () => ({ pass: false, evidence: '' }))],
@@ -35,14 +38,24 @@ describe.skipIf(!!netns.unavailable)('missing prerequisites', () => {
       lab: { upstreams: [{ name: 'old', octet: 21, ports: [80] }, { name: 'new', octet: 22, ports: [80] }], dns: {} },
       phases: [phase('before', 'before'), phase('fix-a', 'fix'), phase('fix-b', 'fix')],
     });
-    const started: string[] = [];
-    const run = runScenario(scenario, {
-      envoy: await ensureEnvoy(),
-      backend: 'netns',
-      runDir: `${RUNS_DIR}/prerequisite-test-${process.pid}`,
-      reporter: { start: (p) => (started.push(p.name), { step: () => {}, end: () => {} }) },
-    });
-    await expect(run).rejects.toMatchObject({ name: 'PrerequisiteError', fix: 'apt-get install -y memcached' });
-    expect(started).toEqual(['before']);
+    const attempt = async (parallel?: number) => {
+      const started: string[] = [];
+      thrownAt = Infinity;
+      const startedAt: number[] = [];
+      const run = runScenario(scenario, {
+        envoy: await ensureEnvoy(),
+        backend: 'netns',
+        parallel,
+        runDir: `${RUNS_DIR}/prerequisite-test-${process.pid}-${parallel ?? 'auto'}`,
+        reporter: { start: (p) => (started.push(p.name), startedAt.push(Date.now()), { step: () => {}, end: () => {} }) },
+      });
+      await expect(run).rejects.toMatchObject({ name: 'PrerequisiteError', fix: 'apt-get install -y memcached' });
+      expect(thrownAt).toBeLessThan(Infinity); // a phase did get to say it
+      return { started, startedAfterTheError: startedAt.filter((t) => t > thrownAt).length };
+    };
+    // One at a time: the first phase says it, and no other starts.
+    expect((await attempt(1)).started).toEqual(['before']);
+    // Side by side (the default): the phases already under way end, no new one starts, and the run ends with the one error.
+    expect((await attempt()).startedAfterTheError).toBe(0);
   });
 });

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import puppeteer from 'puppeteer-core';
+import { offlineExecutable } from '../../src/backends/offline.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/paths.js';
 import { netnsUnderTest } from '../support/backends.js';
@@ -41,7 +42,8 @@ describe.skipIf(!!why)('a workshop run (--step) and its report.html in headless 
     const url = /report:\s+(file:\S+report\.html)/.exec(run.stdout)?.[1];
     expect(url, `the terminal links the report:\n${run.stdout}`).toBeDefined();
 
-    const browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+    // Chromium in a namespace with loopback only (it phones Google otherwise); puppeteer talks to it over pipes.
+    const browser = await puppeteer.launch({ executablePath: await offlineExecutable(CHROMIUM), pipe: true, args: ['--no-sandbox', '--disable-gpu'], headless: true });
     try {
       const page = await browser.newPage();
       const problems: string[] = [];

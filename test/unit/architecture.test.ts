@@ -19,10 +19,10 @@ function files(dir: string): string[] {
   });
 }
 
-/** Relative imports of a file, resolved to .ts paths. */
+/** Relative imports of a file (static, and dynamic `import('./x.js')`: the agent loads its commands lazily), resolved to .ts paths. */
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/g)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  return [...text.matchAll(/(?:(?:import|export)\s[^'"]*?from\s+|import\()'(\.[^']+)'/g)].map((m) => resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts')));
 }
 
 /** "backends/netns" for src/backends/netns/x.ts; top-level files are their own node. */
