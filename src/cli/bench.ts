@@ -20,7 +20,7 @@ import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import { runPhase } from '../scenario/run-phase.js';
-import { runScheduled, scheduleFor } from '../scheduler/run-scheduled.js';
+import { runScheduled, scheduleForRuns } from '../scheduler/run-scheduled.js';
 import { cliCommand, main, wholeNumber } from './main.js';
 import { teardownOnSignals } from './signals.js';
 
@@ -50,12 +50,12 @@ const program = cliCommand('npm run bench --', "Per-phase timings of scenario ru
     const runDir = join(RUNS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-')}-bench`);
     const pass = async (name: string, parallel: number | undefined) => {
       const t0 = Date.now();
-      const width = scheduleFor(parallel, [backend]).width;
+      const { width } = await scheduleForRuns(runs, parallel);
       process.stderr.write(`bench, ${name}: ${runs.length} phase run(s), ${parallel ? `${parallel} at a time` : `up to ${width} at a time (the machine's scheduler)`}\n`);
       const spans = new Map<string, { from: number; to: number }>();
       const results = await runScheduled(runs, parallel, async ({ of: scenario, phaseDef: phase, iteration }, schedule) => {
         const from = Date.now();
-        const r = await runPhase(scenario, phase, { envoy, backend, iteration, artifactsDir: join(runDir, name, scenario.id, `${phase.name}-${iteration}`), forcedParallel: schedule.forced });
+        const r = await runPhase(scenario, phase, { envoy, backend, iteration, artifactsDir: join(runDir, name, scenario.id, `${phase.name}-${iteration}`), forcedParallel: schedule.forced, teardownInBackground: schedule.background });
         const span = spans.get(scenario.id);
         spans.set(scenario.id, { from: Math.min(span?.from ?? from, from), to: Date.now() });
         process.stderr.write(`  ${scenario.id} ${phase.name}: ${statusText(r.status, c)} (${(r.timings.wallMs / 1000).toFixed(1)} s)\n`);

@@ -22,7 +22,7 @@ import { RUNS_DIR } from '../paths.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
-import { scheduleFor } from '../scheduler/run-scheduled.js';
+import { scheduleForRuns } from '../scheduler/run-scheduled.js';
 import { teardownOnSignals } from './signals.js';
 
 let exitCode = 0;
@@ -56,7 +56,7 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
     const runDir = join(RUNS_DIR, `${stamp}-matrix${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`);
     const notOfficial = versions.filter((v) => NOT_OFFICIAL_BINARY[v]);
     process.stderr.write(
-      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel ? `${o.parallel} at a time (--parallel)` : `up to ${scheduleFor(undefined, [backend]).width} at a time (what this machine holds)`}, ${backend}\n` +
+      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel ? `${o.parallel} at a time (--parallel)` : `up to ${(await scheduleForRuns(cells.map((c) => ({ backend, scenario: c.scenario.id, phase: c.phase.name, load: c.phase.load })))).width} at a time (what this machine holds)`}, ${backend}\n` +
         (notOfficial.length ? err.yellow(`note: ${notOfficial.join(', ')}: not the official release binary (${notOfficial.map((v) => NOT_OFFICIAL_BINARY[v]).join('; ')})\n`) : ''),
     );
     const data = await runMatrix(cells, {

@@ -26,7 +26,8 @@ import { WorkshopNarrator } from '../workshop/narrator.js';
 import { istiodBinary, latestIstio } from '../istio/istiod-binary.js';
 import { APP_CLIENTS, httpClientChoice, type AppClient } from '../lab/app-client.js';
 import { teardownOnSignals } from './signals.js';
-import { scheduleFor } from '../scheduler/run-scheduled.js';
+import { scheduleForRuns } from '../scheduler/run-scheduled.js';
+import { phaseLoadKey } from '../scheduler/phase-load.js';
 
 let exitCode = 0;
 
@@ -94,7 +95,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     // One phase at a time when a person follows it (workshop mode, --keep); else as the machine holds.
     const oneAtATime = !!narrator || o.keep;
     // Never wider than the runs there are: one phase run prints its steps as they happen.
-    const width = oneAtATime ? 1 : Math.min(phases.length * o.repeat, scheduleFor(o.parallel, [backend]).width);
+    const runs = phases.flatMap((p) => Array.from({ length: o.repeat }, () => ({ backend, scenario: scenario.id, phase: phaseLoadKey(p, { istio: !!o.istio, client: o.client === 'node' ? undefined : o.client }), load: scenario.phases.find((x) => x.name === p)!.load })));
+    const width = oneAtATime ? 1 : (await scheduleForRuns(runs, o.parallel)).width;
     const reporter = new ConsoleReporter(width, narrator && ((l) => narrator.print(l)));
     if (!oneAtATime && phases.length * o.repeat > 1) process.stderr.write(err.dim(`${o.parallel ? `--parallel ${o.parallel}` : `up to ${width} phase runs at once (what this machine's ${availableParallelism()} cores hold; --parallel N overrides)`}\n`));
     const { results, runDir } = await runScenario(scenario, { envoy, phases, repeat: o.repeat, reporter, keep: o.keep, backend, parallel: oneAtATime ? 1 : o.parallel, appCommand: o.app, narrator, httpClient, configPath, appImage: o.appImage, appOnly: o.appOnly, istio }).finally(() => narrator?.close());

@@ -32,7 +32,7 @@ export async function runMatrix(cells: MatrixCell[], o: { versions: string[]; sc
     o.progress.cellStart(cell);
     const repeats = cells.filter((c) => c.version === cell.version && c.scenario === cell.scenario && c.phase === cell.phase).length;
     const artifactsDir = join(o.runDir, cell.version, cell.scenario.id, repeats > 1 ? `${cell.phase.name}-${cell.iteration}` : cell.phase.name);
-    const result = await runPhase(cell.scenario, cell.phase, { envoy: binaries.get(cell.version)!, artifactsDir, iteration: cell.iteration, backend: o.backend, forcedParallel: schedule.forced });
+    const result = await runPhase(cell.scenario, cell.phase, { envoy: binaries.get(cell.version)!, artifactsDir, iteration: cell.iteration, backend: o.backend, forcedParallel: schedule.forced, teardownInBackground: schedule.background });
     o.progress.cellEnd(cell, result, ++done, cells.length);
     return result;
   });

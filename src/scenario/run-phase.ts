@@ -91,6 +91,12 @@ export interface RunPhaseOptions extends LabOptions {
    * counts this run by number, not by cores (it still never runs beside an `alone` phase).
    */
   forcedParallel?: boolean;
+  /**
+   * Hand the lab's removal (namespaces, containers) to the caller instead of waiting for it: the
+   * result comes back as soon as the evidence is saved; the run's slot on the machine is held
+   * until the lab is gone. runScheduled passes this and waits for every removal at its end.
+   */
+  teardownInBackground?: (gone: Promise<void>) => void;
 }
 
 /** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
@@ -182,8 +188,9 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     if (lab.notApplicableReason) throw new NotApplicableError(lab.notApplicableReason);
     if (o.keep) await pauseForPoking(lab, o.narrator);
     const evidence = new Evidence(await lab.collect());
-    await lab.dispose();
-    await slot.release();
+    const handOff = o.teardownInBackground;
+    await lab.dispose({ teardownInBackground: handOff && ((gone) => handOff(gone.finally(() => slot.release()))) });
+    if (!handOff) await slot.release();
     await recordLoad({ backend: backendKind, scenario: scenario.id, phase: loadKey, cpuMs: (lab.timings.cpuMs ?? NaN) + harnessCpu(), wallMs: lab.timings.lifetimeMs ?? NaN });
     const verdict = judgePhase(phase, evidence);
     // With --istio, an incident that does not happen, or a fix that does not fix, is Istio rendering the objects differently: say so, with what it generated.

@@ -66,7 +66,7 @@ export async function runScenario(scenario: Scenario, o: RunScenarioOptions): Pr
   const results = await runScheduled(runs, o.parallel, async ({ of: phase, i }, schedule) => {
     const progress = o.reporter?.start(phase, i, repeat);
     const artifactsDir = join(runDir, repeat > 1 ? `${phase.name}-${i}` : phase.name);
-    const result = await runPhase(scenario, phase, { ...toPhases, artifactsDir, iteration: i, log: progress?.step.bind(progress), forcedParallel: schedule.forced });
+    const result = await runPhase(scenario, phase, { ...toPhases, artifactsDir, iteration: i, log: progress?.step.bind(progress), forcedParallel: schedule.forced, teardownInBackground: schedule.background });
     progress?.end(result);
     return result;
   });

@@ -79,8 +79,8 @@ for (const backend of await backendsUnderTest()) {
       // The measure phase (keepalive-race natural) is left out: a sweep, not a verdict on the config.
       // As the machine's scheduler packs them, beside the other test files' runs.
       const scheduled = runs.map((run) => ({ run, backend: backend.kind, scenario: run.scenario.id, phase: phaseLoadKey(run.phase.name, { istio: true }), load: run.phase.load }));
-      await runScheduled(scheduled, undefined, async ({ run }) => {
-        const r = await runPhase(run.scenario, run.phase, { envoy, backend: backend.kind, artifactsDir: `${dir(run.scenario.id)}/${run.phase.name}${run.version ? '-newer-istio' : ''}`, istio: run.version ?? true });
+      await runScheduled(scheduled, undefined, async ({ run }, schedule) => {
+        const r = await runPhase(run.scenario, run.phase, { envoy, backend: backend.kind, artifactsDir: `${dir(run.scenario.id)}/${run.phase.name}${run.version ? '-newer-istio' : ''}`, istio: run.version ?? true, teardownInBackground: schedule.background });
         console.log(`[${backend.kind} --istio] ${key(run)}: ${r.status.toUpperCase()}${r.reason ? ` (${r.reason.split('\n')[0]})` : ''}`);
         results.set(key(run), r);
       });

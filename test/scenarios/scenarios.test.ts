@@ -81,7 +81,7 @@ for (const backend of await backendsUnderTest(envoyVersion)) {
       const runDirs = new Map(scenarios.map((s) => [s.id, `${defaultRunDir(s.id)}-${backend.kind}`]));
       await runScheduled(runs, parallel, async ({ sc: scenario, of: phase, i, client }, schedule) => {
         const artifactsDir = `${runDirs.get(scenario.id)}/${client ? `client-${client}/` : ''}${phase.name}${repeat > 1 ? `-${i}` : ''}`;
-        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i, httpClient: client && choices.get(client), forcedParallel: schedule.forced });
+        const r = await runPhase(scenario, phase, { envoy, backend: backend.kind, artifactsDir, iteration: i, httpClient: client && choices.get(client), forcedParallel: schedule.forced, teardownInBackground: schedule.background });
         if (client) {
           recordOutcome(outcomes, `${scenario.id} ${phase.name} --client ${client}`, r, i, `${backend.kind}, --client ${client}`);
           return;

@@ -100,26 +100,29 @@ export class DockerBackend implements Backend {
           });
           this.containers.set(host.name, c);
           await c.start();
+          // The sidecar joins the pod's namespaces as soon as the pod runs, while the other hosts start.
+          if (host.role === 'pod') await this.startSidecar(c, labels, binds);
         }),
       );
-      const pod = this.containers.get('pod');
-      if (pod) {
-        const sidecar = await this.docker.createContainer({
-          name: this.name('sidecar'),
-          Image: envoyImage(this.envoyVersion),
-          Entrypoint: ['sleep'],
-          Cmd: ['infinity'],
-          Labels: labels,
-          // NET_ADMIN: what Istio gives istio-proxy for TPROXY (transparent sockets); unused otherwise.
-          HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds, CapAdd: ['NET_ADMIN'] },
-        });
-        this.containers.set('sidecar', sidecar);
-        await sidecar.start();
-      }
     } catch (err) {
       await this.down();
       throw err;
     }
+  }
+
+  /** istio-proxy beside the app: the pod's network and pid namespaces, the Envoy image. */
+  private async startSidecar(pod: Docker.Container, labels: Record<string, string>, binds: string[]): Promise<void> {
+    const sidecar = await this.docker.createContainer({
+      name: this.name('sidecar'),
+      Image: envoyImage(this.envoyVersion),
+      Entrypoint: ['sleep'],
+      Cmd: ['infinity'],
+      Labels: labels,
+      // NET_ADMIN: what Istio gives istio-proxy for TPROXY (transparent sockets); unused otherwise.
+      HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds, CapAdd: ['NET_ADMIN'] },
+    });
+    this.containers.set('sidecar', sidecar);
+    await sidecar.start();
   }
 
   private container(host: string, sidecar?: boolean): Docker.Container {
