@@ -1,5 +1,5 @@
 /**
- * The scenario suite: every phase of every scenario on real Envoy, on every backend under test
+ * The scenario suite (test/scenarios/scenarios-<backend>.test.ts): every phase of every scenario on real Envoy, on every backend under test
  * (test/support/backends.ts: CI requires both). `before` must reproduce the failure with its
  * mechanism; each fix must make it go away; a phase that needs a newer Envoy shows as skipped
  * with its reason. Then, per scenario, the checks are cross-judged on the other phases' stored
@@ -14,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { BackendKind } from '../../src/backends/backend.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../../src/envoy/version.js';
 import type { Evidence } from '../../src/evidence/evidence.js';
@@ -29,7 +30,7 @@ import { OK_STATUSES, notApplicable, runPhase, type PhaseResult } from '../../sr
 import { defaultRunDir } from '../../src/scenario/run-scenario.js';
 import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
-import { backendsUnderTest } from '../support/backends.js';
+import { backendsUnderTest } from './backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
 const envoyVersion = process.env.ENVOY_VERSION ?? DEFAULT_ENVOY_VERSION;
@@ -56,7 +57,9 @@ function recordOutcome(outcomes: Map<string, PhaseOutcome>, key: string, r: Phas
   console.log(`[${where}] ${key.replace(' ', ' › ')} run ${i}/${repeat}: ${r.status.toUpperCase()}`);
 }
 
-for (const backend of await backendsUnderTest(envoyVersion)) {
+/** The suite on one backend (one file per backend, so vitest runs them side by side). */
+export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
+  const backend = (await backendsUnderTest(envoyVersion)).find((b) => b.kind === kind) ?? { kind, unavailable: `LAB_BACKENDS=${process.env.LAB_BACKENDS} leaves ${kind} out` };
   describe.skipIf(!!backend.unavailable)(`[${backend.kind}]`, () => {
     let envoy: EnvoyBinary;
     const outcomes = new Map<string, PhaseOutcome>();
