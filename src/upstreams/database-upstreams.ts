@@ -3,6 +3,7 @@
  * real memcached, each with its own idle timeout (MariaDB wait_timeout, memcached idle_timeout),
  * so a scenario can set who closes an idle connection first: Envoy or the server.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { startRealServer } from './real-server.js';
@@ -18,9 +19,14 @@ export interface MariaDbOptions {
  * of each closed connection ("Got timeout reading communication packets" = wait_timeout; "Got an
  * error reading communication packets" = the client's side went away).
  */
-export function startMariaDb(backend: Backend, host: string, port: number, o: MariaDbOptions, logFile: string): Promise<void> {
+export async function startMariaDb(backend: Backend, host: string, port: number, o: MariaDbOptions, logFile: string): Promise<void> {
   const dir = join(backend.workDir, `mariadb-${host}.tmp`);
-  const small = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=4M'];
+  // A temp directory of its own: at start mariadbd deletes every '#sql…' file in its tmpdir, and
+  // in a shared /tmp that was another lab's install in progress (measured: two netns labs side by
+  // side, "Error on delete of '/tmp/#sql-temptable-…'", the install aborted).
+  const tmp = join(backend.workDir, `mariadb-${host}-tmpdir.tmp`);
+  await mkdir(tmp, { recursive: true, mode: 0o777 });
+  const small = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=4M', `--tmpdir=${tmp}`];
   return startRealServer(
     backend,
     host,
