@@ -9,13 +9,13 @@ import type { Commands } from './agent/protocol.js';
 
 export const COMMAND_GROUPS: Array<{ names: string[]; load: () => Promise<Commands> }> = [
   { names: ['dns.start', 'dns.set'], load: async () => (await import('./dns/dns-server.js')).dnsCommands },
-  { names: ['http.start', 'http.closeConnections', 'http.stop', 'http.stats', 'http.armResetIdleReuse', 'http.faultStats'], load: async () => (await import('./upstreams/http-upstream.js')).httpUpstreamCommands },
+  { names: ['http.start', 'http.closeConnections', 'http.stop', 'http.stats', 'http.armResetIdleReuse', 'http.faultStats', 'http.counts'], load: async () => (await import('./upstreams/http-upstream.js')).httpUpstreamCommands },
   { names: ['tls.start'], load: async () => (await import('./upstreams/tls-upstream.js')).tlsUpstreamCommands },
   { names: ['client.start', 'client.stop'], load: async () => (await import('./clients/http-client.js')).httpClientCommands },
   { names: ['redis.connect', 'redis.command', 'redis.close'], load: async () => (await import('./clients/redis-client.js')).redisClientCommands },
   { names: ['tcp.probe'], load: async () => (await import('./clients/tcp-probe.js')).tcpProbeCommands },
   { names: ['tls.get'], load: async () => (await import('./clients/tls-client.js')).tlsClientCommands },
-  { names: ['http.send', 'http2.send'], load: async () => (await import('./clients/raw-http.js')).rawHttpCommands },
+  { names: ['http.send', 'http.burst', 'http2.send'], load: async () => (await import('./clients/raw-http.js')).rawHttpCommands },
   { names: ['http10.get'], load: async () => (await import('./clients/http10-client.js')).http10ClientCommands },
   { names: ['mysql.connect', 'mysql.query', 'mysql.close'], load: async () => (await import('./clients/sql-client.js')).sqlClientCommands },
   { names: ['memcached.connect', 'memcached.command', 'memcached.close'], load: async () => (await import('./clients/memcached-client.js')).memcachedClientCommands },

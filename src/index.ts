@@ -13,6 +13,7 @@ export { everyRequest, everyRequestOk, oneConnection, recoveredOnNewConnection, 
 export { everyAccessEntry, noAccessEntries } from './checks/access-log.js';
 export { configHas, counterGrew, counterStayedZero } from './checks/counters.js';
 export { faultFired, faultNeverFired } from './checks/faults.js';
+export { upstreamCounted, upstreamCountsOf } from './checks/upstream-counts.js';
 export { connectionTableShows } from './checks/connections.js';
 export { appPeerIp, appView, type AppView } from './checks/app-view.js';
 export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isConnectTimeout, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';
@@ -27,10 +28,13 @@ export { refuse } from './faults/refuse.js';
 export { stop } from './faults/stop.js';
 export { resetIdleReuse } from './faults/reset-idle-reuse.js';
 export type { Fault } from './faults/fault.js';
+export type { ResponseStep, UpstreamCounts } from './upstreams/http-upstream.js';
+export type { RawRequest } from './clients/raw-http.js';
 
 // Incident scripts several scenarios share.
 export { CONNECTION_TERMINATION_503, SWEEP, callsWithIdleGaps, raceLost, raceRateMeasured, sweepIdleGaps, type RaceTarget } from './patterns/keepalive-race.js';
 export { podServingCallers } from './patterns/pod-as-server.js';
+export { SERVICE_CLUSTER, SERVICE_URL, clusterStat, serviceRequest } from './patterns/mesh-service.js';
 
 // Configs and versions.
 export { variantPath } from './envoy/config.js';

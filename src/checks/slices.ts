@@ -82,7 +82,7 @@ export function localPorts(rs: RequestEntry[]): number[] {
 export function describeAccess(entries: AccessLogEntry[]): string {
   const counts = new Map<string, number>();
   for (const a of entries) {
-    const k = `${a.kind === 'tcp' ? 'tcp' : a.code} ${a.flags ?? '-'}${a.details ? ` ${a.details}` : ''} → ${a.up_cluster ?? '?'} ${a.up_host ?? a.ds_local ?? '?'}`;
+    const k = `${a.kind === 'tcp' ? 'tcp' : a.code} ${a.flags ?? '-'}${a.details ? ` ${a.details}` : ''} → ${a.up_cluster ?? '(no cluster)'} ${a.up_host ?? '(no upstream host)'}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].map(([k, n]) => `${n}× ${k}`).join('; ') || 'no entries';

@@ -91,7 +91,13 @@ function sendH2(r: RawRequest, emit: Emit): Promise<Outcome> {
   });
 }
 
+/** `count` copies of one request at once, each on its own connection, each recorded with its own outcome ("<label> 3/10"). */
+function burst({ count, request }: { count: number; request: RawRequest }, emit: Emit): Promise<Outcome[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => send({ ...request, label: `${request.label} ${i + 1}/${count}` }, emit)));
+}
+
 export const rawHttpCommands: Commands = {
   'http.send': (r: RawRequest, emit) => send(r, emit),
+  'http.burst': (b: { count: number; request: RawRequest }, emit) => burst(b, emit),
   'http2.send': (r: RawRequest, emit) => sendH2(r, emit),
 };

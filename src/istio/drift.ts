@@ -2,7 +2,9 @@
  * Drift between a hand-written variant and what Istio generates from the scenario's Istio YAML,
  * in the parts that decide the failures the lab reproduces: which listeners exist, what each filter
  * chain matches and where it sends the traffic, the default chain, the clusters' types, the
- * timeouts and retries on the path, the routes' domains and clusters. Istio generates more than a
+ * timeouts and retries on the path (route timeout, idle and stream timeouts, retry codes), the
+ * traffic policy (circuit breakers, outlier detection, panic threshold, requests per connection),
+ * the routes' domains and clusters. Istio generates more than a
  * hand-written variant holds (virtualInbound, extra domains, Istio's defaults): only what the
  * hand-written variant says is compared, so every line of it must be what Istio would push.
  */
@@ -60,6 +62,12 @@ function ms(d: any): string {
 
 const HTTP_FILTERS = 'http_filters';
 
+/** Envoy's defaults when a field is unset, so "unset" and the default compare equal. */
+const DEFAULT_ROUTE_TIMEOUT = '15s';
+const DEFAULT_STREAM_IDLE_TIMEOUT = '300s';
+/** What outlier detection decides with: when a host is ejected, for how long, how many at most. */
+const OUTLIER_FIELDS = ['consecutive_5xx', 'consecutive_gateway_failure', 'enforcing_consecutive_5xx', 'enforcing_consecutive_gateway_failure', 'interval', 'base_ejection_time', 'max_ejection_percent'];
+
 /** `names` appear in `all` in the same order (others may stand between them). */
 function inOrder(names: string[], all: string[]): boolean {
   let i = 0;
@@ -83,6 +91,8 @@ function facts(r: EnvoyResources): Facts {
           // The HTTP filters the request passes (Lua, dynamic forward proxy, router), in order.
           f.set(`${at} ${HTTP_FILTERS}`, (x.typed_config?.http_filters ?? []).map((h: any) => h.name).join(' → '));
           f.set(`${at} max_requests_per_connection`, String(x.typed_config?.common_http_protocol_options?.max_requests_per_connection ?? 'unset'));
+          f.set(`${at} stream_idle_timeout`, ms(x.typed_config?.stream_idle_timeout ?? DEFAULT_STREAM_IDLE_TIMEOUT));
+          f.set(`${at} max_stream_duration`, ms(x.typed_config?.common_http_protocol_options?.max_stream_duration));
         }
       }
     }
@@ -92,6 +102,13 @@ function facts(r: EnvoyResources): Facts {
     f.set(`cluster ${c.name}`, `type ${c.type ?? 'EDS'}`);
     const http = c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     f.set(`cluster ${c.name} http idle_timeout`, ms(http?.common_http_protocol_options?.idle_timeout));
+    // The traffic policy a DestinationRule turns on: pool thresholds, ejection, panic routing.
+    const limits = c.circuit_breakers?.thresholds?.[0];
+    f.set(`cluster ${c.name} circuit_breakers`, limits ? ['max_connections', 'max_pending_requests', 'max_requests', 'max_retries'].map((k) => `${k}=${limits[k] ?? 'unset'}`).join(' ') : 'none');
+    f.set(`cluster ${c.name} max_requests_per_connection`, String(http?.common_http_protocol_options?.max_requests_per_connection ?? c.max_requests_per_connection ?? 'unset'));
+    const od = c.outlier_detection;
+    f.set(`cluster ${c.name} outlier_detection`, od ? OUTLIER_FIELDS.map((k) => `${k}=${k.endsWith('time') || k === 'interval' ? ms(od[k]) : (od[k]?.value ?? od[k] ?? 'unset')}`).join(' ') : 'none');
+    f.set(`cluster ${c.name} healthy_panic_threshold`, String(c.common_lb_config?.healthy_panic_threshold?.value ?? 'unset'));
     const ka = c.upstream_connection_options?.tcp_keepalive;
     f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');
   }
@@ -102,7 +119,12 @@ function facts(r: EnvoyResources): Facts {
         const m = route.match ?? {};
         const key = `route ${rc.name} ${vh.name} ${m.prefix !== undefined ? `prefix ${m.prefix}` : JSON.stringify(m)}`;
         f.set(key, `cluster ${route.route?.cluster ?? '-'}`);
-        f.set(`${key} retry_on`, route.route?.retry_policy?.retry_on ?? 'none');
+        const retry = route.route?.retry_policy;
+        f.set(`${key} retry_on`, retry?.retry_on ?? 'none');
+        f.set(`${key} retries`, retry ? `num_retries=${retry.num_retries?.value ?? retry.num_retries ?? 1} retriable_status_codes=${(retry.retriable_status_codes ?? []).join(',') || 'none'}` : 'none');
+        f.set(`${key} timeout`, route.route ? ms(route.route.timeout ?? DEFAULT_ROUTE_TIMEOUT) : 'n/a');
+        f.set(`${key} idle_timeout`, ms(route.route?.idle_timeout));
+        f.set(`${key} max_stream_duration`, ms(route.route?.max_stream_duration?.max_stream_duration));
       }
     }
   }

@@ -9,6 +9,9 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
+import type { Outcome } from '../clients/outcome.js';
+import type { RawRequest } from '../clients/raw-http.js';
+import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import type { Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
 import type { EnvoyBinary } from '../envoy/install.js';
@@ -274,6 +277,28 @@ export class Lab implements AsyncDisposable {
       this.note('app client', `${impl} makes this call`, { quiet: true });
     }
     return this.scripted(() => this.hosts.app.call<T>(cmd, args, timeoutMs));
+  }
+
+  /**
+   * `count` copies of one request from the app at the same moment, each on its own connection
+   * through the sidecar, each recorded on the timeline with its own outcome ("POST /pay 3/10"):
+   * what a connection pool or circuit breaker sees when the app fans out.
+   */
+  async concurrent(count: number, r: RawRequest): Promise<Outcome[]> {
+    await this.narrate(`the app sends ${count} × ${r.label} at once`, { pause: true });
+    return this.app<Outcome[]>('http.burst', { count, request: r }, (r.timeoutMs ?? 3000) + 30_000);
+  }
+
+  /** One request from the app on a fresh connection, recorded with its outcome (src/clients/raw-http.ts). */
+  async send(r: RawRequest): Promise<Outcome> {
+    return this.app<Outcome>('http.send', r, (r.timeoutMs ?? 3000) + 30_000);
+  }
+
+  /** What an upstream HTTP host counted: requests and work per "METHOD /path", de-duplicated repeats, resets. */
+  async upstreamCounts(host: string): Promise<UpstreamCounts> {
+    const c = await this.agentOf(host).call<UpstreamCounts>('http.counts', {});
+    this.note(`${host} counts`, JSON.stringify(c), { quiet: true });
+    return c;
   }
 
   /**

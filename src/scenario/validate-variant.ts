@@ -16,13 +16,23 @@ import { loadScenario, scenarioIds } from './registry.js';
 /** `upstreams`: the hosts whose placeholders the file may use (default: the scenario whose folder holds it). */
 export async function validateVariantFile(envoy: EnvoyBinary, configPath: string, upstreams?: UpstreamSpec[]): Promise<ValidationResult> {
   const owner = basename(dirname(configPath));
-  upstreams ??= scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : [];
-  const rendered = renderResources(await loadVariant(configPath), {
+  const resources = await loadVariant(configPath);
+  upstreams ??= scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : standInUpstreams(resources);
+  const rendered = renderResources(resources, {
     vars: labVars(new AddressPlan('000000'), { upstreams }),
     accessLogPath: '/dev/null',
     envoyVersion: envoy.version,
   });
   return validateResources(envoy, rendered);
+}
+
+/**
+ * A shared base (envoy-configs/common/) gets its hosts from the scenarios that use it: validated
+ * on its own, each ${UPSTREAM_<NAME>_IP} it names stands for a host of that name.
+ */
+function standInUpstreams(resources: unknown): UpstreamSpec[] {
+  const names = [...new Set([...JSON.stringify(resources).matchAll(/\$\{UPSTREAM_([A-Z0-9_]+)_IP\}/g)].map((m) => m[1]!.toLowerCase().replace(/_/g, '-')))];
+  return names.map((name, i) => ({ name, octet: 30 + i, ports: [8080] }));
 }
 
 export async function assertVariantValid(envoy: EnvoyBinary, configPath: string, upstreams?: UpstreamSpec[]): Promise<void> {

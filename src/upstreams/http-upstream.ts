@@ -7,6 +7,9 @@
  * - reset on idle reuse (armed by the reset-idle-reuse fault, src/faults/reset-idle-reuse.ts): a
  *   request that arrives on a connection idle at least that long is answered with a TCP RST, as
  *   in seed 003's packet trace. Deterministic, unlike the natural race; counted for the evidence.
+ * - programmable responses (a slow upstream, a status sequence, a reset after the request was
+ *   read, a slow body) and per-method-and-path counts of requests and of the work they did, with
+ *   an idempotency-key mode that does the work of a repeated key once (the traffic-policy scenarios).
  * Kernel-level faults (blackhole, refuse) are applied around it by src/faults.
  */
 import { createServer, type Server } from 'node:http';
@@ -41,7 +44,25 @@ export interface HttpUpstreamOptions {
   responseHeaders?: Record<string, string>;
   /** Answer without Content-Length (chunked to an HTTP/1.1 peer): the proxy must close to end an HTTP/1.0 response. */
   noContentLength?: boolean;
+  /** Every response waits this long after the request's body before its headers: a slow upstream. */
+  delayMs?: number;
+  /**
+   * What the n-th request this host serves gets, in order (then `status`): a status, 'reset' (the
+   * request is read and its work done, then the connection is reset: no response), or a status
+   * with its own delay. The sequence counts every request, retries included.
+   */
+  responses?: ResponseStep[];
+  /** The body as a stream: `chunks` pieces, one every `everyMs` (a long download, server-sent events). */
+  slowBody?: { chunks: number; everyMs: number };
+  /**
+   * Idempotency-key de-duplication, as a payments API does it: a request whose header of this
+   * name repeats a key already seen does no work again and is answered 200 "duplicate of …".
+   */
+  idempotencyKey?: string;
 }
+
+/** One step of a programmable response sequence. */
+export type ResponseStep = number | 'reset' | { status: number; delayMs?: number };
 
 /** What the app saw of one request (the echo body). */
 export interface AppView {
@@ -72,7 +93,29 @@ interface ConnState {
   idleTimer?: NodeJS.Timeout;
 }
 
+/** Requests and the work they did, per "METHOD /path" (a retried POST is one request more, and one payout more unless de-duplicated). */
+export interface UpstreamCounts {
+  requests: Record<string, number>;
+  work: Record<string, number>;
+  /** Repeats of an idempotency key that did no work. */
+  duplicatesAbsorbed: number;
+  /** Requests that got a reset instead of a response. */
+  resetsAfterRead: number;
+}
+
 const servers: Server[] = [];
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0 };
+const seenKeys = new Set<string>();
+const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+
+/** The step the n-th request (1-based) gets. */
+function stepFor(o: HttpUpstreamOptions, n: number): { status?: number; delayMs: number; reset: boolean } {
+  const step = o.responses?.[n - 1];
+  if (step === 'reset') return { reset: true, delayMs: o.delayMs ?? 0 };
+  if (typeof step === 'number') return { status: step, delayMs: o.delayMs ?? 0, reset: false };
+  if (step) return { status: step.status, delayMs: step.delayMs ?? o.delayMs ?? 0, reset: false };
+  return { delayMs: o.delayMs ?? 0, reset: false };
+}
 const conns = new WeakMap<Socket, ConnState>();
 let served = 0;
 let nextConn = 1;
@@ -99,29 +142,52 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       conn.served++;
       const local = `${socket.localAddress}:${socket.localPort}`;
       emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served });
-      const verdict = appVerdict(o, req.rawHeaders);
-      const view: AppView = {
-        peer: `${socket.remoteAddress}:${socket.remotePort}`,
-        headerNames: req.rawHeaders.filter((_, i) => i % 2 === 0),
-        contentTypes: req.rawHeaders.flatMap((v, i) => (i % 2 === 1 && req.rawHeaders[i - 1]!.toLowerCase() === 'content-type' ? [v] : [])),
-        xff: req.headers['x-forwarded-for'] as string | undefined,
-        verdict: verdict.why,
+      const what = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
+      bump(counts.requests, what);
+      const key = o.idempotencyKey ? (req.headers[o.idempotencyKey.toLowerCase()] as string | undefined) : undefined;
+      const duplicate = key !== undefined && seenKeys.has(key);
+      if (key !== undefined) seenKeys.add(key);
+      if (duplicate) counts.duplicatesAbsorbed++;
+      else bump(counts.work, what);
+      const step = stepFor(o, served);
+      const respond = () => {
+        if (step.reset && !duplicate) {
+          counts.resetsAfterRead++;
+          emit('fault-fired', { host: o.name, fault: 'reset-after-read', detail: `${what} #${served}: work done, connection reset` });
+          socket.resetAndDestroy();
+          return;
+        }
+        const verdict = duplicate ? { status: 200, why: 'duplicate' } : appVerdict(o, req.rawHeaders);
+        if (step.status !== undefined && !duplicate) verdict.status = step.status;
+        const view: AppView = {
+          peer: `${socket.remoteAddress}:${socket.remotePort}`,
+          headerNames: req.rawHeaders.filter((_, i) => i % 2 === 0),
+          contentTypes: req.rawHeaders.flatMap((v, i) => (i % 2 === 1 && req.rawHeaders[i - 1]!.toLowerCase() === 'content-type' ? [v] : [])),
+          xff: req.headers['x-forwarded-for'] as string | undefined,
+          verdict: verdict.why,
+        };
+        const body = duplicate ? `duplicate of ${o.idempotencyKey} ${key}: done once, not again\n` : o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? `${o.name} (${local})\n`);
+        const streamed = o.slowBody && !duplicate;
+        res.writeHead(verdict.status, {
+          ...o.responseHeaders,
+          'content-type': o.echo ? 'application/json' : 'text/plain',
+          ...(o.noContentLength || streamed ? {} : { 'content-length': Buffer.byteLength(body) }),
+          'x-served-by': o.name,
+        });
+        const ended = () => {
+          conn.lastActivity = Date.now();
+          if (o.idleCloseMs === undefined) return;
+          conn.idleTimer = setTimeout(() => {
+            emit('host-event', { host: o.name, what: 'idle close', detail: String(Date.now() - conn.lastActivity) });
+            socket.destroy();
+          }, o.idleCloseMs);
+        };
+        if (streamed) streamBody(res, body, o.slowBody!, ended);
+        else res.end(body, ended);
       };
-      const body = o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? `${o.name} (${local})\n`);
-      res.writeHead(verdict.status, {
-        ...o.responseHeaders,
-        'content-type': o.echo ? 'application/json' : 'text/plain',
-        ...(o.noContentLength ? {} : { 'content-length': Buffer.byteLength(body) }),
-        'x-served-by': o.name,
-      });
-      res.end(body, () => {
-        conn.lastActivity = Date.now();
-        if (o.idleCloseMs === undefined) return;
-        conn.idleTimer = setTimeout(() => {
-          emit('host-event', { host: o.name, what: 'idle close', detail: String(Date.now() - conn.lastActivity) });
-          socket.destroy();
-        }, o.idleCloseMs);
-      });
+      // The body is read (and the work done) before the response, as a handler does.
+      req.resume();
+      req.once('end', () => (step.delayMs ? setTimeout(respond, step.delayMs) : respond()));
     });
     server.on('connection', (socket: Socket) => {
       const conn: ConnState = { id: nextConn++, served: 0, lastActivity: Date.now() };
@@ -137,6 +203,19 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
     servers.push(server);
   }
   return { ports: o.ports };
+}
+
+/** Writes `body` as `chunks` pieces, one every `everyMs`; stops if the peer goes away. */
+function streamBody(res: import('node:http').ServerResponse, body: string, o: { chunks: number; everyMs: number }, ended: () => void): void {
+  let sent = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    sent++;
+    if (sent >= o.chunks) return void res.end(`chunk ${sent}/${o.chunks} ${body}`, ended);
+    res.write(`chunk ${sent}/${o.chunks}\n`);
+    setTimeout(next, o.everyMs);
+  };
+  next();
 }
 
 export const httpUpstreamCommands: Commands = {
@@ -155,6 +234,7 @@ export const httpUpstreamCommands: Commands = {
     return { served };
   },
   'http.stats': () => ({ served }),
+  'http.counts': (): UpstreamCounts => counts,
   'http.armResetIdleReuse': ({ afterMs }: { afterMs: number }) => {
     resetIdleReuseAfterMs = afterMs;
     return { armed: afterMs };

@@ -57,7 +57,26 @@ describe('driftBetween', () => {
       clusters: [],
       routes: [{ name: '80', virtual_hosts: [{ name: 'x:80', domains: ['x'], routes: [{ match: { prefix: '/' }, route: { cluster: 'outbound|80||x', ...(retry ? { retry_policy: { retry_on: retry } } : {}) } }] }] }],
     });
-    expect(driftBetween(route(), route('connect-failure'))).toEqual([{ what: 'route 80 x:80 prefix / retry_on', handWritten: 'none', generated: 'connect-failure' }]);
+    expect(driftBetween(route(), route('connect-failure'))).toEqual([
+      { what: 'route 80 x:80 prefix / retry_on', handWritten: 'none', generated: 'connect-failure' },
+      { what: 'route 80 x:80 prefix / retries', handWritten: 'none', generated: 'num_retries=1 retriable_status_codes=none' },
+    ]);
+  });
+
+  it('compares the traffic policy: circuit-breaker thresholds, outlier detection, panic threshold, retry codes, timeouts (unset = Envoy\'s default)', () => {
+    const cluster = (o: object): EnvoyResources => ({ listeners: [], routes: [], clusters: [{ name: 'outbound|8080||app.test', type: 'STATIC', ...o }] });
+    const limits = (n: number) => ({ circuit_breakers: { thresholds: [{ max_connections: n, max_pending_requests: n }] } });
+    expect(driftBetween(cluster(limits(1)), cluster(limits(1)))).toEqual([]);
+    expect(driftBetween(cluster(limits(1)), cluster(limits(16))).map((d) => d.what)).toEqual(['cluster outbound|8080||app.test circuit_breakers']);
+    const od = (max: number) => ({ outlier_detection: { consecutive_5xx: 1, interval: '1s', base_ejection_time: '30s', max_ejection_percent: max }, common_lb_config: { healthy_panic_threshold: { value: 0 } } });
+    expect(driftBetween(cluster(od(100)), cluster({ ...od(100), outlier_detection: { ...od(100).outlier_detection, base_ejection_time: { seconds: 30 } } }))).toEqual([]);
+    expect(driftBetween(cluster(od(100)), cluster(od(50))).map((d) => d.generated)).toEqual([expect.stringContaining('max_ejection_percent=50')]);
+    expect(driftBetween(cluster(od(100)), cluster({ ...od(100), common_lb_config: {} })).map((d) => d.what)).toEqual(['cluster outbound|8080||app.test healthy_panic_threshold']);
+    const route = (r: object): EnvoyResources => ({ listeners: [], clusters: [], routes: [{ name: '8080', virtual_hosts: [{ name: 'a', domains: ['a'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', ...r } }] }] }] });
+    expect(driftBetween(route({ timeout: '15s' }), route({}))).toEqual([]);
+    expect(driftBetween(route({}), route({ timeout: '0s' }))).toEqual([{ what: 'route 8080 a prefix / timeout', handWritten: '15000ms', generated: '0ms' }]);
+    const retry = (codes: number[]) => ({ timeout: '0s', retry_policy: { retry_on: 'retriable-status-codes', num_retries: 2, retriable_status_codes: codes } });
+    expect(driftBetween(route(retry([503])), route(retry([]))).map((d) => `${d.what}: ${d.handWritten} / ${d.generated}`)).toEqual(['route 8080 a prefix / retries: num_retries=2 retriable_status_codes=503 / num_retries=2 retriable_status_codes=none']);
   });
 
   it("finds a hand-written HTTP filter Istio lacks, but not Istio's own extra filters", () => {

@@ -1,0 +1,90 @@
+/**
+ * circuit-breaker-overflow: a burst of calls gets 503 UO at once, while the service is healthy.
+ *
+ * Reported  istio#19454 ("reset reason: overflow"); envoy#36771, #17379, #11908; istio.io
+ *           Traffic Management Problems ("UO: … check your circuit breaker configuration");
+ *           catalogue §4 (../shared/research/incident-catalogue.md).
+ * Symptom   When the app fans out (10 calls at once), most of them fail immediately with 503,
+ *           body "upstream connect error or disconnect/reset before headers. reset reason:
+ *           overflow", header x-envoy-overloaded; the service itself never sees them.
+ * Cause     A DestinationRule connectionPool (maxConnections: 1, http1MaxPendingRequests: 1)
+ *           becomes the cluster's circuit-breaker thresholds: one request on the wire, one
+ *           waiting. Envoy answers every request beyond those itself (flag UO) and counts
+ *           upstream_rq_pending_overflow. Istio's default retry policy does not rescue them:
+ *           Envoy never retries an overflow.
+ * Fix       A pool sized for the concurrency the app really has (16 here).
+ *
+ * Time scaling: the slow upstream takes 500 ms per response (a real one: seconds); 10 at once.
+ */
+import { check, clusterStat, configHas, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, serviceRequest, type Lab } from '../src/index.js';
+
+const SLOW_MS = 500;
+const BURST = 10;
+const OVERFLOW = clusterStat('upstream_rq_pending_overflow');
+
+/** The app fans out: 10 calls at once to the slow service. */
+const burst = async (lab: Lab) => {
+  await lab.concurrent(BURST, serviceRequest('/quote', { timeoutMs: 5000 }));
+};
+
+const is503 = (r: { status?: number }) => r.status === 503;
+
+/** Envoy answered them itself, before any upstream could have: far sooner than the service answers. */
+const overflowAtOnce = everyRequest(`symptom: most of the ${BURST} calls got 503 at once (< ${SLOW_MS / 2} ms, the service takes ${SLOW_MS} ms), body "reset reason: overflow", header x-envoy-overloaded`, { where: is503, min: BURST / 2 }, (r) =>
+  r.latencyMs < SLOW_MS / 2 && /overflow/.test(r.body ?? '') && (r.responseHeaderNames ?? []).map((h) => h.toLowerCase()).includes('x-envoy-overloaded'));
+
+const twoServed = everyRequest(`trigger: the pool held one request on the wire and one waiting; those took ≥ ${SLOW_MS} ms and got 200`, { where: (r) => !is503(r), min: 1 }, (r) => r.status === 200 && r.latencyMs >= SLOW_MS);
+
+/** Envoy's counter grew by exactly the number of 503s the app got. */
+const overflowCounted = check(`mechanism: ${OVERFLOW} grew by the number of 503s the app got`, (e) => {
+  const failed = e.timeline.requests().filter(is503).length;
+  const n = e.counter(OVERFLOW);
+  return { pass: failed > 0 && n === failed, evidence: `${OVERFLOW} +${n}; the app got ${failed} × 503` };
+});
+
+/** The access log's account: UO, the wording this Envoy uses, one attempt each (no retry). */
+const uoNotRetried = everyAccessEntry('mechanism: Envoy answered them itself: 503 UO, overflow, one attempt each (Istio\'s default retry policy does not retry an overflow)', { kind: 'http', where: (a) => a.code === 503, min: BURST / 2 }, (a) =>
+  a.flags === 'UO' && /overflow/.test(a.details ?? '') && a.attempts === 1 && a.up_host === undefined);
+
+export default defineScenario({
+  id: 'circuit-breaker-overflow',
+  title: 'A connection pool sized for one: a burst of calls gets 503 UO at once',
+  seed: 'catalogue §4 (circuit-breaker-overflow)',
+  reported: ['https://github.com/istio/istio/issues/19454', 'https://github.com/envoyproxy/envoy/issues/36771', 'https://istio.io/latest/docs/ops/common-problems/network-issues/'],
+  symptom: 'a burst of calls gets 503 UO "reset reason: overflow" with x-envoy-overloaded at once, while the service is up',
+  cause: 'DestinationRule connectionPool (maxConnections 1, http1MaxPendingRequests 1) = circuit-breaker thresholds; Envoy rejects what does not fit',
+  timeScaling: 'the service takes 500 ms per response; the app sends 10 calls at once',
+  lab: {
+    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS } }],
+    dns: { 'app.test': 'app' },
+  },
+  phases: [
+    {
+      name: 'before',
+      kind: 'before',
+      title: 'maxConnections 1, http1MaxPendingRequests 1, 10 calls at once: 8 get 503 UO in milliseconds',
+      config: 'broken',
+      run: burst,
+      expect: [
+        configHas('trigger: the thresholds in force are one connection, one pending request', '"max_pending_requests": 1,', 'cluster outbound|8080||app.test circuit_breakers'),
+        twoServed,
+        overflowAtOnce,
+        uoNotRetried,
+        overflowCounted,
+        counterStayedZero(clusterStat('upstream_rq_retry'), 'control: not one retry was attempted for them'),
+      ],
+    },
+    {
+      name: 'fix-pool-sized',
+      kind: 'fix',
+      title: 'The pool sized for the concurrency (16): all 10 calls served, none overflowed',
+      config: 'fix-pool-sized',
+      run: burst,
+      expect: [
+        everyRequest(`symptom gone: all ${BURST} calls got 200 from the service`, { min: BURST }, (r) => r.status === 200 && r.servedBy === 'app'),
+        counterStayedZero(OVERFLOW, 'no request overflowed the pool'),
+        counterGrew(clusterStat('upstream_cx_total'), BURST, `fix path: Envoy opened a connection per call in flight (${BURST} at once), none waited`),
+      ],
+    },
+  ],
+});
