@@ -20,10 +20,10 @@ export function counterStayedZero(name: string, why: string): Check {
   });
 }
 
-/** Envoy's /config_dump contains this text: the configuration in force really had it. */
-export function configHas(label: string, text: string, where: string): Check {
-  return check(label, (e) => ({
-    pass: e.configDump.includes(text),
-    evidence: e.configDump.includes(text) ? `${text} found in /config_dump (${where})` : `${text} not in /config_dump`,
-  }));
+/** Envoy's /config_dump contains this text (or matches this pattern): the configuration in force really had it. */
+export function configHas(label: string, text: string | RegExp, where: string): Check {
+  return check(label, (e) => {
+    const found = typeof text === 'string' ? e.configDump.includes(text) : text.test(e.configDump);
+    return { pass: found, evidence: `${text} ${found ? 'found in' : 'not in'} /config_dump${found ? ` (${where})` : ''}` };
+  });
 }

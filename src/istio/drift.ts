@@ -66,7 +66,7 @@ const HTTP_FILTERS = 'http_filters';
 const DEFAULT_ROUTE_TIMEOUT = '15s';
 const DEFAULT_STREAM_IDLE_TIMEOUT = '300s';
 /** What outlier detection decides with: when a host is ejected, for how long, how many at most. */
-const OUTLIER_FIELDS = ['consecutive_5xx', 'consecutive_gateway_failure', 'enforcing_consecutive_5xx', 'enforcing_consecutive_gateway_failure', 'interval', 'base_ejection_time', 'max_ejection_percent'];
+const OUTLIER_FIELDS = ['consecutive_5xx', 'consecutive_gateway_failure', 'enforcing_consecutive_5xx', 'enforcing_consecutive_gateway_failure', 'enforcing_success_rate', 'interval', 'base_ejection_time', 'max_ejection_percent'];
 
 /** `names` appear in `all` in the same order (others may stand between them). */
 function inOrder(names: string[], all: string[]): boolean {
@@ -108,7 +108,9 @@ function facts(r: EnvoyResources): Facts {
     f.set(`cluster ${c.name} max_requests_per_connection`, String(http?.common_http_protocol_options?.max_requests_per_connection ?? c.max_requests_per_connection ?? 'unset'));
     const od = c.outlier_detection;
     f.set(`cluster ${c.name} outlier_detection`, od ? OUTLIER_FIELDS.map((k) => `${k}=${k.endsWith('time') || k === 'interval' ? ms(od[k]) : (od[k]?.value ?? od[k] ?? 'unset')}`).join(' ') : 'none');
-    f.set(`cluster ${c.name} healthy_panic_threshold`, String(c.common_lb_config?.healthy_panic_threshold?.value ?? 'unset'));
+    // An empty Percent is 0 (panic routing off); no field at all is Envoy's default, 50.
+    const panic = c.common_lb_config?.healthy_panic_threshold;
+    f.set(`cluster ${c.name} healthy_panic_threshold`, panic === undefined ? '50 (default)' : String(panic.value ?? 0));
     const ka = c.upstream_connection_options?.tcp_keepalive;
     f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');
   }

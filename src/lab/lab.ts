@@ -32,6 +32,11 @@ import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
 import { trackLab, untrackLab } from './live-labs.js';
 import { Recorder } from './recorder.js';
 
+/** The part of Envoy's /clusters?format=json the lab reads. */
+interface ClustersView {
+  cluster_statuses?: Array<{ name: string; host_statuses?: Array<{ address?: { socket_address?: { address: string; port_value: number } }; health_status?: Record<string, unknown> }> }>;
+}
+
 /** --app-only: how long a wait on the lab client's records lasts when your app plays instead. */
 const APP_ONLY_WAIT_MS = 3000;
 
@@ -373,6 +378,22 @@ export class Lab implements AsyncDisposable {
     const r = await this.backend.exec(host, ['nstat', '-asz', name]);
     const line = r.stdout.split('\n').find((l) => l.startsWith(`${name} `));
     return Number(line?.trim().split(/\s+/)[1] ?? NaN);
+  }
+
+  /**
+   * Envoy's /clusters view of one cluster's hosts now: each host's address and health flags
+   * (failed_outlier_check, failed_active_hc, …; "healthy" when none), noted under
+   * `hosts <label>` for the checks (src/checks/host-health.ts) and printed.
+   */
+  async hostHealth(label: string, cluster: string): Promise<string[]> {
+    const view = JSON.parse(await this.sidecar().admin.clusters()) as ClustersView;
+    const hosts = (view.cluster_statuses ?? []).find((c) => c.name === cluster)?.host_statuses ?? [];
+    const lines = hosts.map((h) => {
+      const flags = Object.entries(h.health_status ?? {}).filter(([k, v]) => v === true && k !== 'eds_health_status').map(([k]) => k);
+      return `${h.address?.socket_address?.address}:${h.address?.socket_address?.port_value} ${flags.join(',') || 'healthy'}`;
+    });
+    this.note(`hosts ${label}`, JSON.stringify(lines));
+    return lines;
   }
 
   /** A scripted wait: counted as the scenario's own time, not lab overhead. */

@@ -68,7 +68,7 @@ describe('driftBetween', () => {
     const limits = (n: number) => ({ circuit_breakers: { thresholds: [{ max_connections: n, max_pending_requests: n }] } });
     expect(driftBetween(cluster(limits(1)), cluster(limits(1)))).toEqual([]);
     expect(driftBetween(cluster(limits(1)), cluster(limits(16))).map((d) => d.what)).toEqual(['cluster outbound|8080||app.test circuit_breakers']);
-    const od = (max: number) => ({ outlier_detection: { consecutive_5xx: 1, interval: '1s', base_ejection_time: '30s', max_ejection_percent: max }, common_lb_config: { healthy_panic_threshold: { value: 0 } } });
+    const od = (max: number) => ({ outlier_detection: { consecutive_5xx: 1, interval: '1s', base_ejection_time: '30s', max_ejection_percent: max }, common_lb_config: { healthy_panic_threshold: {} } });
     expect(driftBetween(cluster(od(100)), cluster({ ...od(100), outlier_detection: { ...od(100).outlier_detection, base_ejection_time: { seconds: 30 } } }))).toEqual([]);
     expect(driftBetween(cluster(od(100)), cluster(od(50))).map((d) => d.generated)).toEqual([expect.stringContaining('max_ejection_percent=50')]);
     expect(driftBetween(cluster(od(100)), cluster({ ...od(100), common_lb_config: {} })).map((d) => d.what)).toEqual(['cluster outbound|8080||app.test healthy_panic_threshold']);

@@ -1,0 +1,28 @@
+/**
+ * Checks on one resource of the configuration in force (Envoy's /config_dump, parsed), where a
+ * text search would match another listener's or service's copy of the same field.
+ */
+import type { Evidence } from '../evidence/evidence.js';
+import { EvidenceMissing } from '../evidence/evidence.js';
+import { check, type Check } from './check.js';
+
+type Json = Record<string, any>;
+
+/** The route action of the first route of the virtual host serving `domain` in route config `name`. */
+export function routeActionOf(e: Evidence, name: string, domain: string): Json {
+  const dump = JSON.parse(e.configDump) as { configs?: Json[] };
+  const configs = (dump.configs ?? []).flatMap((c) => [...(c.dynamic_route_configs ?? []), ...(c.static_route_configs ?? [])].map((r: Json) => r.route_config));
+  const rc = configs.find((r) => r?.name === name);
+  if (!rc) throw new EvidenceMissing(`route config "${name}" in /config_dump (it has: ${configs.map((r) => r?.name).join(', ') || 'none'})`);
+  const vh = (rc.virtual_hosts ?? []).find((v: Json) => (v.domains ?? []).includes(domain));
+  if (!vh) throw new EvidenceMissing(`a virtual host for ${domain} in route config "${name}"`);
+  return vh.routes?.[0]?.route ?? {};
+}
+
+/** The route Envoy ran for `domain` (route config `name`) satisfies `expected`; the evidence quotes the field. */
+export function routeHas(label: string, where: { route: string; domain: string; field: string }, expected: (value: any) => boolean): Check {
+  return check(label, (e) => {
+    const value = routeActionOf(e, where.route, where.domain)[where.field];
+    return { pass: expected(value), evidence: `route "${where.route}" ${where.domain}: ${where.field} = ${value === undefined ? '(not set)' : JSON.stringify(value)}` };
+  });
+}
