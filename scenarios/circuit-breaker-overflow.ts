@@ -54,6 +54,7 @@ export default defineScenario({
   symptom: 'a burst of calls gets 503 UO "reset reason: overflow" with x-envoy-overloaded at once, while the service is up',
   cause: 'DestinationRule connectionPool (maxConnections 1, http1MaxPendingRequests 1) = circuit-breaker thresholds; Envoy rejects what does not fit',
   timeScaling: 'the service takes 500 ms per response; the app sends 10 calls at once',
+  responseFlags: { UO: { where: 'before: 503 UO upstream_reset_before_response_started{overflow}, x-envoy-overloaded' } },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS } }],
     dns: { 'app.test': 'app' },

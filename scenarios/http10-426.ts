@@ -54,6 +54,7 @@ export default defineScenario({
   symptom: '426 Upgrade Required for HTTP/1.0 clients; with HTTP/1.0 accepted, calls end ~1 s after their last byte',
   cause: 'the HCM refuses HTTP/1.0 unless accept_http_10; Envoy ends an HTTP/1.0 response it answers by a delayed close (delayed_close_timeout 1 s)',
   timeScaling: "none: Envoy's own 1 s default is the symptom",
+  responseFlags: { DPE: { where: 'before: 426 DPE low_version for an HTTP/1.0 call' } },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { noContentLength: true } }],
     dns: { 'app.test': 'app' },

@@ -33,6 +33,7 @@ export default defineScenario({
   symptom: '503 UC upstream_reset_before_response_started{connection_termination} for callers of the app, now and then',
   cause: "the app's server closes idle keep-alive connections sooner than Envoy's inbound cluster (1 h): Envoy reuses one the app gave up on",
   timeScaling: "app idle timeout (Tomcat 60 s) → 1 s; the caller's idle gaps 1.3 s; the fix's idleTimeout 20 s → 0.5 s",
+  responseFlags: { UC: { where: "before: 503 UC connection_termination from the sidecar's inbound cluster" } },
   lab: podServingCallers({ port: APP_PORT }),
   phases: [
     {

@@ -65,6 +65,7 @@ export default defineScenario({
   cause: "the upstream's keep-alive timeout (Node 5 s) is shorter than Envoy's upstream idle timeout (1 h): Envoy reuses a connection the upstream has given up on",
   timeScaling: "upstream keep-alive 5 s → 1 s; the app's idle gaps 1.3 s; Envoy's fixed idle timeout 0.5 s",
   clients: ['go'],
+  responseFlags: { UC: { where: 'before and natural: 503 UC connection_termination on a reused upstream connection' } },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
     dns: { 'app.test': 'app' },

@@ -91,6 +91,7 @@ export default defineScenario({
   symptom: '503 UH no_healthy_upstream for baseEjectionTime after a few 5xx, every host failed_outlier_check, pods Running',
   cause: 'outlierDetection consecutive5xxErrors 1 + maxEjectionPercent 100 ejects every host; Istio sets the panic threshold to minHealthPercent (0), so Envoy has no host',
   timeScaling: 'baseEjectionTime 30 s → 3 s, interval 10 s → 1 s; the app calls every 100 ms',
+  responseFlags: { UH: { where: 'before: 503 UH no_healthy_upstream with every host ejected (Envoy 1.36-1.40 keep routing to the host ejected last)', gone: true } },
   lab: {
     upstreams: [
       { name: 'app-1', octet: 31, ports: [8080], http: { responses: [500] } },

@@ -115,6 +115,7 @@ export default defineScenario({
   symptom: 'a per-path local rate limit of 100/s under 200/s of load does not hold a steady 50 % success rate; a whole-listener one does',
   cause: "descriptor token buckets were refilled on multiples of the global timer, and the timer's jitter skipped refills",
   timeScaling: 'none: 100/s limit, 200/s offered, as in the seed; 6 s of load instead of minutes',
+  responseFlags: { RL: { where: 'the excess over the limit answered 429 RL local_rate_limited' } },
   lab: podServingCallers({ port: APP_PORT }),
   phases: [
     {

@@ -60,6 +60,7 @@ export default defineScenario({
   symptom: 'a POST that failed with 503 was done two or three times by the service',
   cause: 'a route retry policy that retries a 503 or a reset (retriable_status_codes [503], retryOn 5xx) replays a POST whose work was already done',
   timeScaling: 'none needed: 5 payments, one after another',
+  responseFlags: { URX: { where: 'before: 503 URX after 3 attempts (a 503 retried); before-reset: 503 URX,UC' }, UC: { where: 'before-reset: each attempt reset after the work (connection_termination)' } },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { status: 503, body: 'payments: the payment was made, then the response failed\n' } }],
     dns: { 'app.test': 'app' },

@@ -130,6 +130,7 @@ export default defineScenario({
   cause: 'PassthroughCluster (ORIGINAL_DST) takes the upstream address from the kept-alive app connection; a router 503 does not close it',
   timeScaling: 'connect timeout 10 s → 1 s, DNS refresh 60 s → 1 s, client idle timeout 90 s → 30 s',
   clients: ['curl', 'go'],
+  responseFlags: { UF: { where: 'before: 503 UF upstream_reset_before_response_started{connection_timeout}, pinned to the dead IP on one kept-alive connection' } },
   lab: {
     upstreams: [
       { name: 'old', octet: 21, ports: [80, 8080] }, // test.com's first IP (the seed's dead public IP)

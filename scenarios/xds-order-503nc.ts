@@ -74,6 +74,7 @@ export default defineScenario({
   cause: 'Envoy got a route naming a cluster it did not have yet (RDS before CDS)',
   timeScaling: 'the two parts of the change 1.5 s apart; the app calls every 50 ms',
   clients: ['curl', 'go'],
+  responseFlags: { NC: { where: 'before: 503 NC cluster_not_found between the RDS and the CDS push' } },
   lab: {
     upstreams: [
       { name: 'v1', octet: 30, ports: [8080] },

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 export const ENVOY_CONFIGS_DIR = `${REPO_ROOT}/envoy-configs`;
 export const SCENARIOS_DIR = `${REPO_ROOT}/scenarios`;
+export const README_PATH = `${REPO_ROOT}/README.md`;
 export const LAB_DIR = `${REPO_ROOT}/lab`;
 export const AGENT_ENTRY = `${REPO_ROOT}/src/agent-main.ts`;
 /** Artifacts of every run: .lab-runs/<time>-<scenario>/<phase>/ */

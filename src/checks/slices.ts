@@ -55,7 +55,8 @@ export const accessAfter = (e: Evidence, category: MarkerCategory, kind?: 'http'
 /** Relative time (ms since the phase started) of the first marker of a category. */
 export const markerT = (e: Evidence, category: MarkerCategory) => e.markerAt(category) - e.timeline.startedAt;
 
-export const isOk = (r: RequestEntry) => r.ok ?? (r.status !== undefined && r.status < 400);
+/** Succeeded: a non-error status and the whole response (a response cut off after its headers is not a success). */
+export const isOk = (r: RequestEntry) => r.ok ?? (r.status !== undefined && r.status < 400 && !r.error);
 
 /**
  * The app's own dialer gave up connecting, whoever plays the app: undici's UND_ERR_CONNECT_TIMEOUT,

@@ -13,12 +13,13 @@ import { sweepStaleLabs } from '../backends/reaper.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { PrerequisiteError, UsageError } from '../errors.js';
-import { ENVOY_CONFIGS_DIR, RUNS_DIR, VALIDATED_DIR } from '../paths.js';
+import { ENVOY_CONFIGS_DIR, README_PATH, RUNS_DIR, VALIDATED_DIR } from '../paths.js';
 import { hasCommand } from '../backends/capabilities.js';
 import { CAPTURE_FILTER, labNames, leaksIn, startHostCapture, stopHostCapture } from '../safety/host-capture.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { PLAYGROUND_DIR, renderPlayground } from '../playground/render.js';
 import { writeRunReport } from '../report/html/run-report.js';
+import { flagTable, writeFlagTable } from '../report/flag-table.js';
 import type { RunSummary } from '../report/run-files.js';
 import { builtIstios, istiodBinary, latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio } from '../istio/render.js';
@@ -120,6 +121,19 @@ program
     const report = await sweepStaleLabs();
     say(report.swept.length ? `removed ${report.swept.length} stale lab(s): ${report.swept.join(', ')}` : 'nothing to clean');
     if (report.live.length) say(`left ${report.live.length} lab(s) whose run is still going: ${report.live.join(', ')}`);
+  });
+
+program
+  .command('flags')
+  .description("Envoy's response flags and the scenarios that reproduce each, from the scenarios' responseFlags (README's table)")
+  .option('--write', "rewrite README.md's response-flag table")
+  .action(async (o: { write?: boolean }) => {
+    const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+    if (!o.write) {
+      say(flagTable(scenarios));
+      return;
+    }
+    say((await writeFlagTable(README_PATH, scenarios)) ? 'README.md: response-flag table rewritten' : 'README.md: response-flag table already up to date');
   });
 
 program

@@ -50,11 +50,13 @@ function send(r: RawRequest, emit: Emit): Promise<Outcome> {
     let localPort: number | undefined;
     req.on('response', (res) => {
       let body = '';
+      const got = () => ({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) });
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () =>
-        done({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) }),
-      );
+      res.on('end', () => done(got()));
+      // A response cut off after its headers (a timeout under way, a reset): its status, the part of
+      // the body that came, and how it ended.
+      res.on('aborted', () => done({ ...got(), error: 'ECONNRESET', errorMessage: 'response aborted after its headers' }));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message, localPort }));

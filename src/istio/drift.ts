@@ -61,6 +61,7 @@ function ms(d: any): string {
 }
 
 const HTTP_FILTERS = 'http_filters';
+const PANIC = 'healthy_panic_threshold';
 
 /** Envoy's defaults when a field is unset, so "unset" and the default compare equal. */
 const DEFAULT_ROUTE_TIMEOUT = '15s';
@@ -108,9 +109,11 @@ function facts(r: EnvoyResources): Facts {
     f.set(`cluster ${c.name} max_requests_per_connection`, String(http?.common_http_protocol_options?.max_requests_per_connection ?? c.max_requests_per_connection ?? 'unset'));
     const od = c.outlier_detection;
     f.set(`cluster ${c.name} outlier_detection`, od ? OUTLIER_FIELDS.map((k) => `${k}=${k.endsWith('time') || k === 'interval' ? ms(od[k]) : (od[k]?.value ?? od[k] ?? 'unset')}`).join(' ') : 'none');
-    // An empty Percent is 0 (panic routing off); no field at all is Envoy's default, 50.
+    // An empty Percent is 0 (panic routing off). Compared only where the hand-written variant sets
+    // it: Istio's own default moved (the newer Istio sets 0 on every cluster, PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS),
+    // and only the outlier scenarios depend on it.
     const panic = c.common_lb_config?.healthy_panic_threshold;
-    f.set(`cluster ${c.name} healthy_panic_threshold`, panic === undefined ? '50 (default)' : String(panic.value ?? 0));
+    if (panic !== undefined) f.set(`cluster ${c.name} ${PANIC}`, String(panic.value ?? 0));
     const ka = c.upstream_connection_options?.tcp_keepalive;
     f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');
   }
@@ -142,7 +145,8 @@ export function driftBetween(handWritten: EnvoyResources, generated: EnvoyResour
   const got = facts(generated);
   const drifts: Drift[] = [];
   for (const [what, value] of want) {
-    const other = got.get(what) ?? 'absent';
+    // A panic threshold Istio leaves unset is Envoy's default, 50.
+    const other = got.get(what) ?? (what.endsWith(PANIC) && got.has(what.replace(` ${PANIC}`, '')) ? '50 (default)' : 'absent');
     // Istio adds filters of its own (grpc_stats, fault, cors): the hand-written ones must be there, in the same order.
     const same = what.endsWith(HTTP_FILTERS) ? inOrder(value.split(' → '), other.split(' → ')) : other === value;
     if (!same) drifts.push({ what, handWritten: value, generated: other });

@@ -10,7 +10,12 @@ import type { TlsUpstreamOptions } from '../upstreams/tls-upstream.js';
  * memcached, a TLS site,
  * or a client that calls the pod's app (inbound scenarios; it runs only the lab's agent).
  */
-export type UpstreamSpec = { name: string; octet: number } & (
+export type UpstreamSpec = {
+  name: string;
+  octet: number;
+  /** The pod's labels (e.g. {version: 'v2'}): under --istio its ServiceEntry endpoint carries them (${UPSTREAM_<NAME>_LABELS}), so a DestinationRule subset selects it or not. */
+  labels?: Record<string, string>;
+} & (
   | { kind?: 'http'; ports: number[]; http?: Omit<HttpUpstreamOptions, 'name' | 'ports'> }
   | { kind: 'redis'; port: number }
   | { kind: 'mariadb'; port: number; mariadb?: MariaDbOptions }

@@ -4,6 +4,7 @@
  * runs a fresh lab with the fix in place and must show the symptom gone and the fix path used;
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
+import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
 import type { PhaseLoad } from '../scheduler/phase-load.js';
 import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
@@ -87,12 +88,21 @@ export interface Scenario {
    * client (lab.startApp / client.start).
    */
   clients?: Array<'curl' | 'go' | 'openssl' | 'redis-cli'>;
+  /**
+   * The Envoy response flags (src/envoy/response-flags.ts) this scenario's incident shows, each
+   * with a few words on where; `gone: true` when it is documented but does not happen on the
+   * Envoy versions the lab runs. README's response-flag table is generated from these.
+   */
+  responseFlags?: Record<string, { where: string; gone?: boolean }>;
   phases: Phase[];
 }
 
 /** Checks a scenario's shape when its file loads: a wrong one never reaches a lab. */
 export function defineScenario(s: Scenario): Scenario {
   const bad = (what: string, fix: string) => new ScenarioDefinitionError(`scenario ${s.id}: ${what}`, { fix });
+  for (const flag of Object.keys(s.responseFlags ?? {})) {
+    if (!(flag in RESPONSE_FLAGS)) throw bad(`responseFlags names "${flag}", which is not an Envoy response flag`, `use one of ${Object.keys(RESPONSE_FLAGS).join(', ')}`);
+  }
   const names = new Set<string>();
   for (const p of s.phases) {
     if (names.has(p.name)) throw bad(`phase "${p.name}" is defined twice`, 'give every phase its own name');

@@ -12,9 +12,16 @@ export function hostPlaceholder(host: string): string {
   return `UPSTREAM_${host.toUpperCase().replace(/-/g, '_')}_IP`;
 }
 
-/** Values for ${NAME} placeholders in Envoy configs: DNS_IP, POD_IP, LAB_CIDR, UPSTREAM_<NAME>_IP. */
-export function labVars(plan: AddressPlan, spec: { upstreams: Array<{ name: string; octet: number }> }): Record<string, string> {
+/**
+ * Values for ${NAME} placeholders in Envoy configs and Istio YAML: DNS_IP, POD_IP, LAB_CIDR,
+ * UPSTREAM_<NAME>_IP, and UPSTREAM_<NAME>_LABELS (the host's labels as a YAML flow map, for a
+ * ServiceEntry endpoint's `labels:`: the subsets a DestinationRule selects).
+ */
+export function labVars(plan: AddressPlan, spec: { upstreams: Array<{ name: string; octet: number; labels?: Record<string, string> }> }): Record<string, string> {
   const vars: Record<string, string> = { DNS_IP: plan.ip(DNS_HOST), POD_IP: plan.ip(POD), LAB_CIDR: plan.cidr };
-  for (const u of spec.upstreams) vars[hostPlaceholder(u.name)] = plan.ip(u);
+  for (const u of spec.upstreams) {
+    vars[hostPlaceholder(u.name)] = plan.ip(u);
+    vars[hostPlaceholder(u.name).replace(/_IP$/, '_LABELS')] = JSON.stringify(u.labels ?? {});
+  }
   return vars;
 }

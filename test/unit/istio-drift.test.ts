@@ -71,7 +71,9 @@ describe('driftBetween', () => {
     const od = (max: number) => ({ outlier_detection: { consecutive_5xx: 1, interval: '1s', base_ejection_time: '30s', max_ejection_percent: max }, common_lb_config: { healthy_panic_threshold: {} } });
     expect(driftBetween(cluster(od(100)), cluster({ ...od(100), outlier_detection: { ...od(100).outlier_detection, base_ejection_time: { seconds: 30 } } }))).toEqual([]);
     expect(driftBetween(cluster(od(100)), cluster(od(50))).map((d) => d.generated)).toEqual([expect.stringContaining('max_ejection_percent=50')]);
-    expect(driftBetween(cluster(od(100)), cluster({ ...od(100), common_lb_config: {} })).map((d) => d.what)).toEqual(['cluster outbound|8080||app.test healthy_panic_threshold']);
+    expect(driftBetween(cluster(od(100)), cluster({ ...od(100), common_lb_config: {} })).map((d) => `${d.what}: ${d.generated}`)).toEqual(['cluster outbound|8080||app.test healthy_panic_threshold: 50 (default)']);
+    // A hand-written variant that leaves the threshold unset says nothing about it.
+    expect(driftBetween(cluster(limits(1)), cluster({ ...limits(1), common_lb_config: { healthy_panic_threshold: {} } }))).toEqual([]);
     const route = (r: object): EnvoyResources => ({ listeners: [], clusters: [], routes: [{ name: '8080', virtual_hosts: [{ name: 'a', domains: ['a'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', ...r } }] }] }] });
     expect(driftBetween(route({ timeout: '15s' }), route({}))).toEqual([]);
     expect(driftBetween(route({}), route({ timeout: '0s' }))).toEqual([{ what: 'route 8080 a prefix / timeout', handWritten: '15000ms', generated: '0ms' }]);
