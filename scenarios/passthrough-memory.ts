@@ -120,6 +120,10 @@ export default defineScenario({
       kind: 'measure',
       title: 'Calls every 0.1 s (the seed: every 1 s): the hosts are always in use, nothing is swept',
       config: 'broken',
+      // Its verdict is a timing: a cycle over the 40 hosts must stay under the 0.5 s sweep. Beside
+      // the suite's other labs the cycles stretched and 570 re-creations came in 24 cycles
+      // (measured, both backends): it runs on a quiet machine.
+      load: 'alone',
       run: pollPassthrough(FAST_GAP_MS),
       expect: [everyCallOk, rarelySwept, memoryGrows(false)],
     },

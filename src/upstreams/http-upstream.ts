@@ -59,6 +59,8 @@ export interface HttpUpstreamOptions {
    * name repeats a key already seen does no work again and is answered 200 "duplicate of …".
    */
   idempotencyKey?: string;
+  /** The largest request header block it accepts, KiB (Node's default: 16; above it Node answers 431 itself). */
+  maxHeaderKb?: number;
 }
 
 /** One step of a programmable response sequence. */
@@ -126,7 +128,7 @@ let lastReset: string | undefined;
 
 async function start(o: HttpUpstreamOptions, emit: Emit) {
   for (const port of o.ports) {
-    const server = createServer((req, res) => {
+    const server = createServer({ maxHeaderSize: (o.maxHeaderKb ?? 16) * 1024 }, (req, res) => {
       const socket = req.socket;
       const conn = conns.get(socket)!;
       const idleMs = Date.now() - conn.lastActivity;

@@ -74,6 +74,9 @@ describe('driftBetween', () => {
     expect(driftBetween(cluster(od(100)), cluster({ ...od(100), common_lb_config: {} })).map((d) => `${d.what}: ${d.generated}`)).toEqual(['cluster outbound|8080||app.test healthy_panic_threshold: 50 (default)']);
     // A hand-written variant that leaves the threshold unset says nothing about it.
     expect(driftBetween(cluster(limits(1)), cluster({ ...limits(1), common_lb_config: { healthy_panic_threshold: {} } }))).toEqual([]);
+    const http = (o?: object) => cluster(o ? { typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': o } } : {});
+    expect(driftBetween(http({ explicit_http_config: { http_protocol_options: {} } }), http())).toEqual([]);
+    expect(driftBetween(http({ explicit_http_config: { http_protocol_options: {} }, common_http_protocol_options: { max_response_headers_kb: 96 } }), http({ common_http_protocol_options: { max_response_headers_kb: 96 } })).map((d) => d.generated)).toEqual(['none picked (Envoy rejects the cluster)']);
     const route = (r: object): EnvoyResources => ({ listeners: [], clusters: [], routes: [{ name: '8080', virtual_hosts: [{ name: 'a', domains: ['a'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', ...r } }] }] }] });
     expect(driftBetween(route({ timeout: '15s' }), route({}))).toEqual([]);
     expect(driftBetween(route({}), route({ timeout: '0s' }))).toEqual([{ what: 'route 8080 a prefix / timeout', handWritten: '15000ms', generated: '0ms' }]);
