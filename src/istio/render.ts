@@ -5,9 +5,10 @@
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execaOffline } from '../backends/offline.js';
 import { UsageError } from '../errors.js';
+import { acquireSlot } from '../scheduler/machine-slots.js';
 import { istiodBinary } from './istiod-binary.js';
 
 /**
@@ -33,6 +34,9 @@ export interface RenderOptions {
 }
 
 /** The config_dump Istio would push to the pod's sidecar. */
+/** What one istiod render holds of the machine (Go's config generation on one core, measured). */
+const RENDER_CORES = 1;
+
 export async function renderIstio(files: string[], o: RenderOptions = {}): Promise<{ configs: any[] }> {
   const bin = await istiodBinary(o.progress, o.version);
   const dir = await mkdtemp(join(tmpdir(), 'efl-istio-'));
@@ -40,7 +44,11 @@ export async function renderIstio(files: string[], o: RenderOptions = {}): Promi
   const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFiles?.length ? ['-mesh', o.meshFiles.join(',')] : [])];
   try {
     // istiod logs to stdout: the dump comes through a file. Loopback only: rendering needs no network.
-    const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 });
+    // A render keeps a core busy for a second or two: it takes a place in the machine's ledger like
+    // a phase run, so a phase that needs the machine alone is not overtaken by the drift checks
+    // (beside 100 renders, ratelimit-accuracy's caller could not hold its rate: measured).
+    const slot = await acquireSlot({ label: `istiod render ${basename(files[0] ?? '')}`, cores: RENDER_CORES, alone: false });
+    const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 }).finally(() => slot.release());
     if (r.exitCode !== 0) throw new UsageError(`Istio could not generate a config from ${files.join(', ')}`, { fix: 'check the YAML (Istio objects and Kubernetes Services)', evidence: String(r.all ?? '').split('\n').filter((l) => !/\tinfo\t/.test(l)).slice(-10).join('\n') });
     return JSON.parse(await readFile(out, 'utf8'));
   } finally {

@@ -177,6 +177,7 @@ export class Lab implements AsyncDisposable {
   async applyConfig(configPath: string, label: string): Promise<void> {
     if (this.istiod) return this.applyIstioConfig(configPath, label);
     await this.narrate(`config pushed live: ${label}`, { why: 'as istiod pushes a change: CDS, then RDS, then LDS, to the running Envoy', pause: true });
+    this.timeline.mark('push', label);
     await this.sidecar().apply(await renderForLab(this.backend, this.spec, this.o.envoy.version, configPath));
     this.timeline.mark('config', label);
     this.log(`config: ${label} applied live`);
@@ -202,6 +203,7 @@ export class Lab implements AsyncDisposable {
       const st = await this.sidecar().admin.stats();
       return { cds: st.get('cluster_manager.cds.update_success') ?? 0, lds: st.get('listener_manager.lds.update_success') ?? 0 };
     };
+    this.timeline.mark('push', label);
     const before = await accepted();
     const t = Date.now();
     const what = await this.istiod!.apply(source);

@@ -7,8 +7,12 @@ import { EventEmitter } from 'node:events';
 import type { Outcome } from '../clients/outcome.js';
 import { WaitTimeoutError } from '../util/time.js';
 
-/** `cds` / `rds` / `lds`: one xDS part accepted by Envoy on its own (lab.pushConfig). */
-export type MarkerCategory = 'fault' | 'dns' | 'config' | 'cds' | 'rds' | 'lds' | 'sidecar' | 'note';
+/**
+ * `cds` / `rds` / `lds`: one xDS part accepted by Envoy on its own (lab.pushConfig). `push`: a live
+ * config change started (lab.applyConfig); `config`: Envoy has accepted it. A request started
+ * between the two may already run on the new config (measured: 20 ms before `config`).
+ */
+export type MarkerCategory = 'fault' | 'dns' | 'push' | 'config' | 'cds' | 'rds' | 'lds' | 'sidecar' | 'note';
 
 export type TimelineEntry =
   | ({ t: number; kind: 'request' } & Outcome)
