@@ -12,6 +12,7 @@
  * CPU_SHARE. `alone` fits only an empty machine. `forced` (--parallel N) ignores the cores: the
  * caller chose the count itself; it still never runs beside an `alone` run.
  */
+import { untilQuiet } from './quiet-machine.js';
 import { availableParallelism } from 'node:os';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ const DIR = join(RUN_ROOT, 'scheduler');
 const LEDGER = join(DIR, 'ledger.json');
 const LOCK = join(DIR, 'ledger.lock');
 const POLL_MS = 100;
+/** A quiet-machine wait longer than one sample is worth telling. */
+const SAMPLE_QUIET_NOTE_MS = 1000;
 
 export interface SlotRequest {
   label: string;
@@ -175,6 +178,10 @@ export async function acquireSlot(req: SlotRequest, onWait?: (why: string) => vo
       onWait(`waiting for the machine: ${started.running.length} run(s) under way (${used.toFixed(2)} of ${budget.toFixed(1)} cores${started.running.some((r) => r.alone) ? ', one needs it alone' : ''}); this one needs ${req.alone ? 'it alone' : `${req.cores.toFixed(2)} cores`}`);
     }
     await sleep(POLL_MS);
+  }
+  if (req.alone) {
+    const q = await untilQuiet();
+    if (q.waitedMs > SAMPLE_QUIET_NOTE_MS) onWait?.(`waited ${(q.waitedMs / 1000).toFixed(1)} s for the machine to be quiet (idle ${q.idle === undefined ? '?' : Math.round(q.idle * 100)} %) before a run that needs it alone`);
   }
   const waitedMs = Date.now() - entry.since;
   let released = false;

@@ -31,3 +31,13 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(auto.width).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('a quiet machine for a run that needs it alone', () => {
+  it('reads the idle share of the machine from /proc/stat, between 0 and 1', async () => {
+    const { idleShare } = await import('../../src/scheduler/quiet-machine.js');
+    const idle = await idleShare(200);
+    if (idle === undefined) return; // no /proc/stat here: the wait is skipped
+    expect(idle).toBeGreaterThanOrEqual(0);
+    expect(idle).toBeLessThanOrEqual(1);
+  });
+});
