@@ -51,7 +51,11 @@ export async function loadRequest(o: { backend: 'netns' | 'docker'; scenario: st
   const measured = (await load())[key(o.backend, o.scenario, o.phase)];
   if (o.declared === 'alone') return { cores: measured?.cores ?? COMMON_CORES[o.backend], alone: true, source: 'declared: alone', wallMs: measured?.wallMs };
   if (o.declared) return { cores: o.declared.cores, alone: false, source: 'declared', wallMs: measured?.wallMs };
-  if (measured) return { cores: measured.cores, alone: false, source: `measured on ${measured.runs} earlier run(s)`, wallMs: measured.wallMs };
+  // A measurement never charges less than the common figure: the lab's cgroup and the harness's
+  // share miss work done for the lab elsewhere (dockerd and its shims, the kernel's softirqs).
+  // Runs packed by their measured 0.15-0.18 cores overloaded the machine and timing checks
+  // failed on docker (three full suites); by the common figure, the same suite passed.
+  if (measured) return { cores: Math.max(measured.cores, COMMON_CORES[o.backend]), alone: false, source: `measured on ${measured.runs} earlier run(s), at least the common figure`, wallMs: measured.wallMs };
   return { cores: COMMON_CORES[o.backend], alone: false, source: 'the common figure' };
 }
 
