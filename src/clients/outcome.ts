@@ -21,6 +21,8 @@ export interface Outcome {
   responseHeaderNames?: string[];
   /** First line of the body (Envoy's local reply text on a 503). */
   body?: string;
+  /** Raw HTTP clients: the response body's whole length, bytes (`body` keeps its first 2000). */
+  bodyBytes?: number;
   /** Raw TCP probes: how the connection ended and how long after its last byte. */
   closedBy?: 'fin' | 'rst' | 'still-open';
   closedAfterIdleMs?: number;

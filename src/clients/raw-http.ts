@@ -51,7 +51,7 @@ function send(r: RawRequest, emit: Emit): Promise<Outcome> {
     let localPort: number | undefined;
     req.on('response', (res) => {
       let body = '';
-      const got = () => ({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) });
+      const got = () => ({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) });
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => done(got()));
@@ -88,7 +88,7 @@ function sendH2(r: RawRequest, emit: Emit): Promise<Outcome> {
     });
     stream.setEncoding('utf8');
     stream.on('data', (d: string) => (body += d));
-    stream.on('end', () => done({ status, body: body.trim().slice(0, 2000), responseHeaderNames: names }));
+    stream.on('end', () => done({ status, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), responseHeaderNames: names }));
     stream.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message }));
     stream.end(r.body);
   });

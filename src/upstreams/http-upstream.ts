@@ -30,6 +30,8 @@ export interface HttpUpstreamOptions {
   /** Status and body of every response (default 200, "<name> (<addr>)"). */
   status?: number;
   body?: string;
+  /** The body is this many KiB of "x" (a large download); `body` wins when both are set. */
+  bodyKb?: number;
   /**
    * The app's own view, as the body (JSON): the peer address of its socket, the header lines as
    * they arrived (names in their case, duplicates kept), X-Forwarded-For. The inbound scenarios
@@ -168,7 +170,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
           xff: req.headers['x-forwarded-for'] as string | undefined,
           verdict: verdict.why,
         };
-        const body = duplicate ? `duplicate of ${o.idempotencyKey} ${key}: done once, not again\n` : o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? `${o.name} (${local})\n`);
+        const body = duplicate ? `duplicate of ${o.idempotencyKey} ${key}: done once, not again\n` : o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? (o.bodyKb !== undefined ? 'x'.repeat(o.bodyKb * 1024) : `${o.name} (${local})\n`));
         const streamed = o.slowBody && !duplicate;
         res.writeHead(verdict.status, {
           ...o.responseHeaders,
