@@ -17,18 +17,12 @@
  *           cluster alone leaves both the 413 and the 500 (measured). Neither answer carries a
  *           response flag: the access log says "-" and only the details name the limit.
  */
-import { defineScenario, everyAccessEntry, everyRequest, isOk, serviceRequest, upstreamCounted, type Lab, type RawRequest } from '../src/index.js';
+import { defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const MIB2 = 2 * 1024 * 1024;
 const upload = serviceRequest('/upload', { method: 'POST', headers: [['content-type', 'application/octet-stream']], body: 'u'.repeat(MIB2), label: 'POST /upload (2 MiB)' });
 const download = serviceRequest('/report', { label: 'GET /report (the app answers 2 MiB)' });
 const BIG_RESPONSE = { app: { http: { bodyKb: 2048 } } };
-
-/** The app sends the request 3 times; the service's own count is taken after. */
-const send3 = (r: RawRequest) => async (lab: Lab) => {
-  for (let i = 0; i < 3; i++) await lab.send(r);
-  await lab.upstreamCounts('app');
-};
 
 export default defineScenario({
   id: 'body-limits',
@@ -48,7 +42,7 @@ export default defineScenario({
       kind: 'before',
       title: 'A 2 MiB POST through the body-reading filter: 413 from Envoy, the app never sees it',
       config: 'broken',
-      run: send3(upload),
+      run: sendThreeTimes(upload),
       expect: [
         everyRequest('symptom: 413 Payload Too Large, every time', { min: 3 }, (r) => r.status === 413),
         // No response flag: Envoy logs "-"; the details name the limit (measured on 1.40.0).
@@ -62,7 +56,7 @@ export default defineScenario({
       title: 'The app answers 2 MiB through the body-reading filter: 500 from Envoy, the app did answer',
       config: 'broken',
       upstreams: BIG_RESPONSE,
-      run: send3(download),
+      run: sendThreeTimes(download),
       expect: [
         upstreamCounted('trigger: the app received all 3 and answered them (2 MiB each)', 'app', (c) => c.requests['GET /report'] === 3),
         everyRequest('symptom: 500, every time, although the app answered 200', { min: 3 }, (r) => r.status === 500),
@@ -74,7 +68,7 @@ export default defineScenario({
       kind: 'fix',
       title: 'per_connection_buffer_limit_bytes 4 MiB on the listener: the 2 MiB POST reaches the app',
       config: 'fix-buffer-limit',
-      run: send3(upload),
+      run: sendThreeTimes(upload),
       expect: [
         everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
         upstreamCounted('fix path: the app received all 3', 'app', (c) => c.requests['POST /upload'] === 3),
@@ -86,7 +80,7 @@ export default defineScenario({
       title: 'per_connection_buffer_limit_bytes 4 MiB on the listener: the 2 MiB answer reaches the caller',
       config: 'fix-buffer-limit',
       upstreams: BIG_RESPONSE,
-      run: send3(download),
+      run: sendThreeTimes(download),
       expect: [everyRequest('symptom gone: 200 with the whole 2 MiB body, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app' && r.bodyBytes === MIB2)],
     },
     {
@@ -94,7 +88,7 @@ export default defineScenario({
       kind: 'fix',
       title: 'No body-reading filter: Envoy streams the 2 MiB POST to the app',
       config: 'fix-no-buffering',
-      run: send3(upload),
+      run: sendThreeTimes(upload),
       expect: [
         everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
         upstreamCounted('fix path: the app received all 3', 'app', (c) => c.requests['POST /upload'] === 3),

@@ -19,7 +19,7 @@
  *           one gets 502 (response block 80 KiB, not 60); 100 headers; envoy --mode validate
  *           accepts max_request_headers_kb up to 8192 (PR#5859's cap was 96).
  */
-import { defineScenario, everyAccessEntry, everyRequest, isOk, serviceRequest, upstreamCounted, type Lab, type RawRequest } from '../src/index.js';
+import { defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const COOKIE_KB = 70;
 const HEADERS = 101;
@@ -32,12 +32,6 @@ const manyHeaders: Array<[string, string]> = Array.from({ length: HEADERS }, (_,
 const bigCookie = serviceRequest('/profile', { headers: [['cookie', cookie]], label: `GET /profile with a ${COOKIE_KB} KiB cookie` });
 const tooMany = serviceRequest('/profile', { headers: manyHeaders, label: `GET /profile with ${HEADERS} extra headers` });
 const plain = serviceRequest('/profile', { label: `GET /profile (the app sets a ${SET_COOKIE_KB} KiB cookie)` });
-
-/** The app sends the request 3 times; the service's own count is taken after. */
-const send3 = (r: RawRequest) => async (lab: Lab) => {
-  for (let i = 0; i < 3; i++) await lab.send(r);
-  await lab.upstreamCounts('app');
-};
 
 const appSawNothing = upstreamCounted('the app never saw them: Envoy answered before forwarding', 'app', (c) => !c.requests['GET /profile']);
 const appServedAll = upstreamCounted('fix path: the app received all 3 and answered them', 'app', (c) => c.requests['GET /profile'] === 3);
@@ -67,7 +61,7 @@ export default defineScenario({
       kind: 'before',
       title: `A ${COOKIE_KB} KiB cookie: 431 from Envoy (http1.headers_too_large), the app never sees it`,
       config: 'broken',
-      run: send3(bigCookie),
+      run: sendThreeTimes(bigCookie),
       expect: [
         everyRequest('symptom: 431 Request Header Fields Too Large, every time', { min: 3 }, (r) => r.status === 431),
         envoySaid(431, 'http1.headers_too_large', 'DPE', 'mechanism: Envoy answered it: 431 DPE http1.headers_too_large, no upstream'),
@@ -79,7 +73,7 @@ export default defineScenario({
       kind: 'before',
       title: `${HEADERS} extra headers: 431 from Envoy (http1.too_many_headers)`,
       config: 'broken',
-      run: send3(tooMany),
+      run: sendThreeTimes(tooMany),
       expect: [
         everyRequest('symptom: 431, every time', { min: 3 }, (r) => r.status === 431),
         envoySaid(431, 'http1.too_many_headers', 'DPE', 'mechanism: Envoy answered it: 431 DPE http1.too_many_headers, no upstream'),
@@ -92,7 +86,7 @@ export default defineScenario({
       title: `The app answers with a ${SET_COOKIE_KB} KiB Set-Cookie: 502 UPE from Envoy, the app did answer`,
       config: 'broken',
       upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
-      run: send3(plain),
+      run: sendThreeTimes(plain),
       expect: [
         upstreamCounted(`trigger: the app received all 3 and answered them (with its ${SET_COOKIE_KB} KiB Set-Cookie)`, 'app', (c) => c.requests['GET /profile'] === 3),
         everyRequest('symptom: 502, every time, although the app answered 200', { min: 3 }, (r) => r.status === 502),
@@ -104,7 +98,7 @@ export default defineScenario({
       kind: 'fix',
       title: `max_request_headers_kb 96: the ${COOKIE_KB} KiB cookie reaches the app`,
       config: 'fix-max-request-headers-kb',
-      run: send3(bigCookie),
+      run: sendThreeTimes(bigCookie),
       expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'), appServedAll],
     },
     {
@@ -112,7 +106,7 @@ export default defineScenario({
       kind: 'fix',
       title: `max_headers_count 200: the ${HEADERS} headers reach the app`,
       config: 'fix-max-headers-count',
-      run: send3(tooMany),
+      run: sendThreeTimes(tooMany),
       expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'), appServedAll],
     },
     {
@@ -121,7 +115,7 @@ export default defineScenario({
       title: `max_response_headers_kb 96 on the cluster: the ${SET_COOKIE_KB} KiB Set-Cookie reaches the app's caller`,
       config: 'fix-max-response-headers-kb',
       upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
-      run: send3(plain),
+      run: sendThreeTimes(plain),
       expect: [
         everyRequest('symptom gone: 200 with the Set-Cookie, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app' && (r.responseHeaderNames ?? []).map((h) => h.toLowerCase()).includes('set-cookie')),
         appServedAll,

@@ -4,6 +4,7 @@
  * stats, and the calls the app makes, named once here.
  */
 import type { RawRequest } from '../clients/raw-http.js';
+import type { Lab } from '../lab/lab.js';
 
 export const SERVICE_URL = 'http://app.test:8080';
 export const SERVICE_CLUSTER = 'outbound|8080||app.test';
@@ -16,3 +17,9 @@ export function serviceRequest(path: string, o: Partial<Omit<RawRequest, 'url'>>
   const method = o.method ?? 'GET';
   return { headers: [], label: `${method} ${path}`, ...o, method, url: `${SERVICE_URL}${path}` };
 }
+
+/** A phase's run: the app sends the request 3 times, one after another; the service's own count is taken after. */
+export const sendThreeTimes = (r: RawRequest) => async (lab: Lab) => {
+  for (let i = 0; i < 3; i++) await lab.send(r);
+  await lab.upstreamCounts('app');
+};
