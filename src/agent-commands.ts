@@ -16,6 +16,7 @@ export const COMMAND_GROUPS: Array<{ names: string[]; load: () => Promise<Comman
   { names: ['tcp.probe'], load: async () => (await import('./clients/tcp-probe.js')).tcpProbeCommands },
   { names: ['tls.get'], load: async () => (await import('./clients/tls-client.js')).tlsClientCommands },
   { names: ['http.send', 'http.burst', 'http2.send'], load: async () => (await import('./clients/raw-http.js')).rawHttpCommands },
+  { names: ['ws.chat'], load: async () => (await import('./clients/websocket-client.js')).websocketClientCommands },
   { names: ['http10.get'], load: async () => (await import('./clients/http10-client.js')).http10ClientCommands },
   { names: ['mysql.connect', 'mysql.query', 'mysql.close'], load: async () => (await import('./clients/sql-client.js')).sqlClientCommands },
   { names: ['memcached.connect', 'memcached.command', 'memcached.close'], load: async () => (await import('./clients/memcached-client.js')).memcachedClientCommands },

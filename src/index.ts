@@ -36,7 +36,7 @@ export type { RawRequest } from './clients/raw-http.js';
 // Incident scripts several scenarios share.
 export { CONNECTION_TERMINATION_503, SWEEP, callsWithIdleGaps, raceLost, raceRateMeasured, sweepIdleGaps, type RaceTarget } from './patterns/keepalive-race.js';
 export { podServingCallers } from './patterns/pod-as-server.js';
-export { SERVICE_CLUSTER, SERVICE_URL, clusterStat, sendThreeTimes, serviceRequest } from './patterns/mesh-service.js';
+export { SERVICE_CLUSTER, SERVICE_URL, chatThreeTimes, clusterStat, sendThreeTimes, serviceRequest, serviceWebSocket } from './patterns/mesh-service.js';
 
 // Configs and versions.
 export { variantPath } from './envoy/config.js';

@@ -69,7 +69,8 @@ export function outcomeCounts(rs: RequestEntry[]): string {
   const counts = new Map<string, number>();
   for (const r of rs) {
     const what = r.op ? `${r.op} ` : '';
-    const k = r.status !== undefined ? `${r.status}${r.servedBy ? ` from ${r.servedBy}` : ''}` : r.ok ? `${what}ok` : `${what}${r.error ?? 'error'}`;
+    const frames = r.framesSent !== undefined ? ` (${r.framesEchoed}/${r.framesSent} frames echoed)` : '';
+    const k = `${r.status !== undefined ? `${r.status}${r.servedBy ? ` from ${r.servedBy}` : ''}` : r.ok ? `${what}ok` : `${what}${r.error ?? 'error'}`}${frames}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none';

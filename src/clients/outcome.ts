@@ -37,6 +37,9 @@ export interface Outcome {
   idleGapMs?: number;
   /** Redis: the server-side CLIENT ID of the connection that ran the command (same id = same connection). */
   clientId?: number;
+  /** WebSocket: text frames sent, and how many of them came back (the app echoes each). */
+  framesSent?: number;
+  framesEchoed?: number;
   /** TLS: the certificate the other end presented, and Node's verdict on it. */
   certSubject?: string;
   certSan?: string;

@@ -11,6 +11,7 @@ import type { Backend } from '../backends/backend.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
 import type { Outcome } from '../clients/outcome.js';
 import type { RawRequest } from '../clients/raw-http.js';
+import type { WebSocketChat } from '../clients/websocket-client.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import type { Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
@@ -299,6 +300,12 @@ export class Lab implements AsyncDisposable {
   /** One request from the app on a fresh connection, recorded with its outcome (src/clients/raw-http.ts). */
   async send(r: RawRequest): Promise<Outcome> {
     return this.app<Outcome>('http.send', r, (r.timeoutMs ?? 3000) + 30_000);
+  }
+
+  /** The app opens a WebSocket and sends text frames, each waiting for its echo (src/clients/websocket-client.ts). */
+  async websocket(c: WebSocketChat): Promise<Outcome> {
+    await this.narrate(`the app opens ${c.url} and sends ${c.messages ?? 3} WebSocket frame(s)`, { pause: true });
+    return this.app<Outcome>('ws.chat', c, (c.timeoutMs ?? 3000) + 30_000);
   }
 
   /** What an upstream HTTP host counted: requests and work per "METHOD /path", de-duplicated repeats, resets. */

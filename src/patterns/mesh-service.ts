@@ -4,6 +4,7 @@
  * stats, and the calls the app makes, named once here.
  */
 import type { RawRequest } from '../clients/raw-http.js';
+import type { WebSocketChat } from '../clients/websocket-client.js';
 import type { Lab } from '../lab/lab.js';
 
 export const SERVICE_URL = 'http://app.test:8080';
@@ -18,8 +19,25 @@ export function serviceRequest(path: string, o: Partial<Omit<RawRequest, 'url'>>
   return { headers: [], label: `${method} ${path}`, ...o, method, url: `${SERVICE_URL}${path}` };
 }
 
-/** A phase's run: the app sends the request 3 times, one after another; the service's own count is taken after. */
-export const sendThreeTimes = (r: RawRequest) => async (lab: Lab) => {
-  for (let i = 0; i < 3; i++) await lab.send(r);
+/** A phase's run: the app does `once` 3 times, one after another; the service's own count is taken after. */
+const threeTimes = (once: (lab: Lab) => Promise<unknown>) => async (lab: Lab) => {
+  for (let i = 0; i < 3; i++) await once(lab);
   await lab.upstreamCounts('app');
 };
+
+/** The app sends the request 3 times. */
+export const sendThreeTimes = (r: RawRequest) => threeTimes((lab) => lab.send(r));
+
+/** A WebSocket to the service (ws://app.test:8080<path>): 3 frames, each echoed by the app. */
+export const serviceWebSocket = (path: string, label = `WebSocket ${path}`): WebSocketChat => ({ url: `ws://app.test:8080${path}`, messages: 3, label });
+
+/**
+ * The app opens the WebSocket 3 times. Envoy logs a WebSocket when its connection ends, often as DC
+ * (the client closed first, measured); the lab reads a DC entry that ends within 50 ms of the app's
+ * stop as cut by the stop (src/checks/slices.ts), so each ends 100 ms before the app does anything else.
+ */
+export const chatThreeTimes = (c: WebSocketChat) =>
+  threeTimes(async (lab) => {
+    await lab.websocket(c);
+    await lab.sleep(100);
+  });

@@ -12,9 +12,12 @@
  *   an idempotency-key mode that does the work of a repeated key once (the traffic-policy scenarios).
  * Kernel-level faults (blackhole, refuse) are applied around it by src/faults.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Commands, Emit } from '../agent/protocol.js';
+import { h2cFront } from './h2c-front.js';
+import { acceptWebSockets } from './websocket-echo.js';
 
 export interface HttpUpstreamOptions {
   /** Host name reported in x-served-by. */
@@ -63,6 +66,18 @@ export interface HttpUpstreamOptions {
   idempotencyKey?: string;
   /** The largest request header block it accepts, KiB (Node's default: 16; above it Node answers 431 itself). */
   maxHeaderKb?: number;
+  /**
+   * The app accepts WebSocket upgrades (the `ws` library) on any path and echoes every message:
+   * frames that come back prove the upgrade went through every hop.
+   */
+  websocket?: boolean;
+  /**
+   * The app speaks HTTP/2 without TLS (h2c, prior knowledge) on the same ports as HTTP/1.1, as a
+   * gRPC-capable framework does: the connection's first bytes choose. Node's HTTP/2 server, with
+   * extended CONNECT (RFC 8441, WebSocket over HTTP/2) off unless `h2ExtendedConnect` is set.
+   * `h2c: 'only'` refuses HTTP/1.1 (an h2c-only server: HTTP/1.1 bytes get a GOAWAY).
+   */
+  h2c?: boolean | 'only';
 }
 
 /** One step of a programmable response sequence. */
@@ -105,10 +120,16 @@ export interface UpstreamCounts {
   duplicatesAbsorbed: number;
   /** Requests that got a reset instead of a response. */
   resetsAfterRead: number;
+  /** Requests per HTTP version as the app saw them ("1.1", "2.0"). */
+  protocols: Record<string, number>;
+  /** WebSocket upgrades the app accepted, and the messages it echoed on them. */
+  websockets: number;
+  websocketMessages: number;
 }
 
-const servers: Server[] = [];
-const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0 };
+/** A listening port: its close (listener gone, waits for connections) and the cut of every connection. */
+const servers: Array<{ close: () => Promise<void>; closeAllConnections: () => void }> = [];
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0 };
 const seenKeys = new Set<string>();
 const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
@@ -121,6 +142,7 @@ function stepFor(o: HttpUpstreamOptions, n: number): { status?: number; delayMs:
   return { delayMs: o.delayMs ?? 0, reset: false };
 }
 const conns = new WeakMap<Socket, ConnState>();
+const sessionConns = new WeakMap<Http2Session, ConnState>();
 let served = 0;
 let nextConn = 1;
 /** The reset-idle-reuse fault: armed threshold (ms), and what it did. */
@@ -128,26 +150,33 @@ let resetIdleReuseAfterMs: number | undefined;
 let resets = 0;
 let lastReset: string | undefined;
 
+/** What a request came on: its connection's state, and how to reset it (an HTTP/2 stream is reset alone). */
+function connOf(req: IncomingMessage | Http2ServerRequest): { conn: ConnState; reset: () => void } {
+  if ('stream' in req) return { conn: sessionConns.get(req.stream.session!)!, reset: () => req.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR) };
+  return { conn: conns.get(req.socket)!, reset: () => req.socket.resetAndDestroy() };
+}
+
 async function start(o: HttpUpstreamOptions, emit: Emit) {
   for (const port of o.ports) {
-    const server = createServer({ maxHeaderSize: (o.maxHeaderKb ?? 16) * 1024 }, (req, res) => {
+    const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
       const socket = req.socket;
-      const conn = conns.get(socket)!;
+      const { conn, reset } = connOf(req);
       const idleMs = Date.now() - conn.lastActivity;
       if (resetIdleReuseAfterMs !== undefined && conn.served > 0 && idleMs >= resetIdleReuseAfterMs) {
         resets++;
         lastReset = `RST on connection #${conn.id} after ${idleMs} ms idle`;
         emit('fault-fired', { host: o.name, fault: 'reset-idle-reuse', detail: lastReset });
-        socket.resetAndDestroy();
+        reset();
         return;
       }
       clearTimeout(conn.idleTimer);
       served++;
       conn.served++;
       const local = `${socket.localAddress}:${socket.localPort}`;
-      emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served });
+      emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served, httpVersion: req.httpVersion });
       const what = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
       bump(counts.requests, what);
+      bump(counts.protocols, req.httpVersion);
       const key = o.idempotencyKey ? (req.headers[o.idempotencyKey.toLowerCase()] as string | undefined) : undefined;
       const duplicate = key !== undefined && seenKeys.has(key);
       if (key !== undefined) seenKeys.add(key);
@@ -158,7 +187,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
         if (step.reset && !duplicate) {
           counts.resetsAfterRead++;
           emit('fault-fired', { host: o.name, fault: 'reset-after-read', detail: `${what} #${served}: work done, connection reset` });
-          socket.resetAndDestroy();
+          reset();
           return;
         }
         const verdict = duplicate ? { status: 200, why: 'duplicate' } : appVerdict(o, req.rawHeaders);
@@ -192,7 +221,16 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       // The body is read (and the work done) before the response, as a handler does.
       req.resume();
       req.once('end', () => (step.delayMs ? setTimeout(respond, step.delayMs) : respond()));
-    });
+    };
+    const server = createServer({ maxHeaderSize: (o.maxHeaderKb ?? 16) * 1024 }, handler);
+    if (o.websocket) {
+      acceptWebSockets(server, {
+        name: o.name,
+        emit,
+        opened: (path) => (counts.websockets++, bump(counts.requests, `GET ${path}`), bump(counts.protocols, '1.1')),
+        echoed: () => counts.websocketMessages++,
+      });
+    }
     server.on('connection', (socket: Socket) => {
       const conn: ConnState = { id: nextConn++, served: 0, lastActivity: Date.now() };
       conns.set(socket, conn);
@@ -203,14 +241,25 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       });
     });
     server.keepAliveTimeout = o.keepAliveTimeoutMs ?? 60_000;
+    if (o.h2c) {
+      const front = h2cFront(server, {
+        only: o.h2c === 'only',
+        extendedConnect: false,
+        handler,
+        onSession: (session) => sessionConns.set(session, { id: nextConn++, served: 0, lastActivity: Date.now() }),
+      });
+      await front.listen(port);
+      servers.push({ close: front.close, closeAllConnections: () => (server.closeAllConnections(), front.closeSessions()) });
+      continue;
+    }
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', resolve));
-    servers.push(server);
+    servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())), closeAllConnections: () => server.closeAllConnections() });
   }
   return { ports: o.ports };
 }
 
 /** Writes `body` as `chunks` pieces, one every `everyMs`; stops if the peer goes away. */
-function streamBody(res: import('node:http').ServerResponse, body: string, o: { chunks: number; everyMs: number }, ended: () => void): void {
+function streamBody(res: { destroyed: boolean; write(chunk: string): unknown; end(chunk: string, cb: () => void): unknown }, body: string, o: { chunks: number; everyMs: number }, ended: () => void): void {
   let sent = 0;
   const next = () => {
     if (res.destroyed) return;
@@ -231,10 +280,11 @@ export const httpUpstreamCommands: Commands = {
   },
   /** The server process "dies": listeners closed, connections ended; the address stays up. */
   'http.stop': async () => {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
+    await Promise.all(servers.map((s) => {
+      const closed = s.close();
       s.closeAllConnections();
-    })));
+      return closed;
+    }));
     return { served };
   },
   'http.stats': () => ({ served }),

@@ -1,0 +1,113 @@
+/**
+ * websocket-upgrade: WebSocket handshakes refused by the sidecar, 403 upgrade_failed; and, once
+ * the upgrade is allowed, WebSockets that still fail when the hop to the app speaks HTTP/2.
+ *
+ * Reported  istio#50980 (403 upgrade_failed), #10114 and #11498 (websockets through the
+ *           sidecar), #27078 and #33534 ("websocket over http2 doesn't work"), #29427; envoy#5595;
+ *           Envoy FAQ websocket.rst; catalogue §7 (../shared/research/incident-catalogue.md).
+ * Symptom   The app's WebSocket client gets 403 Forbidden on the handshake, and the server's logs
+ *           show no request; plain HTTP calls to the same service work. After a DestinationRule
+ *           turns on HTTP/2 to the service (h2UpgradePolicy: UPGRADE), WebSockets fail again while
+ *           plain calls still work.
+ * Cause     Envoy allows an Upgrade only where the HTTP connection manager (or the route) lists it
+ *           in upgrade_configs; otherwise it answers 403 upgrade_failed itself. Over an HTTP/2
+ *           upstream Envoy carries the WebSocket as an extended CONNECT (RFC 8441), which the
+ *           server's HTTP/2 side must allow (SETTINGS_ENABLE_CONNECT_PROTOCOL; on an Envoy,
+ *           allow_connect).
+ * Fixes     upgrade_configs: [{upgrade_type: websocket}] (what istiod renders today on every HCM);
+ *           h2UpgradePolicy: DO_NOT_UPGRADE for the WebSocket's host (HTTP/1.1 end to end).
+ * Settled   see each phase's mechanism check and README (Envoy 1.40.0).
+ */
+import { accessIn, chatThreeTimes, check, defineScenario, describeAccess, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
+
+const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
+const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
+/** The app serves HTTP/1.1 and HTTP/2 without TLS (h2c) on :8080, as a gRPC-capable framework does. */
+const H2C_APP = { app: { http: { websocket: true, h2c: true } } };
+
+/** A plain call first (it must work, and says which protocol reached the app), then the WebSockets. */
+const plainCallThenChats = async (lab: Lab) => {
+  await lab.send(status);
+  await chatThreeTimes(chat)(lab);
+};
+
+const everyChatEchoed = everyRequest('symptom gone: 101 Switching Protocols and every frame echoed by the app, every time', { min: 3, where: (r) => r.framesSent !== undefined }, (r) => r.status === 101 && r.framesEchoed === 3);
+const appEchoedAll = upstreamCounted('fix path: the app accepted 3 WebSockets and echoed 9 frames', 'app', (c) => c.websockets === 3 && c.websocketMessages === 9);
+
+export default defineScenario({
+  id: 'websocket-upgrade',
+  title: 'WebSocket through the sidecar: 403 upgrade_failed without upgrade_configs; failing again over an HTTP/2 hop',
+  seed: 'catalogue §7 (websocket-upgrade-failures)',
+  reported: ['https://github.com/istio/istio/issues/50980', 'https://github.com/istio/istio/issues/27078', 'https://github.com/istio/istio/issues/33534', 'https://github.com/envoyproxy/envoy/issues/5595'],
+  symptom: 'WebSocket handshakes get 403 Forbidden from the sidecar (the app never sees them) while plain calls work; with HTTP/2 to the app, WebSockets fail again',
+  cause: 'an HCM without upgrade_configs refuses the Upgrade itself (403 upgrade_failed); over an HTTP/2 upstream the WebSocket becomes an extended CONNECT the app does not allow',
+  timeScaling: 'none needed: 3 WebSockets of 3 frames per phase',
+  lab: {
+    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { websocket: true } }],
+    dns: { 'app.test': 'app' },
+  },
+  phases: [
+    {
+      name: 'before-no-upgrade',
+      kind: 'before',
+      title: 'No upgrade_configs on the HCM: every WebSocket handshake gets 403 from Envoy',
+      config: 'broken',
+      run: chatThreeTimes(chat),
+      expect: [
+        everyRequest('symptom: the handshake answered 403 Forbidden, no frame sent, every time', { min: 3 }, (r) => r.status === 403 && r.framesEchoed === 0),
+        everyAccessEntry('mechanism: Envoy answered it: 403 upgrade_failed, no upstream chosen', { kind: 'http', min: 3 }, (a) => a.code === 403 && a.details === 'upgrade_failed' && a.up_host === undefined),
+        upstreamCounted('the app never saw a handshake', 'app', (c) => c.websockets === 0 && !c.requests['GET /chat']),
+      ],
+    },
+    {
+      name: 'fix-upgrade-configs',
+      kind: 'fix',
+      title: 'upgrade_configs websocket on the HCM (what istiod renders): 101, and frames flow both ways',
+      config: 'fix-upgrade-configs',
+      run: chatThreeTimes(chat),
+      expect: [
+        everyChatEchoed,
+        everyAccessEntry('fix path: Envoy passed the upgrade to the app: 101 from app', { kind: 'http', min: 3 }, (a) => a.code === 101 && a.up_host !== undefined),
+        appEchoedAll,
+      ],
+    },
+    {
+      name: 'before-h2-upgrade',
+      kind: 'before',
+      title: 'HTTP/2 to the app (h2UpgradePolicy: UPGRADE): plain calls work, WebSockets fail again',
+      config: 'h2-upgrade',
+      upstreams: H2C_APP,
+      run: plainCallThenChats,
+      expect: [
+        upstreamCounted('trigger: the hop to the app is HTTP/2 (the plain call reached it as HTTP/2.0)', 'app', (c) => (c.protocols['2.0'] ?? 0) >= 1 && !c.protocols['1.1']),
+        everyRequest('the plain call works', { where: (r) => r.framesSent === undefined }, (r) => r.status === 200 && r.servedBy === 'app'),
+        everyRequest('symptom: the handshake answered 502 Bad Gateway, no frame sent, every time', { min: 3, where: (r) => r.framesSent !== undefined }, (r) => r.status === 502 && r.framesEchoed === 0),
+        // Measured on 1.40.0: Envoy sends the WebSocket as an extended CONNECT stream on the HTTP/2
+        // connection the plain call used; the app's HTTP/2 server, which does not announce
+        // SETTINGS_ENABLE_CONNECT_PROTOCOL, resets it: 502 UPE protocol_error (not 503, not 403).
+        check('mechanism: each WebSocket went out as a stream on the plain call\'s HTTP/2 connection and was reset: 502 UPE protocol_error', (e) => {
+          const http = accessIn(e, {}, 'http');
+          const plain = http.find((a) => a.code === 200);
+          const ws = http.filter((a) => a !== plain);
+          const reset = ws.filter((a) => a.code === 502 && a.flags === 'UPE' && a.details === 'upstream_reset_before_response_started{protocol_error}');
+          const sameCx = reset.filter((a) => plain !== undefined && a.up_cx === plain.up_cx);
+          return { pass: plain !== undefined && ws.length >= 3 && reset.length === ws.length && sameCx.length === ws.length, evidence: `plain call on upstream cx ${plain?.up_cx ?? '(none)'}; WebSockets: ${describeAccess(ws)}; ${sameCx.length} of ${ws.length} on that connection` };
+        }),
+        upstreamCounted('the app accepted no WebSocket', 'app', (c) => c.websockets === 0),
+      ],
+    },
+    {
+      name: 'fix-do-not-upgrade',
+      kind: 'fix',
+      title: 'h2UpgradePolicy: DO_NOT_UPGRADE for the host: HTTP/1.1 to the app, WebSockets open and frames flow',
+      config: 'fix-do-not-upgrade',
+      upstreams: H2C_APP,
+      run: plainCallThenChats,
+      expect: [
+        upstreamCounted('fix path: the hop to the app is HTTP/1.1 again', 'app', (c) => (c.protocols['1.1'] ?? 0) >= 4 && !c.protocols['2.0']),
+        everyChatEchoed,
+        appEchoedAll,
+      ],
+    },
+  ],
+});

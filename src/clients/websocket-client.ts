@@ -1,0 +1,73 @@
+/**
+ * The app's WebSocket client (the `ws` library): opens ws://…, sends `messages` text frames one
+ * after another, each waiting for its echo, then closes. The outcome says how far it got: the
+ * handshake's status (101, or what the proxy answered instead, with its body), how many frames
+ * went out and how many came back.
+ */
+import WebSocket from 'ws';
+import type { Commands, Emit } from '../agent/protocol.js';
+import type { Outcome } from './outcome.js';
+
+export interface WebSocketChat {
+  url: string;
+  /** Text frames to send, each waiting for its echo (default 3). */
+  messages?: number;
+  label: string;
+  timeoutMs?: number;
+}
+
+let seq = 0;
+
+function chat(c: WebSocketChat, emit: Emit): Promise<Outcome> {
+  const at = Date.now();
+  const n = ++seq;
+  const want = c.messages ?? 3;
+  return new Promise((resolve) => {
+    let framesSent = 0;
+    let framesEchoed = 0;
+    let status: number | undefined;
+    let localPort: number | undefined;
+    let finished = false;
+    const ws = new WebSocket(c.url, { handshakeTimeout: c.timeoutMs ?? 3000 });
+    const finish = (o: Partial<Outcome>) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(guard);
+      ws.terminate();
+      const outcome: Outcome = { seq: n, at, latencyMs: Date.now() - at, op: c.label, status, localPort, framesSent, framesEchoed, ok: framesEchoed === want, ...o };
+      emit('outcome', { ...outcome });
+      resolve(outcome);
+    };
+    // A bound on the whole exchange: frames that never come back end it as a timeout.
+    const guard = setTimeout(() => finish({ error: 'ETIMEDOUT', errorMessage: `${framesEchoed} of ${framesSent} frame(s) echoed after ${c.timeoutMs ?? 3000} ms` }), (c.timeoutMs ?? 3000) + 1000 * want);
+    const sendNext = () => {
+      framesSent++;
+      ws.send(`message ${framesSent}/${want}`);
+    };
+    ws.on('upgrade', (res) => {
+      status = res.statusCode;
+      localPort = res.socket.localPort;
+    });
+    ws.on('open', sendNext);
+    ws.on('message', () => {
+      framesEchoed++;
+      if (framesEchoed < want) sendNext();
+      else ws.close(1000);
+    });
+    ws.on('close', (code) => finish(framesEchoed === want ? {} : { error: 'CLOSED', errorMessage: `closed with code ${code} after ${framesEchoed} of ${want} echo(es)` }));
+    // The proxy (or the app) refused the upgrade: its status and its body, as the app's logs would show.
+    ws.on('unexpected-response', (_req, res) => {
+      status = res.statusCode;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => finish({ body: body.trim().slice(0, 2000), error: 'UPGRADE_REFUSED', errorMessage: `handshake answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim() }));
+      res.on('error', () => finish({ error: 'UPGRADE_REFUSED' }));
+    });
+    ws.on('error', (err: NodeJS.ErrnoException) => finish({ error: err.code ?? err.name, errorMessage: err.message }));
+  });
+}
+
+export const websocketClientCommands: Commands = {
+  'ws.chat': (c: WebSocketChat, emit) => chat(c, emit),
+};
