@@ -16,7 +16,10 @@
  *           allow_connect).
  * Fixes     upgrade_configs: [{upgrade_type: websocket}] (what istiod renders today on every HCM);
  *           h2UpgradePolicy: DO_NOT_UPGRADE for the WebSocket's host (HTTP/1.1 end to end).
- * Settled   see each phase's mechanism check and README (Envoy 1.40.0).
+ * Settled   On Envoy 1.40.0 (both backends, both Istios): the refused upgrade is 403 upgrade_failed
+ *           with no response flag; over HTTP/2 each WebSocket is 502 UPE protocol_error on the
+ *           HTTP/2 connection plain calls use. Today's istiod allows websocket on every HCM: under
+ *           --istio the before is an EnvoyFilter that disables it on the route (same 403).
  */
 import { accessIn, chatThreeTimes, check, defineScenario, describeAccess, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
 
@@ -42,6 +45,9 @@ export default defineScenario({
   symptom: 'WebSocket handshakes get 403 Forbidden from the sidecar (the app never sees them) while plain calls work; with HTTP/2 to the app, WebSockets fail again',
   cause: 'an HCM without upgrade_configs refuses the Upgrade itself (403 upgrade_failed); over an HTTP/2 upstream the WebSocket becomes an extended CONNECT the app does not allow',
   timeScaling: 'none needed: 3 WebSockets of 3 frames per phase',
+  responseFlags: {
+    UPE: { where: 'before-h2-upgrade: 502 UPE protocol_error, the WebSocket as an extended CONNECT the app\'s HTTP/2 server resets' },
+  },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { websocket: true } }],
     dns: { 'app.test': 'app' },

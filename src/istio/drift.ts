@@ -90,6 +90,12 @@ function upstreamProtocol(c: any): string {
   return 'none picked (Envoy rejects the cluster)';
 }
 
+const UPGRADES = 'upgrade_configs';
+/** "websocket", "websocket=off", "none": each upgrade type and whether it is enabled (default: on). */
+function upgrades(list: any[]): string {
+  return list.map((u) => `${u.upgrade_type}${u.enabled === false || u.enabled?.value === false ? '=off' : ''}`).sort().join(', ') || 'none';
+}
+
 function facts(r: EnvoyResources): Facts {
   const f: Facts = new Map();
   for (const l of r.listeners) {
@@ -111,6 +117,9 @@ function facts(r: EnvoyResources): Facts {
           // Header limits (unset: Envoy's defaults, 60 KiB and 100 headers; 80 KiB for responses, measured).
           f.set(`${at} max_request_headers_kb`, String(x.typed_config?.max_request_headers_kb ?? 60));
           f.set(`${at} max_headers_count`, String(x.typed_config?.common_http_protocol_options?.max_headers_count ?? 100));
+          // The upgrades the HCM allows (istiod: websocket on every HCM). Stated only where the
+          // hand-written variant says something: most leave it out, and only websocket-upgrade is about it.
+          if (x.typed_config?.upgrade_configs !== undefined) f.set(`${at} ${UPGRADES}`, upgrades(x.typed_config.upgrade_configs));
         }
       }
     }
@@ -149,6 +158,7 @@ function facts(r: EnvoyResources): Facts {
         f.set(`${key} timeout`, route.route ? ms(route.route.timeout ?? DEFAULT_ROUTE_TIMEOUT) : 'n/a');
         f.set(`${key} idle_timeout`, ms(route.route?.idle_timeout));
         f.set(`${key} max_stream_duration`, ms(route.route?.max_stream_duration?.max_stream_duration));
+        if (route.route?.upgrade_configs !== undefined) f.set(`${key} ${UPGRADES}`, upgrades(route.route.upgrade_configs));
       }
     }
   }
