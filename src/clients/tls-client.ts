@@ -12,8 +12,8 @@ import type { Commands, Emit } from '../agent/protocol.js';
 export interface TlsGetOptions {
   host: string;
   port: number;
-  /** The lab CA, so lab certificates verify. */
-  caFile: string;
+  /** The lab CA, so lab certificates verify (none: Node's own CAs, for a handshake that never gets that far). */
+  caFile?: string;
   /** false = curl -k: look at the body even when the certificate is wrong. */
   verify: boolean;
 }
@@ -35,7 +35,7 @@ function get(o: TlsGetOptions, emit: Emit) {
       emit('outcome', outcome);
       resolve(outcome);
     };
-    const req = request({ host: o.host, port: o.port, path: '/', ca: readFileSync(o.caFile), rejectUnauthorized: o.verify, servername: o.host, agent: false, timeout: 4000 }, (res) => {
+    const req = request({ host: o.host, port: o.port, path: '/', ca: o.caFile ? readFileSync(o.caFile) : undefined, rejectUnauthorized: o.verify, servername: o.host, agent: false, timeout: 4000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => done({ ok: res.statusCode === 200 && (res.socket as TLSSocket).authorized !== false, status: res.statusCode, body: body.split('\n')[0], servedBy: res.headers['x-served-by'], authorized: (res.socket as TLSSocket).authorized, authorizationError: String((res.socket as TLSSocket).authorizationError ?? '') || undefined }));
@@ -64,7 +64,7 @@ async function opensslGet(o: TlsGetOptions, emit: Emit) {
   const request = `GET / HTTP/1.1\r\nHost: ${o.host}\r\nConnection: close\r\n\r\n`;
   // Without -verify_return_error, so the refused certificate is still printed (the evidence); a
   // verifying client's result is then what openssl's verification said, and no HTTP answer.
-  const s = await run('openssl', ['s_client', '-connect', `${o.host}:${o.port}`, '-servername', o.host, '-CAfile', o.caFile, '-verify_hostname', o.host, '-ign_eof'], request);
+  const s = await run('openssl', ['s_client', '-connect', `${o.host}:${o.port}`, '-servername', o.host, ...(o.caFile ? ['-CAfile', o.caFile] : []), '-verify_hostname', o.host, '-ign_eof'], request);
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(s.stdout)?.[0];
   const san = pem ? (await run('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], pem)).stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).join(', ') : '';
   const verify = /Verify return code: (\d+) \(([^)]*)\)/.exec(s.stdout) ?? /verify error:num=(\d+):(.*)/.exec(s.stderr);

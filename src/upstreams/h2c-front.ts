@@ -51,10 +51,12 @@ export interface H2cFront {
  */
 export function h2cFront(
   http1: HttpServer,
-  o: { only: boolean; extendedConnect: boolean; handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void; onSession: (s: Http2Session) => void },
+  o: { only: boolean; extendedConnect: boolean; onUnreadable: (err: Error) => void; handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void; onSession: (s: Http2Session) => void },
 ): H2cFront {
   const h2 = createH2Server({ settings: { enableConnectProtocol: o.extendedConnect } }, o.handler);
   const sessions = new Set<Http2Session>();
+  // A connection that does not open with HTTP/2's preface ("bad client magic"): the app cannot read it.
+  h2.on('sessionError', (err: Error) => o.onUnreadable(err));
   h2.on('session', (s: Http2Session) => {
     sessions.add(s);
     s.once('close', () => sessions.delete(s));

@@ -15,6 +15,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Commands, Emit } from '../agent/protocol.js';
 import { h2cFront } from './h2c-front.js';
 import { acceptWebSockets } from './websocket-echo.js';
@@ -75,7 +76,9 @@ export interface HttpUpstreamOptions {
    * The app speaks HTTP/2 without TLS (h2c, prior knowledge) on the same ports as HTTP/1.1, as a
    * gRPC-capable framework does: the connection's first bytes choose. Node's HTTP/2 server, with
    * extended CONNECT (RFC 8441, WebSocket over HTTP/2) off unless `h2ExtendedConnect` is set.
-   * `h2c: 'only'` refuses HTTP/1.1 (an h2c-only server: HTTP/1.1 bytes get a GOAWAY).
+   * `h2c: 'only'` refuses HTTP/1.1 (an h2c-only server: HTTP/1.1 bytes get a GOAWAY); `h2c: false`
+   * is HTTP/1.1 alone. Either way set, the app counts the connections it could not read
+   * (`unreadable`): HTTP/2's preface at an HTTP/1.1 server, HTTP/1.1 at an HTTP/2 one.
    */
   h2c?: boolean | 'only';
 }
@@ -125,11 +128,14 @@ export interface UpstreamCounts {
   /** WebSocket upgrades the app accepted, and the messages it echoed on them. */
   websockets: number;
   websocketMessages: number;
+  /** Connections whose bytes the app could not read as its protocol (`h2c` set: counted), and the last error. */
+  unreadable: number;
+  lastUnreadable?: string;
 }
 
 /** A listening port: its close (listener gone, waits for connections) and the cut of every connection. */
 const servers: Array<{ close: () => Promise<void>; closeAllConnections: () => void }> = [];
-const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0 };
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0, unreadable: 0 };
 const seenKeys = new Set<string>();
 const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
@@ -241,8 +247,22 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       });
     });
     server.keepAliveTimeout = o.keepAliveTimeoutMs ?? 60_000;
-    if (o.h2c) {
+    const unreadable = (err: Error & { code?: string }) => {
+      counts.unreadable++;
+      counts.lastUnreadable = `${err.code ?? err.name}: ${err.message}`;
+      emit('host-event', { host: o.name, what: 'unreadable request', detail: counts.lastUnreadable });
+    };
+    if (o.h2c !== undefined) {
+      // Counted, with Node's own answer to bytes it cannot parse kept (400, or 431 for a header block too large).
+      server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+        unreadable(err);
+        if (socket.writable) socket.end(`HTTP/1.1 ${err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400} Bad Request\r\nConnection: close\r\n\r\n`);
+        else socket.destroy();
+      });
+    }
+    if (o.h2c === true || o.h2c === 'only') {
       const front = h2cFront(server, {
+        onUnreadable: unreadable,
         only: o.h2c === 'only',
         extendedConnect: false,
         handler,
