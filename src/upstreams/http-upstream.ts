@@ -81,6 +81,13 @@ export interface HttpUpstreamOptions {
    * (`unreadable`): HTTP/2's preface at an HTTP/1.1 server, HTTP/1.1 at an HTTP/2 one.
    */
   h2c?: boolean | 'only';
+  /**
+   * HTTP/2 only: at the n-th request on a connection the app sends GOAWAY naming that request's
+   * stream as the last it will process, answers the streams up to it, then closes the connection;
+   * streams the client had already sent past it are never answered. What an AWS ALB does at its
+   * per-connection request limit (10,000), scaled down.
+   */
+  goawayAfter?: number;
 }
 
 /** One step of a programmable response sequence. */
@@ -131,11 +138,14 @@ export interface UpstreamCounts {
   /** Connections whose bytes the app could not read as its protocol (`h2c` set: counted), and the last error. */
   unreadable: number;
   lastUnreadable?: string;
+  /** HTTP/2 GOAWAYs the app sent at its per-connection limit, and streams that reached it past one. */
+  goaways: number;
+  pastGoaway: number;
 }
 
 /** A listening port: its close (listener gone, waits for connections) and the cut of every connection. */
 const servers: Array<{ close: () => Promise<void>; closeAllConnections: () => void }> = [];
-const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0, unreadable: 0 };
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0, unreadable: 0, goaways: 0, pastGoaway: 0 };
 const seenKeys = new Set<string>();
 const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
@@ -157,8 +167,9 @@ let resets = 0;
 let lastReset: string | undefined;
 
 /** What a request came on: its connection's state, and how to reset it (an HTTP/2 stream is reset alone). */
-function connOf(req: IncomingMessage | Http2ServerRequest): { conn: ConnState; reset: () => void } {
-  if ('stream' in req) return { conn: sessionConns.get(req.stream.session!)!, reset: () => req.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR) };
+function connOf(req: IncomingMessage | Http2ServerRequest): { conn?: ConnState; reset: () => void } {
+  // A stream can still be delivered after its connection was closed (goawayAfter): no conn then.
+  if ('stream' in req) return { conn: req.stream.session && sessionConns.get(req.stream.session), reset: () => req.stream.close(h2constants.NGHTTP2_INTERNAL_ERROR) };
   return { conn: conns.get(req.socket)!, reset: () => req.socket.resetAndDestroy() };
 }
 
@@ -167,6 +178,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
     const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
       const socket = req.socket;
       const { conn, reset } = connOf(req);
+      if (!conn) return void counts.pastGoaway++;
       const idleMs = Date.now() - conn.lastActivity;
       if (resetIdleReuseAfterMs !== undefined && conn.served > 0 && idleMs >= resetIdleReuseAfterMs) {
         resets++;
@@ -181,8 +193,10 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       const local = `${socket.localAddress}:${socket.localPort}`;
       emit('served', { host: o.name, method: req.method, url: req.url, peer: `${socket.remoteAddress}:${socket.remotePort}`, local, conn: conn.id, n: served, httpVersion: req.httpVersion });
       const what = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
+      if (o.goawayAfter !== undefined && 'stream' in req && conn.served > o.goawayAfter) return void counts.pastGoaway++;
       bump(counts.requests, what);
       bump(counts.protocols, req.httpVersion);
+      if (o.goawayAfter !== undefined && 'stream' in req && conn.served === o.goawayAfter) goAway(req, res as Http2ServerResponse, conn, emit, o.name);
       const key = o.idempotencyKey ? (req.headers[o.idempotencyKey.toLowerCase()] as string | undefined) : undefined;
       const duplicate = key !== undefined && seenKeys.has(key);
       if (key !== undefined) seenKeys.add(key);
@@ -276,6 +290,19 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
     servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())), closeAllConnections: () => server.closeAllConnections() });
   }
   return { ports: o.ports };
+}
+
+/**
+ * The n-th request on an HTTP/2 connection: GOAWAY naming its stream as the last one processed;
+ * once its response is out, the connection closes. Streams past it are never answered (the
+ * handler returns before them), as an ALB ignores them.
+ */
+function goAway(req: Http2ServerRequest, res: Http2ServerResponse, conn: ConnState, emit: Emit, host: string): void {
+  const session = req.stream.session!;
+  session.goaway(h2constants.NGHTTP2_NO_ERROR, req.stream.id!);
+  counts.goaways++;
+  emit('host-event', { host, what: 'goaway', detail: `connection #${conn.id}: last stream ${req.stream.id} after ${conn.served} requests` });
+  res.once('finish', () => setImmediate(() => session.destroy()));
 }
 
 /** Writes `body` as `chunks` pieces, one every `everyMs`; stops if the peer goes away. */
