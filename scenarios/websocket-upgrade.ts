@@ -21,12 +21,18 @@
  *           HTTP/2 connection plain calls use. Today's istiod allows websocket on every HCM: under
  *           --istio the before is an EnvoyFilter that disables it on the route (same 403).
  */
-import { accessIn, chatThreeTimes, check, defineScenario, describeAccess, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
+import { accessIn, chatThreeTimes, check, compareVersions, defineScenario, describeAccess, distinct, outcomeCounts, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
 
 const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
 const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
 /** The app serves HTTP/1.1 and HTTP/2 without TLS (h2c) on :8080, as a gRPC-capable framework does. */
 const H2C_APP = { app: { http: { websocket: true, h2c: true } } };
+
+/** What Envoy answers a WebSocket the app's HTTP/2 server resets, by version (measured). */
+const h2Refusal = (version: string) =>
+  compareVersions(version, '1.37.0') >= 0
+    ? { status: 502, flags: 'UPE', details: 'upstream_reset_before_response_started{protocol_error}', sameConnection: true }
+    : { status: 503, flags: 'UR', details: 'upstream_reset_before_response_started{remote_reset}', sameConnection: false };
 
 /** A plain call first (it must work, and says which protocol reached the app), then the WebSockets. */
 const plainCallThenChats = async (lab: Lab) => {
@@ -46,7 +52,8 @@ export default defineScenario({
   cause: 'an HCM without upgrade_configs refuses the Upgrade itself (403 upgrade_failed); over an HTTP/2 upstream the WebSocket becomes an extended CONNECT the app does not allow',
   timeScaling: 'none needed: 3 WebSockets of 3 frames per phase',
   responseFlags: {
-    UPE: { where: 'before-h2-upgrade: 502 UPE protocol_error, the WebSocket as an extended CONNECT the app\'s HTTP/2 server resets' },
+    UPE: { where: 'before-h2-upgrade: 502 UPE protocol_error, the WebSocket as an extended CONNECT the app\'s HTTP/2 server resets (Envoy ≥ 1.37)' },
+    UR: { where: 'before-h2-upgrade on Envoy 1.36: 503 UR remote_reset for the same reset' },
   },
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { websocket: true } }],
@@ -87,17 +94,22 @@ export default defineScenario({
       expect: [
         upstreamCounted('trigger: the hop to the app is HTTP/2 (the plain call reached it as HTTP/2.0)', 'app', (c) => (c.protocols['2.0'] ?? 0) >= 1 && !c.protocols['1.1']),
         everyRequest('the plain call works', { where: (r) => r.framesSent === undefined }, (r) => r.status === 200 && r.servedBy === 'app'),
-        everyRequest('symptom: the handshake answered 502 Bad Gateway, no frame sent, every time', { min: 3, where: (r) => r.framesSent !== undefined }, (r) => r.status === 502 && r.framesEchoed === 0),
-        // Measured on 1.40.0: Envoy sends the WebSocket as an extended CONNECT stream on the HTTP/2
-        // connection the plain call used; the app's HTTP/2 server, which does not announce
-        // SETTINGS_ENABLE_CONNECT_PROTOCOL, resets it: 502 UPE protocol_error (not 503, not 403).
-        check('mechanism: each WebSocket went out as a stream on the plain call\'s HTTP/2 connection and was reset: 502 UPE protocol_error', (e) => {
+        check('symptom: no WebSocket opens, every time: 502 Bad Gateway (Envoy ≥ 1.37), 503 (1.36)', (e) => {
+          const want = h2Refusal(e.envoyVersion);
+          const ws = e.timeline.requests().filter((r) => r.framesSent !== undefined);
+          return { pass: ws.length >= 3 && ws.every((r) => r.status === want.status && r.framesEchoed === 0), evidence: `${outcomeCounts(ws)} (Envoy ${e.envoyVersion}: ${want.status} expected)` };
+        }),
+        // Measured: from 1.37.0 (1.37.0, 1.38.2, 1.39.3, 1.40.0) Envoy sends the WebSocket as an
+        // extended CONNECT stream on the HTTP/2 connection the plain call used, and the app's
+        // HTTP/2 server (no SETTINGS_ENABLE_CONNECT_PROTOCOL) resets it: 502 UPE protocol_error.
+        // 1.36.4 opens another connection for it and reports 503 UR remote_reset.
+        check('mechanism: the app\'s HTTP/2 server reset each WebSocket stream (Envoy ≥ 1.37: 502 UPE protocol_error on the plain call\'s connection; 1.36: 503 UR remote_reset)', (e) => {
+          const want = h2Refusal(e.envoyVersion);
           const http = accessIn(e, {}, 'http');
           const plain = http.find((a) => a.code === 200);
           const ws = http.filter((a) => a !== plain);
-          const reset = ws.filter((a) => a.code === 502 && a.flags === 'UPE' && a.details === 'upstream_reset_before_response_started{protocol_error}');
-          const sameCx = reset.filter((a) => plain !== undefined && a.up_cx === plain.up_cx);
-          return { pass: plain !== undefined && ws.length >= 3 && reset.length === ws.length && sameCx.length === ws.length, evidence: `plain call on upstream cx ${plain?.up_cx ?? '(none)'}; WebSockets: ${describeAccess(ws)}; ${sameCx.length} of ${ws.length} on that connection` };
+          const reset = ws.filter((a) => a.code === want.status && a.flags === want.flags && a.details === want.details && (!want.sameConnection || a.up_cx === plain?.up_cx));
+          return { pass: plain !== undefined && ws.length >= 3 && reset.length === ws.length, evidence: `plain call on upstream cx ${plain?.up_cx ?? '(none)'}; WebSockets: ${describeAccess(ws)} on upstream cx ${distinct(ws.map((a) => a.up_cx)).join(', ')}` };
         }),
         upstreamCounted('the app accepted no WebSocket', 'app', (c) => c.websockets === 0),
       ],
