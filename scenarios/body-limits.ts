@@ -42,6 +42,10 @@ export default defineScenario({
       kind: 'before',
       title: 'A 2 MiB POST through the body-reading filter: 413 from Envoy, the app never sees it',
       config: 'broken',
+      signature: {
+        says: "a body-reading filter buffered a request over per_connection_buffer_limit_bytes (1 MiB): Envoy answered 413",
+        entries: { code: 413, details: /request_payload_too_large/ },
+      },
       run: sendThreeTimes(upload),
       expect: [
         everyRequest('symptom: 413 Payload Too Large, every time', { min: 3 }, (r) => r.status === 413),
@@ -55,6 +59,10 @@ export default defineScenario({
       kind: 'before',
       title: 'The app answers 2 MiB through the body-reading filter: 500 from Envoy, the app did answer',
       config: 'broken',
+      signature: {
+        says: 'a body-reading filter buffered a response over per_connection_buffer_limit_bytes (1 MiB): Envoy answered 500',
+        entries: { code: 500, details: /response_payload_too_large/ },
+      },
       upstreams: BIG_RESPONSE,
       run: sendThreeTimes(download),
       expect: [

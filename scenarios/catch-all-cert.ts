@@ -20,7 +20,7 @@
  * Also      Two ServiceEntries without addresses on 443 would make two identical empty matches:
  *           Envoy rejects that listener outright (validate and LDS), keeping the old one.
  */
-import { check, counterGrew, defineScenario, describeAccess, everyAccessEntry, servedNothing, validateVariantFile, variantPath, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { signatureFacts, check, counterGrew, defineScenario, describeAccess, everyAccessEntry, servedNothing, validateVariantFile, variantPath, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const TRAEFIK = 'outbound|443||traefik.custom-name';
 
@@ -85,6 +85,11 @@ export default defineScenario({
       kind: 'before',
       title: 'traefik ServiceEntry without addresses: its no-match chain on 0.0.0.0_443 takes every unknown SNI',
       config: 'broken',
+      signature: {
+        says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
+        entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        facts: [signatureFacts.deliveredToAnotherHost()],
+      },
       run: httpsCalls,
       expect: wrongCert,
     },
@@ -95,6 +100,11 @@ export default defineScenario({
       kind: 'before',
       title: "The same ServiceEntry with protocol TCP, as recent Istio renders it: the catch-all is 0.0.0.0_443's default_filter_chain",
       config: 'broken-protocol-tcp',
+      signature: {
+        says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
+        entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        facts: [signatureFacts.deliveredToAnotherHost()],
+      },
       run: httpsCalls,
       expect: wrongCert,
     },
@@ -103,6 +113,11 @@ export default defineScenario({
       kind: 'before',
       title: "After the upgrade: a Sidecar (egress ./*) hides the workaround ServiceEntries in another namespace; the declared site falls into the catch-all too",
       config: 'broken-sidecar-scope',
+      signature: {
+        says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
+        entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        facts: [signatureFacts.deliveredToAnotherHost()],
+      },
       run: httpsCalls,
       expect: [
         ...wrongCert.slice(0, 2),

@@ -73,6 +73,10 @@ export default defineScenario({
       kind: 'before',
       title: 'maxConnections 1, http1MaxPendingRequests 1, 10 calls at once: 8 get 503 UO in milliseconds',
       config: 'broken',
+      signature: {
+        says: "the DestinationRule's connection pool is full: Envoy refuses the overflow itself (circuit breaker)",
+        entries: { code: 503, flags: 'UO', details: /overflow/ },
+      },
       run: burst,
       expect: [
         configHas('trigger: the thresholds in force are one connection, one pending request', '"max_pending_requests": 1,', 'cluster outbound|8080||app.test circuit_breakers'),

@@ -19,7 +19,7 @@
  *           one gets 502 (response block 80 KiB, not 60); 100 headers; envoy --mode validate
  *           accepts max_request_headers_kb up to 8192 (PR#5859's cap was 96).
  */
-import { defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
+import { signatureFacts, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const COOKIE_KB = 70;
 const HEADERS = 101;
@@ -61,6 +61,10 @@ export default defineScenario({
       kind: 'before',
       title: `A ${COOKIE_KB} KiB cookie: 431 from Envoy (http1.headers_too_large), the app never sees it`,
       config: 'broken',
+      signature: {
+        says: "a request header block over the HCM's max_request_headers_kb (60 KiB)",
+        entries: { code: 431, flags: 'DPE', details: /headers_too_large/ },
+      },
       run: sendThreeTimes(bigCookie),
       expect: [
         everyRequest('symptom: 431 Request Header Fields Too Large, every time', { min: 3 }, (r) => r.status === 431),
@@ -73,6 +77,10 @@ export default defineScenario({
       kind: 'before',
       title: `${HEADERS} extra headers: 431 from Envoy (http1.too_many_headers)`,
       config: 'broken',
+      signature: {
+        says: "more request headers than the HCM's max_headers_count (100)",
+        entries: { code: 431, flags: 'DPE', details: /too_many_headers/ },
+      },
       run: sendThreeTimes(tooMany),
       expect: [
         everyRequest('symptom: 431, every time', { min: 3 }, (r) => r.status === 431),
@@ -85,6 +93,11 @@ export default defineScenario({
       kind: 'before',
       title: `The app answers with a ${SET_COOKIE_KB} KiB Set-Cookie: 502 UPE from Envoy, the app did answer`,
       config: 'broken',
+      signature: {
+        says: "a response header block over the cluster's limit (80 KiB): Envoy cannot read the app's answer (the log alone cannot tell it from a protocol mismatch)",
+        entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        facts: [signatureFacts.noCallToTheClusterSucceeds()],
+      },
       upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
       run: sendThreeTimes(plain),
       expect: [

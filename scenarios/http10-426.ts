@@ -65,6 +65,10 @@ export default defineScenario({
       kind: 'before',
       title: 'An HTTP/1.0 call through the sidecar: 426 Upgrade Required from Envoy itself',
       config: 'broken',
+      signature: {
+        says: 'an HTTP/1.0 call refused by the HCM (accept_http_10 off: PILOT_HTTP10 unset)',
+        entries: { code: 426, flags: 'DPE', details: /low_version/ },
+      },
       run: http10Calls,
       expect: [
         everyRequest('symptom: 426 Upgrade Required on every HTTP/1.0 call', { min: CALLS + LOCAL }, (r) => r.status === 426),

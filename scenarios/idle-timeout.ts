@@ -155,6 +155,10 @@ export default defineScenario({
       kind: 'before',
       title: 'idle_timeout 3 s, pool idle 4 s: Envoy closes the idle connections; ioredis reconnects',
       config: 'broken',
+      signature: {
+        says: "Envoy closed idle TCP connections at the tcp_proxy idle_timeout (close reason tcp_session_idle_timeout, Envoy ≥ 1.38; Istio's default format does not log it)",
+        entries: { kind: 'tcp', closeReason: /tcp_session_idle_timeout/ },
+      },
       run: poolIdlesThenUses(),
       expect: [rawClosedAtIdleTimeout, poolConnectionLost, idleTimeoutCounter('fired'), closeReasonLogged],
     },

@@ -20,6 +20,7 @@
  * Time scaling: Node's 5 s keep-alive → 1 s; the app pauses 1.3 s between requests.
  */
 import {
+  signatureFacts,
   callsWithIdleGaps as callsThrough,
   check,
   configHas,
@@ -76,6 +77,11 @@ export default defineScenario({
       kind: 'before',
       title: "Envoy's 1 h upstream idle timeout vs a 1 s upstream keep-alive: 503 UC on reuse",
       config: 'broken',
+      signature: {
+        says: 'the upstream closed a kept-alive connection as Envoy reused it (outbound): its keep-alive shorter than the cluster idle timeout',
+        entries: { code: 503, flags: 'UC', details: /^upstream_reset_before_response_started\{connection_termination\}$/, cluster: /^outbound\|/ },
+        facts: [signatureFacts.onAReusedUpstreamConnection()],
+      },
       run: callsWithIdleGaps(),
       expect: stillFails,
     },

@@ -105,6 +105,7 @@ export default defineScenario({
       kind: 'before',
       title: 'consecutive5xxErrors 1, maxEjectionPercent 100, panic threshold 0: both pods ejected (the documented 503 UH: gone on 1.36-1.40)',
       config: 'broken',
+      signature: { none: 'the documented 503 UH no_healthy_upstream does not happen on the Envoy versions measured: the log shows the app\'s 500s and then calls served' },
       run: callThroughThe500s(2),
       expect: [
         each500(2),

@@ -103,6 +103,7 @@ export default defineScenario({
       kind: 'before',
       title: 'Calls every 1.2 s, cleanup every 0.5 s: the hosts are swept and created again each cycle',
       config: 'broken',
+      signature: { none: 'the documented leak is in memory, not in requests: every call succeeds (and the leak is gone on the Envoy versions measured)' },
       run: pollPassthrough(SLOW_GAP_MS),
       expect: [everyCallOk, sweptEveryCycle, counterGrew('cluster.PassthroughCluster.upstream_cx_total', CYCLES * PORTS.length, 'the calls went out through PassthroughCluster')],
       documented: [

@@ -18,7 +18,7 @@
  *           version number", but the 400 is the app's: http_inspector finds no HTTP in a
  *           ClientHello and the listener's default chain (PassthroughCluster) carries it to the app.
  */
-import { accessIn, check, clusterStat, counterGrew, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { signatureFacts, accessIn, check, clusterStat, counterGrew, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
 
 const call = serviceRequest('/orders', { label: 'GET /orders' });
 /** The app speaks only HTTP/2 without TLS (h2c), as a gRPC server does. */
@@ -57,6 +57,11 @@ export default defineScenario({
       kind: 'before',
       title: 'Port declared HTTP, the app speaks only h2c: every call fails',
       config: 'broken',
+      signature: {
+        says: "the port's declared protocol is not what the app speaks (HTTP for an h2c app, or HTTP2 for an HTTP/1.1 app): every call to it fails",
+        entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        facts: [signatureFacts.noCallToTheClusterSucceeds()],
+      },
       upstreams: H2C_ONLY_APP,
       run: sendThreeTimes(call),
       expect: [
@@ -85,6 +90,11 @@ export default defineScenario({
       kind: 'before',
       title: 'Port declared HTTP2, the app speaks only HTTP/1.1: every call fails',
       config: 'broken-declared-http2',
+      signature: {
+        says: "the port's declared protocol is not what the app speaks (HTTP2 for an HTTP/1.1 app, or HTTP for an h2c app): every call to it fails",
+        entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        facts: [signatureFacts.noCallToTheClusterSucceeds()],
+      },
       upstreams: HTTP1_APP,
       run: sendThreeTimes(call),
       expect: [
@@ -112,6 +122,7 @@ export default defineScenario({
       kind: 'before',
       title: 'The app calls https:// on the port declared HTTP: the TLS handshake fails, "wrong version number"',
       config: 'fix-declare-http',
+      signature: { none: "Envoy logs a plain TCP connection to PassthroughCluster: the marks are the caller's \"wrong version number\" and the app's 400" },
       upstreams: HTTP1_APP,
       run: async (lab: Lab) => {
         for (let i = 0; i < 3; i++) await lab.app('tls.get', { host: 'app.test', port: 8080, verify: true });

@@ -123,6 +123,10 @@ export default defineScenario({
       kind: 'before',
       title: "The seed's scenario 2: 100/s on path /api/test (descriptors), 200/s offered",
       config: 'broken',
+      signature: {
+        says: "the local rate limit refused the excess (check the accepted rate against the limit)",
+        entries: { code: 429, flags: 'RL', details: /local_rate_limited/ },
+      },
       run: offeredLoad,
       // 200/s held steady for 6 s: beside other labs on two cores the caller cannot hold it (measured: UNKNOWN with four labs).
       load: 'alone',

@@ -71,6 +71,10 @@ export default defineScenario({
       kind: 'before',
       title: 'retriable_status_codes [503] and a service that answers 503 after the work: each payment made 3 times, URX',
       config: 'broken',
+      signature: {
+        says: 'a POST retried on a 5xx: the service did the work once per attempt',
+        entries: { method: 'POST', code: 503, flags: 'URX', details: /via_upstream/ },
+      },
       run: pay,
       expect: [
         routeHas('trigger: the route in force retries a 503', APP_ROUTE('retry_policy'), (p) => p?.retry_on?.includes('retriable-status-codes') && p.retriable_status_codes?.includes(503)),
@@ -86,6 +90,10 @@ export default defineScenario({
       kind: 'before',
       title: 'retryOn 5xx and a service that resets the connection after the work: each payment made 3 times',
       config: 'broken-retry-5xx',
+      signature: {
+        says: 'a POST retried on a reset after the service did the work: the work done once per attempt',
+        entries: { method: 'POST', code: 503, flags: 'URX,UC', details: /connection_termination/ },
+      },
       upstreams: { app: { http: { responses: Array(PAYMENTS * 3).fill('reset') } } },
       run: pay,
       expect: [

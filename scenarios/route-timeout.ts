@@ -60,6 +60,10 @@ export default defineScenario({
       kind: 'before',
       title: 'No route timeout set, a 16 s call: 504 UT response_timeout after 15.0 s',
       config: 'broken',
+      signature: {
+        says: "a route timeout of 15 s (Envoy's default where no VirtualService sets one)",
+        entries: { code: 504, flags: 'UT', details: /response_timeout/, duration: { near: 15_000, within: 500 } },
+      },
       run: oneSlowCall('/report'),
       expect: [
         routeHas("trigger: the route in force sets no timeout of its own (Envoy's default, 15 s) or exactly 15 s", ROUTE, (t) => t === undefined || t === '15s'),
@@ -73,6 +77,10 @@ export default defineScenario({
       kind: 'before',
       title: 'The same route, a response streaming 16 lines over 16.5 s: cut off at 15 s, before its last line',
       config: 'broken',
+      signature: {
+        says: 'a streaming response cut at the route timeout (15 s) after its headers',
+        entries: { code: 200, flags: 'UT', duration: { near: 15_000, within: 500 } },
+      },
       upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
       run: oneSlowCall('/export'),
       expect: [

@@ -127,6 +127,7 @@ export default defineScenario({
       kind: 'before',
       title: 'The app starts first and calls config.test at once; the sidecar starts 1.2 s later',
       config: 'broken',
+      signature: { none: 'the calls are refused before Envoy runs: its access log has nothing of them (the app\'s ECONNREFUSED and the nat ISTIO_REDIRECT counter are the marks)' },
       deferSidecar: true,
       run: appBeforeSidecar,
       expect: [refusedBeforeSidecar, appBlamesTheService, redirectedToNothing, serviceNeverReachedEarly, workedOnceReady],

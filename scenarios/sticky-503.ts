@@ -22,6 +22,7 @@
  * is the `old` host and its new IP the `new` host.
  */
 import {
+  signatureFacts,
   accessAfter,
   accessIn,
   blackhole,
@@ -144,6 +145,11 @@ export default defineScenario({
       kind: 'before',
       title: 'Istio ALLOW_ANY passthrough on :80: 503 UF continues after the DNS switch, same connection',
       config: 'broken',
+      signature: {
+        says: 'HTTP to an external name through PassthroughCluster (ORIGINAL_DST): a kept-alive connection pinned to an address that no longer answers',
+        entries: { code: 503, flags: 'UF', details: /connection_timeout|connection_failure/, cluster: /^PassthroughCluster$/ },
+        facts: [signatureFacts.oneDownstreamConnection(), signatureFacts.upstreamHostStays()],
+      },
       // Envoy redials old back to back; catch the table while a dial is in flight, as the seed did.
       run: incident(80, { snapshotUntil: /SYN-SENT/ }),
       expect: [

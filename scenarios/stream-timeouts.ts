@@ -52,6 +52,10 @@ export default defineScenario({
       // request still in flight changed, envoy PR#19975); measured, and asserted as such.
       title: 'Idle timeout 2 s, the service thinks 3 s before it answers: 504 "stream timeout", SI stream_idle_timeout at 2 s',
       config: 'broken-idle',
+      signature: {
+        says: "the HCM's stream_idle_timeout fired before the response began",
+        entries: { code: 504, flags: 'SI', details: /stream_idle_timeout/ },
+      },
       upstreams: { app: { http: { delayMs: 3000 } } },
       run: openStream,
       expect: [
@@ -65,6 +69,10 @@ export default defineScenario({
       kind: 'before',
       title: 'Idle timeout 2 s, the stream pauses 3 s after its first line: cut off mid-body at 2 s (SI)',
       config: 'broken-idle',
+      signature: {
+        says: "the HCM's stream_idle_timeout cut a response that paused mid-body",
+        entries: { code: 200, flags: 'SI', details: /stream_idle_timeout/ },
+      },
       upstreams: { app: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
       run: openStream,
       expect: [
@@ -80,6 +88,10 @@ export default defineScenario({
       // headers were sent (UMSDR is the flag the docs give); measured, and asserted as such.
       title: 'max_stream_duration 2 s, a busy stream (a line every 0.5 s for 4 s): cut at 2 s, max_duration_timeout',
       config: 'broken-max-duration',
+      signature: {
+        says: "the route's max_stream_duration cut a stream that was still busy",
+        entries: { kind: 'http', details: /max_duration_timeout/ },
+      },
       upstreams: { app: { http: { slowBody: { chunks: 8, everyMs: 500 } } } },
       run: openStream,
       expect: [

@@ -18,7 +18,7 @@
  * The pods: app-1 labelled version=v1, app-2 version=v2 (their ServiceEntry endpoints carry the
  * labels under --istio). The app calls the service 10 times, 100 ms apart.
  */
-import { counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, type Lab } from '../src/index.js';
+import { signatureFacts, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, type Lab } from '../src/index.js';
 
 const CALLS = 10;
 const V2 = 'outbound|8080|v2|app.test';
@@ -59,6 +59,11 @@ export default defineScenario({
       kind: 'before',
       title: 'The route to subset v2, no DestinationRule subset v2: every call 503 NC cluster_not_found',
       config: 'broken-no-subset',
+      signature: {
+        says: 'the route names a subset cluster Envoy does not have (no DestinationRule defines it): permanent',
+        entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
+        facts: [signatureFacts.noSuccessAfterTheFirstFailure()],
+      },
       run: tenCalls,
       expect: [
         routedToV2,
@@ -72,6 +77,10 @@ export default defineScenario({
       kind: 'before',
       title: 'Subset v2 defined with labels no pod carries (version: "2"): every call 503 UH no_healthy_upstream',
       config: 'broken-no-endpoints',
+      signature: {
+        says: "the subset's selector matches no pod: the cluster has no endpoints",
+        entries: { code: 503, flags: 'UH', details: /no_healthy_upstream/ },
+      },
       run: tenCalls,
       expect: [
         routedToV2,

@@ -19,7 +19,7 @@
  *           report's "retries did not help" does not happen against this service.
  * Time      The ALB's 10,000 requests per connection scaled to 10; 10 bursts of 20 calls at once.
  */
-import { check, clusterStat, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, outcomeCounts, serviceRequest, upstreamCounted, upstreamCountsOf, type Lab } from '../src/index.js';
+import { signatureFacts, check, clusterStat, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, outcomeCounts, serviceRequest, upstreamCounted, upstreamCountsOf, type Lab } from '../src/index.js';
 
 const LIMIT = 10;
 const BURSTS = 10;
@@ -56,6 +56,11 @@ export default defineScenario({
       kind: 'before',
       title: `200 calls, 20 at a time, to a service that GOAWAYs each HTTP/2 connection after ${LIMIT} requests; no retries on the route`,
       config: 'broken',
+      signature: {
+        says: 'streams lost at an HTTP/2 GOAWAY (a service or load balancer closing each connection after N requests), not retried',
+        entries: { code: 503, flags: 'UR', details: /remote_refused_stream_reset/ },
+        facts: [signatureFacts.othersToTheClusterSucceed()],
+      },
       run: load,
       expect: [
         upstreamCounted('trigger: the service sent GOAWAYs at its limit, and streams reached it past them', 'app', (c) => c.goaways >= 1 && c.pastGoaway >= 1),

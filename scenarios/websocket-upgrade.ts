@@ -21,7 +21,7 @@
  *           HTTP/2 connection plain calls use. Today's istiod allows websocket on every HCM: under
  *           --istio the before is an EnvoyFilter that disables it on the route (same 403).
  */
-import { accessIn, chatThreeTimes, check, compareVersions, defineScenario, describeAccess, distinct, outcomeCounts, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
+import { signatureFacts, accessIn, chatThreeTimes, check, compareVersions, defineScenario, describeAccess, distinct, outcomeCounts, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
 
 const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
 const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
@@ -65,6 +65,10 @@ export default defineScenario({
       kind: 'before',
       title: 'No upgrade_configs on the HCM: every WebSocket handshake gets 403 from Envoy',
       config: 'broken',
+      signature: {
+        says: 'a WebSocket handshake refused by the HCM itself: no upgrade_configs for websocket (or a filter disabling it on the route)',
+        entries: { code: 403, details: /upgrade_failed/, noUpstreamHost: true },
+      },
       run: chatThreeTimes(chat),
       expect: [
         everyRequest('symptom: the handshake answered 403 Forbidden, no frame sent, every time', { min: 3 }, (r) => r.status === 403 && r.framesEchoed === 0),
@@ -89,6 +93,11 @@ export default defineScenario({
       kind: 'before',
       title: 'HTTP/2 to the app (h2UpgradePolicy: UPGRADE): plain calls work, WebSockets fail again',
       config: 'h2-upgrade',
+      signature: {
+        says: "some calls to an HTTP/2 cluster reset by the app's HTTP/2 server while plain calls work: WebSockets over h2 (extended CONNECT) to an app that does not allow them",
+        entries: { code: [502, 503], details: /protocol_error|remote_reset/ },
+        facts: [signatureFacts.othersToTheClusterSucceed()],
+      },
       upstreams: H2C_APP,
       run: plainCallThenChats,
       expect: [

@@ -17,7 +17,7 @@
  * can be pushed in any order and Envoy takes each on its own (lab.pushConfig). The change is
  * canary-v2.yaml: a new cluster (subset v2) and the route that sends the traffic to it.
  */
-import { check, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, isOk, markerT, outcomeCounts, variantPath, type Check, type Lab, type XdsKind } from '../src/index.js';
+import { signatureFacts, check, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, isOk, markerT, outcomeCounts, variantPath, type Check, type Lab, type XdsKind } from '../src/index.js';
 
 const SERVICE = 'reviews.test';
 const STAT_PREFIX = 'outbound_0.0.0.0_8080';
@@ -88,6 +88,11 @@ export default defineScenario({
       kind: 'before',
       title: 'The change pushed route first (RDS), its cluster (CDS) 1.5 s later: 503 NC in between',
       config: 'broken',
+      signature: {
+        says: 'a route pushed before its cluster (RDS before CDS): 503 NC for the moments between the two',
+        entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
+        facts: [signatureFacts.failuresBetweenSuccesses()],
+      },
       run: changeWhileCalling(['rds', 'cds']),
       expect: [
         v1BeforeTheChange('rds'),

@@ -42,3 +42,4 @@ export { SERVICE_CLUSTER, SERVICE_URL, chatThreeTimes, clusterStat, sendThreeTim
 export { variantPath } from './envoy/config.js';
 export { compareVersions } from './envoy/version.js';
 export { validateVariantFile } from './scenario/validate-variant.js';
+export { facts as signatureFacts, type NoSignature, type Signature } from './triage/signature.js';

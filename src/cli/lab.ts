@@ -28,6 +28,9 @@ import { scenarioDrift } from '../istio/drift.js';
 import { importVariant } from '../scenario/import-variant.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
+import { readAccessLogText } from '../triage/read-access-log.js';
+import { triage } from '../triage/triage.js';
+import { signaturesText, triageText } from '../triage/triage-text.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { cliCommand, main } from './main.js';
 
@@ -135,6 +138,32 @@ program
     }
     say((await writeFlagTable(README_PATH, scenarios)) ? 'README.md: response-flag table rewritten' : 'README.md: response-flag table already up to date');
   });
+
+program
+  .command('triage [access-log]')
+  .description("which incident is this? A pod's access log (Istio's text or JSON format, or a lab run's access.jsonl; - for stdin) held against every scenario's signature")
+  .option('--config-dump <file>', "the pod's config_dump (istioctl proxy-config all -o json): the next step then runs the scenario on your config")
+  .option('--envoy-version <v>', 'the Envoy your pod runs: the next step runs the scenario on it')
+  .option('--list-signatures', "print every before's signature (or why it has none) and exit")
+  .addHelpText('after', '\nExamples:\n  kubectl logs my-pod -c istio-proxy > access.log && npm run lab -- triage access.log\n  npm run lab -- triage .lab-runs/<time>-sticky-503/before/envoy/access.jsonl\n')
+  .action(async (file: string | undefined, o: { configDump?: string; envoyVersion?: string; listSignatures?: boolean }) => {
+    const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+    if (o.listSignatures) return void say(signaturesText(scenarios));
+    if (!file) throw new UsageError('no access log given', { fix: 'npm run lab -- triage <access-log file | -> (kubectl logs <pod> -c istio-proxy > access.log)' });
+    if (o.configDump && !existsSync(o.configDump)) throw new UsageError(`--config-dump ${o.configDump}: no such file`, { fix: 'istioctl proxy-config all <pod> -o json > dump.json' });
+    if (o.envoyVersion && !/^\d+\.\d+\.\d+/.test(o.envoyVersion)) throw new UsageError(`--envoy-version "${o.envoyVersion}" is not a version`, { fix: 'e.g. --envoy-version 1.36.4 (istioctl version, or the proxy image tag)' });
+    const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch(() => {
+      throw new UsageError(`${file}: no such file`, { fix: 'give the path of the access log (kubectl logs <pod> -c istio-proxy > access.log), or - for stdin' });
+    });
+    const log = readAccessLogText(text, file === '-' ? 'stdin' : file);
+    say(triageText(log, triage(log.entries, scenarios), { configDump: o.configDump, envoyVersion: o.envoyVersion }));
+  });
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
 
 program
   .command('proxy-config [view]')

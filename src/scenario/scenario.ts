@@ -10,6 +10,7 @@ import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
 import type { Lab } from '../lab/lab.js';
 import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
+import { isSignature, patternSize, type NoSignature, type Signature } from '../triage/signature.js';
 
 /** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
 export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
@@ -58,6 +59,11 @@ export interface Phase {
   requiresIstio?: { version: string; why: string };
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
   documented?: DocumentedSymptom[];
+  /**
+   * A `before`'s mark in the sidecar's access log, for `npm run lab -- triage`: the failing
+   * entries' pattern (two fields at least) and facts about them as a group (src/triage/signature.ts).
+   */
+  signature?: Signature | NoSignature;
   /**
    * What the phase needs of the machine, where it is not the common case (the scheduler measures
    * that itself): 'alone' for a steady-load or millisecond-sweep phase, whose verdict would
@@ -108,6 +114,8 @@ export function defineScenario(s: Scenario): Scenario {
     if (names.has(p.name)) throw bad(`phase "${p.name}" is defined twice`, 'give every phase its own name');
     names.add(p.name);
     if (p.expect.length === 0) throw bad(`phase "${p.name}" has no checks`, 'a phase without checks could never fail: list what must hold in `expect`');
+    if (p.signature && p.kind !== 'before') throw bad(`phase "${p.name}" (${p.kind}) declares a signature`, 'only a before phase has an incident to recognise: move it to the before');
+    if (isSignature(p.signature) && patternSize(p.signature.entries) < 2) throw bad(`phase "${p.name}"'s signature says one thing about an entry`, 'say at least two (code and flags, flags and details, …): one shared flag must never make a match');
     for (const host of Object.keys(p.upstreams ?? {})) {
       if (!s.lab.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
     }

@@ -30,6 +30,11 @@ import { OK_STATUSES, notApplicable, runPhase, type PhaseResult } from '../../sr
 import { defaultRunDir } from '../../src/scenario/run-scenario.js';
 import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
+import type { AccessLogEntry } from '../../src/envoy/access-log.js';
+import { toIstioTextLine } from '../../src/triage/istio-text-log.js';
+import { readAccessLogText } from '../../src/triage/read-access-log.js';
+import { LAB_LOG_ONLY, isSignature, type NoSignature } from '../../src/triage/signature.js';
+import { bestMatches, triage } from '../../src/triage/triage.js';
 import { backendsUnderTest } from './backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
@@ -135,6 +140,30 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
             const hadRequests = /[.ox!]/.test(r.strip.replace(/\^\S+|\(1 char.*\)/g, ''));
             if (r.status !== 'error' && hadRequests) expect(plottedRequests(section), `${r.phase}: requests plotted (strip ${r.strip})`).toBeGreaterThan(0);
           }
+        });
+
+        it("triage names it first from its before's access log (the lab's and Istio's text format), and not from its fixes'", (ctx) => {
+          const ran = evidence.get(scenario.id)!;
+          const befores = scenario.phases.filter((p) => p.kind === 'before' && ran.has(p.name));
+          if (!befores.some((p) => isSignature(p.signature))) ctx.skip(`no before declares a signature: ${befores.map((p) => `${p.name}: ${(p.signature as NoSignature | undefined)?.none ?? 'none declared'}`).join('; ')}`);
+          const labOnly = befores.some((p) => isSignature(p.signature) && LAB_LOG_ONLY.some((f) => p.signature && 'entries' in p.signature && p.signature.entries[f] !== undefined));
+          const lines: string[] = [];
+          for (const p of befores.filter((x) => !(x.signature && 'none' in x.signature))) {
+            const log = ran.get(p.name)!.accessLog;
+            const forms: Array<[string, AccessLogEntry[]]> = [['lab', log]];
+            if (!labOnly && log.length) forms.push(["Istio's text", readAccessLogText(log.map((a) => toIstioTextLine(a)).join('\n'), p.name).entries]);
+            for (const [form, entries] of forms) {
+              const best = bestMatches(triage(entries, scenarios)).map((c) => c.scenario);
+              lines.push(`${p.name} (${form} format): best ${best.join(', ') || 'none'}`);
+              expect(best, lines.join('\n')).toContain(scenario.id);
+            }
+          }
+          for (const p of scenario.phases.filter((x) => x.kind === 'fix' && ran.has(x.name))) {
+            const named = triage(ran.get(p.name)!.accessLog, scenarios).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+            lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
+            expect(named, lines.join('\n')).not.toContain(scenario.id);
+          }
+          console.log(`[${backend.kind}] ${scenario.id} › triage:\n  ${lines.join('\n  ')}`);
         });
 
         it('the checks tell the broken world from the fixed one (cross-judged on stored evidence)', (ctx) => {

@@ -1,0 +1,139 @@
+/**
+ * Triage on real access-log lines: Istio's text format in its variants (the current one, one
+ * without the request id, the pre-1.9 ones without details; IPv6 addresses, "-" fields, quoted user
+ * agents with spaces), Istio's JSON encoding, a lab run's access.jsonl; one clear error per bad
+ * input; and the ranking: a sticky-503-shaped log names sticky-503 first, one shared flag is no
+ * match, and a log with no failures names nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AccessLogEntry } from '../../src/envoy/access-log.js';
+import { UsageError } from '../../src/errors.js';
+import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
+import { parseIstioTextLine, toIstioTextLine, tokens } from '../../src/triage/istio-text-log.js';
+import { readAccessLogText } from '../../src/triage/read-access-log.js';
+import { triage } from '../../src/triage/triage.js';
+import { triageText } from '../../src/triage/triage-text.js';
+
+// Istio ≥ 1.9's default format (EnvoyTextLogFormat), as a sidecar writes it.
+const CURRENT =
+  '[2024-05-02T08:14:03.112Z] "GET /api/v1/quote HTTP/1.1" 503 UF,URX upstream_reset_before_response_started{connection_timeout} - "-" 0 91 2003 - "-" "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36" "0f6a2b4e-9d1c-4e61-a2a4-5a4c3b2f1e0d" "quotes.internal:80" "198.18.7.21:80" PassthroughCluster 198.18.7.10:51234 198.18.7.21:80 198.18.7.10:40522 - allow_any';
+const TCP = '[2024-05-02T08:14:05.001Z] "- - -" 0 UF,URX - - "-" 0 0 1001 - "-" "-" "-" "-" "198.18.9.30:6379" outbound|6379||redis.default.svc.cluster.local - 198.18.9.30:6379 198.18.9.10:40988 - -';
+const IPV6 = '[2024-05-02T08:15:00.000Z] "POST /pay HTTP/2" 200 - via_upstream - "-" 120 14 5 4 "-" "grpc-go/1.60.1" "c1d2" "payments:8080" "[fd00:10::2e]:8080" outbound|8080||payments.prod.svc.cluster.local [fd00:10::7]:44312 [fd00:10::2e]:8080 [fd00:10::7]:38812 - default';
+const NO_REQUEST_ID = '[2024-05-02T08:14:03.112Z] "GET / HTTP/1.1" 503 UC upstream_reset_before_response_started{connection_termination} - "-" 0 95 4 - "-" "curl/8.5.0" "app.test:8080" "198.18.1.30:8080" outbound|8080||app.test 198.18.1.10:50000 198.18.1.30:8080 198.18.1.10:41000 - default';
+// Istio 1.5-1.8: a quoted mixer status and the transport failure reason where details now are.
+const PRE_1_9 = '[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - "-" "-" 0 135 4 4 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "10.44.1.27:80" outbound|8000||httpbin.foo.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default';
+// Istio 1.4 and older: no transport failure reason either.
+const PRE_1_5 = '[2019-12-09T20:54:04.729Z] "GET /ambassador/v0/check_alive HTTP/1.1" 503 UC "-" 0 95 0 - "-" "ELB-HealthChecker/2.0" "e9b1934b-e62c-488b-a0a3-fb8f7935803b" "checks:32149" "127.0.0.1:8877" inbound|8877|| 127.0.0.1:41000 10.0.0.4:8877 10.0.0.9:51000 - default';
+
+describe("Istio's text format", () => {
+  it('splits bracketed time, quoted strings with spaces and bare IPv6 addresses', () => {
+    const t = tokens(IPV6);
+    expect(t[0]).toEqual({ quoted: true, text: '2024-05-02T08:15:00.000Z' });
+    expect(t.find((x) => x.text.startsWith('grpc-go'))?.quoted).toBe(true);
+    expect(t.map((x) => x.text)).toContain('[fd00:10::7]:44312');
+  });
+
+  it('reads the current format, "-" fields as absent', () => {
+    expect(parseIstioTextLine(CURRENT)).toEqual({
+      ts: '2024-05-02T08:14:03.112Z',
+      kind: 'http',
+      method: 'GET',
+      code: 503,
+      flags: 'UF,URX',
+      details: 'upstream_reset_before_response_started{connection_timeout}',
+      duration_ms: 2003,
+      authority: 'quotes.internal:80',
+      up_host: '198.18.7.21:80',
+      up_cluster: 'PassthroughCluster',
+      up_local: '198.18.7.10:51234',
+      ds_local: '198.18.7.21:80',
+      ds_remote: '198.18.7.10:40522',
+    });
+  });
+
+  it('reads a TCP line, an IPv6 line, a line without the request id, and the pre-1.9 formats', () => {
+    expect(parseIstioTextLine(TCP)).toMatchObject({ kind: 'tcp', code: 0, flags: 'UF,URX', up_host: '198.18.9.30:6379', up_cluster: 'outbound|6379||redis.default.svc.cluster.local', duration_ms: 1001 });
+    expect(parseIstioTextLine(IPV6)).toMatchObject({ method: 'POST', code: 200, up_host: '[fd00:10::2e]:8080', ds_remote: '[fd00:10::7]:38812', authority: 'payments:8080' });
+    expect(parseIstioTextLine(NO_REQUEST_ID)).toMatchObject({ code: 503, flags: 'UC', authority: 'app.test:8080', up_host: '198.18.1.30:8080', up_cluster: 'outbound|8080||app.test' });
+    expect(parseIstioTextLine(PRE_1_9)).toMatchObject({ code: 418, authority: 'httpbin:8000', up_host: '10.44.1.27:80' });
+    expect(parseIstioTextLine(PRE_1_9).details).toBeUndefined();
+    expect(parseIstioTextLine(PRE_1_5)).toMatchObject({ code: 503, flags: 'UC', up_host: '127.0.0.1:8877', up_cluster: 'inbound|8877||' });
+  });
+
+  it('reads back what toIstioTextLine writes from a lab entry', () => {
+    const e: AccessLogEntry = { ts: '2026-01-01T00:00:00.000Z', kind: 'http', method: 'GET', code: 503, flags: 'UF', details: 'upstream_reset_before_response_started{connection_timeout}', up_cluster: 'PassthroughCluster', up_host: '198.18.0.21:80', ds_remote: '198.18.0.10:40000', duration_ms: 1000, authority: 'a.test' };
+    expect(parseIstioTextLine(toIstioTextLine(e, { requestId: 'r1' }))).toMatchObject(e);
+  });
+});
+
+describe('reading a log: its form, and one clear error per bad input', () => {
+  it('tells the forms apart and takes off kubectl --timestamps prefixes', () => {
+    expect(readAccessLogText(`2024-05-02T08:14:03.200000000Z ${CURRENT}\n`, 'pod.log').format).toBe('istio-text');
+    const json = JSON.stringify({ start_time: '2024-05-02T08:14:03.112Z', method: 'GET', protocol: 'HTTP/1.1', response_code: 503, response_flags: 'UO', response_code_details: 'upstream_reset_before_response_started{overflow}', upstream_cluster: 'outbound|8080||app.test;' });
+    const read = readAccessLogText(`${json}\n`, 'pod.json');
+    expect(read.format).toBe('istio-json');
+    expect(read.entries[0]).toMatchObject({ kind: 'http', code: 503, flags: 'UO', up_cluster: 'outbound|8080||app.test' });
+    expect(readAccessLogText('{"kind":"http","code":200,"up_cluster":"x","ts":"t"}\n', 'access.jsonl').format).toBe('lab-json');
+  });
+
+  it("skips Envoy's own messages between entries, and says so", () => {
+    const read = readAccessLogText(`${CURRENT}\n2024-05-02T08:14:04.000000Z\twarning\tenvoy config\tgRPC config stream closed\n${TCP}\n`, 'pod.log');
+    expect(read.entries).toHaveLength(2);
+    expect(read.skipped).toHaveLength(1);
+  });
+
+  for (const [what, text, message] of [
+    ['an empty file', '\n\n', /is empty/],
+    ['a config_dump given as the log', '{\n  "configs": [\n', /is a config_dump, not an access log/],
+    ['a one-line config_dump', '{"configs":[]}', /is a config_dump/],
+    ['an unknown format', 'GET / 200 12ms\n', /unknown format/],
+    ['JSON without access-log keys', '{"level":"info","msg":"started"}\n', /none of the access-log keys/],
+    ['lines that start like Istio\'s but are not', '[2024-05-02] hello\n', /none of its 1 line/],
+  ] as const) {
+    it(`${what}: a UsageError with the fix`, () => {
+      let err: unknown;
+      try {
+        readAccessLogText(text, 'x.log');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message).toMatch(message);
+      expect((err as UsageError).fix).toBeTruthy();
+    });
+  }
+});
+
+describe('triage ranks the scenarios by their signatures', async () => {
+  const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+  const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+  const sticky = Array.from({ length: 6 }, (_, i): AccessLogEntry => ({ ts: at(i), kind: 'http', method: 'GET', code: 503, flags: 'UF', details: 'upstream_reset_before_response_started{connection_timeout}', up_cluster: 'PassthroughCluster', up_host: '198.18.7.21:80', ds_remote: '198.18.7.10:40522', duration_ms: 1000 }));
+
+  it('a sticky-503-shaped log names sticky-503 first, with what matched', () => {
+    const t = triage(sticky, scenarios);
+    expect(t.candidates[0]).toMatchObject({ scenario: 'sticky-503', isMatch: true, matched: 6 });
+    const text = triageText({ format: 'istio-text', entries: sticky, skipped: [] }, t, { envoyVersion: '1.36.4' });
+    expect(text).toMatch(/all on one downstream connection/);
+    expect(text).toMatch(/npm run scenario -- sticky-503 --phase before --envoy 1\.36\.4/);
+  });
+
+  it('the same entries moving between connections and hosts are not sticky-503 (its facts fail)', () => {
+    const moving = sticky.map((a, i) => ({ ...a, ds_remote: `198.18.7.10:${40000 + i}`, up_host: `198.18.7.${20 + i}:80` }));
+    const t = triage(moving, scenarios);
+    expect(t.candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
+    expect(t.candidates.filter((c) => c.isMatch)).toEqual([]);
+  });
+
+  it('one shared flag is no match: a 503 UF to an outbound cluster with other details names nothing', () => {
+    const uf = sticky.map((a) => ({ ...a, details: 'upstream_reset_before_response_started{remote_connection_failure}', up_cluster: 'outbound|80||x' }));
+    expect(triage(uf, scenarios).candidates.filter((c) => c.isMatch)).toEqual([]);
+  });
+
+  it('a log without failures names nothing', () => {
+    const ok = sticky.map((a) => ({ ...a, code: 200, flags: undefined, details: 'via_upstream' }));
+    const t = triage(ok, scenarios);
+    expect(t.failing).toBe(0);
+    expect(t.candidates.filter((c) => c.isMatch)).toEqual([]);
+    expect(triageText({ format: 'lab-json', entries: ok, skipped: [] }, t, {})).toMatch(/No failing entries/);
+  });
+});
