@@ -48,6 +48,12 @@ export interface NoSignature {
   none: string;
 }
 
+/** What triage needs of a scenario (src/scenario's Scenario has it): its id and its phases' signatures. */
+export interface SignedScenario {
+  id: string;
+  phases: ReadonlyArray<{ name: string; kind: string; signature?: Signature | NoSignature }>;
+}
+
 export const isSignature = (s: Signature | NoSignature | undefined): s is Signature => !!s && 'entries' in s;
 
 const PATTERN_FIELDS = ['kind', 'code', 'flags', 'details', 'cluster', 'method', 'noUpstreamHost', 'duration', 'closeReason'] as const;

@@ -3,9 +3,8 @@
  * the command that reproduces it), or that nothing matches and the closest, with why not; and the
  * signatures themselves (--list-signatures).
  */
-import type { Scenario } from '../scenario/scenario.js';
 import type { ReadLog } from './read-access-log.js';
-import { describePattern, isSignature } from './signature.js';
+import { describePattern, isSignature, type SignedScenario } from './signature.js';
 import { bestMatches, type Candidate, type Triage } from './triage.js';
 
 const FORMAT_NAME = { 'istio-text': "Istio's text format", 'istio-json': "Istio's JSON encoding", 'lab-json': "the lab's access.jsonl" } as const;
@@ -50,7 +49,7 @@ export function triageText(log: ReadLog, t: Triage, o: NextStep): string {
 }
 
 /** Every before's signature, or why it has none. */
-export function signaturesText(scenarios: Scenario[]): string {
+export function signaturesText(scenarios: SignedScenario[]): string {
   const out: string[] = [];
   for (const s of scenarios) {
     for (const p of s.phases.filter((x) => x.kind === 'before')) {

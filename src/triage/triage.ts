@@ -6,8 +6,7 @@
  * nothing, or whose facts do not hold, are the "closest, and why not": never a match.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
-import type { Scenario } from '../scenario/scenario.js';
-import { describePattern, fieldResults, isSignature, matches, patternSize, type Signature } from './signature.js';
+import { describePattern, fieldResults, isSignature, matches, patternSize, type Signature, type SignedScenario } from './signature.js';
 
 export interface FactResult {
   says: string;
@@ -44,7 +43,7 @@ export interface Triage {
   candidates: Candidate[];
 }
 
-export function triage(entries: AccessLogEntry[], scenarios: Scenario[]): Triage {
+export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[]): Triage {
   const failing = entries.filter(isFailing);
   const candidates: Candidate[] = [];
   for (const s of scenarios) {
