@@ -39,7 +39,7 @@ function withFirstBytes(socket: Socket, first: Buffer): Duplex {
 
 export interface H2cFront {
   h2: Http2Server;
-  listen(port: number): Promise<void>;
+  listen(port: number, host: string): Promise<void>;
   close(): Promise<void>;
   /** Ends every HTTP/2 session (GOAWAY then close), as the process going away does. */
   closeSessions(): void;
@@ -73,7 +73,7 @@ export function h2cFront(
   });
   return {
     h2,
-    listen: (port) => new Promise<void>((resolve, reject) => front.once('error', reject).listen(port, '0.0.0.0', resolve)),
+    listen: (port, host) => new Promise<void>((resolve, reject) => front.once('error', reject).listen(port, host, resolve)),
     close: () => new Promise<void>((resolve) => {
       front.close(() => resolve());
       for (const s of sessions) s.destroy();

@@ -88,6 +88,11 @@ export interface HttpUpstreamOptions {
    * per-connection request limit (10,000), scaled down.
    */
   goawayAfter?: number;
+  /**
+   * The address the app listens on (default 0.0.0.0): '127.0.0.1' is an app bound to localhost
+   * only, reachable from inside its pod and not on the pod's address.
+   */
+  bind?: string;
 }
 
 /** One step of a programmable response sequence. */
@@ -282,11 +287,11 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
         handler,
         onSession: (session) => sessionConns.set(session, { id: nextConn++, served: 0, lastActivity: Date.now() }),
       });
-      await front.listen(port);
+      await front.listen(port, o.bind ?? '0.0.0.0');
       servers.push({ close: front.close, closeAllConnections: () => (server.closeAllConnections(), front.closeSessions()) });
       continue;
     }
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', resolve));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, o.bind ?? '0.0.0.0', resolve));
     servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())), closeAllConnections: () => server.closeAllConnections() });
   }
   return { ports: o.ports };
