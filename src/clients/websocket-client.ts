@@ -68,6 +68,65 @@ function chat(c: WebSocketChat, emit: Emit): Promise<Outcome> {
   });
 }
 
+export interface WebSocketHold {
+  url: string;
+  /** Keep it open this long (ms), sending a frame every `everyMs` (each echoed), unless it closes first. */
+  durationMs: number;
+  everyMs: number;
+  label: string;
+}
+
+/**
+ * A long-lived WebSocket (a dashboard, a chat): opened, used every `everyMs`, kept `durationMs`.
+ * The outcome says whether it lived that long; if not, when it closed (ms after opening), who
+ * closed it (a close frame from the other end, or the TCP connection going) and how many frames
+ * came back before.
+ */
+function hold(h: WebSocketHold, emit: Emit): Promise<Outcome> {
+  const at = Date.now();
+  const n = ++seq;
+  return new Promise((resolve) => {
+    let framesSent = 0;
+    let framesEchoed = 0;
+    let status: number | undefined;
+    let localPort: number | undefined;
+    let openedAt: number | undefined;
+    let finished = false;
+    const ws = new WebSocket(h.url, { handshakeTimeout: 3000 });
+    const finish = (o: Partial<Outcome>) => {
+      if (finished) return;
+      finished = true;
+      clearInterval(ticker);
+      clearTimeout(end);
+      ws.terminate();
+      const outcome: Outcome = { seq: n, at, latencyMs: Date.now() - at, op: h.label, status, localPort, framesSent, framesEchoed, ...o };
+      emit('outcome', { ...outcome });
+      resolve(outcome);
+    };
+    const ticker = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      framesSent++;
+      ws.send(`tick ${framesSent}`);
+    }, h.everyMs);
+    const end = setTimeout(() => finish({ ok: true, closedBy: 'still-open', closedAfterMs: openedAt !== undefined ? Date.now() - openedAt : undefined }), h.durationMs + 3000);
+    ws.on('upgrade', (res) => {
+      status = res.statusCode;
+      localPort = res.socket.localPort;
+    });
+    ws.on('open', () => {
+      openedAt = Date.now();
+      clearTimeout(end);
+      setTimeout(() => finish({ ok: true, closedBy: 'still-open', closedAfterMs: Date.now() - openedAt! }), h.durationMs);
+    });
+    ws.on('message', () => framesEchoed++);
+    // Closed before its time: by whom (a close frame, or the connection cut) and when.
+    ws.on('close', (code) => finish({ ok: false, closedBy: code === 1006 ? 'fin' : undefined, closedAfterMs: openedAt !== undefined ? Date.now() - openedAt : undefined, error: 'CLOSED', errorMessage: `closed with code ${code}${code === 1006 ? ' (no close frame: the connection went)' : ''} after ${framesEchoed} echo(es)` }));
+    ws.on('unexpected-response', (_req, res) => finish({ status: res.statusCode, ok: false, error: 'UPGRADE_REFUSED', errorMessage: `handshake answered ${res.statusCode}` }));
+    ws.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, error: err.code ?? err.name, errorMessage: err.message }));
+  });
+}
+
 export const websocketClientCommands: Commands = {
   'ws.chat': (c: WebSocketChat, emit) => chat(c, emit),
+  'ws.hold': (h: WebSocketHold, emit) => hold(h, emit),
 };
