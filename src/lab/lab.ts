@@ -12,6 +12,7 @@ import type { HttpClientOptions } from '../clients/http-client.js';
 import type { Outcome } from '../clients/outcome.js';
 import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
+import { shutDownSidecar, type SidecarShutdown } from './sidecar-shutdown.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import type { Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
@@ -315,6 +316,16 @@ export class Lab implements AsyncDisposable {
   /** One request from the app on a fresh connection, recorded with its outcome (src/clients/raw-http.ts). */
   async send(r: RawRequest): Promise<Outcome> {
     return this.app<Outcome>('http.send', r, (r.timeoutMs ?? 3000) + 30_000);
+  }
+
+  /**
+   * SIGTERM reaches the pod's sidecar: pilot-agent's drain, wait and terminate, as the same admin
+   * calls in the same order (src/lab/sidecar-shutdown.ts). Resolves when Envoy is gone; the
+   * interception stays, as in a pod whose sidecar exited and whose app still runs.
+   */
+  async shutDownSidecar(o: SidecarShutdown): Promise<void> {
+    await this.narrate(`SIGTERM: the sidecar drains (${o.exitOnZeroActive ? `until no connection is active, at least ${o.minimumDrainMs ?? 5000} ms` : `terminationDrainDuration ${o.terminationDrainMs} ms`}), then exits`, { why: "pilot-agent's order on SIGTERM: /drain_listeners?inboundonly&graceful, wait, terminate Envoy", pause: true });
+    await this.scripted(() => shutDownSidecar(this.sidecar(), o, this.timeline, (what, detail) => this.note(what, detail), (ms) => delay(ms)));
   }
 
   /** The app opens a WebSocket and sends text frames, each waiting for its echo (src/clients/websocket-client.ts). */

@@ -1,0 +1,134 @@
+/**
+ * shutdown-sidecar-first: at pod shutdown the sidecar drains and exits while the app is still
+ * finishing its work; the app's calls after that are refused at once.
+ *
+ * Reported  istio#7136, #19564, #34855, #36222 (connection refused during pod termination, the
+ *           sidecar gone first); Istio's EXIT_ON_ZERO_ACTIVE_CONNECTIONS / MINIMUM_DRAIN_DURATION
+ *           (1.12+); catalogue §1 (../shared/research/incident-catalogue.md).
+ * Symptom   During a rolling update, the terminating pods' last outbound calls fail with
+ *           "connect: connection refused" to services that are up; the app's shutdown logs
+ *           errors for work it could not finish.
+ * Cause     Kubernetes sends SIGTERM to every container at once. pilot-agent drains Envoy
+ *           (/drain_listeners?inboundonly&graceful), waits terminationDrainDuration (5 s) and
+ *           terminates it; the app, finishing its work for longer, keeps calling. The iptables
+ *           interception is still there and sends its connections to 15001, where nothing
+ *           listens any more: refused, at once.
+ * Fixes     terminationDrainDuration at least the app's shutdown; EXIT_ON_ZERO_ACTIVE_CONNECTIONS
+ *           (the sidecar waits MINIMUM_DRAIN_DURATION, then until no connection is active); a
+ *           preStop hook on the sidecar container that holds its SIGTERM back while the app works.
+ * Settled   On Envoy 1.40.0 /drain_listeners?inboundonly&graceful leaves server.state at 0 (LIVE):
+ *           a listener drain is not a server drain; the outbound listeners keep serving until
+ *           pilot-agent kills Envoy (SIGKILL).
+ * Time      terminationDrainDuration 5 s → 1 s; the app's 15 s of shutdown work → 3 s.
+ *
+ * The lab plays pilot-agent's part with the same admin calls in the same order
+ * (src/lab/sidecar-shutdown.ts, from pkg/envoy/agent.go in the Istio module it builds); it does
+ * not run pilot-agent itself.
+ */
+import { SERVICE_URL, check, defineScenario, everyRequest, isOk, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import type { SidecarShutdown } from '../src/lab/sidecar-shutdown.js';
+
+const SIGTERM_AT_MS = 1000;
+const APP_SHUTDOWN_MS = 3000;
+const DRAIN_MS = 1000; // terminationDrainDuration 5 s, scaled
+
+/**
+ * The app calls the service every 200 ms; SIGTERM reaches the pod 1 s in, both containers at once:
+ * the sidecar stops as told, the app finishes its work for 3 s more, then stops (both timed from
+ * the SIGTERM, whatever the backend's own latency).
+ */
+const podTerminates = (sidecar: SidecarShutdown) => async (lab: Lab) => {
+  await lab.startApp({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
+  await lab.sleep(SIGTERM_AT_MS);
+  const redirectedBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT');
+  lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
+  const sidecarGone = lab.shutDownSidecar(sidecar);
+  await lab.sleep(APP_SHUTDOWN_MS);
+  await lab.stopApp();
+  await sidecarGone;
+  lab.note('nat ISTIO_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')) - redirectedBefore));
+};
+
+const exitedAt = (e: Evidence) => e.noteNumber('sidecar exited');
+const afterExit = (e: Evidence) => e.timeline.requests().filter((r) => r.t > exitedAt(e));
+const isRefused = (r: RequestEntry) => r.status === undefined && r.error === 'ECONNREFUSED';
+
+const sidecarOutlivedTheApp = check('fix path: the sidecar exited after the app stopped calling', (e) => {
+  const last = Math.max(...e.timeline.requests().map((r) => r.t + r.latencyMs));
+  return { pass: exitedAt(e) > last, evidence: `last call ended at ${last} ms, sidecar exited at ${exitedAt(e)} ms` };
+});
+
+const noCallRefused = everyRequest("symptom gone: every call of the app's shutdown work served", { min: 15 }, (r) => isOk(r) && r.servedBy === 'app');
+
+export default defineScenario({
+  id: 'shutdown-sidecar-first',
+  title: "Pod shutdown: the sidecar drains and exits first, the app's last calls are refused at once",
+  seed: 'catalogue §1 (graceful-shutdown-sidecar-exits-first)',
+  reported: ['https://github.com/istio/istio/issues/7136', 'https://github.com/istio/istio/issues/19564', 'https://github.com/istio/istio/issues/34855', 'https://github.com/istio/istio/issues/36222'],
+  symptom: "a terminating pod's last outbound calls fail with connection refused, to services that are up",
+  cause: 'pilot-agent drains and terminates Envoy after terminationDrainDuration while the app still works; the interception sends its new connections to 15001, where nothing listens',
+  timeScaling: "terminationDrainDuration 5 s → 1 s, the app's shutdown 15 s → 3 s",
+  lab: {
+    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
+    dns: { 'app.test': 'app' },
+  },
+  phases: [
+    {
+      name: 'before',
+      kind: 'before',
+      title: `terminationDrainDuration ${DRAIN_MS / 1000} s, the app works ${APP_SHUTDOWN_MS / 1000} s after SIGTERM: its calls after the sidecar exits are refused`,
+      config: 'broken',
+      signature: { none: 'the refused calls never reach Envoy (it has exited): its access log ends with the last served call; the marks are the app\'s ECONNREFUSED and the nat ISTIO_REDIRECT counter' },
+      run: podTerminates({ terminationDrainMs: DRAIN_MS }),
+      expect: [
+        everyRequest('before the SIGTERM every call was served', { min: 3, before: 'note' }, (r) => isOk(r) && r.servedBy === 'app'),
+        check('trigger: the app was still calling after the sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
+        check('symptom: every call after the sidecar exited was refused at once (ECONNREFUSED, no timeout)', (e) => {
+          const after = afterExit(e);
+          const slowest = Math.max(...after.map((r) => r.latencyMs));
+          return { pass: after.length >= 3 && after.every(isRefused) && slowest < 200, evidence: `${after.length} call(s) after the exit: ${[...new Set(after.map((r) => r.error ?? r.status))].join(', ')}, the slowest in ${slowest} ms` };
+        }),
+        check('mechanism: the interception still sent them to 15001 (nat ISTIO_REDIRECT counted their SYNs)', (e) => {
+          const n = e.noteNumber('nat ISTIO_REDIRECT packets after the SIGTERM');
+          const refused = afterExit(e).filter(isRefused).length;
+          return { pass: refused >= 3 && n >= refused, evidence: `ISTIO_REDIRECT +${n} packets after the SIGTERM; ${refused} refused call(s)` };
+        }),
+        check("mechanism: pilot-agent's drain: /drain_listeners?inboundonly&graceful answered 200, Envoy then exited with the app's connection still open", (e) => {
+          const drain = e.note('sidecar drain');
+          const atExit = e.noteNumber('sidecar active connections at exit');
+          return { pass: drain.endsWith('→ 200') && atExit >= 1, evidence: `${drain}; server.state ${e.note('sidecar server.state after the drain call')}; active connections at exit ${atExit}` };
+        }),
+      ],
+    },
+    {
+      name: 'fix-drain-duration',
+      kind: 'fix',
+      title: `terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s, longer than the app's shutdown: every call served`,
+      config: 'broken',
+      run: podTerminates({ terminationDrainMs: APP_SHUTDOWN_MS + 1000 }),
+      expect: [noCallRefused, sidecarOutlivedTheApp],
+    },
+    {
+      name: 'fix-sidecar-prestop',
+      kind: 'fix',
+      title: `A preStop hook on the sidecar (${APP_SHUTDOWN_MS / 1000} s): its drain starts after the app's work`,
+      config: 'broken',
+      run: podTerminates({ preStopMs: APP_SHUTDOWN_MS, terminationDrainMs: DRAIN_MS }),
+      expect: [noCallRefused, sidecarOutlivedTheApp],
+    },
+    {
+      name: 'fix-exit-on-zero-active',
+      kind: 'fix',
+      title: 'EXIT_ON_ZERO_ACTIVE_CONNECTIONS (MINIMUM_DRAIN_DURATION 1 s): the sidecar waits until the app has closed its connection',
+      config: 'broken',
+      run: podTerminates({ terminationDrainMs: DRAIN_MS, exitOnZeroActive: true, minimumDrainMs: DRAIN_MS }),
+      expect: [
+        noCallRefused,
+        check("fix path: pilot-agent's checks saw the app's connection active, then none, and only then Envoy exited", (e) => {
+          const counts = e.noteSeries('sidecar active connections');
+          return { pass: counts.length >= 2 && counts.some((n) => n >= 1) && counts[counts.length - 1] === 0, evidence: `active connections at each check: ${counts.join(', ')}` };
+        }),
+      ],
+    },
+  ],
+});
