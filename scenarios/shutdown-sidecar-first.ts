@@ -25,8 +25,7 @@
  * (src/lab/sidecar-shutdown.ts, from pkg/envoy/agent.go in the Istio module it builds); it does
  * not run pilot-agent itself.
  */
-import { SERVICE_URL, check, defineScenario, everyRequest, isOk, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
-import type { SidecarShutdown } from '../src/lab/sidecar-shutdown.js';
+import { SERVICE_URL, check, defineScenario, everyRequest, isOk, type Evidence, type Lab, type RequestEntry, type SidecarShutdown } from '../src/index.js';
 
 const SIGTERM_AT_MS = 1000;
 const APP_SHUTDOWN_MS = 3000;

@@ -9,6 +9,8 @@ import type { EvidenceData } from '../../evidence/evidence.js';
 import { EVIDENCE_FILE } from '../../evidence/store.js';
 import type { PhaseResult } from '../../scenario/run-phase.js';
 import type { Scenario } from '../../scenario/scenario.js';
+import { describePattern, isSignature } from '../../triage/signature.js';
+import { triage } from '../../triage/triage.js';
 import { Timeline } from '../../timeline/timeline.js';
 import { STATUS_WORD } from '../verdict-text.js';
 import { configDiffHtml } from './config-diff.js';
@@ -50,6 +52,17 @@ function snapshotsHtml(e: EvidenceData): Html {
   return html`${entries.map(([label, table]) => html`<h4><code>ss -tanpo</code> in the pod: ${label}</h4><pre class="ss">${table}</pre>`)}`;
 }
 
+/** A before's triage signature (npm run lab -- triage), and whether this run's own access log matches it. */
+function signatureHtml(scenario: Scenario, phaseName: string, e: EvidenceData | null): Html | string {
+  const phase = scenario.phases.find((p) => p.name === phaseName);
+  if (!phase || phase.kind !== 'before') return '';
+  const sig = phase.signature;
+  if (!isSignature(sig)) return html`<details><summary><h3>Triage signature</h3></summary><p>${sig ? `None: ${sig.none}` : 'None declared.'}</p></details>`;
+  const own = e?.accessLog ? triage(e.accessLog, [scenario]).candidates.find((c) => c.phase === phaseName) : undefined;
+  const verdict = !e?.accessLog ? 'no access log to hold against it' : own?.isMatch ? `this run's access log matches it (${own.matched} of ${own.total} entries)` : `this run's access log does not match it${own ? ` (${own.matched} entries matched the pattern; ${own.facts.filter((f) => !f.holds).map((f) => f.says).join(', ') || 'fields missing'})` : ''}`;
+  return html`<details><summary><h3>Triage signature</h3></summary><p>${sig.says}</p><p>entries: <code>${describePattern(sig.entries)}</code>${(sig.facts ?? []).map((f) => html`; and ${f.says}`)}</p><p>${verdict}. <code>npm run lab -- triage &lt;access log&gt;</code> holds a pod's log against every scenario's.</p></details>`;
+}
+
 export interface PhaseSectionInput {
   scenario: Scenario;
   result: PhaseResult;
@@ -78,6 +91,7 @@ export async function phaseSection({ scenario, result: r, repeat, reportDir }: P
     <details open><summary><h3>Envoy access log</h3></summary>${accessLogHtml(evidence)}</details>
     <details><summary><h3>Connections (ss)</h3></summary>${snapshotsHtml(evidence)}</details>
     <details><summary><h3>Config against the incident's</h3></summary>${r.configOverride ? (/\/istio\/[^/]+\.yaml$/.test(r.configOverride) ? html`<p>Ran on what istiod generated from <code>${r.configOverride}</code> and pushed over ADS (--istio); each generation's config_dump is in <code>istiod/</code>.</p>` : html`<p>Ran against <code>${r.configOverride}</code> (--config), not the phase's own variant.</p>`) : phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
-    <details><summary><h3>Envoy counters that changed</h3></summary>${countersHtml(evidence.statsBefore, evidence.statsAfter)}</details>`}
+    <details><summary><h3>Envoy counters that changed</h3></summary>${countersHtml(evidence.statsBefore, evidence.statsAfter)}</details>
+    ${signatureHtml(scenario, r.phase, evidence)}`}
   </section>`;
 }
