@@ -174,6 +174,10 @@ export default defineScenario({
       kind: 'before',
       title: "Envoy the closer: idle_timeout 2 s, the pools idle 5 s, the servers' timeouts long",
       config: 'broken',
+      signature: {
+        says: "Envoy closed pooled database connections at the tcp_proxy idle_timeout (close reason tcp_session_idle_timeout, Envoy ≥ 1.38; the log alone cannot tell MariaDB/memcached from redis: idle-timeout has the same mark)",
+        entries: { kind: 'tcp', closeReason: /tcp_session_idle_timeout/ },
+      },
       run: poolsIdleThenQuery({ tcpKeepAliveMs: 1000 }),
       expect: [
         appGotInvalidConnection(DB),
@@ -214,6 +218,7 @@ export default defineScenario({
       kind: 'before',
       title: "The update: idle_timeout raised to 1 h, still \"invalid connection\": wait_timeout and memcached's idle_timeout are 2 s",
       config: 'fix-idle-timeout',
+      signature: { none: "the server closed its own idle connection: Envoy logs a TCP connection ending (MariaDB's reset as UR), as for any server going away; the server's own log says why" },
       upstreams: serversTimeOut,
       run: poolsIdleThenQuery(),
       expect: [
