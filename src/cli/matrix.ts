@@ -86,7 +86,7 @@ program
         const text = await readFile(f, 'utf8').catch(() => {
           throw new UsageError(`cannot read ${f}`, { fix: 'give the matrix.json each shard wrote (.lab-runs/<time>-matrix-shard-i-of-n/matrix.json)' });
         });
-        return JSON.parse(text) as MatrixData;
+        return asMatrixData(text, f);
       }),
     );
     const merged = mergeMatrices(parts);
@@ -95,5 +95,18 @@ program
     const report = await writeMatrixReport(o.out, merged);
     printMatrix(merged, `merged ${files.length} shard(s): ${join(o.out, 'matrix.json')}\nreport: ${pathToFileURL(report).href}`);
   });
+
+/** A shard's matrix.json, or one clear error saying why this file is not one. */
+function asMatrixData(text: string, file: string): MatrixData {
+  const notOne = (why: string) => new UsageError(`${file} is not a matrix.json: ${why}`, { fix: 'give the matrix.json each shard wrote (.lab-runs/<time>-matrix-shard-i-of-n/matrix.json)' });
+  let data: Partial<MatrixData>;
+  try {
+    data = JSON.parse(text) as Partial<MatrixData>;
+  } catch (err) {
+    throw notOne(`not JSON (${(err as Error).message})`);
+  }
+  if (!data || typeof data !== 'object' || !Array.isArray(data.entries) || !Array.isArray(data.versions)) throw notOne('it has no "entries" and "versions" lists');
+  return data as MatrixData;
+}
 
 await main(program, () => exitCode);

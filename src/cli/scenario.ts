@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { variantPath } from '../envoy/config.js';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { resolveBackendKind } from '../backends/create-backend.js';
-import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
+import { assertInstallable, ensureEnvoy, type EnvoyBinary } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
 import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
@@ -21,6 +21,8 @@ import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { validateVariantFile } from '../scenario/validate-variant.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
 import { WorkshopNarrator } from '../workshop/narrator.js';
 import { istiodBinary, latestIstio } from '../istio/istiod-binary.js';
@@ -90,6 +92,8 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     const istio = o.istio === 'latest' ? await latestIstio() : o.istio;
     if (istio) await istiodBinary((l) => process.stderr.write(`${l}\n`), typeof istio === 'string' ? istio : undefined);
     const configPath = o.config === undefined ? undefined : resolveConfig(scenario.id, o.config);
+    // A config Envoy refuses is the user's input: one error before any lab starts, not an ERROR per phase.
+    if (configPath) await assertConfigRuns(envoy, configPath, o.config!, scenario);
     const httpClient = await httpClientChoice(o.client as AppClient, (l) => process.stderr.write(`${l}\n`));
     const narrator = o.narrate || o.step ? new WorkshopNarrator({ step: o.step, colors: err, tty: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) }) : undefined;
     // One phase at a time when a person follows it (workshop mode, --keep); else as the machine holds.
@@ -104,6 +108,15 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     process.stdout.write(`\n${verdictTable(results)}\n\nartifacts: ${runDir}\nreport:    ${pathToFileURL(report).href}\n`);
     exitCode = results.every((r) => OK_STATUSES.includes(r.status)) ? 0 : 1;
   });
+
+/** --config's file parses and Envoy accepts it in this scenario's world, or a UsageError (exit 2) with Envoy's words. */
+async function assertConfigRuns(envoy: EnvoyBinary, configPath: string, given: string, scenario: Scenario): Promise<void> {
+  const fix = `check it alone: npm run lab -- validate ${configPath}; or import a sidecar's config: npm run lab -- import-config <config_dump.json> --scenario ${scenario.id}`;
+  const result = await validateVariantFile(envoy, configPath, scenario.lab.upstreams).catch((err: Error) => {
+    throw new UsageError(`--config ${given}: ${err.message}`, { fix });
+  });
+  if (!result.ok) throw new UsageError(`--config ${given}: Envoy ${envoy.version} rejects it`, { fix, evidence: result.message.slice(0, 2000) });
+}
 
 /** --config: a variant of the scenario, or a file. */
 function resolveConfig(scenarioId: string, config: string): string {

@@ -1,0 +1,59 @@
+// Bad input through the newer entry points (triage, matrix merge, --config): one clear error with
+// the fix, exit 2, no stack trace, nothing started.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/paths.js';
+
+const run = (script: string, args: string[]) => execa('npx', ['tsx', `src/cli/${script}.ts`, ...args], { cwd: REPO_ROOT, reject: false });
+const file = async (name: string, text: string) => {
+  const dir = await mkdtemp(join(tmpdir(), 'efl-cli-'));
+  await writeFile(join(dir, name), text);
+  return join(dir, name);
+};
+const noStackTrace = (stderr: string) => expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+
+describe('CLI input errors (triage, matrix merge, --config)', () => {
+  it('triage of an empty file: exit 2, says how to get the log', async () => {
+    const r = await run('lab', ['triage', await file('empty.log', '\n')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is empty[\s\S]*kubectl logs/);
+    noStackTrace(r.stderr);
+  });
+
+  it('triage of a config_dump given as the log: exit 2, points to --config-dump', async () => {
+    const r = await run('lab', ['triage', await file('dump.json', '{\n  "configs": []\n}\n')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is a config_dump, not an access log[\s\S]*--config-dump/);
+  });
+
+  it('triage without a log: exit 2', async () => {
+    const r = await run('lab', ['triage']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/no access log given/);
+  });
+
+  it('matrix merge of a file that is not a matrix.json: exit 2, no TypeError', async () => {
+    const r = await run('matrix', ['merge', await file('other.json', '{"hello": "world"}')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is not a matrix\.json: it has no "entries" and "versions" lists/);
+    expect(r.stderr).not.toMatch(/TypeError/);
+    noStackTrace(r.stderr);
+  });
+
+  it('matrix merge of a file that is not JSON: exit 2', async () => {
+    const r = await run('matrix', ['merge', await file('junk.json', 'not json')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is not a matrix\.json: not JSON/);
+  });
+
+  it('scenario --config with invalid YAML: exit 2 before any lab starts', async () => {
+    const r = await run('scenario', ['sticky-503', '--phase', 'before', '--config', await file('bad.yaml', 'listeners: [unclosed\n')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--config .*bad\.yaml: .*not valid YAML/);
+    expect(r.stderr).not.toMatch(/lab \w+ up on/);
+    noStackTrace(r.stderr);
+  });
+});
