@@ -21,9 +21,9 @@ const TCP = '[2024-05-02T08:14:05.001Z] "- - -" 0 UF,URX - - "-" 0 0 1001 - "-" 
 const IPV6 = '[2024-05-02T08:15:00.000Z] "POST /pay HTTP/2" 200 - via_upstream - "-" 120 14 5 4 "-" "grpc-go/1.60.1" "c1d2" "payments:8080" "[fd00:10::2e]:8080" outbound|8080||payments.prod.svc.cluster.local [fd00:10::7]:44312 [fd00:10::2e]:8080 [fd00:10::7]:38812 - default';
 const NO_REQUEST_ID = '[2024-05-02T08:14:03.112Z] "GET / HTTP/1.1" 503 UC upstream_reset_before_response_started{connection_termination} - "-" 0 95 4 - "-" "curl/8.5.0" "app.test:8080" "198.18.1.30:8080" outbound|8080||app.test 198.18.1.10:50000 198.18.1.30:8080 198.18.1.10:41000 - default';
 // Istio 1.5-1.8: a quoted mixer status and the transport failure reason where details now are.
-const PRE_1_9 = '[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - "-" "-" 0 135 4 4 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "10.44.1.27:80" outbound|8000||httpbin.foo.svc.cluster.local 10.44.1.23:37652 10.0.45.184:8000 10.44.1.23:46520 - default';
+const PRE_1_9 = '[2020-11-25T21:26:18.409Z] "GET /status/418 HTTP/1.1" 418 - "-" "-" 0 135 4 4 "-" "curl/7.73.0-DEV" "84961386-6d84-929d-98bd-c5aee93b5c88" "httpbin:8000" "198.18.44.27:80" outbound|8000||httpbin.foo.svc.cluster.local 198.18.44.23:37652 198.18.45.184:8000 198.18.44.23:46520 - default';
 // Istio 1.4 and older: no transport failure reason either.
-const PRE_1_5 = '[2019-12-09T20:54:04.729Z] "GET /ambassador/v0/check_alive HTTP/1.1" 503 UC "-" 0 95 0 - "-" "ELB-HealthChecker/2.0" "e9b1934b-e62c-488b-a0a3-fb8f7935803b" "checks:32149" "127.0.0.1:8877" inbound|8877|| 127.0.0.1:41000 10.0.0.4:8877 10.0.0.9:51000 - default';
+const PRE_1_5 = '[2019-12-09T20:54:04.729Z] "GET /ambassador/v0/check_alive HTTP/1.1" 503 UC "-" 0 95 0 - "-" "ELB-HealthChecker/2.0" "e9b1934b-e62c-488b-a0a3-fb8f7935803b" "checks:32149" "127.0.0.1:8877" inbound|8877|| 127.0.0.1:41000 198.18.0.4:8877 198.18.0.9:51000 - default';
 
 describe("Istio's text format", () => {
   it('splits bracketed time, quoted strings with spaces and bare IPv6 addresses', () => {
@@ -55,7 +55,7 @@ describe("Istio's text format", () => {
     expect(parseIstioTextLine(TCP)).toMatchObject({ kind: 'tcp', code: 0, flags: 'UF,URX', up_host: '198.18.9.30:6379', up_cluster: 'outbound|6379||redis.default.svc.cluster.local', duration_ms: 1001 });
     expect(parseIstioTextLine(IPV6)).toMatchObject({ method: 'POST', code: 200, up_host: '[fd00:10::2e]:8080', ds_remote: '[fd00:10::7]:38812', authority: 'payments:8080' });
     expect(parseIstioTextLine(NO_REQUEST_ID)).toMatchObject({ code: 503, flags: 'UC', authority: 'app.test:8080', up_host: '198.18.1.30:8080', up_cluster: 'outbound|8080||app.test' });
-    expect(parseIstioTextLine(PRE_1_9)).toMatchObject({ code: 418, authority: 'httpbin:8000', up_host: '10.44.1.27:80' });
+    expect(parseIstioTextLine(PRE_1_9)).toMatchObject({ code: 418, authority: 'httpbin:8000', up_host: '198.18.44.27:80' });
     expect(parseIstioTextLine(PRE_1_9).details).toBeUndefined();
     expect(parseIstioTextLine(PRE_1_5)).toMatchObject({ code: 503, flags: 'UC', up_host: '127.0.0.1:8877', up_cluster: 'inbound|8877||' });
   });
