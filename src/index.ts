@@ -14,7 +14,7 @@ export { everyAccessEntry, noAccessEntries } from './checks/access-log.js';
 export { configHas, counterGrew, counterStayedZero } from './checks/counters.js';
 export { faultFired, faultNeverFired } from './checks/faults.js';
 export { upstreamCounted, upstreamCountsOf } from './checks/upstream-counts.js';
-export { hostsFlagged } from './checks/host-health.js';
+export { hostsFlagged, hostsListed } from './checks/host-health.js';
 export { routeActionOf, routeHas } from './checks/config-dump.js';
 export { connectionTableShows } from './checks/connections.js';
 export { appPeerIp, appView, type AppView } from './checks/app-view.js';

@@ -13,3 +13,15 @@ export function hostsFlagged(label: string, view: string, flag: string, count: n
     return { pass: hosts.length > 0 && flagged.length === want, evidence: `/clusters (${view}): ${hosts.join('; ') || 'no hosts'}` };
   });
 }
+
+/**
+ * The view taken under `view` listed exactly these lab hosts (by name; EDS's membership, flags
+ * aside): what the sidecar still believed about the service at that moment.
+ */
+export function hostsListed(label: string, view: string, hosts: string[]): Check {
+  return check(label, (e) => {
+    const listed = hostsOf(e, view).map((h) => h.split(':')[0]!).sort();
+    const want = hosts.map((h) => e.ip(h)).sort();
+    return { pass: listed.join(' ') === want.join(' '), evidence: `/clusters (${view}): ${hostsOf(e, view).join('; ') || 'no hosts'}; expected ${hosts.map((h) => `${h} (${e.ip(h)})`).join(', ') || 'none'}` };
+  });
+}

@@ -5,6 +5,19 @@ import { Agent, request } from 'undici';
 
 export type Stats = Map<string, number>;
 
+/** What /clusters?format=json says, as far as the lab reads it. */
+export interface ClustersView {
+  cluster_statuses?: Array<{ name: string; host_statuses?: HostStatus[] }>;
+}
+export interface HostStatus {
+  address?: { socket_address?: { address: string; port_value: number } };
+  health_status?: Record<string, unknown>;
+}
+
+export function hostsOf(view: ClustersView, cluster: string): HostStatus[] {
+  return (view.cluster_statuses ?? []).find((c) => c.name === cluster)?.host_statuses ?? [];
+}
+
 export class EnvoyAdmin {
   private readonly dispatcher: Agent;
 
@@ -65,6 +78,11 @@ export class EnvoyAdmin {
 
   async clusters(): Promise<string> {
     return (await this.get('/clusters?format=json')).body;
+  }
+
+  /** One cluster's hosts in /clusters now ("ip:port" each, EDS's view), [] when the cluster is unknown. */
+  async clusterHosts(cluster: string): Promise<string[]> {
+    return hostsOf(JSON.parse(await this.clusters()) as ClustersView, cluster).map((h) => `${h.address?.socket_address?.address}:${h.address?.socket_address?.port_value}`);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Envoy's bootstrap for a lab and the file-based xDS documents it watches. Listeners, clusters and
- * routes come from files (LDS/CDS/RDS with path_config_source + watched_directory), so a fix can be
+ * Envoy's bootstrap for a lab and the file-based xDS documents it watches. Listeners, clusters,
+ * routes and EDS clusters' endpoints come from files (LDS/CDS/RDS/EDS with path_config_source +
+ * watched_directory), so a fix or an endpoint change can be
  * applied live by renaming a new file over the old one, the way istiod pushes a change.
  */
 import YAML from 'yaml';
@@ -10,6 +11,7 @@ const TYPE = {
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   route: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  endpoints: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
 };
 
 export interface XdsPaths {
@@ -80,6 +82,11 @@ export function adsBootstrapYaml(o: { adminSocket: string; ads: AdsSource }): st
       ],
     },
   });
+}
+
+/** The EDS file of one cluster: a DiscoveryResponse with its one ClusterLoadAssignment. */
+export function edsDocument(assignment: any, version: string): string {
+  return YAML.stringify({ version_info: version, resources: [{ '@type': TYPE.endpoints, ...assignment }] });
 }
 
 /** DiscoveryResponse-shaped documents for the three files. */

@@ -17,6 +17,11 @@ export interface EnvoyResources {
   clusters: any[];
   /** RouteConfiguration resources, served by RDS. */
   routes: any[];
+  /**
+   * ClusterLoadAssignment resources, served by EDS: one per `type: EDS` cluster, taken from its
+   * `load_assignment` when rendered for a lab (absent before rendering).
+   */
+  endpoints?: any[];
 }
 
 export const HCM = 'envoy.filters.network.http_connection_manager';
@@ -83,10 +88,42 @@ export interface RenderOptions {
   accessLogPath: string;
   /** Where RDS reads route configurations from; undefined = inline them (validation). */
   rdsPath?: string;
+  /**
+   * Where EDS reads each `type: EDS` cluster's endpoints from (one file per cluster: Envoy's EDS
+   * takes exactly one ClusterLoadAssignment per update); undefined = the cluster is made STATIC
+   * with the same endpoints (validation, the playground).
+   */
+  edsDir?: string;
+}
+
+/** The EDS file of one cluster: its name with every character a file name should not hold replaced. */
+export function edsFile(edsDir: string, cluster: string): string {
+  return join(edsDir, `eds-${cluster.replace(/[^A-Za-z0-9.-]/g, '_')}.yaml`);
+}
+
+/**
+ * An EDS cluster's endpoints go to its own EDS file, as istiod sends them apart from the cluster;
+ * the cluster keeps only where to read them. Without a file (validation) it is the STATIC cluster
+ * with the same endpoints.
+ */
+function moveEndpointsToEds(r: EnvoyResources, edsDir: string | undefined): void {
+  r.endpoints = [];
+  for (const c of r.clusters) {
+    if (c.type !== 'EDS' || !c.load_assignment) continue;
+    if (!edsDir) {
+      c.type = 'STATIC';
+      continue;
+    }
+    const path = edsFile(edsDir, c.name);
+    r.endpoints.push({ ...c.load_assignment, cluster_name: c.eds_cluster_config?.service_name ?? c.name });
+    delete c.load_assignment;
+    c.eds_cluster_config = { ...c.eds_cluster_config, eds_config: { resource_api_version: 'V3', path_config_source: { path, watched_directory: { path: edsDir } } } };
+  }
 }
 
 export function renderResources(source: EnvoyResources, o: RenderOptions): EnvoyResources {
   const r = structuredClone(fillPlaceholders(source, o.vars));
+  moveEndpointsToEds(r, o.edsDir);
   forEachNetworkFilter(r, (filter) => {
     const tc = filter.typed_config;
     if (!tc) return;

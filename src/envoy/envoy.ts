@@ -10,8 +10,8 @@ import { EnvoyConfigError, LabStartError } from '../errors.js';
 import { PROXY_UID } from '../topology/topology.js';
 import { waitUntil, settleWithin } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
-import { adsBootstrapYaml, bootstrapYaml, xdsDocuments, xdsPaths, type AdsSource, type XdsPaths } from './bootstrap.js';
-import type { EnvoyResources } from './config.js';
+import { adsBootstrapYaml, bootstrapYaml, edsDocument, xdsDocuments, xdsPaths, type AdsSource, type XdsPaths } from './bootstrap.js';
+import { edsFile, type EnvoyResources } from './config.js';
 import type { EnvoyBinary } from './install.js';
 import { readFile } from 'node:fs/promises';
 
@@ -36,6 +36,8 @@ export interface EnvoyStartOptions {
 export class Envoy {
   readonly admin: EnvoyAdmin;
   private version = 1;
+  /** What the files say now: an endpoint push changes one cluster's assignment in it. */
+  private resources: EnvoyResources | undefined;
 
   private constructor(
     readonly binary: EnvoyBinary,
@@ -83,6 +85,7 @@ export class Envoy {
     ];
     const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads);
+    if (!o.ads) envoy.resources = o.resources;
     const expected = o.ads ? o.ads.expectedListeners : o.resources.listeners.length;
     let exited = false;
     void child.exited.then(() => (exited = true));
@@ -119,8 +122,11 @@ export class Envoy {
     if (order.length === 0 || new Set(order).size !== order.length) throw new EnvoyConfigError(`an xDS push order names each of cds, rds, lds at most once: got [${order.join(', ')}]`);
     this.version += 1;
     const docs = xdsDocuments(resources, `v${this.version}`);
+    this.resources = resources;
     for (const kind of order) {
       await o.pushing?.(kind);
+      // A new cluster finds its endpoints waiting, as istiod sends EDS with (before) the CDS that needs it.
+      if (kind === 'cds') await writeEds(this.xds, resources, this.version);
       await this.push(kind, docs[kind], resources.routes.length > 0);
       await o.accepted?.(kind);
     }
@@ -153,6 +159,24 @@ export class Envoy {
     );
   }
 
+  /**
+   * EDS: replaces one `type: EDS` cluster's endpoints live (["ip:port", …]) and returns when
+   * /clusters shows exactly that host set, as istiod's push after the endpoints changed.
+   */
+  async pushEndpoints(cluster: string, hosts: string[]): Promise<void> {
+    if (this.viaAds) throw new EnvoyConfigError('this sidecar gets its endpoints from istiod over ADS: istiod pushes them (Lab.pushEndpoints changes the ServiceEntry), not written to files');
+    const assignment = this.resources?.endpoints?.find((a) => a.cluster_name === cluster);
+    if (!assignment) throw new EnvoyConfigError(`cluster ${cluster} does not get its endpoints over EDS in this config`, { fix: `declare it "type: EDS" with its load_assignment in the config variant (the lab serves that over EDS); EDS clusters here: ${this.resources?.endpoints?.map((a) => a.cluster_name).join(', ') || 'none'}` });
+    assignment.endpoints = [{ lb_endpoints: hosts.map((h) => ({ endpoint: { address: { socket_address: { address: h.replace(/:\d+$/, ''), port_value: Number(h.split(':').pop()) } } } })) }];
+    this.version += 1;
+    await replaceFile(edsFile(this.xds.dir, cluster), edsDocument(assignment, `v${this.version}`));
+    const want = [...hosts].sort().join(' ');
+    let seen: string[] = [];
+    await waitUntil(async () => (seen = (await this.admin.clusterHosts(cluster)).sort()).join(' ') === want, { timeoutMs: 5000, what: `EDS of ${cluster}` }).catch(async () => {
+      throw new EnvoyConfigError(`Envoy did not take the EDS update of ${cluster} within 5 s: /clusters shows [${seen.join(' ')}], expected [${want}]`, { fix: `see ${this.logFile}`, evidence: await this.logTail() });
+    });
+  }
+
   async logTail(lines = 30): Promise<string> {
     const text = await readFile(this.logFile, 'utf8').catch(() => '');
     return text.split('\n').slice(-lines - 1).join('\n');
@@ -180,9 +204,15 @@ export class Envoy {
 
 async function writeXds(xds: XdsPaths, r: EnvoyResources, version: number): Promise<void> {
   const docs = xdsDocuments(r, `v${version}`);
+  await writeEds(xds, r, version);
   await replaceFile(xds.cds, docs.cds);
   await replaceFile(xds.rds, docs.rds);
   await replaceFile(xds.lds, docs.lds);
+}
+
+/** Each EDS cluster's endpoints in its own file (Envoy's EDS takes one assignment per update). */
+async function writeEds(xds: XdsPaths, r: EnvoyResources, version: number): Promise<void> {
+  for (const a of r.endpoints ?? []) await replaceFile(edsFile(xds.dir, a.cluster_name), edsDocument(a, `v${version}`));
 }
 
 /** Write + rename: Envoy's watched_directory reacts to moves, and never reads a half-written file. */

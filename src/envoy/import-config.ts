@@ -103,9 +103,10 @@ export function importConfigDump(dump: { configs?: any[] }, addresses: Record<st
         const svc = serviceOf(c.name);
         delete c.eds_cluster_config;
         if (eds) {
-          c.type = 'STATIC';
-          c.load_assignment = stripTypes(eds);
-          note(`cluster ${c.name}: EDS endpoints inlined from the dump (STATIC)`);
+          // Still EDS: the lab serves these endpoints from the cluster's EDS file, so a scenario can
+          // change them live (Lab.pushEndpoints) as istiod would.
+          c.load_assignment = { ...stripTypes(eds), cluster_name: c.name };
+          note(`cluster ${c.name}: EDS endpoints from the dump, served by the lab's EDS file`);
         } else if (svc) {
           c.type = 'STRICT_DNS';
           c.load_assignment = { cluster_name: c.name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: svc.host, port_value: svc.port } } } }] }] };

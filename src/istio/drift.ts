@@ -126,7 +126,10 @@ function facts(r: EnvoyResources): Facts {
     f.set(`listener ${l.name} default_filter_chain`, l.default_filter_chain ? destination(l.default_filter_chain) : 'none');
   }
   for (const c of r.clusters) {
-    f.set(`cluster ${c.name}`, `type ${c.type ?? 'EDS'}`);
+    // STATIC and EDS both give a list of endpoints the control plane chose; they differ only in
+    // whether the list can change live, which the lab refuses for STATIC (Lab.pushEndpoints).
+    const type = c.type ?? 'EDS';
+    f.set(`cluster ${c.name}`, `type ${type === 'STATIC' || type === 'EDS' ? 'STATIC or EDS (listed endpoints)' : type}`);
     const http = c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
     f.set(`cluster ${c.name} http idle_timeout`, ms(http?.common_http_protocol_options?.idle_timeout));
     // The traffic policy a DestinationRule turns on: pool thresholds, ejection, panic routing.

@@ -72,11 +72,15 @@ export interface IstiodStartOptions {
 
 export class IstiodHost {
   private generation = 0;
+  /** The Istio YAML in istiod's store now (an endpoint push edits its ServiceEntry). */
+  private current: string;
 
   private constructor(
     private readonly o: IstiodStartOptions,
     private readonly process: HostProcess,
-  ) {}
+  ) {
+    this.current = o.source;
+  }
 
   private static input(dir: string) {
     return join(dir, 'istio.yaml');
@@ -154,7 +158,23 @@ export class IstiodHost {
       { timeoutMs: 10_000, what: `lab/istiod to apply ${source}` },
     );
     if (line.startsWith(`${gen} rejected`)) throw new LabRuntimeError(`istiod rejected ${source}: ${line.replace(/^\d+ rejected: /, '')}`, { fix: 'fix the Istio YAML (npm run lab -- istio render <file> shows what Istio makes of it)' });
+    this.current = source;
     return line.replace(/^\d+ applied: /, '');
+  }
+
+  /**
+   * The endpoints of `service` change, as Kubernetes' endpoints controller changes them when a
+   * pod goes or comes: the ServiceEntry that declares the service gets exactly these addresses,
+   * and istiod pushes EDS. Returns what istiod applied.
+   */
+  async setEndpoints(service: string, ips: string[]): Promise<string> {
+    const docs = YAML.parseAllDocuments(fillPlaceholders(await readFile(this.current, 'utf8'), this.o.vars, this.current)).map((d) => d.toJS());
+    const entry = docs.find((d) => d?.kind === 'ServiceEntry' && (d.spec?.hosts ?? []).includes(service));
+    if (!entry) throw new LabRuntimeError(`no ServiceEntry in ${this.current} declares ${service}: the lab changes a service's endpoints in the ServiceEntry that lists them`, { fix: `declare ${service} in a ServiceEntry with resolution STATIC and its endpoints` });
+    entry.spec.endpoints = ips.map((address) => ({ address }));
+    const path = join(this.o.dir, `endpoints-${this.generation + 1}.yaml`);
+    await writeFile(path, docs.filter(Boolean).map((d) => YAML.stringify(d)).join('---\n'));
+    return this.apply(path);
   }
 
   async stop(): Promise<void> {

@@ -77,6 +77,7 @@ export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion
     envoyVersion,
     accessLogPath: Envoy.accessLogPath(envoyDir),
     rdsPath: Envoy.xdsPaths(envoyDir).rds,
+    edsDir: Envoy.xdsPaths(envoyDir).dir,
   });
 }
 

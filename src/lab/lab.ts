@@ -14,7 +14,7 @@ import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
 import { shutDownSidecar, type SidecarShutdown } from './sidecar-shutdown.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
-import type { Stats } from '../envoy/admin.js';
+import { hostsOf, type ClustersView, type Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { EnvoyConfigError, LabRuntimeError, NotApplicableError } from '../errors.js';
@@ -35,10 +35,6 @@ import { trackLab, untrackLab } from './live-labs.js';
 import { Recorder } from './recorder.js';
 
 /** The part of Envoy's /clusters?format=json the lab reads. */
-interface ClustersView {
-  cluster_statuses?: Array<{ name: string; host_statuses?: Array<{ address?: { socket_address?: { address: string; port_value: number } }; health_status?: Record<string, unknown> }> }>;
-}
-
 /** --app-only: how long a wait on the lab client's records lasts when your app plays instead. */
 const APP_ONLY_WAIT_MS = 3000;
 
@@ -238,6 +234,39 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
+   * EDS: the service's endpoints become exactly these lab hosts, as when a pod of a rolling update
+   * goes or comes and the control plane pushes the new set: written to the EDS file of each of
+   * the service's `outbound|<port>||<service>` clusters, or under --istio by changing its
+   * ServiceEntry so that istiod pushes. Returns when Envoy's /clusters shows the new set. Marks
+   * `push` when the new set is sent and `eds` when Envoy has it (both labelled
+   * "EDS <service> → [<hosts>]"): a call between the two may have seen either set.
+   */
+  async pushEndpoints(service: string, hosts: string[]): Promise<void> {
+    const sidecar = this.sidecar();
+    const all = ((JSON.parse(await sidecar.admin.clusters()) as ClustersView).cluster_statuses ?? []).map((c) => c.name);
+    const clusters = all.map((name) => ({ name, port: /^outbound\|(\d+)\|\|(.+)$/.exec(name) })).filter((c) => c.port?.[2] === service);
+    if (clusters.length === 0) throw new EnvoyConfigError(`the sidecar has no cluster outbound|<port>||${service} whose endpoints could change`, { fix: `name a service the sidecar has a cluster for; its clusters: ${all.join(', ')}` });
+    const names = hosts.map((h) => `${h} (${this.ip(h)})`).join(', ') || 'none';
+    await this.narrate(`EDS: ${service} now has endpoints ${names}`, { why: 'the control plane pushes the new endpoint set, as after a pod of a rolling update went or came', pause: true });
+    const t = Date.now();
+    this.timeline.mark('push', `EDS ${service} → [${names}]`);
+    if (this.istiod) {
+      await this.istiod.setEndpoints(service, hosts.map((h) => this.ip(h)));
+      const want = (port: string) => hosts.map((h) => `${this.ip(h)}:${port}`).sort().join(' ');
+      await waitUntil(async () => {
+        for (const c of clusters) if ((await sidecar.admin.clusterHosts(c.name)).sort().join(' ') !== want(c.port![1]!)) return false;
+        return true;
+      }, { timeoutMs: 5000, what: `istiod's EDS push for ${service} to reach the sidecar` });
+    } else {
+      for (const c of clusters) await sidecar.pushEndpoints(c.name, hosts.map((h) => `${this.ip(h)}:${c.port![1]}`));
+    }
+    // The marker is when Envoy has the new set (not when it was sent): calls after it see only these hosts.
+    this.timeline.mark('eds', `EDS ${service} → [${names}]`);
+    this.note('eds push accepted ms', String(Date.now() - t));
+    this.log(`EDS: ${service} → [${names}], in /clusters after ${Date.now() - t} ms`);
+  }
+
+  /**
    * Pushes a config variant live one xDS part at a time, in `order`, `gapMs` apart: a control
    * plane that pushes out of order, or slowly. Marks each part as it is written (`cds`, `rds`,
    * `lds`) and notes how long Envoy took to accept it (`cds accepted ms`, ...).
@@ -421,8 +450,7 @@ export class Lab implements AsyncDisposable {
    * `hosts <label>` for the checks (src/checks/host-health.ts) and printed.
    */
   async hostHealth(label: string, cluster: string): Promise<string[]> {
-    const view = JSON.parse(await this.sidecar().admin.clusters()) as ClustersView;
-    const hosts = (view.cluster_statuses ?? []).find((c) => c.name === cluster)?.host_statuses ?? [];
+    const hosts = hostsOf(JSON.parse(await this.sidecar().admin.clusters()) as ClustersView, cluster);
     const lines = hosts.map((h) => {
       const flags = Object.entries(h.health_status ?? {}).filter(([k, v]) => v === true && k !== 'eds_health_status').map(([k]) => k);
       return `${h.address?.socket_address?.address}:${h.address?.socket_address?.port_value} ${flags.join(',') || 'healthy'}`;

@@ -12,7 +12,7 @@ import { WaitTimeoutError } from '../util/time.js';
  * config change started (lab.applyConfig); `config`: Envoy has accepted it. A request started
  * between the two may already run on the new config (measured: 20 ms before `config`).
  */
-export type MarkerCategory = 'fault' | 'dns' | 'push' | 'config' | 'cds' | 'rds' | 'lds' | 'sidecar' | 'note';
+export type MarkerCategory = 'fault' | 'dns' | 'push' | 'config' | 'cds' | 'rds' | 'lds' | 'eds' | 'sidecar' | 'note';
 
 export type TimelineEntry =
   | ({ t: number; kind: 'request' } & Outcome)
