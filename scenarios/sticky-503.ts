@@ -173,11 +173,16 @@ export default defineScenario({
         // Counted against Envoy's own 503 UF connection_timeout entries: a request racing the
         // fault's close of the open upstream connection gets one 503 UC instead (seen once, on a
         // loaded machine), which is not a connect timeout.
-        check('mechanism: PassthroughCluster connect timeouts match the 503 UF connection_timeout entries', (e) => {
+        // With your own app beside the lab's client (--app), one connect timeout fails the requests
+        // of both waiting for it (measured: 13 timeouts for 25 entries, 12 and 13 per connection),
+        // so the count is held against the connection with the most.
+        check('mechanism: PassthroughCluster connect timeouts match the 503 UF connection_timeout entries (of the busiest app connection)', (e) => {
           const timeouts = e.counter('cluster.PassthroughCluster.upstream_cx_connect_timeout');
           const uf = e.accessLog.filter((a) => a.code === 503 && a.flags === 'UF' && /connection_timeout/.test(a.details ?? ''));
-          const n503 = e.timeline.requests().filter((r) => r.status === 503).length;
-          return { pass: uf.length > 0 && timeouts >= uf.length, evidence: `cluster.PassthroughCluster.upstream_cx_connect_timeout +${timeouts} for ${uf.length} 503 UF connection_timeout entries (the app got ${n503} 503s)` };
+          const perCx = distinct(uf.map((a) => a.cx)).map((cx) => uf.filter((a) => a.cx === cx).length);
+          const most = Math.max(0, ...perCx);
+          const n503 = e.appsInPod > 1 || e.data.labClientAbsent ? 'app requests: see each app' : `the app got ${e.timeline.requests().filter((r) => r.status === 503).length} 503s`;
+          return { pass: uf.length > 0 && timeouts >= most, evidence: `cluster.PassthroughCluster.upstream_cx_connect_timeout +${timeouts} for ${uf.length} 503 UF connection_timeout entries (${perCx.join(' + ')} per downstream connection; ${n503})` };
         }),
         faultFired('old', 'blackhole'),
         servedNothing('new', 'new was never reached'),

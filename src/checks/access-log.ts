@@ -8,7 +8,10 @@ export interface AccessSelection extends Window {
   where?: (a: AccessLogEntry) => boolean;
   /** At least this many entries must be selected (default 1). */
   min?: number;
-  /** All on one downstream connection (one %CONNECTION_ID%). */
+  /**
+   * Pinned: all on one downstream connection (one %CONNECTION_ID%) per app in the pod: one for the
+   * lab's client, one more for your own app (--app), each kept alive by its program.
+   */
   oneDownstreamConnection?: boolean;
 }
 
@@ -18,10 +21,11 @@ export function everyAccessEntry(label: string, sel: AccessSelection, expected: 
     const entries = accessIn(e, sel, sel.kind).filter(sel.where ?? (() => true));
     const cxs = distinct(entries.map((a) => a.cx));
     const bad = entries.filter((a) => !expected(a));
-    const oneCx = !sel.oneDownstreamConnection || cxs.length === 1;
+    const apps = sel.oneDownstreamConnection ? e.appsInPod : 1;
+    const oneCx = !sel.oneDownstreamConnection || (cxs.length >= 1 && cxs.length <= apps);
     return {
       pass: entries.length >= (sel.min ?? 1) && bad.length === 0 && oneCx,
-      evidence: `${describeAccess(entries)}${sel.oneDownstreamConnection ? `; downstream cx id(s) ${cxs.join(', ') || '(none)'}` : ''}${bad.length ? `; ${bad.length} not as expected` : ''}`,
+      evidence: `${describeAccess(entries)}${sel.oneDownstreamConnection ? `; downstream cx id(s) ${cxs.join(', ') || '(none)'}${apps > 1 ? ` (${apps} apps in the pod: one each)` : ''}` : ''}${bad.length ? `; ${bad.length} not as expected` : ''}`,
     };
   });
 }

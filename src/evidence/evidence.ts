@@ -6,7 +6,7 @@
  * missing. That is what makes "=== 0" checks unable to pass on a misspelled stat.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
-import { Timeline, type MarkerCategory, type TimelineEntry } from '../timeline/timeline.js';
+import { Timeline, USER_APP_STARTED, type MarkerCategory, type TimelineEntry } from '../timeline/timeline.js';
 
 export interface FaultRecord {
   host: string;
@@ -81,6 +81,15 @@ export class Evidence {
   get configDump(): string {
     if (this.data.configDump === null) throw new EvidenceMissing("Envoy's /config_dump: it could not be read");
     return this.data.configDump;
+  }
+
+  /**
+   * How many programs played the app in the pod: the lab's client (unless --app-only) and your
+   * own (--app). Each keeps its own downstream connection, so "one connection" means one per app.
+   */
+  get appsInPod(): number {
+    const yours = this.timeline.events(USER_APP_STARTED).length > 0 ? 1 : 0;
+    return Math.max(1, (this.data.labClientAbsent ? 0 : 1) + yours);
   }
 
   /** A lab host's address. */

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Backend, HostProcess } from '../backends/backend.js';
-import type { Timeline } from '../timeline/timeline.js';
+import { USER_APP_STARTED, type Timeline } from '../timeline/timeline.js';
 import { UsageError } from '../errors.js';
 import { APP_UID, POD } from '../topology/topology.js';
 
@@ -38,6 +38,8 @@ export class UserApp {
     const logFile = join(artifactsDir, 'app-command.log');
     const log = createWriteStream(logFile);
     log.write(`# ${command}\n`);
+    // The checks count the apps in the pod from this (each app keeps its own downstream connection).
+    timeline.add(Date.now(), { kind: 'event', source: 'app-command', what: USER_APP_STARTED, detail: command });
     // Its own session, so stopping it stops everything it started (a loop's current curl too),
     // and nothing else: `kill 0` reaches only this process group.
     const script = `trap 'trap - TERM; kill 0' TERM; exec 2>&1; (${command}) & wait`;

@@ -12,6 +12,9 @@ import { WaitTimeoutError } from '../util/time.js';
  * config change started (lab.applyConfig); `config`: Envoy has accepted it. A request started
  * between the two may already run on the new config (measured: 20 ms before `config`).
  */
+/** The timeline event that says your own app (--app) ran in the pod during the phase. */
+export const USER_APP_STARTED = 'your app started';
+
 export type MarkerCategory = 'fault' | 'dns' | 'push' | 'config' | 'cds' | 'rds' | 'lds' | 'eds' | 'sidecar' | 'note';
 
 export type TimelineEntry =

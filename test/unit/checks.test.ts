@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { check, judge, judgeDocumented } from '../../src/checks/check.js';
-import { noAccessEntries } from '../../src/checks/access-log.js';
+import { everyAccessEntry, noAccessEntries } from '../../src/checks/access-log.js';
 import { connectionTableShows } from '../../src/checks/connections.js';
 import { counterGrew, counterStayedZero } from '../../src/checks/counters.js';
 import { faultFired, faultNeverFired } from '../../src/checks/faults.js';
 import { everyRequest, oneConnection } from '../../src/checks/requests.js';
 import { accessAfter, firstSuccessAfter, localPorts, outcomeCounts, requestsAfter, requestsIn } from '../../src/checks/slices.js';
 import { Evidence, type EvidenceData } from '../../src/evidence/evidence.js';
-import { Timeline } from '../../src/timeline/timeline.js';
+import { Timeline, USER_APP_STARTED } from '../../src/timeline/timeline.js';
 
 const T0 = 1_000_000;
 
@@ -81,6 +81,19 @@ describe('absent evidence is never a zero', () => {
   it('a missing access-log file is UNKNOWN, an empty one is evidence', () => {
     expect(noAccessEntries('none')(evidence(oneRequest, { accessLog: null })).status).toBe('unknown');
     expect(noAccessEntries('none')(evidence(oneRequest, { accessLog: [] })).status).toBe('pass');
+  });
+
+  it('"on one downstream connection" means one per app in the pod: two pinned connections pass only when your app ran beside the lab client', () => {
+    const uf = (cx: number, ms: number) => ({ kind: 'http', ts: new Date(T0 + ms).toISOString(), code: 503, flags: 'UF', cx }) as any;
+    const accessLog = [uf(2, 10), uf(4, 20), uf(2, 30), uf(4, 40)];
+    const c = everyAccessEntry('pinned', { kind: 'http', min: 3, oneDownstreamConnection: true }, (a) => a.code === 503);
+    expect(c(evidence(oneRequest, { accessLog })).status).toBe('fail');
+    const withYourApp = evidence((t) => {
+      oneRequest(t);
+      t.add(T0 + 1, { kind: 'event', source: 'app-command', what: USER_APP_STARTED, detail: 'go-http' } as any);
+    }, { accessLog });
+    expect(c(withYourApp)).toMatchObject({ status: 'pass', evidence: expect.stringContaining('2 apps in the pod') });
+    expect(c(evidence((t) => t.add(T0 + 1, { kind: 'event', source: 'app-command', what: USER_APP_STARTED, detail: 'x' } as any), { accessLog: [...accessLog, uf(5, 50)] })).status).toBe('fail');
   });
 
   it('a connection table the phase never took is UNKNOWN', () => {
