@@ -38,11 +38,12 @@ function whileStopped(e: Evidence): (at: number, a: AccessLogEntry) => boolean {
   return (at, a) => windows.some((w) => at >= w.from && at < w.to) || (!!a.flags?.includes('DC') && stops.some((s) => s > at && s <= at + (a.duration_ms ?? 0) + 50));
 }
 
-export function accessIn(e: Evidence, w: Window = {}, kind?: 'http' | 'tcp'): AccessLogEntry[] {
+/** `log`: another sidecar's access log (default: the pod's). */
+export function accessIn(e: Evidence, w: Window = {}, kind?: 'http' | 'tcp', log: AccessLogEntry[] = e.accessLog): AccessLogEntry[] {
   const from = w.after ? e.markerAt(w.after) : -Infinity;
   const to = w.before ? e.markerAt(w.before) : Infinity;
   const stopped = whileStopped(e);
-  return e.accessLog.filter((a) => {
+  return log.filter((a) => {
     const at = Date.parse(a.ts);
     return at >= from && at < to && (!kind || a.kind === kind) && !stopped(at, a);
   });
@@ -84,7 +85,9 @@ export function localPorts(rs: RequestEntry[]): number[] {
 export function describeAccess(entries: AccessLogEntry[]): string {
   const counts = new Map<string, number>();
   for (const a of entries) {
-    const k = `${a.kind === 'tcp' ? 'tcp' : a.code} ${a.flags ?? '-'}${a.details ? ` ${a.details}` : ''} → ${a.up_cluster ?? '(no cluster)'} ${a.up_host ?? '(no upstream host)'}`;
+    // mTLS: the peer's identity from its certificate, each side (absent on plaintext).
+    const peers = [a.ds_peer && `from ${a.ds_peer}${a.ds_tls ? ` over ${a.ds_tls}` : ''}`, a.up_peer && `to ${a.up_peer}`].filter(Boolean).join(', ');
+    const k = `${a.kind === 'tcp' ? 'tcp' : a.code} ${a.flags ?? '-'}${a.details ? ` ${a.details}` : ''} → ${a.up_cluster ?? '(no cluster)'} ${a.up_host ?? '(no upstream host)'}${peers ? ` (peer certificate ${peers})` : ''}`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].map(([k, n]) => `${n}× ${k}`).join('; ') || 'no entries';

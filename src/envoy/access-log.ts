@@ -26,6 +26,10 @@ export const ACCESS_LOG_FORMAT: Record<string, string> = {
   attempts: '%UPSTREAM_REQUEST_ATTEMPT_COUNT%',
   sni: '%REQUESTED_SERVER_NAME%',
   duration_ms: '%DURATION%',
+  // mTLS: who the peer proved to be (its certificate's URI SAN, a SPIFFE id), each side.
+  ds_peer: '%DOWNSTREAM_PEER_URI_SAN%',
+  up_peer: '%UPSTREAM_PEER_URI_SAN%',
+  ds_tls: '%DOWNSTREAM_TLS_VERSION%',
 };
 
 /** Operators newer than the oldest Envoy the lab supports, with the version that added them (measured). */
@@ -64,6 +68,9 @@ export interface AccessLogEntry {
   attempts?: number;
   sni?: string;
   duration_ms?: number;
+  ds_peer?: string;
+  up_peer?: string;
+  ds_tls?: string;
 }
 
 export function accessLogConfig(path: string, kind: 'http' | 'tcp', envoyVersion: string) {

@@ -95,10 +95,19 @@ export function xdsDocuments(r: EnvoyResources, version: string): { lds: string;
   return { lds: doc(TYPE.listener, r.listeners), cds: doc(TYPE.cluster, r.clusters), rds: doc(TYPE.route, r.routes) };
 }
 
-/** Everything static, routes inline: what `envoy --mode validate` checks. */
-export function validationBootstrapYaml(r: EnvoyResources): string {
+/**
+ * Everything static, routes inline: what `envoy --mode validate` checks. SDS secrets the config
+ * names (`default`, `ROOTCA`) are given as static secrets from `identity`'s files.
+ */
+export function validationBootstrapYaml(r: EnvoyResources, identity?: { cert: string; key: string; ca: string }): string {
+  const secrets = identity
+    ? [
+        { name: 'default', tls_certificate: { certificate_chain: { filename: identity.cert }, private_key: { filename: identity.key } } },
+        { name: 'ROOTCA', validation_context: { trusted_ca: { filename: identity.ca } } },
+      ]
+    : undefined;
   return YAML.stringify({
     node: { id: 'validate', cluster: 'lab' },
-    static_resources: { listeners: r.listeners, clusters: r.clusters },
+    static_resources: { listeners: r.listeners, clusters: r.clusters, ...(secrets ? { secrets } : {}) },
   });
 }

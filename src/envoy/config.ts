@@ -94,6 +94,49 @@ export interface RenderOptions {
    * with the same endpoints (validation, the playground).
    */
   edsDir?: string;
+  /**
+   * Where SDS reads the secrets a TLS context names without a source (`default`, `ROOTCA`: the
+   * names pilot-agent serves): <sdsDir>/sds-<name>.yaml, written by the Envoy that runs it.
+   * Undefined = left as they are (validation).
+   */
+  sdsDir?: string;
+}
+
+/** The SDS file of one secret (Envoy.start writes it). */
+export function sdsFile(sdsDir: string, secret: string): string {
+  return join(sdsDir, `sds-${secret}.yaml`);
+}
+
+/** The SDS secrets a config names (tls_certificate_sds_secret_configs, validation_context_sds_secret_config). */
+export function sdsSecretNames(r: EnvoyResources): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, any>;
+    for (const c of o.tls_certificate_sds_secret_configs ?? []) names.add(c.name);
+    if (o.validation_context_sds_secret_config) names.add(o.validation_context_sds_secret_config.name);
+    Object.values(o).forEach(walk);
+  };
+  walk(r.listeners);
+  walk(r.clusters);
+  return [...names];
+}
+
+/** Each secret a TLS context names without a source is read from its SDS file, as pilot-agent serves it over SDS. */
+function pointSecretsAtSds(r: EnvoyResources, sdsDir: string | undefined): void {
+  if (!sdsDir) return;
+  const source = (name: string) => ({ resource_api_version: 'V3', path_config_source: { path: sdsFile(sdsDir, name), watched_directory: { path: sdsDir } } });
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, any>;
+    for (const c of o.tls_certificate_sds_secret_configs ?? []) c.sds_config ??= source(c.name);
+    if (o.validation_context_sds_secret_config) o.validation_context_sds_secret_config.sds_config ??= source(o.validation_context_sds_secret_config.name);
+    Object.values(o).forEach(walk);
+  };
+  walk(r.listeners);
+  walk(r.clusters);
 }
 
 /** The EDS file of one cluster: its name with every character a file name should not hold replaced. */
@@ -124,6 +167,10 @@ function moveEndpointsToEds(r: EnvoyResources, edsDir: string | undefined): void
 export function renderResources(source: EnvoyResources, o: RenderOptions): EnvoyResources {
   const r = structuredClone(fillPlaceholders(source, o.vars));
   moveEndpointsToEds(r, o.edsDir);
+  pointSecretsAtSds(r, o.sdsDir);
+  // A listener's own access log (`access_log: lab`): the connections it turns away before any
+  // filter chain (NR filter_chain_not_found), which the chains' logs never see.
+  for (const l of r.listeners) if (l.access_log === 'lab') l.access_log = accessLogConfig(o.accessLogPath, 'tcp', o.envoyVersion);
   forEachNetworkFilter(r, (filter) => {
     const tc = filter.typed_config;
     if (!tc) return;

@@ -3,7 +3,7 @@
  * with one worker (pools are per worker: determinism), short drain, and its config from watched
  * files so `apply()` can change it live, mid-incident, like a `kubectl apply`.
  */
-import { chown, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, HostProcess } from '../backends/backend.js';
 import { EnvoyConfigError, LabStartError } from '../errors.js';
@@ -11,7 +11,8 @@ import { PROXY_UID } from '../topology/topology.js';
 import { waitUntil, settleWithin } from '../util/time.js';
 import { EnvoyAdmin } from './admin.js';
 import { adsBootstrapYaml, bootstrapYaml, edsDocument, xdsDocuments, xdsPaths, type AdsSource, type XdsPaths } from './bootstrap.js';
-import { edsFile, type EnvoyResources } from './config.js';
+import { edsFile, sdsFile, sdsSecretNames, type EnvoyResources } from './config.js';
+import YAML from 'yaml';
 import type { EnvoyBinary } from './install.js';
 import { readFile } from 'node:fs/promises';
 
@@ -31,6 +32,11 @@ export interface EnvoyStartOptions {
   capabilities?: string[];
   /** --istio: the config comes from istiod over ADS (then `resources` is unused), with this many listeners to wait for. */
   ads?: AdsSource & { expectedListeners: number };
+  /**
+   * The workload identity this sidecar presents (its certificate and key) and the mesh's root CA:
+   * served over SDS as `default` and `ROOTCA` when the config names those secrets.
+   */
+  identity?: { cert: string; key: string; ca: string };
 }
 
 export class Envoy {
@@ -38,6 +44,7 @@ export class Envoy {
   private version = 1;
   /** What the files say now: an endpoint push changes one cluster's assignment in it. */
   private resources: EnvoyResources | undefined;
+  private identity: EnvoyStartOptions['identity'];
 
   private constructor(
     readonly binary: EnvoyBinary,
@@ -67,6 +74,7 @@ export class Envoy {
     if (o.ads) {
       await writeFile(join(o.dir, 'bootstrap.yaml'), adsBootstrapYaml({ adminSocket, ads: o.ads }));
     } else {
+      await writeSecrets(xds.dir, o);
       await writeXds(xds, o.resources, 1);
       await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds }));
     }
@@ -86,6 +94,7 @@ export class Envoy {
     const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads);
     if (!o.ads) envoy.resources = o.resources;
+    envoy.identity = o.identity;
     const expected = o.ads ? o.ads.expectedListeners : o.resources.listeners.length;
     let exited = false;
     void child.exited.then(() => (exited = true));
@@ -126,7 +135,10 @@ export class Envoy {
     for (const kind of order) {
       await o.pushing?.(kind);
       // A new cluster finds its endpoints waiting, as istiod sends EDS with (before) the CDS that needs it.
-      if (kind === 'cds') await writeEds(this.xds, resources, this.version);
+      if (kind === 'cds') {
+        await writeSecrets(this.xds.dir, { resources, identity: this.identity });
+        await writeEds(this.xds, resources, this.version);
+      }
       await this.push(kind, docs[kind], resources.routes.length > 0);
       await o.accepted?.(kind);
     }
@@ -208,6 +220,31 @@ async function writeXds(xds: XdsPaths, r: EnvoyResources, version: number): Prom
   await replaceFile(xds.cds, docs.cds);
   await replaceFile(xds.rds, docs.rds);
   await replaceFile(xds.lds, docs.lds);
+}
+
+/**
+ * The secrets the config names, each in its SDS file, as pilot-agent serves them: `default` (the
+ * workload's certificate and key) and `ROOTCA` (the mesh's root). The files are copied beside
+ * Envoy, readable by its uid wherever it runs.
+ */
+async function writeSecrets(dir: string, o: Pick<EnvoyStartOptions, 'resources' | 'identity'>): Promise<void> {
+  const names = sdsSecretNames(o.resources);
+  if (names.length === 0) return;
+  if (!o.identity) throw new EnvoyConfigError(`the config names SDS secret(s) ${names.join(', ')}, and this sidecar has no workload identity`, { fix: 'the lab gives the pod and a server sidecar their identities; name only `default` and `ROOTCA`' });
+  const unknown = names.filter((n) => n !== 'default' && n !== 'ROOTCA');
+  if (unknown.length) throw new EnvoyConfigError(`the config names SDS secret(s) ${unknown.join(', ')}: pilot-agent serves only "default" and "ROOTCA"`, { fix: 'name the workload certificate "default" and the root "ROOTCA"' });
+  const certs = join(dir, 'certs');
+  await mkdir(certs, { recursive: true });
+  const copy = async (from: string, name: string) => {
+    const to = join(certs, name);
+    await copyFile(from, to);
+    await chown(to, PROXY_UID, PROXY_UID);
+    return to;
+  };
+  const [cert, key, ca] = await Promise.all([copy(o.identity.cert, 'cert-chain.pem'), copy(o.identity.key, 'key.pem'), copy(o.identity.ca, 'root-cert.pem')]);
+  const secret = (name: string, body: object) => YAML.stringify({ version_info: 'v1', resources: [{ '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name, ...body }] });
+  if (names.includes('default')) await replaceFile(sdsFile(dir, 'default'), secret('default', { tls_certificate: { certificate_chain: { filename: cert }, private_key: { filename: key } } }));
+  if (names.includes('ROOTCA')) await replaceFile(sdsFile(dir, 'ROOTCA'), secret('ROOTCA', { validation_context: { trusted_ca: { filename: ca } } }));
 }
 
 /** Each EDS cluster's endpoints in its own file (Envoy's EDS takes one assignment per update). */

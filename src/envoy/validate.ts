@@ -20,8 +20,8 @@ export interface ValidationResult {
 }
 
 /** Runs Envoy's validator; never throws for a rejected config (see assertValid). */
-export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources): Promise<ValidationResult> {
-  const yaml = validationBootstrapYaml(r);
+export async function validateResources(envoy: EnvoyBinary, r: EnvoyResources, identity?: { cert: string; key: string; ca: string }): Promise<ValidationResult> {
+  const yaml = validationBootstrapYaml(r, identity);
   const key = createHash('sha256').update(envoy.banner).update(yaml).digest('hex').slice(0, 32);
   const marker = join(VALIDATED_DIR, key);
   if (existsSync(marker)) return { ok: true, message: 'cached' };

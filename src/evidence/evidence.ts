@@ -36,6 +36,8 @@ export interface EvidenceData {
   snapshots: Record<string, string>;
   /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
   configDump: string | null;
+  /** A server pod's own sidecar (lab.serverSidecar): its access log and its counters at the end (it started with the lab). */
+  serverSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
   /** Set when the lab's own client did not run (--app-only): its request records are missing, not empty. */
   labClientAbsent?: string;
 }
@@ -90,6 +92,22 @@ export class Evidence {
   get appsInPod(): number {
     const yours = this.timeline.events(USER_APP_STARTED).length > 0 ? 1 : 0;
     return Math.max(1, (this.data.labClientAbsent ? 0 : 1) + yours);
+  }
+
+  /** The server pod's sidecar's access log (what it decided about each connection and request it got). */
+  get serverAccessLog(): AccessLogEntry[] {
+    const s = this.data.serverSidecar;
+    if (!s) throw new EvidenceMissing("the server pod's sidecar access log: the phase ran no server sidecar");
+    if (!s.accessLog) throw new EvidenceMissing("the server pod's sidecar access log: its file could not be read");
+    return s.accessLog;
+  }
+
+  /** A counter of the server pod's sidecar (from zero: it started with the lab). */
+  serverCounter(name: string): number {
+    const stats = this.data.serverSidecar?.stats;
+    if (!stats) throw new EvidenceMissing(`the server sidecar's counter ${name}: no server sidecar stats were read`);
+    if (!(name in stats)) throw new EvidenceMissing(`the server sidecar's counter ${name}: it has no such stat (${Object.keys(stats).length} stats present)`);
+    return stats[name]!;
   }
 
   /** A lab host's address. */

@@ -12,7 +12,7 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import { LabStartError } from '../errors.js';
 import { LAB_DIR } from '../paths.js';
 import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from '../topology/topology.js';
-import { ensureLabCerts } from '../upstreams/lab-certs.js';
+import { certFile, ensureLabCerts, WORKLOAD_IDENTITY } from '../upstreams/lab-certs.js';
 import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
 import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../istio/istiod-host.js';
@@ -32,7 +32,7 @@ export interface BootedHosts {
 
 /** The topology, the agents and the servers, with the recorder listening to every agent. */
 export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[]): Promise<BootedHosts> {
-  await backend.up(podWithUpstreams(spec.upstreams, spec.istio ? [ISTIOD_HOST] : []));
+  await backend.up(podWithUpstreams(spec.upstreams.map((u) => ({ ...u, sidecar: u.name === spec.serverSidecar?.host })), spec.istio ? [ISTIOD_HOST] : []));
   await backend.setResolver(POD.name, ip(DNS_HOST.name));
   const logs = join(backend.workDir, 'logs');
   await mkdir(logs, { recursive: true });
@@ -70,15 +70,22 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
 }
 
 /** A config variant rendered for this lab: its addresses, this Envoy's access-log fields, RDS file. */
-export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion: string, configPath: string): Promise<EnvoyResources> {
-  const envoyDir = join(backend.workDir, 'envoy');
+export async function renderForLab(backend: Backend, spec: LabSpec, envoyVersion: string, configPath: string, envoyDir = join(backend.workDir, 'envoy')): Promise<EnvoyResources> {
   return renderResources(await loadVariant(configPath), {
     vars: labVars(backend.plan, spec),
     envoyVersion,
     accessLogPath: Envoy.accessLogPath(envoyDir),
     rdsPath: Envoy.xdsPaths(envoyDir).rds,
     edsDir: Envoy.xdsPaths(envoyDir).dir,
+    sdsDir: Envoy.xdsPaths(envoyDir).dir,
   });
+}
+
+/** A sidecar's workload identity, from the lab's CA (made on first use). */
+export async function workloadIdentity(who: keyof typeof WORKLOAD_IDENTITY): Promise<{ cert: string; key: string; ca: string }> {
+  const dir = await ensureLabCerts();
+  const file = certFile(WORKLOAD_IDENTITY[who]);
+  return { cert: join(dir, `${file}.crt`), key: join(dir, `${file}.key`), ca: join(dir, 'ca.crt') };
 }
 
 /** --istio: istiod on its own lab host, serving the phase's Istio YAML (this lab's addresses) plus the lab's access-log EnvoyFilter. */
@@ -101,15 +108,30 @@ export async function startSidecar(backend: Backend, spec: LabSpec, binary: Envo
   const dir = join(backend.workDir, 'envoy');
   await mkdir(dir, { recursive: true });
   const podIp = backend.plan.ip(POD);
+  const resources = istiod ? { listeners: [], clusters: [], routes: [] } : await renderForLab(backend, spec, binary.version, spec.sidecar.config);
   return Envoy.start(backend, {
     binary,
     host: POD.name,
     dir,
-    resources: istiod ? { listeners: [], clusters: [], routes: [] } : await renderForLab(backend, spec, binary.version, spec.sidecar.config),
+    resources,
+    identity: istiod ? undefined : await workloadIdentity('pod'),
     ads: istiod ? { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(podIp), expectedListeners: await istiod.initialListenerCount() } : undefined,
     // TPROXY: transparent sockets need CAP_NET_ADMIN (Istio gives istio-proxy NET_ADMIN in that mode).
     capabilities: spec.sidecar.inbound === 'TPROXY' ? ['net_admin'] : [],
   });
+}
+
+/**
+ * A server pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in
+ * REDIRECT mode, outbound to 15001), then its Envoy with the server's workload identity.
+ */
+export async function startServerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
+  const { host, config } = spec.serverSidecar!;
+  const r = await backend.exec(host, ['sh', join(LAB_DIR, 'istio-iptables.sh'), '-p', '15001', '-u', String(PROXY_UID), '-g', String(PROXY_UID), '-b', '*', '-m', 'REDIRECT']);
+  if (r.exitCode !== 0) throw new LabStartError(`the interception rules (lab/istio-iptables.sh) failed on ${host}, the server pod`, { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`' });
+  const dir = join(backend.workDir, `envoy-${host}`);
+  await mkdir(dir, { recursive: true });
+  return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('server') });
 }
 
 /** Istio-shaped outbound interception in the pod (the same script every backend runs). */

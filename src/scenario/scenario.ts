@@ -4,6 +4,7 @@
  * runs a fresh lab with the fix in place and must show the symptom gone and the fix path used;
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
+import { variantPath } from '../envoy/config.js';
 import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
 import type { PhaseLoad } from '../scheduler/phase-load.js';
 import type { Check } from '../checks/check.js';
@@ -45,6 +46,8 @@ export interface Phase {
   excludeOutbound?: string[];
   /** Per-phase changes to upstream hosts, merged into the scenario's (e.g. a longer keep-alive). */
   upstreams?: Record<string, Partial<Record<'http' | 'tls' | 'mariadb' | 'memcached', object>>>;
+  /** The server pod's sidecar config variant in this phase (default: the scenario's); false: the server runs without one. */
+  serverSidecar?: string | false;
   /** Per-phase changes to the pod's app server, merged into the scenario's. */
   appServer?: Partial<AppServerSpec>;
   /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */
@@ -87,7 +90,11 @@ export interface Scenario {
   /** How real-world timeouts were scaled down so a phase takes seconds. */
   timeScaling: string;
   /** The world: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
-  lab: Omit<LabSpec, 'sidecar'> & { inbound?: InboundMode };
+  lab: Omit<LabSpec, 'sidecar' | 'serverSidecar'> & {
+    inbound?: InboundMode;
+    /** A server pod with its own sidecar: the upstream host and its sidecar's config variant (phases may change it). */
+    serverSidecar?: { host: string; config: string };
+  };
   /**
    * Third-party programs that can play this scenario's app (--client), with its before and fixes
    * holding for each (the test suite proves it). Only for scenarios whose app is the lab's HTTP
@@ -121,14 +128,20 @@ export function defineScenario(s: Scenario): Scenario {
     }
   }
   if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
+  const server = s.lab.serverSidecar;
+  if (server && !s.lab.upstreams.some((u) => u.name === server.host && (u.kind ?? 'http') === 'http')) throw bad(`lab.serverSidecar names host "${server.host}", which is not one of its HTTP upstreams`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
+  const unserved = s.phases.find((p) => p.serverSidecar !== undefined && !server);
+  if (unserved) throw bad(`phase "${unserved.name}" sets serverSidecar, and the lab has no server pod with a sidecar`, 'declare lab.serverSidecar: {host, config}');
   return s;
 }
 
 /** The lab a phase runs: the scenario's world with the phase's changes, and its sidecar config. */
 export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
-  const { inbound, ...world } = s.lab;
+  const { inbound, serverSidecar: server, ...world } = s.lab;
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
-  return { ...world, appServer, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
+  const serverVariant = p.serverSidecar === false ? undefined : (p.serverSidecar ?? server?.config);
+  const serverSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
+  return { ...world, appServer, serverSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -5,7 +5,8 @@
  * by the unit tests.
  */
 import { basename, dirname } from 'node:path';
-import { loadVariant, renderResources } from '../envoy/config.js';
+import { loadVariant, renderResources, sdsSecretNames } from '../envoy/config.js';
+import { workloadIdentity } from '../lab/boot.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { validateResources, type ValidationResult } from '../envoy/validate.js';
 import { EnvoyConfigError } from '../errors.js';
@@ -23,7 +24,8 @@ export async function validateVariantFile(envoy: EnvoyBinary, configPath: string
     accessLogPath: '/dev/null',
     envoyVersion: envoy.version,
   });
-  return validateResources(envoy, rendered);
+  // SDS secrets (mTLS) are checked against the lab's own workload certificate.
+  return validateResources(envoy, rendered, sdsSecretNames(rendered).length ? await workloadIdentity('pod') : undefined);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface HostSpec {
   role: HostRole;
   /** Last octet of the host's address inside the lab subnet. */
   octet: number;
+  /** A server pod with its own sidecar (a second Envoy in its network namespace; its own container on Docker). */
+  sidecar?: boolean;
 }
 
 export interface Topology {

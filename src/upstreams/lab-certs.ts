@@ -8,9 +8,18 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { CACHE_ROOT, LAB_DIR } from '../paths.js';
 
+/**
+ * The mesh's workload identities (Istio's SPIFFE form): the pod's sidecar and a server pod's
+ * sidecar present these over mTLS.
+ */
+export const WORKLOAD_IDENTITY = {
+  pod: 'spiffe://cluster.local/ns/default/sa/sleep',
+  server: 'spiffe://cluster.local/ns/default/sa/app',
+} as const;
+
 /** Every name a lab site serves; bump CERTS_VERSION when this list changes. */
-export const LAB_CERT_NAMES = ['known.test', 'unknown.test', '*.example.com'];
-const CERTS_VERSION = 'v1';
+export const LAB_CERT_NAMES = ['known.test', 'unknown.test', '*.example.com', ...Object.values(WORKLOAD_IDENTITY)];
+const CERTS_VERSION = 'v2';
 
 export { certFile } from './cert-names.js';
 

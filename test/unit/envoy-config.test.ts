@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HCM, TCP_PROXY, fillPlaceholders, forEachNetworkFilter, loadVariant, renderResources, variantPath } from '../../src/envoy/config.js';
+import { HCM, TCP_PROXY, fillPlaceholders, forEachNetworkFilter, loadVariant, renderResources, sdsSecretNames, variantPath } from '../../src/envoy/config.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { validateResources } from '../../src/envoy/validate.js';
 import { labVars } from '../../src/lab/lab-spec.js';
@@ -82,5 +82,32 @@ describe('overlay errors name their file', () => {
       name: 'EnvoyConfigError',
       message: expect.stringMatching(/fix-typo\.yaml: overlay deletes "PassthroughClustr", which the base does not have/),
     });
+  });
+});
+
+describe('what the harness adds when it renders a variant for a lab', () => {
+  const tls = { name: 'envoy.transport_sockets.tls', typed_config: { common_tls_context: { tls_certificate_sds_secret_configs: [{ name: 'default' }], combined_validation_context: { validation_context_sds_secret_config: { name: 'ROOTCA' } } } } };
+  const source = {
+    listeners: [{ name: 'virtualInbound', access_log: 'lab', filter_chains: [] }],
+    clusters: [{ name: 'outbound|8080||app.test', type: 'EDS', transport_socket: tls, load_assignment: { cluster_name: 'outbound|8080||app.test', endpoints: [{ lb_endpoints: [] }] } }],
+    routes: [],
+  };
+
+  it("an EDS cluster's endpoints go to its own EDS file, its TLS secrets to SDS files, a listener's `access_log: lab` becomes the lab's log", () => {
+    const r = renderResources(source, { vars: {}, envoyVersion: '1.40.0', accessLogPath: '/x/access.jsonl', rdsPath: '/x/xds/rds.yaml', edsDir: '/x/xds', sdsDir: '/x/xds' });
+    const c = r.clusters[0];
+    expect(c.load_assignment).toBeUndefined();
+    expect(c.eds_cluster_config.eds_config.path_config_source.path).toBe('/x/xds/eds-outbound_8080__app.test.yaml');
+    expect(r.endpoints).toEqual([{ cluster_name: 'outbound|8080||app.test', endpoints: [{ lb_endpoints: [] }] }]);
+    const ctx = c.transport_socket.typed_config.common_tls_context;
+    expect(ctx.tls_certificate_sds_secret_configs[0].sds_config.path_config_source.path).toBe('/x/xds/sds-default.yaml');
+    expect(ctx.combined_validation_context.validation_context_sds_secret_config.sds_config.path_config_source.path).toBe('/x/xds/sds-ROOTCA.yaml');
+    expect(r.listeners[0].access_log[0].typed_config.path).toBe('/x/access.jsonl');
+    expect(sdsSecretNames(r).sort()).toEqual(['ROOTCA', 'default']);
+  });
+
+  it('for validation (no EDS directory) the same cluster is STATIC with its endpoints', () => {
+    const r = renderResources(source, { vars: {}, envoyVersion: '1.40.0', accessLogPath: '/dev/null' });
+    expect(r.clusters[0]).toMatchObject({ type: 'STATIC', load_assignment: { cluster_name: 'outbound|8080||app.test' } });
   });
 });

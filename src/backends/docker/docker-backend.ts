@@ -16,7 +16,7 @@ import Docker from 'dockerode';
 import { LabRuntimeError, PrerequisiteError } from '../../errors.js';
 import { CACHE_ROOT, LAB_DIR, RUN_ROOT } from '../../paths.js';
 import { AddressPlan } from '../../topology/addresses.js';
-import type { Topology } from '../../topology/topology.js';
+import { POD, type Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
 import { dockerCapability } from '../capabilities.js';
 import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
@@ -101,7 +101,7 @@ export class DockerBackend implements Backend {
           this.containers.set(host.name, c);
           await c.start();
           // The sidecar joins the pod's namespaces as soon as the pod runs, while the other hosts start.
-          if (host.role === 'pod') await this.startSidecar(c, labels, binds);
+          if (host.role === 'pod' || host.sidecar) await this.startSidecar(host.name, c, labels, binds);
         }),
       );
     } catch (err) {
@@ -110,10 +110,16 @@ export class DockerBackend implements Backend {
     }
   }
 
-  /** istio-proxy beside the app: the pod's network and pid namespaces, the Envoy image. */
-  private async startSidecar(pod: Docker.Container, labels: Record<string, string>, binds: string[]): Promise<void> {
+  /** The container key of a host's sidecar: `sidecar` for the pod's, `sidecar-<host>` for a server pod's. */
+  private sidecarKey(host: string): string {
+    return host === POD.name ? 'sidecar' : `sidecar-${host}`;
+  }
+
+  /** istio-proxy beside the app: the pod's (or a server pod's) network and pid namespaces, the Envoy image. */
+  private async startSidecar(host: string, pod: Docker.Container, labels: Record<string, string>, binds: string[]): Promise<void> {
+    const key = this.sidecarKey(host);
     const sidecar = await this.docker.createContainer({
-      name: this.name('sidecar'),
+      name: this.name(key),
       Image: envoyImage(this.envoyVersion),
       Entrypoint: ['sleep'],
       Cmd: ['infinity'],
@@ -121,13 +127,13 @@ export class DockerBackend implements Backend {
       // NET_ADMIN: what Istio gives istio-proxy for TPROXY (transparent sockets); unused otherwise.
       HostConfig: { Init: true, NetworkMode: `container:${pod.id}`, PidMode: `container:${pod.id}`, Binds: binds, CapAdd: ['NET_ADMIN'] },
     });
-    this.containers.set('sidecar', sidecar);
+    this.containers.set(key, sidecar);
     await sidecar.start();
   }
 
   private container(host: string, sidecar?: boolean): Docker.Container {
-    const c = this.containers.get(sidecar ? 'sidecar' : host);
-    if (!c) throw new LabRuntimeError(`no container for ${sidecar ? 'the sidecar' : `host ${host}`} in lab ${this.labId}`, { fix: 'the host name must be one of the scenario\'s hosts (pod, dns, its upstreams)' });
+    const c = this.containers.get(sidecar ? this.sidecarKey(host) : host);
+    if (!c) throw new LabRuntimeError(`no container for ${sidecar ? `the sidecar of ${host}` : `host ${host}`} in lab ${this.labId}`, { fix: 'the host name must be one of the scenario\'s hosts (pod, dns, its upstreams)' });
     return c;
   }
 

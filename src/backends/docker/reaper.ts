@@ -10,8 +10,9 @@ export const LAB_LABEL = 'efl.lab';
 export async function removeDockerLab(docker: Docker, labId: string): Promise<void> {
   const filters = JSON.stringify({ label: [`${LAB_LABEL}=${labId}`] });
   const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
-  // The sidecar first: it lives in the app container's namespaces. Then the rest, all at once.
-  const isSidecar = (c: Docker.ContainerInfo) => c.Names.some((n) => n.endsWith('-sidecar'));
+  // The sidecars first (the pod's `-sidecar`, a server pod's `-sidecar-<host>`): each lives in its
+  // app container's namespaces. Then the rest, all at once.
+  const isSidecar = (c: Docker.ContainerInfo) => c.Names.some((n) => /-sidecar(-[a-z0-9-]+)?$/.test(n));
   const remove = (c: Docker.ContainerInfo) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
   await Promise.all(containers.filter(isSidecar).map(remove));
   await Promise.all(containers.filter((c) => !isSidecar(c)).map(remove));
