@@ -74,8 +74,9 @@ async function onlyPodReplaced(lab: Lab) {
   await lab.pushEndpoints(SERVICE, []);
   await lab.sleep(1000);
   await lab.pushEndpoints(SERVICE, ['app-2']);
-  const seen = lab.timeline.requests().length;
-  await lab.waitFor('10 calls after the new pod is in EDS', (t) => t.requests().length >= seen + 10, 5000);
+  // Counted from the marker, as the check counts: a call in flight at the push ends after it.
+  const newPodAt = lab.timeline.markers().filter((m) => m.category === 'eds').at(-1)!.t;
+  await lab.waitFor('10 calls started after the new pod is in EDS', (t) => t.requests().filter((r) => r.t >= newPodAt).length >= 10, 5000);
   await lab.stopApp();
 }
 
@@ -90,6 +91,13 @@ const at = (a: AccessLogEntry) => Date.parse(a.ts);
  */
 const entriesBetween = (e: Evidence, from: number, to: number) => (e.accessLog ?? []).filter((a) => a.kind === 'http' && at(a) >= from && at(a) + (a.duration_ms ?? 0) < to);
 const toHost = (e: Evidence, host: string) => (a: AccessLogEntry) => a.up_host?.startsWith(`${e.ip(host)}:`) ?? false;
+
+/**
+ * The pod closes the connections it had as it goes: a call Envoy puts on one of them in that
+ * instant gets 503 UC connection_termination instead (measured once in ~40 runs, within 100 ms of
+ * the stop; no retry policy of Istio's retries a reset).
+ */
+const closedAsItWent = (e: Evidence) => (a: AccessLogEntry) => a.code === 503 && a.flags === 'UC' && /connection_termination/.test(a.details ?? '') && at(a) - e.markerAt('fault') < 200;
 
 /** The entry's response flags in a fixed order (Envoy writes "URX,UF"). */
 const flagSet = (a: AccessLogEntry) => (a.flags ?? '').split(',').sort().join(',');
@@ -107,7 +115,7 @@ const staleWindow = (symptom: string, failed: (a: AccessLogEntry) => boolean, o:
     const good = window.filter((a) => a.code === 200);
     const lastFailure = Math.max(...bad.map(at));
     return {
-      pass: bad.length >= o.minFailed && bad.every((a) => failed(a) && toHost(e, 'app-1')(a)) && good.length >= o.minServed && good.every(toHost(e, 'app-2')) && (o.lastMs === undefined || end - lastFailure <= o.lastMs),
+      pass: bad.length >= o.minFailed && bad.every((a) => (failed(a) || closedAsItWent(e)(a)) && toHost(e, 'app-1')(a)) && good.length >= o.minServed && good.every(toHost(e, 'app-2')) && (o.lastMs === undefined || end - lastFailure <= o.lastMs),
       evidence: `between the pod going and the EDS push: ${describeAccess(window)}${bad.length ? `; the last failure started ${end - lastFailure} ms before the push` : ''}`,
     };
   });
@@ -192,9 +200,9 @@ export default defineScenario({
       expect: [
         faultFired('app-1', 'stop'),
         hostsListed('trigger: when the pod went, EDS (/clusters) still listed it, alone', STALE, ['app-1']),
-        check('symptom: while EDS still listed the dead pod, every call got 503 UF,URX: 3 attempts, all to app-1', (e) => {
+        check('symptom: while EDS still listed the dead pod, every call got 503 UF,URX: 3 attempts, all to app-1 (but one the pod\'s going cut: UC)', (e) => {
           const w = entriesBetween(e, e.markerAt('fault'), e.markerAt('push'));
-          return { pass: w.length >= 3 && w.every((a) => a.code === 503 && flagSet(a) === 'UF,URX' && a.attempts === 3 && toHost(e, 'app-1')(a)), evidence: `${describeAccess(w)}; attempts ${[...new Set(w.map((a) => a.attempts))].join(', ')}` };
+          return { pass: w.length >= 3 && w.every((a) => ((a.code === 503 && flagSet(a) === 'UF,URX' && a.attempts === 3) || closedAsItWent(e)(a)) && toHost(e, 'app-1')(a)), evidence: `${describeAccess(w)}; attempts ${[...new Set(w.map((a) => a.attempts))].join(', ')}` };
         }),
         check('symptom: while EDS listed no pod, every call got 503 UH no_healthy_upstream', (e) => {
           const w = entriesBetween(e, e.markerAt('eds', EMPTIED), e.markerAt('push', NEW_POD(e)));

@@ -10,6 +10,7 @@ import { agentBundle } from '../agent/agent-bundle.js';
 import { connectDocker } from '../backends/docker/connect.js';
 import { ensureImages, envoyImage, nodeImage } from '../backends/docker/images.js';
 import { sweepStaleLabs } from '../backends/reaper.js';
+import { istioIptablesBinary } from '../istio/istio-iptables.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { PrerequisiteError, UsageError } from '../errors.js';
@@ -235,6 +236,8 @@ istio
   .action(async (version?: string) => {
     const v = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
     say(`${await istiodBinary(progress, v)} (Istio ${v})`);
+    // The pod's interception is Istio's capture code from the pinned module: built beside it.
+    if (v === (await pinnedIstio())) say(`${(await istioIptablesBinary(progress)) ?? 'no Go: lab/istio-iptables.sh stands in for'} (Istio's capture code, istio-iptables)`);
   });
 
 istio

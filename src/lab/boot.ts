@@ -3,7 +3,7 @@
  * host (DNS, app, upstream servers) and the real servers, then Envoy, then the interception that
  * puts Envoy in the app's path. Whatever fails, the caller disposes what was started.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { loadVariant, renderResources, type EnvoyResources } from '../envoy/config.js';
@@ -17,7 +17,8 @@ import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js
 import { startRedis } from '../upstreams/redis-upstream.js';
 import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../istio/istiod-host.js';
 import { AgentHandle } from './agent-handle.js';
-import { labVars, runsAgent, type LabSpec } from './lab-spec.js';
+import { labVars, runsAgent, type InboundMode, type LabSpec } from './lab-spec.js';
+import { ISTIO_IPTABLES_SCRIPT, captureFlags, istioIptablesBinary, tproxyLeftOut } from '../istio/istio-iptables.js';
 import type { Recorder } from './recorder.js';
 
 export interface BootedHosts {
@@ -127,21 +128,35 @@ export async function startSidecar(backend: Backend, spec: LabSpec, binary: Envo
  */
 export async function startServerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
   const { host, config } = spec.serverSidecar!;
-  const r = await backend.exec(host, ['sh', join(LAB_DIR, 'istio-iptables.sh'), '-p', '15001', '-u', String(PROXY_UID), '-g', String(PROXY_UID), '-b', '*', '-m', 'REDIRECT']);
-  if (r.exitCode !== 0) throw new LabStartError(`the interception rules (lab/istio-iptables.sh) failed on ${host}, the server pod`, { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`' });
+  await captureTraffic(backend, host, { inbound: 'REDIRECT' });
   const dir = join(backend.workDir, `envoy-${host}`);
   await mkdir(dir, { recursive: true });
   return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('server') });
 }
 
-/** Istio-shaped outbound interception in the pod (the same script every backend runs). */
+/** istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase asks. */
 export async function intercept(backend: Backend, spec: LabSpec, ip: (host: string) => string): Promise<void> {
-  const args = [join(LAB_DIR, 'istio-iptables.sh'), '-p', '15001', '-u', String(PROXY_UID), '-g', String(PROXY_UID)];
-  const excluded = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
-  if (excluded.length) args.push('-x', excluded.join(','));
-  if (spec.sidecar.inbound) args.push('-b', '*', '-m', spec.sidecar.inbound);
-  const r = await backend.exec(POD.name, ['sh', ...args]);
+  const excludeOutbound = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
+  await captureTraffic(backend, POD.name, { excludeOutbound, inbound: spec.sidecar.inbound });
+}
+
+/**
+ * istio-init's rules in a host's network namespace, written by Istio's own capture code
+ * (lab/istio-iptables) or, on a machine without Go, by its stand-in lab/istio-iptables.sh; in
+ * TPROXY mode without the named pair (tproxyLeftOut). What is in force is kept with the run
+ * (iptables-save-<host>.txt).
+ */
+async function captureTraffic(backend: Backend, host: string, o: { excludeOutbound?: string[]; inbound?: InboundMode }): Promise<void> {
+  const bin = await istioIptablesBinary();
+  const flags = captureFlags({ ...o, uid: PROXY_UID });
+  const who = bin ? "Istio's capture code (lab/istio-iptables)" : 'lab/istio-iptables.sh (no Go here: the stand-in for Istio\'s capture code)';
+  const r = await backend.exec(host, bin ? [bin, ...flags] : ['sh', ISTIO_IPTABLES_SCRIPT, ...flags]);
   if (r.exitCode !== 0) {
-    throw new LabStartError('the interception rules (lab/istio-iptables.sh) failed in the pod', { evidence: r.stderr.trim(), fix: 'run `npm run lab -- doctor`: the pod needs iptables with the nat table and the owner match' });
+    throw new LabStartError(`the interception rules failed on ${host} (${who})`, { evidence: `${r.stderr.trim()}\n${r.stdout.split('\n').filter((l) => /error|fail/i.test(l)).join('\n')}`.trim(), fix: 'run `npm run lab -- doctor`: the host needs iptables with the nat table and the owner match' });
   }
+  if (bin && o.inbound === 'TPROXY') {
+    for (const rule of tproxyLeftOut(PROXY_UID)) await backend.exec(host, ['iptables', '-w', '-t', 'nat', '-D', ...rule.split(' ').slice(1)]);
+  }
+  const saved = await backend.exec(host, ['iptables-save']);
+  await writeFile(join(backend.workDir, `iptables-save-${host}.txt`), `# ${who}: ${flags.join(' ')}${bin && o.inbound === 'TPROXY' ? '\n# then without the pair tproxyLeftOut names (src/istio/istio-iptables.ts)' : ''}\n${saved.stdout}`);
 }
