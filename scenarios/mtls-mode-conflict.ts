@@ -16,7 +16,7 @@
  * Fixes     tls.mode ISTIO_MUTUAL (or no tls at all: auto-mTLS); PERMISSIVE on the server during a
  *           migration (plaintext and mTLS both accepted).
  *
- * Two sidecars: the pod's (the client) and the server pod's own (lab.serverSidecar), each with
+ * Two sidecars: the pod's (the client) and the server pod's own (lab.peerSidecar), each with
  * its workload certificate from the lab CA over SDS (`default`, `ROOTCA`, as pilot-agent serves
  * them). The mTLS is real: each side's access log names the peer's SPIFFE id from its certificate.
  */
@@ -35,10 +35,10 @@ async function tenCalls(lab: Lab) {
 
 /** The server's sidecar turned every connection away: no filter chain for it (its listener's own log). */
 const serverTurnedAway = (label: string): Check =>
-  everyAccessEntry(label, { sidecar: 'server', kind: 'tcp', min: 1, where: (a) => a.flags === 'NR' }, (a) => a.details === 'filter_chain_not_found' && a.ds_local?.endsWith(':8080') === true);
+  everyAccessEntry(label, { sidecar: 'peer', kind: 'tcp', min: 1, where: (a) => a.flags === 'NR' }, (a) => a.details === 'filter_chain_not_found' && a.ds_local?.endsWith(':8080') === true);
 
 const noChainCounted = check("mechanism: the server's virtualInbound counted connections with no filter chain", (e) => {
-  const n = e.serverCounter('listener.0.0.0.0_15006.no_filter_chain_match');
+  const n = e.peerCounter('listener.0.0.0.0_15006.no_filter_chain_match');
   return { pass: n >= 1, evidence: `listener.0.0.0.0_15006.no_filter_chain_match ${n} on the server's sidecar` };
 });
 
@@ -47,7 +47,7 @@ const appSawNothing = check('the app on the server never saw a call', (e) => ({ 
 /** mTLS end to end: each side's log names the other's SPIFFE id, from the certificate it checked. */
 const mutualTls: Check[] = [
   everyAccessEntry(`fix path: the client's sidecar saw the server's certificate (${SERVER_ID})`, { kind: 'http', min: CALLS }, (a) => a.code === 200 && a.up_peer === SERVER_ID),
-  everyAccessEntry(`fix path: the server's sidecar saw the client's certificate (${CLIENT_ID}) over TLS`, { sidecar: 'server', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.ds_peer === CLIENT_ID && /^TLSv1\.[23]$/.test(a.ds_tls ?? '')),
+  everyAccessEntry(`fix path: the server's sidecar saw the client's certificate (${CLIENT_ID}) over TLS`, { sidecar: 'peer', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.ds_peer === CLIENT_ID && /^TLSv1\.[23]$/.test(a.ds_tls ?? '')),
 ];
 
 const allServed = everyRequest('symptom gone: every call served by the app', { min: CALLS }, (r) => isOk(r) && r.servedBy === 'app');
@@ -68,7 +68,7 @@ export default defineScenario({
   lab: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
     dns: { 'app.test': 'app' },
-    serverSidecar: { host: 'app', config: 'server-strict' },
+    peerSidecar: { host: 'app', config: 'server-strict' },
   },
   phases: [
     {
@@ -111,7 +111,7 @@ export default defineScenario({
       kind: 'before',
       title: 'ISTIO_MUTUAL to a server pod without a sidecar (istio#35870): 503 UF, a TLS error, for every call',
       config: 'dr-istio-mutual',
-      serverSidecar: false,
+      peerSidecar: false,
       signature: {
         says: 'mTLS sent to an endpoint that speaks plaintext (a pod without a sidecar): the TLS handshake fails',
         entries: { code: 503, flags: 'UF', details: /WRONG_VERSION_NUMBER/ },
@@ -139,11 +139,11 @@ export default defineScenario({
       kind: 'fix',
       title: 'PERMISSIVE on the server (a migration), the DestinationRule still DISABLE: plaintext accepted, every call served',
       config: 'dr-disable',
-      serverSidecar: 'server-permissive',
+      peerSidecar: 'server-permissive',
       run: tenCalls,
       expect: [
         allServed,
-        everyAccessEntry("fix path: the server's sidecar took them on its plaintext chain (no peer certificate)", { sidecar: 'server', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.chain === '0.0.0.0_8080-plaintext' && a.ds_peer === undefined),
+        everyAccessEntry("fix path: the server's sidecar took them on its plaintext chain (no peer certificate)", { sidecar: 'peer', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.chain === '0.0.0.0_8080-plaintext' && a.ds_peer === undefined),
       ],
     },
     {
@@ -152,11 +152,11 @@ export default defineScenario({
       title: 'PERMISSIVE on the server: a client without a sidecar is served too',
       config: 'dr-disable',
       excludeOutbound: ['app'],
-      serverSidecar: 'server-permissive',
+      peerSidecar: 'server-permissive',
       run: tenCalls,
       expect: [
         allServed,
-        everyAccessEntry("fix path: the server's sidecar took them on its plaintext chain", { sidecar: 'server', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.chain === '0.0.0.0_8080-plaintext'),
+        everyAccessEntry("fix path: the server's sidecar took them on its plaintext chain", { sidecar: 'peer', kind: 'http', min: CALLS }, (a) => a.code === 200 && a.chain === '0.0.0.0_8080-plaintext'),
       ],
     },
     {
@@ -164,7 +164,7 @@ export default defineScenario({
       kind: 'control',
       title: 'DISABLE to a server pod without a sidecar: plaintext both ends, served (why DISABLE looked right for a service outside the mesh)',
       config: 'dr-disable',
-      serverSidecar: false,
+      peerSidecar: false,
       run: tenCalls,
       expect: [
         allServed,

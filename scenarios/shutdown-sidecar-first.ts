@@ -21,13 +21,20 @@
  *           pilot-agent kills Envoy (SIGKILL).
  * Time      terminationDrainDuration 5 s → 1 s; the app's 15 s of shutdown work → 3 s.
  *
+ * The inbound side: callers of the terminating pod (each with its own sidecar) still have it in
+ * EDS; once its sidecar has exited their calls reach 15006, where nothing listens, and their
+ * sidecars answer 503 UF (URX after Istio's default retries, which can only retry the same pod).
+ * The fix is the same: a terminationDrainDuration that covers the time until callers stop.
+ *
  * The lab plays pilot-agent's part with the same admin calls in the same order
  * (src/lab/sidecar-shutdown.ts, from pkg/envoy/agent.go in the Istio module it builds); it does
  * not run pilot-agent itself.
  */
-import { SERVICE_URL, check, defineScenario, everyRequest, isOk, type Evidence, type Lab, type RequestEntry, type SidecarShutdown } from '../src/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { SERVICE_URL, check, defineScenario, describeAccess, everyRequest, isOk, outcomeCounts, type Evidence, type Lab, type RequestEntry, type SidecarShutdown } from '../src/index.js';
 
 const SIGTERM_AT_MS = 1000;
+const APP_PORT = 8080;
 const APP_SHUTDOWN_MS = 3000;
 const DRAIN_MS = 1000; // terminationDrainDuration 5 s, scaled
 
@@ -48,11 +55,33 @@ const podTerminates = (sidecar: SidecarShutdown) => async (lab: Lab) => {
   lab.note('nat ISTIO_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')) - redirectedBefore));
 };
 
+/**
+ * The inbound side: a caller pod (its own sidecar) calls the pod every 200 ms; SIGTERM reaches the
+ * pod 1 s in; the callers stop 3 s after it (EDS has moved on by then), the pod's app serving
+ * throughout.
+ */
+const podTerminatesWithCallers = (sidecar: SidecarShutdown) => async (lab: Lab) => {
+  const url = `http://${lab.ip('pod')}:${APP_PORT}/work`;
+  const until = Date.now() + SIGTERM_AT_MS + APP_SHUTDOWN_MS;
+  const calling = (async () => {
+    while (Date.now() < until) {
+      await lab.onHost('client', 'http.send', { url, headers: [], label: 'GET /work (caller pod → pod)', timeoutMs: 2000 });
+      await delay(200);
+    }
+  })();
+  await lab.sleep(SIGTERM_AT_MS);
+  const inboundBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT');
+  lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
+  await lab.shutDownSidecar(sidecar);
+  await calling;
+  lab.note('nat ISTIO_IN_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')) - inboundBefore));
+};
+
 const exitedAt = (e: Evidence) => e.noteNumber('sidecar exited');
 const afterExit = (e: Evidence) => e.timeline.requests().filter((r) => r.t > exitedAt(e));
 const isRefused = (r: RequestEntry) => r.status === undefined && r.error === 'ECONNREFUSED';
 
-const sidecarOutlivedTheApp = check('fix path: the sidecar exited after the app stopped calling', (e) => {
+const sidecarOutlived = (who: string) => check(`fix path: the sidecar exited after ${who} stopped calling`, (e) => {
   const last = Math.max(...e.timeline.requests().map((r) => r.t + r.latencyMs));
   return { pass: exitedAt(e) > last, evidence: `last call ended at ${last} ms, sidecar exited at ${exitedAt(e)} ms` };
 });
@@ -66,10 +95,20 @@ export default defineScenario({
   reported: ['https://github.com/istio/istio/issues/7136', 'https://github.com/istio/istio/issues/19564', 'https://github.com/istio/istio/issues/34855', 'https://github.com/istio/istio/issues/36222'],
   symptom: "a terminating pod's last outbound calls fail with connection refused, to services that are up",
   cause: 'pilot-agent drains and terminates Envoy after terminationDrainDuration while the app still works; the interception sends its new connections to 15001, where nothing listens',
+  responseFlags: {
+    UF: { where: "before-inbound: the callers' sidecars, 503 UF connection refused by the terminating pod (URX after Istio's default retries to the same pod)" },
+    URX: { where: "before-inbound: 503 URX,UF, every retry refused by the same terminating pod" },
+  },
   timeScaling: "terminationDrainDuration 5 s → 1 s, the app's shutdown 15 s → 3 s",
   lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
+    upstreams: [
+      { name: 'app', octet: 30, ports: [8080] },
+      // The inbound side: a caller pod, with its own sidecar in the phases that name one.
+      { name: 'client', octet: 60, kind: 'client' },
+    ],
     dns: { 'app.test': 'app' },
+    appServer: { port: APP_PORT },
+    peerSidecar: { host: 'client' },
   },
   phases: [
     {
@@ -100,12 +139,49 @@ export default defineScenario({
       ],
     },
     {
+      name: 'before-inbound',
+      kind: 'before',
+      title: `The inbound side: callers (with their own sidecars) still call the pod ${APP_SHUTDOWN_MS / 1000} s after SIGTERM; once its sidecar exits, 503 UF`,
+      config: 'pod-serving',
+      inbound: 'REDIRECT',
+      peerSidecar: 'caller',
+      signature: { none: "the failures are in the callers' sidecars (503 UF to the terminating pod's address); the pod's own log ends with the last call it served" },
+      run: podTerminatesWithCallers({ terminationDrainMs: DRAIN_MS }),
+      expect: [
+        everyRequest('before the SIGTERM every caller call was served by the pod\'s app', { min: 3, before: 'note' }, (r) => isOk(r)),
+        check('trigger: callers kept calling after the pod\'s sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
+        check('symptom: every caller call after the sidecar exited got 503', (e) => {
+          const after = afterExit(e);
+          return { pass: after.length >= 3 && after.every((r) => r.status === 503), evidence: `${after.length} call(s) after the exit: ${outcomeCounts(after)}` };
+        }),
+        check("mechanism: the callers' sidecar: 503 UF, connection refused by the pod's address (URX: Istio's default retries hit the same pod)", (e) => {
+          const failed = e.peerAccessLog.filter((a) => a.kind === 'http' && a.code === 503);
+          const ok = failed.every((a) => a.flags?.split(',').includes('UF') === true && /Connection_refused|connection_failure/.test(a.details ?? '') && a.up_host === `${e.ip('pod')}:${APP_PORT}`);
+          return { pass: failed.length >= 3 && ok, evidence: describeAccess(failed) };
+        }),
+        check("mechanism: the pod's interception still sent the callers' connections to 15006 (nat ISTIO_IN_REDIRECT counted them)", (e) => {
+          const n = e.noteNumber('nat ISTIO_IN_REDIRECT packets after the SIGTERM');
+          return { pass: n >= afterExit(e).length, evidence: `ISTIO_IN_REDIRECT +${n} packets after the SIGTERM; ${afterExit(e).length} call(s) after the exit` };
+        }),
+      ],
+    },
+    {
+      name: 'fix-inbound-drain-duration',
+      kind: 'fix',
+      title: `The inbound side, terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s: the sidecar outlives the callers' last call`,
+      config: 'pod-serving',
+      inbound: 'REDIRECT',
+      peerSidecar: 'caller',
+      run: podTerminatesWithCallers({ terminationDrainMs: APP_SHUTDOWN_MS + 1000 }),
+      expect: [everyRequest('symptom gone: every caller call served', { min: 12 }, isOk), sidecarOutlived('the callers')],
+    },
+    {
       name: 'fix-drain-duration',
       kind: 'fix',
       title: `terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s, longer than the app's shutdown: every call served`,
       config: 'broken',
       run: podTerminates({ terminationDrainMs: APP_SHUTDOWN_MS + 1000 }),
-      expect: [noCallRefused, sidecarOutlivedTheApp],
+      expect: [noCallRefused, sidecarOutlived('the app')],
     },
     {
       name: 'fix-sidecar-prestop',
@@ -113,7 +189,7 @@ export default defineScenario({
       title: `A preStop hook on the sidecar (${APP_SHUTDOWN_MS / 1000} s): its drain starts after the app's work`,
       config: 'broken',
       run: podTerminates({ preStopMs: APP_SHUTDOWN_MS, terminationDrainMs: DRAIN_MS }),
-      expect: [noCallRefused, sidecarOutlivedTheApp],
+      expect: [noCallRefused, sidecarOutlived('the app')],
     },
     {
       name: 'fix-exit-on-zero-active',

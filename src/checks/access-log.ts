@@ -6,8 +6,8 @@ import { accessIn, describeAccess, distinct, type Window } from './slices.js';
 export interface AccessSelection extends Window {
   kind?: 'http' | 'tcp';
   where?: (a: AccessLogEntry) => boolean;
-  /** Whose access log: the pod's sidecar (default) or the server pod's own sidecar (lab.serverSidecar). */
-  sidecar?: 'pod' | 'server';
+  /** Whose access log: the pod's sidecar (default) or the other pod's own sidecar (lab.peerSidecar). */
+  sidecar?: 'pod' | 'peer';
   /** At least this many entries must be selected (default 1). */
   min?: number;
   /**
@@ -20,7 +20,7 @@ export interface AccessSelection extends Window {
 /** Every selected access-log entry satisfies `expected`. */
 export function everyAccessEntry(label: string, sel: AccessSelection, expected: (a: AccessLogEntry) => boolean): Check {
   return check(label, (e) => {
-    const entries = accessIn(e, sel, sel.kind, sel.sidecar === 'server' ? e.serverAccessLog : undefined).filter(sel.where ?? (() => true));
+    const entries = accessIn(e, sel, sel.kind, sel.sidecar === 'peer' ? e.peerAccessLog : undefined).filter(sel.where ?? (() => true));
     const cxs = distinct(entries.map((a) => a.cx));
     const bad = entries.filter((a) => !expected(a));
     const apps = sel.oneDownstreamConnection ? e.appsInPod : 1;

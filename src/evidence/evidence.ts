@@ -36,8 +36,8 @@ export interface EvidenceData {
   snapshots: Record<string, string>;
   /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
   configDump: string | null;
-  /** A server pod's own sidecar (lab.serverSidecar): its access log and its counters at the end (it started with the lab). */
-  serverSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
+  /** Another pod's own sidecar (lab.peerSidecar): its access log and its counters at the end (it started with the lab). */
+  peerSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
   /** Set when the lab's own client did not run (--app-only): its request records are missing, not empty. */
   labClientAbsent?: string;
 }
@@ -94,19 +94,19 @@ export class Evidence {
     return Math.max(1, (this.data.labClientAbsent ? 0 : 1) + yours);
   }
 
-  /** The server pod's sidecar's access log (what it decided about each connection and request it got). */
-  get serverAccessLog(): AccessLogEntry[] {
-    const s = this.data.serverSidecar;
-    if (!s) throw new EvidenceMissing("the server pod's sidecar access log: the phase ran no server sidecar");
-    if (!s.accessLog) throw new EvidenceMissing("the server pod's sidecar access log: its file could not be read");
+  /** The other pod's sidecar's access log (what it decided about each connection and request it saw). */
+  get peerAccessLog(): AccessLogEntry[] {
+    const s = this.data.peerSidecar;
+    if (!s) throw new EvidenceMissing("the other pod's sidecar access log: the phase ran no peer sidecar");
+    if (!s.accessLog) throw new EvidenceMissing("the other pod's sidecar access log: its file could not be read");
     return s.accessLog;
   }
 
-  /** A counter of the server pod's sidecar (from zero: it started with the lab). */
-  serverCounter(name: string): number {
-    const stats = this.data.serverSidecar?.stats;
-    if (!stats) throw new EvidenceMissing(`the server sidecar's counter ${name}: no server sidecar stats were read`);
-    if (!(name in stats)) throw new EvidenceMissing(`the server sidecar's counter ${name}: it has no such stat (${Object.keys(stats).length} stats present)`);
+  /** A counter of the other pod's sidecar (from zero: it started with the lab). */
+  peerCounter(name: string): number {
+    const stats = this.data.peerSidecar?.stats;
+    if (!stats) throw new EvidenceMissing(`the peer sidecar's counter ${name}: no peer sidecar stats were read`);
+    if (!(name in stats)) throw new EvidenceMissing(`the peer sidecar's counter ${name}: it has no such stat (${Object.keys(stats).length} stats present)`);
     return stats[name]!;
   }
 

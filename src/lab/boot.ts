@@ -33,7 +33,7 @@ export interface BootedHosts {
 
 /** The topology, the agents and the servers, with the recorder listening to every agent. */
 export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[]): Promise<BootedHosts> {
-  await backend.up(podWithUpstreams(spec.upstreams.map((u) => ({ ...u, sidecar: u.name === spec.serverSidecar?.host })), spec.istio ? [ISTIOD_HOST] : []));
+  await backend.up(podWithUpstreams(spec.upstreams.map((u) => ({ ...u, sidecar: u.name === spec.peerSidecar?.host })), spec.istio ? [ISTIOD_HOST] : []));
   await backend.setResolver(POD.name, ip(DNS_HOST.name));
   const logs = join(backend.workDir, 'logs');
   await mkdir(logs, { recursive: true });
@@ -123,15 +123,15 @@ export async function startSidecar(backend: Backend, spec: LabSpec, binary: Envo
 }
 
 /**
- * A server pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in
- * REDIRECT mode, outbound to 15001), then its Envoy with the server's workload identity.
+ * Another pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in
+ * REDIRECT mode, outbound to 15001), then its Envoy with that pod's workload identity.
  */
-export async function startServerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
-  const { host, config } = spec.serverSidecar!;
+export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
+  const { host, config } = spec.peerSidecar!;
   await captureTraffic(backend, host, { inbound: 'REDIRECT' });
   const dir = join(backend.workDir, `envoy-${host}`);
   await mkdir(dir, { recursive: true });
-  return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('server') });
+  return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('peer') });
 }
 
 /** istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase asks. */

@@ -26,8 +26,8 @@ export interface PhaseSources {
   ips: Record<string, string>;
   snapshots: Record<string, string>;
   artifactsDir: string;
-  /** A server pod's own sidecar: its access log and counters are evidence too. */
-  server?: { host: string; envoy: Envoy };
+  /** Another pod's own sidecar: its access log and counters are evidence too. */
+  peer?: { host: string; envoy: Envoy };
   /** Why the lab's own client's request records are absent (--app-only). */
   labClientAbsent?: string;
 }
@@ -52,8 +52,8 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
   const configDump = envoy ? await orNull(envoy.admin.configDump()) : null;
   const clusters = envoy ? await orNull(envoy.admin.clusters()) : null;
   const faults = await src.readFaults();
-  const serverStats = src.server ? await orNull(src.server.envoy.admin.stats()) : null;
-  await Promise.all([envoy?.stop(), src.server?.envoy.stop()]); // flushes the access logs
+  const peerStats = src.peer ? await orNull(src.peer.envoy.admin.stats()) : null;
+  await Promise.all([envoy?.stop(), src.peer?.envoy.stop()]); // flushes the access logs
   const accessLog = envoy ? await readAccessLog(envoy.accessLogPath) : null;
   const data: EvidenceData = {
     scenario: src.scenario,
@@ -68,7 +68,7 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
     ips: src.ips,
     snapshots: { ...src.snapshots },
     configDump,
-    ...(src.server ? { serverSidecar: { host: src.server.host, accessLog: await readAccessLog(src.server.envoy.accessLogPath), stats: asObject(serverStats) } } : {}),
+    ...(src.peer ? { peerSidecar: { host: src.peer.host, accessLog: await readAccessLog(src.peer.envoy.accessLogPath), stats: asObject(peerStats) } } : {}),
     ...(src.labClientAbsent ? { labClientAbsent: src.labClientAbsent } : {}),
   };
   await Promise.all([

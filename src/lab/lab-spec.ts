@@ -51,10 +51,11 @@ export interface LabSpec {
     deferStart?: boolean;
   };
   /**
-   * A server pod with its own sidecar: a second Envoy on that upstream host, with the same
-   * interception (inbound to 15006), its own workload identity, and this config variant (path).
+   * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): a second
+   * Envoy on that lab host, with istio-init's rules there (inbound to 15006, outbound to 15001),
+   * its own workload identity, and this config variant (path).
    */
-  serverSidecar?: { host: string; config: string };
+  peerSidecar?: { host: string; config: string };
   /**
    * --istio: istiod runs in the lab (its own host) and the sidecar gets its config from it over
    * ADS, generated from this Istio YAML; a live change (Lab.applyConfig) is the scenario's Istio

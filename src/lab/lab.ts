@@ -28,7 +28,7 @@ import type { Timeline } from '../timeline/timeline.js';
 import { DNS_HOST, POD } from '../topology/topology.js';
 import { delay, waitUntil } from '../util/time.js';
 import type { AgentHandle } from './agent-handle.js';
-import { bootHosts, intercept, renderForLab, startIstiod, startServerSidecar, startSidecar, type BootedHosts } from './boot.js';
+import { bootHosts, intercept, renderForLab, startIstiod, startPeerSidecar, startSidecar, type BootedHosts } from './boot.js';
 import { collectEvidence } from './collect.js';
 import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
 import { trackLab, untrackLab } from './live-labs.js';
@@ -57,8 +57,8 @@ export class Lab implements AsyncDisposable {
   private readonly snapshots: Record<string, string> = {};
   /** The sidecar; undefined until it starts (a deferred sidecar starts when the scenario says). */
   envoy?: Envoy;
-  /** The server pod's own sidecar (lab.serverSidecar), when the scenario has one. */
-  serverEnvoy?: Envoy;
+  /** Another pod's own sidecar (lab.peerSidecar), when the phase runs one. */
+  peerEnvoy?: Envoy;
   /** --istio: istiod on its own lab host, the sidecar's config source. */
   istiod?: IstiodHost;
   /**
@@ -93,8 +93,8 @@ export class Lab implements AsyncDisposable {
       await intercept(backend, spec, (h) => lab.ip(h));
       // istiod is up before any sidecar asks it for config (a pod never starts before its control plane).
       if (spec.istio) lab.istiod = await startIstiod(backend, spec, o.envoy, o.log);
-      // The server pod is up with its sidecar before the pod's app calls it.
-      if (spec.serverSidecar) lab.serverEnvoy = await startServerSidecar(backend, spec, o.envoy);
+      // The other pod is up with its sidecar before the pod's app calls it, or it calls the pod.
+      if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy);
       if (!spec.sidecar.deferStart) await lab.bootSidecar();
     } catch (err) {
       await lab.dispose();
@@ -517,7 +517,7 @@ export class Lab implements AsyncDisposable {
       ips: Object.fromEntries([POD, DNS_HOST, ...this.spec.upstreams].map((h) => [h.name, this.ip(h.name)])),
       snapshots: this.snapshots,
       artifactsDir: this.artifactsDir,
-      server: this.serverEnvoy && { host: this.spec.serverSidecar!.host, envoy: this.serverEnvoy },
+      peer: this.peerEnvoy && { host: this.spec.peerSidecar!.host, envoy: this.peerEnvoy },
       labClientAbsent: this.o.appOnly ? "--app-only: the lab's own client did not run (your command was the app), so there are no request records of it" : undefined,
     });
   }
@@ -542,7 +542,7 @@ export class Lab implements AsyncDisposable {
     const t = Date.now();
     for (const a of this.started) a.stop();
     await this.envoy?.stop().catch(() => {});
-    await this.serverEnvoy?.stop().catch(() => {});
+    await this.peerEnvoy?.stop().catch(() => {});
     await this.istiod?.stop().catch(() => {});
     // Keep what the lab wrote (configs, Envoy's log, access log, agent logs) with the run.
     await cp(this.backend.workDir, this.artifactsDir, {

@@ -146,8 +146,8 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const source = istioYamlPath(scenario.id, phase.config);
-    if (labSpecFor(scenario, phase, configPath).serverSidecar) {
-      return finish({ status: 'not-applicable', verdicts: [], reason: "--istio: the phase runs a server pod with its own sidecar, and lab/istiod serves one sidecar; the server's would also need pilot-agent's SDS server for its certificates (not yet: the Istio data-plane issue)", strip: '' });
+    if (labSpecFor(scenario, phase, configPath).peerSidecar) {
+      return finish({ status: 'not-applicable', verdicts: [], reason: "--istio: the phase runs another pod with its own sidecar, and lab/istiod serves one sidecar; that one would also need pilot-agent's SDS server for its certificates (not yet: the Istio data-plane issue)", strip: '' });
     }
     if (!existsSync(source)) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
     const version = typeof o.istio === 'string' ? o.istio : undefined;
@@ -173,7 +173,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     await sweepStaleLabs();
     // Under --istio Envoy validates what istiod pushes itself (a rejection fails the sidecar's start).
     if (!istio) await assertVariantValid(o.envoy, configPath, scenario.lab.upstreams);
-    const server = labSpecFor(scenario, phase, configPath).serverSidecar;
+    const server = labSpecFor(scenario, phase, configPath).peerSidecar;
     if (!istio && server) await assertVariantValid(o.envoy, server.config, scenario.lab.upstreams);
     await o.narrator?.phase(scenario, phase);
     const backend = await createBackend(o.backend ?? 'netns', o.envoy);

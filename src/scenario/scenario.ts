@@ -46,8 +46,8 @@ export interface Phase {
   excludeOutbound?: string[];
   /** Per-phase changes to upstream hosts, merged into the scenario's (e.g. a longer keep-alive). */
   upstreams?: Record<string, Partial<Record<'http' | 'tls' | 'mariadb' | 'memcached', object>>>;
-  /** The server pod's sidecar config variant in this phase (default: the scenario's); false: the server runs without one. */
-  serverSidecar?: string | false;
+  /** The other pod's sidecar config variant in this phase (default: the scenario's, if any); false: that pod runs without one. */
+  peerSidecar?: string | false;
   /** Per-phase changes to the pod's app server, merged into the scenario's. */
   appServer?: Partial<AppServerSpec>;
   /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */
@@ -90,10 +90,13 @@ export interface Scenario {
   /** How real-world timeouts were scaled down so a phase takes seconds. */
   timeScaling: string;
   /** The world: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
-  lab: Omit<LabSpec, 'sidecar' | 'serverSidecar'> & {
+  lab: Omit<LabSpec, 'sidecar' | 'peerSidecar'> & {
     inbound?: InboundMode;
-    /** A server pod with its own sidecar: the upstream host and its sidecar's config variant (phases may change it). */
-    serverSidecar?: { host: string; config: string };
+    /**
+     * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): the lab
+     * host and its sidecar's config variant (none: only the phases that name one run it).
+     */
+    peerSidecar?: { host: string; config?: string };
   };
   /**
    * Third-party programs that can play this scenario's app (--client), with its before and fixes
@@ -128,20 +131,20 @@ export function defineScenario(s: Scenario): Scenario {
     }
   }
   if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
-  const server = s.lab.serverSidecar;
-  if (server && !s.lab.upstreams.some((u) => u.name === server.host && (u.kind ?? 'http') === 'http')) throw bad(`lab.serverSidecar names host "${server.host}", which is not one of its HTTP upstreams`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
-  const unserved = s.phases.find((p) => p.serverSidecar !== undefined && !server);
-  if (unserved) throw bad(`phase "${unserved.name}" sets serverSidecar, and the lab has no server pod with a sidecar`, 'declare lab.serverSidecar: {host, config}');
+  const server = s.lab.peerSidecar;
+  if (server && !s.lab.upstreams.some((u) => u.name === server.host && ['http', 'client'].includes(u.kind ?? 'http'))) throw bad(`lab.peerSidecar names host "${server.host}", which is not one of its HTTP upstreams or callers`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
+  const unserved = s.phases.find((p) => p.peerSidecar !== undefined && !server);
+  if (unserved) throw bad(`phase "${unserved.name}" sets peerSidecar, and the lab has no other pod with a sidecar`, 'declare lab.peerSidecar: {host, config}');
   return s;
 }
 
 /** The lab a phase runs: the scenario's world with the phase's changes, and its sidecar config. */
 export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
-  const { inbound, serverSidecar: server, ...world } = s.lab;
+  const { inbound, peerSidecar: server, ...world } = s.lab;
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
-  const serverVariant = p.serverSidecar === false ? undefined : (p.serverSidecar ?? server?.config);
-  const serverSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
-  return { ...world, appServer, serverSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
+  const serverVariant = p.peerSidecar === false ? undefined : (p.peerSidecar ?? server?.config);
+  const peerSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
+  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -9,12 +9,12 @@ import { execa } from 'execa';
 import { CACHE_ROOT, LAB_DIR } from '../paths.js';
 
 /**
- * The mesh's workload identities (Istio's SPIFFE form): the pod's sidecar and a server pod's
+ * The mesh's workload identities (Istio's SPIFFE form): the pod's sidecar and another pod's
  * sidecar present these over mTLS.
  */
 export const WORKLOAD_IDENTITY = {
   pod: 'spiffe://cluster.local/ns/default/sa/sleep',
-  server: 'spiffe://cluster.local/ns/default/sa/app',
+  peer: 'spiffe://cluster.local/ns/default/sa/app',
 } as const;
 
 /** Every name a lab site serves; bump CERTS_VERSION when this list changes. */
