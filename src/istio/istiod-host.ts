@@ -22,20 +22,24 @@ export const ISTIOD_HOST: HostSpec = { name: 'istiod', role: 'control', octet: 1
 /** istiod's plaintext xDS port. */
 export const ISTIOD_XDS_PORT = 15010;
 
-/** What the sidecar tells istiod about itself (pilot-agent's bootstrap node), so istiod renders for this pod. */
-export function sidecarNode(podIp: string): { id: string; cluster: string; metadata: Record<string, unknown> } {
+/**
+ * What a sidecar tells istiod about itself (pilot-agent's bootstrap node), so istiod renders for
+ * its pod: the lab's pod is app (label app: app); another pod (lab.peerSidecar) names itself.
+ */
+export function sidecarNode(podIp: string, app = 'app'): { id: string; cluster: string; metadata: Record<string, unknown> } {
   return {
-    id: `sidecar~${podIp}~app.default~default.svc.cluster.local`,
-    cluster: 'app.default',
-    metadata: { NAMESPACE: 'default', ISTIO_VERSION: '1.28.0', LABELS: { app: 'app' }, INTERCEPTION_MODE: 'REDIRECT', CLUSTER_ID: 'Kubernetes', INSTANCE_IPS: podIp },
+    id: `sidecar~${podIp}~${app}.default~default.svc.cluster.local`,
+    cluster: `${app}.default`,
+    metadata: { NAMESPACE: 'default', ISTIO_VERSION: '1.28.0', LABELS: { app }, INTERCEPTION_MODE: 'REDIRECT', CLUSTER_ID: 'Kubernetes', INSTANCE_IPS: podIp },
   };
 }
 
 /**
  * The lab's instrument as an Istio object: its JSON access log on every HCM and tcp_proxy, put
- * there the way a user would, with an EnvoyFilter (MERGE appends to Istio's own access_log list).
+ * there the way a user would, with an EnvoyFilter (MERGE appends to Istio's own access_log list);
+ * `forApp`: for the workload with that app label only.
  */
-export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string): string {
+export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string, forApp?: string): string {
   const patch = (filter: string, type: string, kind: 'http' | 'tcp') => ({
     applyTo: 'NETWORK_FILTER',
     match: { context: 'ANY', listener: { filterChain: { filter: { name: filter } } } },
@@ -44,8 +48,10 @@ export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string
   return YAML.stringify({
     apiVersion: 'networking.istio.io/v1alpha3',
     kind: 'EnvoyFilter',
-    metadata: { name: 'lab-access-log', namespace: 'istio-system' },
+    metadata: { name: forApp ? `lab-access-log-${forApp}` : 'lab-access-log', namespace: 'istio-system' },
     spec: {
+      // With another pod's sidecar in the lab (lab.peerSidecar), each sidecar writes its own log.
+      ...(forApp ? { workloadSelector: { labels: { app: forApp } } } : {}),
       configPatches: [
         patch(HCM, 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'http'),
         patch(TCP_PROXY, 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', 'tcp'),

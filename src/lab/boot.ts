@@ -97,7 +97,9 @@ export async function startIstiod(backend: Backend, spec: LabSpec, binary: Envoy
     source: spec.istio!.source,
     vars: labVars(backend.plan, spec),
     meshFiles: spec.istio!.meshFiles,
-    labObjects: accessLogEnvoyFilter(Envoy.accessLogPath(join(backend.workDir, 'envoy')), binary.version),
+    labObjects: spec.peerSidecar
+      ? [accessLogEnvoyFilter(Envoy.accessLogPath(join(backend.workDir, 'envoy')), binary.version, 'app'), accessLogEnvoyFilter(Envoy.accessLogPath(peerDir(backend, spec.peerSidecar.host)), binary.version, peerApp(spec.peerSidecar.host))].join('---\n')
+      : accessLogEnvoyFilter(Envoy.accessLogPath(join(backend.workDir, 'envoy')), binary.version),
     dir,
     listenIp: backend.plan.ip(ISTIOD_HOST),
     version: spec.istio!.version,
@@ -122,15 +124,25 @@ export async function startSidecar(backend: Backend, spec: LabSpec, binary: Envo
   });
 }
 
+/** Another pod's sidecar: its directory, and the app label it gives istiod (never the pod's own "app"). */
+const peerDir = (backend: Backend, host: string) => join(backend.workDir, `envoy-${host}`);
+const peerApp = (host: string) => `${host}-peer`;
+
 /**
  * Another pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in
  * REDIRECT mode, outbound to 15001), then its Envoy with that pod's workload identity.
  */
-export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary): Promise<Envoy> {
+export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, istiod?: IstiodHost): Promise<Envoy> {
   const { host, config } = spec.peerSidecar!;
   await captureTraffic(backend, host, { inbound: 'REDIRECT' });
-  const dir = join(backend.workDir, `envoy-${host}`);
+  const dir = peerDir(backend, host);
   await mkdir(dir, { recursive: true });
+  if (istiod) {
+    // --istio: istiod renders for that pod too (its own node, label app: <host>-peer), from the
+    // phase's Istio YAML; the variant named for it is the hand-written mode's. Ready at its first LDS.
+    const ads = { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(backend.plan.ip(spec.upstreams.find((u) => u.name === host)!), peerApp(host)), expectedListeners: 1 };
+    return Envoy.start(backend, { binary, host, dir, resources: { listeners: [], clusters: [], routes: [] }, ads });
+  }
   return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('peer') });
 }
 

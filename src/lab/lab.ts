@@ -94,7 +94,7 @@ export class Lab implements AsyncDisposable {
       // istiod is up before any sidecar asks it for config (a pod never starts before its control plane).
       if (spec.istio) lab.istiod = await startIstiod(backend, spec, o.envoy, o.log);
       // The other pod is up with its sidecar before the pod's app calls it, or it calls the pod.
-      if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy);
+      if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy, lab.istiod);
       if (!spec.sidecar.deferStart) await lab.bootSidecar();
     } catch (err) {
       await lab.dispose();

@@ -146,9 +146,6 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const source = istioYamlPath(scenario.id, phase.config);
-    if (labSpecFor(scenario, phase, configPath).peerSidecar) {
-      return finish({ status: 'not-applicable', verdicts: [], reason: "--istio: the phase runs another pod with its own sidecar, and lab/istiod serves one sidecar; that one would also need pilot-agent's SDS server for its certificates (not yet: the Istio data-plane issue)", strip: '' });
-    }
     if (!existsSync(source)) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
     const version = typeof o.istio === 'string' ? o.istio : undefined;
     const running = version ?? (await pinnedIstio());
