@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
+import type { AccessLogEntry } from '../../envoy/access-log.js';
 import type { EvidenceData } from '../../evidence/evidence.js';
 import { EVIDENCE_FILE } from '../../evidence/store.js';
 import type { PhaseResult } from '../../scenario/run-phase.js';
@@ -34,16 +35,17 @@ function checksHtml(r: PhaseResult): Html {
   )}</table>`;
 }
 
-function accessLogHtml(e: EvidenceData): Html {
-  if (e.accessLog === null) return html`<p class="missing">Envoy's access log was missing at the end of the phase.</p>`;
-  if (e.accessLog.length === 0) return html`<p>Envoy logged nothing (no request or connection went through a logged listener).</p>`;
+/** A sidecar's access log as a table (the pod's, or another pod's: lab.peerSidecar). */
+function accessLogHtml(e: EvidenceData, log: AccessLogEntry[] | null = e.accessLog): Html {
+  if (log === null) return html`<p class="missing">Envoy's access log was missing at the end of the phase.</p>`;
+  if (log.length === 0) return html`<p>Envoy logged nothing (no request or connection went through a logged listener).</p>`;
   const start = e.timeline.startedAt;
-  const rows = e.accessLog.slice(0, ACCESS_LOG_ROWS);
+  const rows = log.slice(0, ACCESS_LOG_ROWS);
   const cell = (v: unknown) => html`<td>${v === undefined ? '' : String(v)}</td>`;
   return html`<table class="access-log"><tr><th>t (s)</th><th>kind</th><th>conn</th><th>code</th><th>flags</th><th>details</th><th>app (downstream)</th><th>original dst</th><th>upstream host</th><th>cluster</th><th>close</th><th>ms</th></tr>${rows.map(
     (a) =>
       html`<tr class="${a.flags ? 'flagged' : ''}">${cell(((Date.parse(a.ts) - start) / 1000).toFixed(2))}${cell(a.kind)}${cell(a.cx)}${cell(a.code)}${cell(a.flags)}${cell(a.details)}${cell(a.ds_remote)}${cell(a.ds_local)}${cell(a.up_host)}${cell(a.up_cluster)}${cell(a.ds_close ?? a.cx_term)}${cell(a.duration_ms)}</tr>`,
-  )}</table>${e.accessLog.length > ACCESS_LOG_ROWS ? html`<p>… ${e.accessLog.length - ACCESS_LOG_ROWS} more entries in evidence.json.</p>` : ''}`;
+  )}</table>${log.length > ACCESS_LOG_ROWS ? html`<p>… ${log.length - ACCESS_LOG_ROWS} more entries in evidence.json.</p>` : ''}`;
 }
 
 function snapshotsHtml(e: EvidenceData): Html {
@@ -89,6 +91,7 @@ export async function phaseSection({ scenario, result: r, repeat, reportDir }: P
     <h3>Timeline</h3>${plot ? html`<div class="chart timeline">${raw(plot)}</div>` : html`<p>Nothing happened on the timeline.</p>`}
     ${bars ? html`<h3>Connection lifetimes</h3><div class="chart lifetimes">${raw(bars)}</div>` : ''}
     <details open><summary><h3>Envoy access log</h3></summary>${accessLogHtml(evidence)}</details>
+    ${evidence.peerSidecar ? html`<details open><summary><h3>The other pod's sidecar (${evidence.peerSidecar.host}): access log</h3></summary>${accessLogHtml(evidence, evidence.peerSidecar.accessLog)}</details>` : ''}
     <details><summary><h3>Connections (ss)</h3></summary>${snapshotsHtml(evidence)}</details>
     <details><summary><h3>Config against the incident's</h3></summary>${r.configOverride ? (/\/istio\/[^/]+\.yaml$/.test(r.configOverride) ? html`<p>Ran on what istiod generated from <code>${r.configOverride}</code> and pushed over ADS (--istio); each generation's config_dump is in <code>istiod/</code>.</p>` : html`<p>Ran against <code>${r.configOverride}</code> (--config), not the phase's own variant.</p>`) : phase ? await configDiffHtml(scenario.id, phase.config, baseline) : ''}</details>
     <details><summary><h3>Envoy counters that changed</h3></summary>${countersHtml(evidence.statsBefore, evidence.statsAfter)}</details>
