@@ -57,22 +57,29 @@ export function judge(checks: Check[], e: Evidence): PhaseVerdict {
  * one either an ordinary check (expected) or proof that it is gone (expected gone). `gone` says
  * whether any symptom was proven gone, so the phase can report GONE instead of PASS.
  */
-export function judgeDocumented(
-  documented: Array<{ symptom: Check; goneFrom?: string; trigger: Check[]; why: string }>,
+/**
+ * `goneOn(d)`: where the symptom is expected gone on this run ("Envoy 1.40.0 (expected from
+ * 1.36.0)"), or undefined where it is expected to show.
+ */
+export function judgeDocumented<D extends { symptom: Check | Check[]; trigger: Check[]; why: string }>(
+  documented: D[],
   e: Evidence,
-  expectGone: (goneFrom: string) => boolean,
+  goneOn: (d: D) => string | undefined,
 ): { verdicts: Verdict[]; gone: boolean } {
   const verdicts: Verdict[] = [];
   let gone = false;
+  const mark = (v: Verdict) => `${v.status === 'pass' ? '✓' : v.status === 'fail' ? '✗' : '?'} ${v.label} (${v.evidence})`;
   for (const d of documented) {
-    const symptom = d.symptom(e);
-    if (!d.goneFrom || !expectGone(d.goneFrom)) {
-      verdicts.push(symptom);
+    const symptoms = [d.symptom].flat().map((c) => c(e));
+    const where = goneOn(d);
+    if (!where) {
+      verdicts.push(...symptoms);
       continue;
     }
+    const [symptom] = symptoms as [Verdict, ...Verdict[]];
     const triggers = d.trigger.map((c) => c(e));
-    const label = `gone on Envoy ${e.envoyVersion} (expected from ${d.goneFrom}): ${symptom.label}`;
-    const trail = `${symptom.evidence}; trigger: ${triggers.map((t) => `${t.status === 'pass' ? '✓' : '✗'} ${t.label} (${t.evidence})`).join('; ')}; ${d.why}`;
+    const label = `gone on ${where}: ${symptom.label}`;
+    const trail = `${symptoms.length > 1 ? symptoms.map(mark).join('; ') : symptom.evidence}; trigger: ${triggers.map(mark).join('; ')}; ${d.why}`;
     if (triggers.some((t) => t.status !== 'pass')) verdicts.push({ label, status: 'unknown', evidence: `the trigger was not shown to be applied: ${trail}` });
     else if (symptom.status === 'pass') verdicts.push({ label, status: 'fail', evidence: `the symptom shows again on this version: ${trail}` });
     else if (symptom.status === 'unknown') verdicts.push({ label, status: 'unknown', evidence: trail });

@@ -38,6 +38,8 @@ export interface EvidenceData {
   configDump: string | null;
   /** Another pod's own sidecar (lab.peerSidecar): its access log and its counters at the end (it started with the lab). */
   peerSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
+  /** --istio: the Istio whose istiod generated the config (a module pseudo-version). */
+  istioVersion?: string;
   /** Set when the lab's own client did not run (--app-only): its request records are missing, not empty. */
   labClientAbsent?: string;
 }

@@ -19,6 +19,9 @@ export interface CrossJudgement {
 
 const judged = (p: Phase) => p.kind === 'before' || p.kind === 'fix' || p.kind === 'live';
 
+/** The documented symptoms a phase expects on hand-written configs on every Envoy: those gone only under some Istio. */
+const expectedDocumented = (p: Phase) => (p.documented ?? []).filter((d) => d.goneFrom === undefined).flatMap((d) => [d.symptom].flat());
+
 /** `evidence` holds the stored evidence of the phases that ran (by phase name). */
 export function crossJudge(scenario: Scenario, evidence: Map<string, Evidence>): CrossJudgement[] {
   const phases = scenario.phases.filter((p) => judged(p) && evidence.has(p.name));
@@ -26,7 +29,7 @@ export function crossJudge(scenario: Scenario, evidence: Map<string, Evidence>):
   for (const checks of phases) {
     for (const world of phases) {
       if ((checks.kind === 'before') === (world.kind === 'before')) continue; // broken vs fixed only
-      const v = judge(checks.expect, evidence.get(world.name)!);
+      const v = judge([...checks.expect, ...expectedDocumented(checks)], evidence.get(world.name)!);
       out.push({ checksOf: checks.name, evidenceOf: world.name, status: v.status, passing: v.verdicts.filter((x) => x.status === 'pass').map((x) => x.label) });
     }
   }

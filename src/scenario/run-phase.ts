@@ -20,7 +20,7 @@ import type { HttpClientChoice } from '../lab/app-client.js';
 import type { LabOptions, LabSpec, LabTimings } from '../lab/lab-spec.js';
 import type { PhaseNarrator } from './phase-narrator.js';
 import { istioMeshFiles, istioYamlPath, rendersDifferently } from '../istio/istio-variant.js';
-import { pinnedIstio } from '../istio/istiod-binary.js';
+import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { compareIstioVersions } from '../istio/istio-version.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
@@ -111,7 +111,12 @@ export function notApplicable(phase: Phase, envoyVersion: string, client?: HttpC
 export function judgePhase(phase: Phase, evidence: Evidence): { status: PhaseStatus; verdicts: Verdict[] } {
   const base = judge(phase.expect, evidence);
   if (!phase.documented?.length || evidence.appSentNothing) return base; // no traffic: nothing to judge
-  const documented = judgeDocumented(phase.documented, evidence, (goneFrom) => compareVersions(evidence.envoyVersion, goneFrom) >= 0);
+  const istio = evidence.data.istioVersion;
+  const documented = judgeDocumented(phase.documented, evidence, (d) =>
+    d.goneOnIstio !== undefined
+      ? istio !== undefined && compareIstioVersions(istio, d.goneOnIstio) >= 0 ? `Istio ${istio} (expected from ${d.goneOnIstio}), what istiod renders` : undefined
+      : d.goneFrom !== undefined && compareVersions(evidence.envoyVersion, d.goneFrom) >= 0 ? `Envoy ${evidence.envoyVersion} (expected from ${d.goneFrom})` : undefined,
+  );
   const verdicts = [...base.verdicts, ...documented.verdicts];
   const status: PhaseStatus = verdicts.every((v) => v.status === 'pass') ? (documented.gone ? 'gone' : 'pass') : verdicts.some((v) => v.status === 'fail') ? 'fail' : 'unknown';
   return { status, verdicts };
@@ -143,12 +148,14 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
 
   const configPath = o.configPath ?? variantPath(scenario.id, phase.config);
   let istio: LabSpec['istio'];
+  /** --istio: the Istio this run's istiod is built from (documented symptoms may be gone on it). */
+  let running: string | undefined;
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const source = istioYamlPath(scenario.id, phase.config);
     if (!existsSync(source)) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
     const version = typeof o.istio === 'string' ? o.istio : undefined;
-    const running = version ?? (await pinnedIstio());
+    running = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
     if (phase.requiresIstio && compareIstioVersions(running, phase.requiresIstio.version) < 0) {
       return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: needs Istio ≥ ${phase.requiresIstio.version}: ${phase.requiresIstio.why}; this run uses Istio ${running}`, strip: '' });
     }
@@ -189,7 +196,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     }
     if (lab.notApplicableReason) throw new NotApplicableError(lab.notApplicableReason);
     if (o.keep) await pauseForPoking(lab, o.narrator);
-    const evidence = new Evidence(await lab.collect());
+    const evidence = new Evidence({ ...(await lab.collect()), ...(running ? { istioVersion: running } : {}) });
     const handOff = o.teardownInBackground;
     await lab.dispose({ teardownInBackground: handOff && ((gone) => handOff(gone.finally(() => slot.release()))) });
     if (!handOff) await slot.release();

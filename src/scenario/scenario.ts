@@ -24,10 +24,18 @@ export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
  * again is a FAIL (the behaviour changed), a trigger that did not fire is UNKNOWN.
  */
 export interface DocumentedSymptom {
-  /** Passes when the documented symptom shows. */
-  symptom: Check;
+  /**
+   * Passes when the documented symptom shows; several: the symptom and what shows it (the first
+   * decides: gone when it fails, shown again when all pass).
+   */
+  symptom: Check | Check[];
   /** The Envoy version from which it is expected gone (omit: expected on every version). */
   goneFrom?: string;
+  /**
+   * Under --istio, the Istio (a module pseudo-version) from which what istiod renders from the
+   * phase's objects no longer makes it: expected gone there, on every Envoy.
+   */
+  goneOnIstio?: string;
   /** Proof that the trigger was applied (the request was sent, the timer elapsed, …). */
   trigger: Check[];
   /** What the lab measured, and on which versions. */

@@ -170,21 +170,28 @@ describe('documented symptoms expected gone on newer Envoy', () => {
   const e = evidence(oneRequest);
 
   it('is proven gone when the trigger fired and the symptom did not show', () => {
-    const r = judgeDocumented(doc(false, true), e, () => true);
+    const r = judgeDocumented(doc(false, true), e, () => 'Envoy 1.40.0 (expected from 1.36.0)');
     expect(r.gone).toBe(true);
     expect(r.verdicts[0]).toMatchObject({ status: 'pass', label: expect.stringMatching(/^gone on Envoy 1\.40\.0 \(expected from 1\.36\.0\)/), evidence: expect.stringMatching(/closed after 1 ms; trigger: ✓ the request was sent/) });
   });
 
   it('fails when the symptom shows again on a version where it was expected gone', () => {
-    expect(judgeDocumented(doc(true, true), e, () => true).verdicts[0]!.status).toBe('fail');
+    expect(judgeDocumented(doc(true, true), e, () => 'Envoy 1.40.0').verdicts[0]!.status).toBe('fail');
   });
 
   it('is UNKNOWN when the trigger was not applied: absence proves nothing', () => {
-    const r = judgeDocumented(doc(false, false), e, () => true);
+    const r = judgeDocumented(doc(false, false), e, () => 'Envoy 1.40.0');
     expect(r).toMatchObject({ gone: false, verdicts: [{ status: 'unknown' }] });
   });
 
   it('is an ordinary check before the version it is expected gone from', () => {
-    expect(judgeDocumented(doc(false, true), e, () => false).verdicts[0]).toMatchObject({ status: 'fail', label: 'the 1 s delay' });
+    expect(judgeDocumented(doc(false, true), e, () => undefined).verdicts[0]).toMatchObject({ status: 'fail', label: 'the 1 s delay' });
+  });
+
+  it('with several symptom checks the first decides: gone when it fails, shown again when all pass, and all are required where it is expected', () => {
+    const many = (first: boolean, rest: boolean) => [{ symptom: [symptom(first), check('its mechanism', () => ({ pass: rest, evidence: 'x' }))], trigger: [trigger(true)], why: 'measured' }];
+    expect(judgeDocumented(many(false, false), e, () => 'Istio v0.0.0-20260423205519-b01690e6db7d').gone).toBe(true);
+    expect(judgeDocumented(many(true, true), e, () => 'Istio v0.0.0-20260423205519-b01690e6db7d').verdicts[0]!.status).toBe('fail');
+    expect(judgeDocumented(many(true, false), e, () => undefined).verdicts.map((v) => v.status)).toEqual(['pass', 'fail']);
   });
 });
