@@ -43,9 +43,13 @@ describe.skipIf(!!netns.unavailable)('faults, through the sidecar', () => {
       await lab.waitFor('2 failures', (t) => t.requests().filter((r) => r.t > t.marker('fault')!.t && r.status === 503).length >= 2, 8000);
       await lab.stopApp();
       const e = new Evidence(await lab.collect());
+      // A request Envoy puts on its kept-alive upstream connection in the instant the fault closes
+      // it gets 503 UC connection_termination instead (seen once in a full suite): at most the first.
       const failed = e.accessLog.filter((a) => a.code === 503);
-      expect(failed.length).toBeGreaterThanOrEqual(2);
-      for (const a of failed) {
+      const racedTheClose = failed.filter((a, i) => i === 0 && a.flags === 'UC' && a.details === 'upstream_reset_before_response_started{connection_termination}');
+      const uf = failed.slice(racedTheClose.length);
+      expect(uf.length).toBeGreaterThanOrEqual(2);
+      for (const a of uf) {
         expect(a.flags).toBe('UF');
         expect(a.details).toMatch(details);
       }
