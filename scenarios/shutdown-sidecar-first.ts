@@ -19,36 +19,45 @@
  * Settled   On Envoy 1.40.0 /drain_listeners?inboundonly&graceful leaves server.state at 0 (LIVE):
  *           a listener drain is not a server drain; the outbound listeners keep serving until
  *           pilot-agent kills Envoy (SIGKILL).
- * Time      terminationDrainDuration 5 s → 1 s; the app's 15 s of shutdown work → 3 s.
+ * Time      terminationDrainDuration 5 s → 1 s; drainDuration 45 s → 9 s; the app's 15 s of
+ *           shutdown work → 3 s.
  *
  * The inbound side: callers of the terminating pod (each with its own sidecar) still have it in
  * EDS; once its sidecar has exited their calls reach 15006, where nothing listens, and their
  * sidecars answer 503 UF (URX after Istio's default retries, which can only retry the same pod).
  * The fix is the same: a terminationDrainDuration that covers the time until callers stop.
  *
- * The lab plays pilot-agent's part with the same admin calls in the same order
- * (src/lab/sidecar-shutdown.ts, from pkg/envoy/agent.go in the Istio module it builds); it does
- * not run pilot-agent itself.
+ * Under --istio Istio's own pilot-agent runs the sidecar and does the drain itself (its
+ * terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS and MINIMUM_DRAIN_DURATION come from
+ * each phase's `shutdown`). Hand-written, the lab plays pilot-agent's part with the same admin calls
+ * in the same order (src/lab/sidecar-shutdown.ts, from pkg/envoy/agent.go in the module it builds).
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { SERVICE_URL, check, defineScenario, describeAccess, everyRequest, isOk, outcomeCounts, type Evidence, type Lab, type RequestEntry, type SidecarShutdown } from '../src/index.js';
+import { SERVICE_URL, check, defineScenario, describeAccess, everyRequest, isOk, outcomeCounts, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const SIGTERM_AT_MS = 1000;
 const APP_PORT = 8080;
 const APP_SHUTDOWN_MS = 3000;
 const DRAIN_MS = 1000; // terminationDrainDuration 5 s, scaled
+/**
+ * drainDuration 45 s, scaled the same way. Measured under pilot-agent with the lab's 2 s instead:
+ * the drained inbound listener closed 2 s after the SIGTERM, and callers got 503 UF (refused) while
+ * a 4 s terminationDrainDuration was still running: a pod whose drainDuration is shorter than its
+ * terminationDrainDuration refuses its callers early.
+ */
+const DRAIN_DURATION_MS = 9000;
 
 /**
  * The app calls the service every 200 ms; SIGTERM reaches the pod 1 s in, both containers at once:
  * the sidecar stops as told, the app finishes its work for 3 s more, then stops (both timed from
  * the SIGTERM, whatever the backend's own latency).
  */
-const podTerminates = (sidecar: SidecarShutdown) => async (lab: Lab) => {
+const podTerminates = async (lab: Lab) => {
   await lab.startApp({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
   await lab.sleep(SIGTERM_AT_MS);
   const redirectedBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT');
   lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
-  const sidecarGone = lab.shutDownSidecar(sidecar);
+  const sidecarGone = lab.shutDownSidecar();
   await lab.sleep(APP_SHUTDOWN_MS);
   await lab.stopApp();
   await sidecarGone;
@@ -60,7 +69,7 @@ const podTerminates = (sidecar: SidecarShutdown) => async (lab: Lab) => {
  * pod 1 s in; the callers stop 3 s after it (EDS has moved on by then), the pod's app serving
  * throughout.
  */
-const podTerminatesWithCallers = (sidecar: SidecarShutdown) => async (lab: Lab) => {
+const podTerminatesWithCallers = async (lab: Lab) => {
   const url = `http://${lab.ip('pod')}:${APP_PORT}/work`;
   const until = Date.now() + SIGTERM_AT_MS + APP_SHUTDOWN_MS;
   const calling = (async () => {
@@ -69,10 +78,15 @@ const podTerminatesWithCallers = (sidecar: SidecarShutdown) => async (lab: Lab) 
       await delay(200);
     }
   })();
-  await lab.sleep(SIGTERM_AT_MS);
-  const inboundBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT');
-  lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
-  await lab.shutDownSidecar(sidecar);
+  let inboundBefore = 0;
+  try {
+    await lab.sleep(SIGTERM_AT_MS);
+    inboundBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT');
+    lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
+    await lab.shutDownSidecar();
+  } finally {
+    await calling.catch(() => {}); // its own failure is reported below; a failure above ends the phase first
+  }
   await calling;
   lab.note('nat ISTIO_IN_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')) - inboundBefore));
 };
@@ -99,7 +113,7 @@ export default defineScenario({
     UF: { where: "before-inbound: the callers' sidecars, 503 UF connection refused by the terminating pod (URX after Istio's default retries to the same pod)" },
     URX: { where: "before-inbound: 503 URX,UF, every retry refused by the same terminating pod" },
   },
-  timeScaling: "terminationDrainDuration 5 s → 1 s, the app's shutdown 15 s → 3 s",
+  timeScaling: "terminationDrainDuration 5 s → 1 s, drainDuration 45 s → 9 s, the app's shutdown 15 s → 3 s",
   lab: {
     upstreams: [
       { name: 'app', octet: 30, ports: [8080] },
@@ -117,7 +131,8 @@ export default defineScenario({
       title: `terminationDrainDuration ${DRAIN_MS / 1000} s, the app works ${APP_SHUTDOWN_MS / 1000} s after SIGTERM: its calls after the sidecar exits are refused`,
       config: 'broken',
       signature: { none: 'the refused calls never reach Envoy (it has exited): its access log ends with the last served call; the marks are the app\'s ECONNREFUSED and the nat ISTIO_REDIRECT counter' },
-      run: podTerminates({ terminationDrainMs: DRAIN_MS }),
+      shutdown: { terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminates,
       expect: [
         everyRequest('before the SIGTERM every call was served', { min: 3, before: 'note' }, (r) => isOk(r) && r.servedBy === 'app'),
         check('trigger: the app was still calling after the sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
@@ -131,10 +146,13 @@ export default defineScenario({
           const refused = afterExit(e).filter(isRefused).length;
           return { pass: refused >= 3 && n >= refused, evidence: `ISTIO_REDIRECT +${n} packets after the SIGTERM; ${refused} refused call(s)` };
         }),
-        check("mechanism: pilot-agent's drain: /drain_listeners?inboundonly&graceful answered 200, Envoy then exited with the app's connection still open", (e) => {
+        // Hand-written the lab makes the call and sees the status; pilot-agent (under --istio) does not
+        // log the status, only an error when the call fails.
+        check("mechanism: pilot-agent's drain (/drain_listeners?inboundonly&graceful) was made, and Envoy then exited with the app's connection still open", (e) => {
           const drain = e.note('sidecar drain');
           const atExit = e.noteNumber('sidecar active connections at exit');
-          return { pass: drain.endsWith('→ 200') && atExit >= 1, evidence: `${drain}; server.state ${e.note('sidecar server.state after the drain call')}; active connections at exit ${atExit}` };
+          const made = drain.endsWith('→ 200') || drain.endsWith('(no error in its log)');
+          return { pass: made && atExit >= 1, evidence: `${drain}; server.state ${e.note('sidecar server.state after the drain call')}; active connections at exit ${atExit}` };
         }),
       ],
     },
@@ -146,7 +164,8 @@ export default defineScenario({
       inbound: 'REDIRECT',
       peerSidecar: 'caller',
       signature: { none: "the failures are in the callers' sidecars (503 UF to the terminating pod's address); the pod's own log ends with the last call it served" },
-      run: podTerminatesWithCallers({ terminationDrainMs: DRAIN_MS }),
+      shutdown: { terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminatesWithCallers,
       expect: [
         everyRequest('before the SIGTERM every caller call was served by the pod\'s app', { min: 3, before: 'note' }, (r) => isOk(r)),
         check('trigger: callers kept calling after the pod\'s sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
@@ -157,10 +176,13 @@ export default defineScenario({
         // Hand-written, the caller routes to the pod's Service with Istio's default retries: URX,UF (all
         // three attempts refused). Under --istio it dials the pod's address and istiod's route sends
         // that to PassthroughCluster, without retries: UF (measured on both Istios).
+        // A caller's call in flight at the kill itself ends 503 UC connection_termination (the pod's
+        // Envoy is killed mid-request): measured under pilot-agent, at most one per run.
         check("mechanism: the callers' sidecar: 503 UF, connection refused by the pod's address (with URX where its route retries the same pod)", (e) => {
           const failed = e.peerAccessLog.filter((a) => a.kind === 'http' && a.code === 503);
-          const ok = failed.every((a) => a.flags?.split(',').includes('UF') === true && /Connection_refused|connection_failure/.test(a.details ?? '') && a.up_host === `${e.ip('pod')}:${APP_PORT}`);
-          return { pass: failed.length >= 3 && ok, evidence: describeAccess(failed) };
+          const refused = failed.filter((a) => a.flags?.split(',').includes('UF') === true && /Connection_refused|connection_failure/.test(a.details ?? '') && a.up_host === `${e.ip('pod')}:${APP_PORT}`);
+          const cutAtKill = failed.filter((a) => a.flags === 'UC' && (a.details ?? '').includes('connection_termination'));
+          return { pass: refused.length >= 3 && cutAtKill.length <= 1 && refused.length + cutAtKill.length === failed.length, evidence: describeAccess(failed) };
         }),
         check("mechanism: the pod's interception still sent the callers' connections to 15006 (nat ISTIO_IN_REDIRECT counted them)", (e) => {
           const n = e.noteNumber('nat ISTIO_IN_REDIRECT packets after the SIGTERM');
@@ -175,7 +197,8 @@ export default defineScenario({
       config: 'pod-serving',
       inbound: 'REDIRECT',
       peerSidecar: 'caller',
-      run: podTerminatesWithCallers({ terminationDrainMs: APP_SHUTDOWN_MS + 1000 }),
+      shutdown: { terminationDrainMs: APP_SHUTDOWN_MS + 1000, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminatesWithCallers,
       expect: [everyRequest('symptom gone: every caller call served', { min: 12 }, isOk), sidecarOutlived('the callers')],
     },
     {
@@ -183,7 +206,8 @@ export default defineScenario({
       kind: 'fix',
       title: `terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s, longer than the app's shutdown: every call served`,
       config: 'broken',
-      run: podTerminates({ terminationDrainMs: APP_SHUTDOWN_MS + 1000 }),
+      shutdown: { terminationDrainMs: APP_SHUTDOWN_MS + 1000, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminates,
       expect: [noCallRefused, sidecarOutlived('the app')],
     },
     {
@@ -191,7 +215,8 @@ export default defineScenario({
       kind: 'fix',
       title: `A preStop hook on the sidecar (${APP_SHUTDOWN_MS / 1000} s): its drain starts after the app's work`,
       config: 'broken',
-      run: podTerminates({ preStopMs: APP_SHUTDOWN_MS, terminationDrainMs: DRAIN_MS }),
+      shutdown: { preStopMs: APP_SHUTDOWN_MS, terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminates,
       expect: [noCallRefused, sidecarOutlived('the app')],
     },
     {
@@ -199,7 +224,8 @@ export default defineScenario({
       kind: 'fix',
       title: 'EXIT_ON_ZERO_ACTIVE_CONNECTIONS (MINIMUM_DRAIN_DURATION 1 s): the sidecar waits until the app has closed its connection',
       config: 'broken',
-      run: podTerminates({ terminationDrainMs: DRAIN_MS, exitOnZeroActive: true, minimumDrainMs: DRAIN_MS }),
+      shutdown: { terminationDrainMs: DRAIN_MS, exitOnZeroActive: true, minimumDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
+      run: podTerminates,
       expect: [
         noCallRefused,
         check("fix path: pilot-agent's checks saw the app's connection active, then none, and only then Envoy exited", (e) => {

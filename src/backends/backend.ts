@@ -36,6 +36,11 @@ export interface SpawnOptions {
   sidecar?: boolean;
   /** Capabilities the process keeps after dropping to `uid` (ambient), e.g. ["net_admin"]. */
   capabilities?: string[];
+  /**
+   * SIGTERM is the start of its own shutdown (pilot-agent drains for terminationDrainDuration):
+   * no SIGKILL follows 2 s later, as for other processes; the lab's teardown still ends it.
+   */
+  ownShutdown?: boolean;
 }
 
 export interface ExecResult {

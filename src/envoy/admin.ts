@@ -18,6 +18,14 @@ export function hostsOf(view: ClustersView, cluster: string): HostStatus[] {
   return (view.cluster_statuses ?? []).find((c) => c.name === cluster)?.host_statuses ?? [];
 }
 
+/**
+ * An admin path without its leading "/" reaches another endpoint: "drain_listeners?…" is read as
+ * POST / (the admin's home page, 200), a drain that never happened (measured, fixed 2026-12-03).
+ */
+function absolute(path: string): void {
+  if (!path.startsWith('/')) throw new Error(`Envoy admin path "${path}" must start with "/"`);
+}
+
 export class EnvoyAdmin {
   private readonly dispatcher: Agent;
 
@@ -26,11 +34,13 @@ export class EnvoyAdmin {
   }
 
   async get(path: string): Promise<{ status: number; body: string }> {
+    absolute(path);
     const res = await request(`http://envoy-admin${path}`, { dispatcher: this.dispatcher, signal: AbortSignal.timeout(5000) });
     return { status: res.statusCode, body: await res.body.text() };
   }
 
   async post(path: string): Promise<{ status: number; body: string }> {
+    absolute(path);
     const res = await request(`http://envoy-admin${path}`, { method: 'POST', dispatcher: this.dispatcher, signal: AbortSignal.timeout(5000) });
     return { status: res.statusCode, body: await res.body.text() };
   }

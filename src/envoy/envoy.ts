@@ -37,6 +37,11 @@ export interface EnvoyStartOptions {
    * served over SDS as `default` and `ROOTCA` when the config names those secrets.
    */
   identity?: { cert: string; key: string; ca: string };
+  /**
+   * --istio: Istio's pilot-agent starts and supervises Envoy (this argv and environment, from
+   * src/istio/pilot-agent.ts); Envoy's admin is then reached through a relay at admin.sock.
+   */
+  agent?: { argv: string[]; env: Record<string, string> };
 }
 
 export class Envoy {
@@ -55,6 +60,8 @@ export class Envoy {
     private readonly process: HostProcess,
     /** Config from istiod over ADS: pushes come from istiod, not from files. */
     readonly viaAds = false,
+    /** Started by pilot-agent: `process` is pilot-agent, Envoy its child. */
+    readonly viaAgent = false,
   ) {
     this.admin = new EnvoyAdmin(join(dir, 'admin.sock'));
   }
@@ -71,7 +78,9 @@ export class Envoy {
     const xds = Envoy.xdsPaths(o.dir);
     await mkdir(xds.dir, { recursive: true });
     const adminSocket = join(o.dir, 'admin.sock');
-    if (o.ads) {
+    if (o.agent) {
+      // pilot-agent writes the bootstrap (etc/istio/proxy/envoy-rev.json) from Istio's template.
+    } else if (o.ads) {
       await writeFile(join(o.dir, 'bootstrap.yaml'), adsBootstrapYaml({ adminSocket, ads: o.ads }));
     } else {
       await writeSecrets(xds.dir, o);
@@ -91,8 +100,8 @@ export class Envoy {
       '-l', 'info',
       '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
     ];
-    const child = backend.spawn(o.host, argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities });
-    const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads);
+    const child = backend.spawn(o.host, o.agent?.argv ?? argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities, env: o.agent?.env, ownShutdown: !!o.agent });
+    const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads, !!o.agent);
     if (!o.ads) envoy.resources = o.resources;
     envoy.identity = o.identity;
     const expected = o.ads ? o.ads.expectedListeners : o.resources.listeners.length;
@@ -103,7 +112,7 @@ export class Envoy {
         async () => {
           // A crash ends the wait at once (a LabError), with Envoy's own last words.
           if (exited || child.exitCode() !== null) {
-            throw new LabStartError(`Envoy ${o.binary.version} exited during start-up (code ${child.exitCode() ?? '?'})`, { fix: `read ${logFile}`, evidence: await envoy.logTail() });
+            throw new LabStartError(`${o.agent ? 'pilot-agent' : `Envoy ${o.binary.version}`} exited during start-up (code ${child.exitCode() ?? '?'})`, { fix: `read ${logFile}`, evidence: await envoy.logTail() });
           }
           // Readiness from /ready and /listeners, not from stats: a stats-less Envoy must start too.
           return (await envoy.admin.ready()) && (await envoy.admin.listenerNames()).length >= expected;
@@ -196,6 +205,7 @@ export class Envoy {
 
   /** SIGKILL, as pilot-agent ends Envoy after its drain (exec's Process.Kill): the last 100 ms of access log may be lost. */
   async kill(): Promise<void> {
+    if (this.viaAgent) throw new EnvoyConfigError('this sidecar runs under pilot-agent: it ends Envoy itself (terminate() sends it SIGTERM)');
     if (this.process.exitCode() === null) {
       this.process.kill('SIGKILL');
       await settleWithin(this.process.exited, 3000);
@@ -203,8 +213,24 @@ export class Envoy {
     await this.admin.close();
   }
 
-  /** SIGTERM, so Envoy flushes its access log; SIGKILL if it lingers. */
+  /**
+   * The pod's end as Kubernetes does it: SIGTERM to pilot-agent, which drains Envoy
+   * (terminationDrainDuration, or until no connection is active) and then kills it. Resolves when
+   * pilot-agent has exited (or after `withinMs`).
+   */
+  async terminate(withinMs: number): Promise<boolean> {
+    if (!this.viaAgent) throw new EnvoyConfigError("terminate() is pilot-agent's shutdown: this sidecar runs without pilot-agent");
+    this.process.kill('SIGTERM');
+    await settleWithin(this.process.exited, withinMs);
+    return this.process.exitCode() !== null;
+  }
+
+  /** SIGTERM, so Envoy flushes its access log; SIGKILL if it lingers. Under pilot-agent: /quitquitquit, as pilot-agent's own endpoint does. */
   async stop(): Promise<void> {
+    if (this.viaAgent && this.process.exitCode() === null) {
+      await this.admin.post('/quitquitquit').catch(() => {});
+      await settleWithin(this.process.exited, 3000);
+    }
     if (this.process.exitCode() === null) {
       this.process.kill('SIGTERM');
       await settleWithin(this.process.exited, 3000);

@@ -3,11 +3,11 @@
  * host (DNS, app, upstream servers) and the real servers, then Envoy, then the interception that
  * puts Envoy in the app's path. Whatever fails, the caller disposes what was started.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { loadVariant, renderResources, type EnvoyResources } from '../envoy/config.js';
-import { Envoy } from '../envoy/envoy.js';
+import { Envoy, type EnvoyStartOptions } from '../envoy/envoy.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { LabStartError } from '../errors.js';
 import { LAB_DIR } from '../paths.js';
@@ -18,6 +18,7 @@ import { startRedis } from '../upstreams/redis-upstream.js';
 import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../istio/istiod-host.js';
 import { AgentHandle } from './agent-handle.js';
 import { labVars, runsAgent, type InboundMode, type LabSpec } from './lab-spec.js';
+import { AGENT_ADMIN_PORT, PILOT_AGENT_LAB_SETTINGS, pilotAgentBinary, pilotAgentCommand, type PilotAgentOptions } from '../istio/pilot-agent.js';
 import { ISTIO_IPTABLES_SCRIPT, captureFlags, istioIptablesBinary, tproxyLeftOut } from '../istio/istio-iptables.js';
 import type { Recorder } from './recorder.js';
 
@@ -107,22 +108,54 @@ export async function startIstiod(backend: Backend, spec: LabSpec, binary: Envoy
   });
 }
 
-export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, istiod?: IstiodHost): Promise<Envoy> {
+export async function startSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, started: AgentHandle[], istiod?: IstiodHost): Promise<Envoy> {
   const dir = join(backend.workDir, 'envoy');
   await mkdir(dir, { recursive: true });
   const podIp = backend.plan.ip(POD);
   const resources = istiod ? { listeners: [], clusters: [], routes: [] } : await renderForLab(backend, spec, binary.version, spec.sidecar.config);
+  const identity = await workloadIdentity('pod');
   return Envoy.start(backend, {
     binary,
     host: POD.name,
     dir,
     resources,
-    identity: istiod ? undefined : await workloadIdentity('pod'),
+    identity: istiod ? undefined : identity,
     ads: istiod ? { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(podIp), expectedListeners: await istiod.initialListenerCount() } : undefined,
+    agent: istiod ? await viaPilotAgent(backend, POD.name, dir, { podIp, app: 'app', interception: spec.sidecar.inbound ?? 'REDIRECT', identity, binary, shutdown: spec.sidecar.shutdown, drainTimeS: drainTimeS(spec) }, started) : undefined,
+    drainTimeS: drainTimeS(spec),
     // TPROXY: transparent sockets need CAP_NET_ADMIN (Istio gives istio-proxy NET_ADMIN in that mode).
     capabilities: spec.sidecar.inbound === 'TPROXY' ? ['net_admin'] : [],
   });
 }
+
+/**
+ * --istio: the sidecar through Istio's own pilot-agent (src/istio/pilot-agent.ts), Envoy's admin
+ * relayed to admin.sock by a lab agent in the pod as uid 1337. Without Go, undefined: the lab's own
+ * ADS bootstrap stands in (adsBootstrapYaml, "pilot-agent's, trimmed"), said in lab-settings.txt.
+ */
+async function viaPilotAgent(
+  backend: Backend,
+  host: string,
+  dir: string,
+  o: Pick<PilotAgentOptions, 'podIp' | 'app' | 'interception' | 'identity' | 'shutdown'> & { binary: EnvoyBinary; drainTimeS?: number },
+  started: AgentHandle[],
+): Promise<EnvoyStartOptions['agent']> {
+  const bin = await pilotAgentBinary();
+  const settings = join(backend.workDir, 'istiod', 'lab-settings.txt');
+  if (!bin) {
+    await appendFile(settings, `- ${host}: no Go here, so no pilot-agent: the lab's own ADS bootstrap stands in (Envoy started directly)\n`);
+    return undefined;
+  }
+  await chown(dir, PROXY_UID, PROXY_UID);
+  const relay = await AgentHandle.start(backend, host, 'sidecar-admin', { uid: PROXY_UID, logFile: join(backend.workDir, 'logs', `sidecar-admin-${host}.log`) });
+  started.push(relay);
+  await relay.call('admin.relay', { socket: join(dir, 'admin.sock'), port: AGENT_ADMIN_PORT });
+  if (o.app === 'app') await appendFile(settings, ['- the sidecar starts through pilot-agent (lab/pilot-agent, Istio\'s own), with:', ...PILOT_AGENT_LAB_SETTINGS.map((x) => `  - ${x}`), ''].join('\n'));
+  return pilotAgentCommand(bin, { ...o, dir, envoyPath: backend.envoyPath(o.binary), istiod: { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT }, drainTimeS: o.drainTimeS ?? 2 });
+}
+
+/** Envoy's --drain-time-s (pilot-agent's drainDuration): the phase's shutdown's, or the lab's 2 s. */
+const drainTimeS = (spec: LabSpec) => Math.max(1, Math.round((spec.sidecar.shutdown?.drainDurationMs ?? 2000) / 1000));
 
 /** Another pod's sidecar: its directory, and the app label it gives istiod (never the pod's own "app"). */
 const peerDir = (backend: Backend, host: string) => join(backend.workDir, `envoy-${host}`);
@@ -132,7 +165,7 @@ const peerApp = (host: string) => `${host}-peer`;
  * Another pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in
  * REDIRECT mode, outbound to 15001), then its Envoy with that pod's workload identity.
  */
-export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, istiod?: IstiodHost): Promise<Envoy> {
+export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: EnvoyBinary, started: AgentHandle[], istiod?: IstiodHost): Promise<Envoy> {
   const { host, config } = spec.peerSidecar!;
   await captureTraffic(backend, host, { inbound: 'REDIRECT' });
   const dir = peerDir(backend, host);
@@ -140,8 +173,10 @@ export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: 
   if (istiod) {
     // --istio: istiod renders for that pod too (its own node, label app: <host>-peer), from the
     // phase's Istio YAML; the variant named for it is the hand-written mode's. Ready at its first LDS.
-    const ads = { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(backend.plan.ip(spec.upstreams.find((u) => u.name === host)!), peerApp(host)), expectedListeners: 1 };
-    return Envoy.start(backend, { binary, host, dir, resources: { listeners: [], clusters: [], routes: [] }, ads });
+    const podIp = backend.plan.ip(spec.upstreams.find((u) => u.name === host)!);
+    const ads = { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(podIp, peerApp(host)), expectedListeners: 1 };
+    const agent = await viaPilotAgent(backend, host, dir, { podIp, app: peerApp(host), interception: 'REDIRECT', identity: await workloadIdentity('peer'), binary }, started);
+    return Envoy.start(backend, { binary, host, dir, resources: { listeners: [], clusters: [], routes: [] }, ads, agent });
   }
   return Envoy.start(backend, { binary, host, dir, resources: await renderForLab(backend, spec, binary.version, config, dir), identity: await workloadIdentity('peer') });
 }

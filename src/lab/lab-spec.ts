@@ -1,5 +1,6 @@
 /** What a lab is made of, as data: its upstream hosts, DNS records and sidecar configuration. */
 import type { Timeline } from '../timeline/timeline.js';
+import type { SidecarShutdown } from './sidecar-shutdown.js';
 import type { HttpClientChoice } from './app-client.js';
 import type { MariaDbOptions, MemcachedOptions } from '../upstreams/database-upstreams.js';
 import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
@@ -49,6 +50,8 @@ export interface LabSpec {
     inbound?: InboundMode;
     /** Do not start Envoy with the lab: the scenario starts it (lab.startSidecar), e.g. after the app. */
     deferStart?: boolean;
+    /** How the sidecar ends at lab.shutDownSidecar() (pilot-agent's settings, read at its start). */
+    shutdown?: SidecarShutdown;
   };
   /**
    * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): a second

@@ -12,7 +12,7 @@ import type { HttpClientOptions } from '../clients/http-client.js';
 import type { Outcome } from '../clients/outcome.js';
 import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
-import { shutDownSidecar, type SidecarShutdown } from './sidecar-shutdown.js';
+import { ISTIO_DEFAULT_SHUTDOWN, shutDownSidecar } from './sidecar-shutdown.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import { hostsOf, type ClustersView, type Stats } from '../envoy/admin.js';
 import type { Envoy, XdsKind } from '../envoy/envoy.js';
@@ -94,7 +94,7 @@ export class Lab implements AsyncDisposable {
       // istiod is up before any sidecar asks it for config (a pod never starts before its control plane).
       if (spec.istio) lab.istiod = await startIstiod(backend, spec, o.envoy, o.log);
       // The other pod is up with its sidecar before the pod's app calls it, or it calls the pod.
-      if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy, lab.istiod);
+      if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy, lab.started, lab.istiod);
       if (!spec.sidecar.deferStart) await lab.bootSidecar();
     } catch (err) {
       await lab.dispose();
@@ -105,7 +105,7 @@ export class Lab implements AsyncDisposable {
 
   private async bootSidecar(): Promise<void> {
     const t1 = Date.now();
-    const envoy = (this.envoy = await startSidecar(this.backend, this.spec, this.o.envoy, this.istiod));
+    const envoy = (this.envoy = await startSidecar(this.backend, this.spec, this.o.envoy, this.started, this.istiod));
     this.timings.envoyReadyMs = Date.now() - t1;
     this.statsBefore = await envoy.admin.stats().catch(() => null);
     const rejected = ['cluster_manager.cds.update_rejected', 'listener_manager.lds.update_rejected'].filter((n) => (this.statsBefore?.get(n) ?? 0) > 0);
@@ -352,11 +352,13 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * SIGTERM reaches the pod's sidecar: pilot-agent's drain, wait and terminate, as the same admin
-   * calls in the same order (src/lab/sidecar-shutdown.ts). Resolves when Envoy is gone; the
-   * interception stays, as in a pod whose sidecar exited and whose app still runs.
+   * SIGTERM reaches the pod's sidecar, which ends as the phase's `shutdown` says (Istio's default:
+   * a 5 s drain): under --istio pilot-agent drains, waits and kills Envoy itself; hand-written, the
+   * lab makes pilot-agent's admin calls in its order (src/lab/sidecar-shutdown.ts). Resolves when
+   * Envoy is gone; the interception stays, as in a pod whose sidecar exited and whose app still runs.
    */
-  async shutDownSidecar(o: SidecarShutdown): Promise<void> {
+  async shutDownSidecar(): Promise<void> {
+    const o = this.spec.sidecar.shutdown ?? ISTIO_DEFAULT_SHUTDOWN;
     await this.narrate(`SIGTERM: the sidecar drains (${o.exitOnZeroActive ? `until no connection is active, at least ${o.minimumDrainMs ?? 5000} ms` : `terminationDrainDuration ${o.terminationDrainMs} ms`}), then exits`, { why: "pilot-agent's order on SIGTERM: /drain_listeners?inboundonly&graceful, wait, terminate Envoy", pause: true });
     await this.scripted(() => shutDownSidecar(this.sidecar(), o, this.timeline, (what, detail) => this.note(what, detail), (ms) => delay(ms)));
   }

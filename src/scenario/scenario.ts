@@ -4,6 +4,7 @@
  * runs a fresh lab with the fix in place and must show the symptom gone and the fix path used;
  * a live phase applies a fix mid-incident; a control shows a popular non-fix failing.
  */
+import type { SidecarShutdown } from '../lab/sidecar-shutdown.js';
 import { variantPath } from '../envoy/config.js';
 import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
 import type { PhaseLoad } from '../scheduler/phase-load.js';
@@ -60,6 +61,12 @@ export interface Phase {
   appServer?: Partial<AppServerSpec>;
   /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */
   deferSidecar?: boolean;
+  /**
+   * How the pod's sidecar ends when `lab.shutDownSidecar()` sends SIGTERM: pilot-agent's
+   * terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS, MINIMUM_DRAIN_DURATION and a preStop
+   * hook (default: Istio's, a 5 s drain). Declared with the phase: pilot-agent reads them at start.
+   */
+  shutdown?: SidecarShutdown;
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
   /** Clients (--client) this phase cannot judge, with why: the phase is then not applicable with that client. */
@@ -152,7 +159,7 @@ export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
   const serverVariant = p.peerSidecar === false ? undefined : (p.peerSidecar ?? server?.config);
   const peerSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
-  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar } };
+  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar, shutdown: p.shutdown } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

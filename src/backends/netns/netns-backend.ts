@@ -95,7 +95,7 @@ export class NetnsBackend implements Backend {
       stderr: log,
       buffer: false,
       cleanup: true,
-      forceKillAfterDelay: 2000,
+      forceKillAfterDelay: options.ownShutdown ? false : 2000,
       reject: false,
     });
     this.processes.add(child);
