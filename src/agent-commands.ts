@@ -19,7 +19,7 @@ export const COMMAND_GROUPS: Array<{ names: string[]; load: () => Promise<Comman
   { names: ['ws.chat', 'ws.hold'], load: async () => (await import('./clients/websocket-client.js')).websocketClientCommands },
   { names: ['http10.get'], load: async () => (await import('./clients/http10-client.js')).http10ClientCommands },
   { names: ['mysql.connect', 'mysql.query', 'mysql.close'], load: async () => (await import('./clients/sql-client.js')).sqlClientCommands },
-  { names: ['admin.relay'], load: async () => (await import('./envoy/admin-relay.js')).adminRelayCommands },
+  { names: ['admin.relay'], load: async () => (await import('./agent/admin-relay.js')).adminRelayCommands },
   { names: ['memcached.connect', 'memcached.command', 'memcached.close'], load: async () => (await import('./clients/memcached-client.js')).memcachedClientCommands },
 ];
 

@@ -252,6 +252,7 @@ func main() {
 	configs := flag.String("config", "", "Istio YAML files or directories, comma-separated (ServiceEntry, Sidecar, DestinationRule, VirtualService, EnvoyFilter, …; Kubernetes Services too)")
 	meshFiles := flag.String("mesh", "", "mesh config YAML files, comma-separated, applied in order over Istio's defaults with the lab's settings")
 	podIP := flag.String("pod-ip", "198.18.0.10", "the sidecar's pod IP")
+	app := flag.String("app", "app", "the pod's app label (and name): another pod's sidecar renders as its own workload")
 	ns := flag.String("namespace", "default", "the pod's namespace")
 	istioVersion := flag.String("proxy-istio-version", "1.28.0", "ISTIO_VERSION the proxy reports (pins version-gated output)")
 	outFile := flag.String("out", "", "write the config_dump JSON here (istiod logs to stdout); with -serve, the dump of each generation goes to <out>.<n>")
@@ -304,10 +305,13 @@ func main() {
 	}
 	s := xds.NewFakeDiscoveryServer(f, opts)
 	p := s.SetupProxy(&model.Proxy{
-		ID:              "app." + *ns,
+		ID: *app + "." + *ns,
+		// As istiod's initProxy does with a connecting sidecar's node: selectors (PeerAuthentication,
+		// Sidecar, EnvoyFilter workloadSelector) match these labels, not the metadata's.
+		Labels:          map[string]string{"app": *app},
 		IPAddresses:     []string{*podIP},
 		ConfigNamespace: *ns,
-		Metadata:        &model.NodeMetadata{Namespace: *ns, IstioVersion: *istioVersion, Labels: map[string]string{"app": "app"}, InterceptionMode: model.InterceptionRedirect, ClusterID: "Kubernetes"},
+		Metadata:        &model.NodeMetadata{Namespace: *ns, IstioVersion: *istioVersion, Labels: map[string]string{"app": *app}, InterceptionMode: model.InterceptionRedirect, ClusterID: "Kubernetes"},
 	})
 	if *serve == "" {
 		writeOrPrint(*outFile, dump(s, p))

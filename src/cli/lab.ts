@@ -11,6 +11,7 @@ import { connectDocker } from '../backends/docker/connect.js';
 import { ensureImages, envoyImage, nodeImage } from '../backends/docker/images.js';
 import { sweepStaleLabs } from '../backends/reaper.js';
 import { istioIptablesBinary } from '../istio/istio-iptables.js';
+import { pilotAgentBinary } from '../istio/pilot-agent.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { PrerequisiteError, UsageError } from '../errors.js';
@@ -237,7 +238,11 @@ istio
     const v = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
     say(`${await istiodBinary(progress, v)} (Istio ${v})`);
     // The pod's interception is Istio's capture code from the pinned module: built beside it.
-    if (v === (await pinnedIstio())) say(`${(await istioIptablesBinary(progress)) ?? 'no Go: lab/istio-iptables.sh stands in for'} (Istio's capture code, istio-iptables)`);
+    if (v === (await pinnedIstio())) {
+      say(`${(await istioIptablesBinary(progress)) ?? 'no Go: lab/istio-iptables.sh stands in for'} (Istio's capture code, istio-iptables)`);
+      // …and its sidecar agent: under --istio, pilot-agent starts the sidecar.
+      say(`${(await pilotAgentBinary(progress)) ?? "no Go: the lab's own ADS bootstrap stands in for"} (Istio's sidecar agent, pilot-agent)`);
+    }
   });
 
 istio

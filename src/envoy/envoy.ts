@@ -119,6 +119,8 @@ export class Envoy {
         },
         { timeoutMs: 15_000, what: `Envoy to be LIVE with ${expected} listener(s)` },
       );
+      // pilot-agent removes the bootstrap it wrote when it exits: the run keeps a copy.
+      if (o.agent) await copyFile(join(o.dir, 'etc/istio/proxy/envoy-rev.json'), join(o.dir, 'bootstrap.json'));
     } catch (err) {
       child.kill('SIGKILL');
       if (err instanceof LabStartError) throw err;

@@ -205,8 +205,23 @@ export interface VariantDrift {
 
 const NOT_VARIANTS = new Set(['mesh.yaml', 'known-drift.yaml']);
 
+/**
+ * Another pod's variant (what a phase names as lab.peerSidecar's config) is that pod's sidecar:
+ * istiod renders it for that pod, beside the objects of the first phase that runs with it.
+ */
+function peerRendering(scenario: Parameters<typeof scenarioDrift>[0], variant: string): { host: string; beside: string } | undefined {
+  const server = scenario.lab.peerSidecar;
+  if (!server) return undefined;
+  const phase = scenario.phases?.find((p) => p.peerSidecar !== false && (p.peerSidecar ?? server.config) === variant);
+  return phase ? { host: server.host, beside: phase.config } : undefined;
+}
+
 /** Each variant that has both a hand-written config and Istio YAML, compared. */
-export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, progress?: (line: string) => void, version?: string): Promise<VariantDrift[]> {
+export async function scenarioDrift(
+  scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }>; peerSidecar?: { host: string; config?: string } }; phases?: Array<{ config: string; peerSidecar?: string | false }> },
+  progress?: (line: string) => void,
+  version?: string,
+): Promise<VariantDrift[]> {
   const rendering = version ?? (await pinnedIstio());
   const dir = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio');
   const knownFile = join(dir, 'known-drift.yaml');
@@ -220,7 +235,7 @@ export async function scenarioDrift(scenario: { id: string; lab: { upstreams: Ar
   try {
     const results = [];
     for (const variant of variants) {
-      const generated = (await istioVariant(scenario, variant, out, progress, version))!;
+      const generated = (await istioVariant(scenario, variant, out, progress, version, peerRendering(scenario, variant)))!;
       const drifts = driftBetween(await loadVariant(variantPath(scenario.id, variant)), await loadVariant(generated.file));
       const entry = declared[variant] && (!declared[variant]!.istio || declared[variant]!.istio === rendering) ? declared[variant] : undefined;
       const known = new Set(entry?.what ?? []);

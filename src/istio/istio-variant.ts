@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 import { fillPlaceholders } from '../envoy/config.js';
 import { importConfigDump } from '../envoy/import-config.js';
-import { labVars } from '../topology/placeholders.js';
+import { hostPlaceholder, labVars } from '../topology/placeholders.js';
 import { AddressPlan } from '../topology/addresses.js';
 import { proxyConfigText } from '../envoy/proxy-config.js';
 import { pinnedIstio } from './istiod-binary.js';
@@ -32,6 +32,9 @@ export async function rendersDifferently(scenario: string, phase: { kind: string
     proxyConfigText(dump, 'routes'),
   ].join('\n');
 }
+
+/** The app label another pod's sidecar gives istiod (lab.peerSidecar): never the pod's own "app". */
+export const peerApp = (host: string) => `${host}-peer`;
 
 export const istioYamlPath = (scenario: string, variant: string) => join(ENVOY_CONFIGS_DIR, scenario, 'istio', `${variant}.yaml`);
 
@@ -58,12 +61,21 @@ export async function istioInput(scenario: { id: string; lab: { upstreams: Array
 export const scenarioOfIstioFile = (file: string): string | undefined => /envoy-configs\/([^/]+)\/istio\/[^/]+\.yaml$/.exec(file)?.[1];
 
 /** The runnable variant Istio generates for `variant`, written under `dir`; undefined when the scenario has no Istio YAML for it. */
-export async function istioVariant(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, variant: string, dir: string, progress?: (line: string) => void, version?: string): Promise<{ file: string; changes: string[] } | undefined> {
+export async function istioVariant(
+  scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } },
+  variant: string,
+  dir: string,
+  progress?: (line: string) => void,
+  version?: string,
+  /** Another pod's variant (lab.peerSidecar): rendered for that pod (its host, label app: <host>-peer), in one store with the phase variant it runs beside. */
+  peer?: { host: string; beside: string },
+): Promise<{ file: string; changes: string[] } | undefined> {
   const source = istioYamlPath(scenario.id, variant);
   if (!existsSync(source)) return undefined;
   await mkdir(dir, { recursive: true });
   const { filled, vars, meshFiles } = await istioInput(scenario, source, join(dir, `istio-${variant}.input.yaml`));
-  const dump = await renderIstio([filled], { podIp: vars.POD_IP, progress, meshFiles, version });
+  const beside = peer && (await istioInput(scenario, istioYamlPath(scenario.id, peer.beside), join(dir, `istio-${variant}.beside.input.yaml`))).filled;
+  const dump = await renderIstio(beside ? [beside, filled] : [filled], { podIp: peer ? vars[hostPlaceholder(peer.host)] : vars.POD_IP, app: peer ? peerApp(peer.host) : undefined, progress, meshFiles, version });
   await writeFile(join(dir, `istio-${variant}.config_dump.json`), JSON.stringify(dump, null, 1));
   const addresses = Object.fromEntries(Object.entries(vars).filter(([, v]) => /^\d+\.\d+\.\d+\.\d+$/.test(v)).map(([name, ip]) => [ip, `\${${name}}`]));
   const { resources, changes } = importConfigDump(dump, addresses);

@@ -55,6 +55,13 @@ export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string
       configPatches: [
         patch(HCM, 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'http'),
         patch(TCP_PROXY, 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', 'tcp'),
+        // A connection no filter chain takes never reaches a filter's log: the inbound listener's own
+        // log records it, as Istio's listener access log does (only NR entries).
+        {
+          applyTo: 'LISTENER',
+          match: { context: 'SIDECAR_INBOUND' },
+          patch: { operation: 'MERGE', value: { access_log: accessLogConfig(accessLogPath, 'tcp', envoyVersion).map((l) => ({ ...l, filter: { response_flag_filter: { flags: ['NR'] } } })) } },
+        },
       ],
     },
   });
@@ -63,6 +70,8 @@ export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string
 export interface IstiodStartOptions {
   /** The scenario's Istio YAML (with ${…} placeholders) for the phase's config. */
   source: string;
+  /** Istio YAML kept in the store whatever `source` is applied (the other pod's own objects). */
+  alwaysSource?: string;
   vars: Record<string, string>;
   /** Mesh config files, applied in order. */
   meshFiles: string[];
@@ -92,8 +101,9 @@ export class IstiodHost {
     return join(dir, 'istio.yaml');
   }
 
-  private static async writeInput(o: Pick<IstiodStartOptions, 'dir' | 'vars' | 'labObjects'>, source: string): Promise<void> {
-    const text = fillPlaceholders(await readFile(source, 'utf8'), o.vars, source);
+  private static async writeInput(o: Pick<IstiodStartOptions, 'dir' | 'vars' | 'labObjects' | 'alwaysSource'>, source: string): Promise<void> {
+    const fill = async (file: string) => fillPlaceholders(await readFile(file, 'utf8'), o.vars, file);
+    const text = [await fill(source), ...(o.alwaysSource ? [await fill(o.alwaysSource)] : [])].join('\n---\n');
     const tmp = `${IstiodHost.input(o.dir)}.tmp`;
     await writeFile(tmp, `${text}\n---\n${o.labObjects}`);
     await rename(tmp, IstiodHost.input(o.dir)); // one change, seen whole

@@ -11,7 +11,6 @@
 import { chown, copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
-import type { SidecarShutdown } from '../lab/sidecar-shutdown.js';
 import { PROXY_UID } from '../topology/topology.js';
 import { istioModuleDir, labGoTool } from './lab-go-tool.js';
 
@@ -59,8 +58,8 @@ export interface PilotAgentOptions {
   drainTimeS: number;
   /** The pod's workload certificate, key and the mesh root (files from the lab CA). */
   identity: { cert: string; key: string; ca: string };
-  /** How it ends on SIGTERM (the phase's `shutdown`; default: Istio's). */
-  shutdown?: SidecarShutdown;
+  /** How it ends on SIGTERM (the phase's `shutdown`, src/lab/sidecar-shutdown.ts; default: Istio's). */
+  shutdown?: { terminationDrainMs: number; exitOnZeroActive?: boolean; minimumDrainMs?: number };
 }
 
 /** Lays out the pod's files pilot-agent reads and returns how to start it (argv and environment). */

@@ -25,6 +25,8 @@ export const ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY = [
 
 export interface RenderOptions {
   podIp?: string;
+  /** The pod's app label (default: app): another pod's sidecar is rendered as its own workload. */
+  app?: string;
   namespace?: string;
   /** The Istio to render with (default: the one lab/istiod pins). */
   version?: string;
@@ -41,7 +43,7 @@ export async function renderIstio(files: string[], o: RenderOptions = {}): Promi
   const bin = await istiodBinary(o.progress, o.version);
   const dir = await mkdtemp(join(tmpdir(), 'efl-istio-'));
   const out = join(dir, 'config_dump.json');
-  const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFiles?.length ? ['-mesh', o.meshFiles.join(',')] : [])];
+  const args = ['-config', files.join(','), '-out', out, ...(o.podIp ? ['-pod-ip', o.podIp] : []), ...(o.app ? ['-app', o.app] : []), ...(o.namespace ? ['-namespace', o.namespace] : []), ...(o.meshFiles?.length ? ['-mesh', o.meshFiles.join(',')] : [])];
   try {
     // istiod logs to stdout: the dump comes through a file. Loopback only: rendering needs no network.
     // A render keeps a core busy for a second or two: it takes a place in the machine's ledger like

@@ -15,6 +15,7 @@ import { APP_UID, DNS_HOST, POD, PROXY_UID, podWithUpstreams } from '../topology
 import { certFile, ensureLabCerts, WORKLOAD_IDENTITY } from '../upstreams/lab-certs.js';
 import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
+import { peerApp } from '../istio/istio-variant.js';
 import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../istio/istiod-host.js';
 import { AgentHandle } from './agent-handle.js';
 import { labVars, runsAgent, type InboundMode, type LabSpec } from './lab-spec.js';
@@ -96,6 +97,7 @@ export async function startIstiod(backend: Backend, spec: LabSpec, binary: Envoy
   await mkdir(dir, { recursive: true });
   return IstiodHost.start(backend, {
     source: spec.istio!.source,
+    alwaysSource: spec.istio!.peerSource,
     vars: labVars(backend.plan, spec),
     meshFiles: spec.istio!.meshFiles,
     labObjects: spec.peerSidecar
@@ -157,9 +159,8 @@ async function viaPilotAgent(
 /** Envoy's --drain-time-s (pilot-agent's drainDuration): the phase's shutdown's, or the lab's 2 s. */
 const drainTimeS = (spec: LabSpec) => Math.max(1, Math.round((spec.sidecar.shutdown?.drainDurationMs ?? 2000) / 1000));
 
-/** Another pod's sidecar: its directory, and the app label it gives istiod (never the pod's own "app"). */
+/** Another pod's sidecar: its directory. */
 const peerDir = (backend: Backend, host: string) => join(backend.workDir, `envoy-${host}`);
-const peerApp = (host: string) => `${host}-peer`;
 
 /**
  * Another pod's own sidecar: istio-init's rules on that host (inbound captured to 15006 in

@@ -68,6 +68,8 @@ export interface LabSpec {
     scenario: string;
     /** The Istio YAML of the phase's config: envoy-configs/<scenario>/istio/<variant>.yaml. */
     source: string;
+    /** The other pod's own objects (lab.peerSidecar): its variant's Istio YAML, always in the store beside `source`. */
+    peerSource?: string;
     /** Mesh settings files, applied in order (the scenario's time scaling, the variant's own). */
     meshFiles: string[];
     /** The Istio lab/istiod is built from (default: the version lab/istiod/go.mod pins). */

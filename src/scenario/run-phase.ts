@@ -159,7 +159,10 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     if (phase.requiresIstio && compareIstioVersions(running, phase.requiresIstio.version) < 0) {
       return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: needs Istio ≥ ${phase.requiresIstio.version}: ${phase.requiresIstio.why}; this run uses Istio ${running}`, strip: '' });
     }
-    istio = { scenario: scenario.id, source, meshFiles: istioMeshFiles(scenario.id, phase.config), version };
+    // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
+    const peerVariant = phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.lab.peerSidecar?.config);
+    const peerSource = peerVariant && istioYamlPath(scenario.id, peerVariant);
+    istio = { scenario: scenario.id, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(scenario.id, phase.config), version };
     base.configOverride = source;
     o.log?.(`--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${phase.config}.yaml to the sidecar over ADS`);
   }

@@ -7,7 +7,7 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import type { Commands } from '../agent/protocol.js';
+import type { Commands } from './protocol.js';
 
 export const adminRelayCommands: Commands = {
   'admin.relay': async ({ socket, port }: { socket: string; port: number }) => {
