@@ -1,10 +1,12 @@
 /**
  * npm run matrix -- [--envoy 1.36.4,1.40.0|all] [--scenario a,b] [--backend kind] [--repeat N] [--parallel N] [--shard i/n]
+ * npm run matrix -- --istio pinned,latest [--envoy 1.40.0] …   (columns: the Istios, on one Envoy)
  * npm run matrix -- merge <matrix.json ...> [--out dir]
  * The regression suite for an Envoy upgrade: every phase of every scenario on every listed
  * version, as a table of what happened where. Exit 0 iff every cell is what its scenario declares
  * for that version (reproduced / fixed / gone from its version on / n/a below its minimum).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +20,9 @@ import { parseShard, planMatrix } from '../matrix/plan.js';
 import { runMatrix } from '../matrix/run-matrix.js';
 import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
 import { statusText } from '../report/console.js';
-import { RUNS_DIR } from '../paths.js';
+import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../paths.js';
+import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
+import { compareIstioVersions } from '../istio/istio-version.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
@@ -39,28 +43,33 @@ const program = cliCommand('npm run matrix --', 'Every phase of every scenario o
   .option('--repeat <N>', 'run each phase N times per version; a cell passes only N/N', wholeNumber(1, 50), 1)
   .option('--parallel <N>', 'phase runs at once, each in its own lab (default: as many as this machine holds)', wholeNumber(1, 16))
   .option('--shard <i/n>', 'run only the i-th of n equal shares (one CI runner each); combine with `merge`')
-  .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n')
-  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel?: number; shard?: string }) => {
+  .option('--istio <versions>', 'columns are Istios instead (pinned, latest, or module pseudo-versions, comma-separated), each generating the configs from the Istio YAML, on one Envoy (--envoy, one version)', commaList)
+  .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n  npm run matrix -- --istio pinned,latest        # the scenarios with Istio YAML, on each Istio\n')
+  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel?: number; shard?: string; istio?: string[] }) => {
     const shard = o.shard ? parseShard(o.shard) : undefined;
-    const ids = o.scenario ?? scenarioIds();
+    // --istio: by default the scenarios that have Istio YAML (the others would be n/a throughout).
+    const ids = o.scenario ?? (o.istio ? scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio'))) : scenarioIds());
     const unknown = ids.filter((id) => !scenarioIds().includes(id));
     if (unknown.length) throw new UsageError(`no scenario ${unknown.join(', ')}`, { fix: `choose from: ${scenarioIds().join(', ')}` });
-    const versions = o.envoy?.includes('all') ? distinctReleases(await installableVersions()) : (o.envoy ?? [DEFAULT_ENVOY_VERSION]);
-    for (const v of versions) await assertInstallable(v);
+    if (o.istio && (o.envoy?.length ?? 1) !== 1) throw new UsageError(`--istio puts the Istios in the columns: give one Envoy (--envoy ${o.envoy![0]}), not ${o.envoy!.length}`, { fix: `npm run matrix -- --istio ${o.istio.join(',')} --envoy ${o.envoy![0]}` });
+    const envoyVersions = o.envoy?.includes('all') ? distinctReleases(await installableVersions()) : (o.envoy ?? [DEFAULT_ENVOY_VERSION]);
+    for (const v of envoyVersions) await assertInstallable(v);
+    const versions = o.istio ? [...new Set(await Promise.all(o.istio.map(async (v) => (v === 'pinned' ? pinnedIstio() : v === 'latest' ? latestIstio() : v))))] : envoyVersions;
     const scenarios = await Promise.all(ids.map(loadScenario));
     const backend = await resolveBackendKind(o.backend, versions[0]!);
     for (const s of scenarios) assertScenarioPrerequisites(s, backend);
     teardownOnSignals();
-    const cells = planMatrix(versions, scenarios, o.repeat, shard);
+    const cells = planMatrix(versions, scenarios, o.repeat, shard, o.istio ? compareIstioVersions : undefined);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
     const runDir = join(RUNS_DIR, `${stamp}-matrix${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}`);
     const notOfficial = versions.filter((v) => NOT_OFFICIAL_BINARY[v]);
     process.stderr.write(
-      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} version(s) (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel ? `${o.parallel} at a time (--parallel)` : `up to ${(await scheduleForRuns(cells.map((c) => ({ backend, scenario: c.scenario.id, phase: c.phase.name, load: c.phase.load })))).width} at a time (what this machine holds)`}, ${backend}\n` +
+      `${err.bold('matrix')}: ${scenarios.length} scenario(s) × ${versions.length} ${o.istio ? `Istio(s) on Envoy ${envoyVersions[0]}` : 'version(s)'} (${versions.join(', ')}) = ${cells.length} phase run(s)${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${o.parallel ? `${o.parallel} at a time (--parallel)` : `up to ${(await scheduleForRuns(cells.map((c) => ({ backend, scenario: c.scenario.id, phase: c.phase.name, load: c.phase.load })))).width} at a time (what this machine holds)`}, ${backend}\n` +
         (notOfficial.length ? err.yellow(`note: ${notOfficial.join(', ')}: not the official release binary (${notOfficial.map((v) => NOT_OFFICIAL_BINARY[v]).join('; ')})\n`) : ''),
     );
     const data = await runMatrix(cells, {
       versions,
+      istioOn: o.istio ? envoyVersions[0] : undefined,
       scenarioOrder: scenarioIds(),
       backend,
       parallel: o.parallel,

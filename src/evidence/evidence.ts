@@ -40,6 +40,11 @@ export interface EvidenceData {
   peerSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
   /** --istio: the Istio whose istiod generated the config (a module pseudo-version). */
   istioVersion?: string;
+  /**
+   * The sidecars ran on Istio's own bootstrap (pilot-agent), whose deferred_stat_options create a
+   * cluster's traffic stats on its first use: an absent counter of a cluster Envoy has is a 0.
+   */
+  deferredClusterStats?: boolean;
   /** Set when the lab's own client did not run (--app-only): its request records are missing, not empty. */
   labClientAbsent?: string;
 }
@@ -108,7 +113,10 @@ export class Evidence {
   peerCounter(name: string): number {
     const stats = this.data.peerSidecar?.stats;
     if (!stats) throw new EvidenceMissing(`the peer sidecar's counter ${name}: no peer sidecar stats were read`);
-    if (!(name in stats)) throw new EvidenceMissing(`the peer sidecar's counter ${name}: it has no such stat (${Object.keys(stats).length} stats present)`);
+    if (!(name in stats)) {
+      if (this.neverUsed(stats, name)) return 0;
+      throw new EvidenceMissing(`the peer sidecar's counter ${name}: it has no such stat (${Object.keys(stats).length} stats present)`);
+    }
     return stats[name]!;
   }
 
@@ -124,9 +132,19 @@ export class Evidence {
     const { statsBefore, statsAfter } = this.data;
     if (!statsAfter || !statsBefore) throw new EvidenceMissing(`Envoy counter ${name}: no stats snapshot was taken`);
     if (!(name in statsAfter)) {
+      if (this.neverUsed(statsAfter, name)) return 0;
       throw new EvidenceMissing(`Envoy counter ${name}: Envoy has no such stat (misspelled, an unknown cluster, or stats disabled; ${Object.keys(statsAfter).length} stats present)`);
     }
     return statsAfter[name]! - (statsBefore[name] ?? 0);
+  }
+
+  /**
+   * Under Istio's bootstrap, a counter of a cluster that Envoy has (its membership_total exists,
+   * created with the cluster) but that is absent was never incremented: deferred, not missing.
+   */
+  private neverUsed(stats: Record<string, number>, name: string): boolean {
+    if (!this.data.deferredClusterStats || !name.startsWith('cluster.')) return false;
+    return Object.keys(stats).some((k) => k.endsWith('.membership_total') && name.startsWith(k.slice(0, -'membership_total'.length)));
   }
 
   /** Requests an upstream host served; unknown host → EvidenceMissing. */

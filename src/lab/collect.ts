@@ -70,6 +70,7 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
     configDump,
     ...(src.peer ? { peerSidecar: { host: src.peer.host, accessLog: await readAccessLog(src.peer.envoy.accessLogPath), stats: asObject(peerStats) } } : {}),
     ...(src.labClientAbsent ? { labClientAbsent: src.labClientAbsent } : {}),
+    ...(envoy?.viaAgent ? { deferredClusterStats: true } : {}),
   };
   await Promise.all([
     saveEvidence(dir, data),

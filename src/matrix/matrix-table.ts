@@ -1,11 +1,13 @@
 /**
- * The matrix as a person reads it: rows = scenario phases, columns = Envoy versions, each cell
+ * The matrix as a person reads it: rows = scenario phases, columns = Envoy versions (or, with
+ * --istio, the Istios that generate the configs, on one Envoy), each cell
  * what happened there in words (reproduced, fixed, gone, n/a, FAIL, …), N/N across repeats, and
  * a mark where a cell differs from the version before it. matrix.json is the same data.
  */
 import type { PhaseResult, PhaseStatus } from '../scenario/run-phase.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { compareVersions } from '../envoy/version.js';
+import { compareIstioVersions } from '../istio/istio-version.js';
 import { textTable } from '../report/console.js';
 import type { Colors } from '../report/colors.js';
 
@@ -26,15 +28,20 @@ export interface MatrixEntry {
 export interface MatrixData {
   createdAt: string;
   backend: string;
+  /** What the columns are: Envoy versions (default), or Istio versions on one Envoy (--istio). */
+  axis?: 'envoy' | 'istio';
   versions: string[];
   entries: MatrixEntry[];
 }
 
-/** One entry per (scenario, phase, version): repeats folded, N/N required. */
-export function foldResults(results: PhaseResult[]): MatrixEntry[] {
+/** Columns in their order: Envoy's semver, or an Istio pseudo-version's commit time. */
+export const columnOrder = (axis: MatrixData['axis']) => (axis === 'istio' ? compareIstioVersions : compareVersions);
+
+/** One entry per (scenario, phase, column): repeats folded, N/N required. A result's column is its Envoy's version unless `columnOf` says otherwise. */
+export function foldResults(results: PhaseResult[], columnOf: (r: PhaseResult) => string = (r) => r.envoyVersion): MatrixEntry[] {
   const groups = new Map<string, PhaseResult[]>();
   for (const r of results) {
-    const key = `${r.scenario}\u0000${r.phase}\u0000${r.envoyVersion}`;
+    const key = `${r.scenario}\u0000${r.phase}\u0000${columnOf(r)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups.values()].map((rs) => {
@@ -42,7 +49,7 @@ export function foldResults(results: PhaseResult[]): MatrixEntry[] {
     const good = rs.filter((r) => OK_STATUSES.includes(r.status)).length;
     const bad = rs.find((r) => !OK_STATUSES.includes(r.status));
     const status = bad ? bad.status : rs.some((r) => r.status === 'gone') ? 'gone' : first.status;
-    return { scenario: first.scenario, phase: first.phase, kind: first.kind, version: first.envoyVersion, status, runs: rs.length, good, reason: first.reason ?? bad?.verdicts.find((v) => v.status !== 'pass')?.label, artifactsDir: first.artifactsDir };
+    return { scenario: first.scenario, phase: first.phase, kind: first.kind, version: columnOf(first), status, runs: rs.length, good, reason: first.reason ?? bad?.verdicts.find((v) => v.status !== 'pass')?.label, artifactsDir: first.artifactsDir };
   });
 }
 
@@ -57,7 +64,7 @@ export const MATRIX_LEGEND = [
   'fixed       the symptom was gone and the fix path exercised (fix, live: "fixed live")',
   'holds / measured   a control showed a non-fix failing; a measurement was taken',
   'gone        the documented symptom no longer happens on this version, with proof its trigger was applied',
-  'n/a         the phase needs another Envoy version (its reason is in matrix.json)',
+  'n/a         the phase needs another Envoy (or Istio) version, or has no Istio YAML under --istio (its reason is in matrix.json)',
   'FAIL / ERROR / UNKNOWN   not as documented / the lab failed / evidence was missing',
   '*           differs from the version to its left',
 ].join('\n');
@@ -71,7 +78,7 @@ export interface MatrixCellView {
 
 /** Rows in scenario and phase order, one cell per version (oldest first): shared by the terminal and HTML tables. */
 export function matrixRows(data: MatrixData): { versions: string[]; rows: Array<{ key: string; cells: MatrixCellView[] }> } {
-  const versions = [...data.versions].sort(compareVersions);
+  const versions = [...data.versions].sort(columnOrder(data.axis));
   const rows = new Map<string, Map<string, MatrixEntry>>();
   for (const e of [...data.entries].sort((a, b) => (a.position ?? 0) - (b.position ?? 0))) {
     const key = `${e.scenario} ${e.phase}`;
@@ -113,7 +120,8 @@ export function mergeMatrices(parts: MatrixData[]): MatrixData {
   return {
     createdAt: new Date().toISOString(),
     backend: [...new Set(parts.map((p) => p.backend))].join(','),
-    versions: [...new Set(parts.flatMap((p) => p.versions))].sort(compareVersions),
+    axis: parts[0]?.axis,
+    versions: [...new Set(parts.flatMap((p) => p.versions))].sort(columnOrder(parts[0]?.axis)),
     entries: [...entries.values()],
   };
 }

@@ -8,6 +8,7 @@ import { compareVersions } from '../envoy/version.js';
 import type { Phase, Scenario } from '../scenario/scenario.js';
 
 export interface MatrixCell {
+  /** The column: an Envoy version, or with --istio the Istio that generates the config. */
   version: string;
   scenario: Scenario;
   phase: Phase;
@@ -27,8 +28,8 @@ export function parseShard(text: string): Shard {
   return { index, count };
 }
 
-export function planMatrix(versions: string[], scenarios: Scenario[], repeat: number, shard: Shard = { index: 1, count: 1 }): MatrixCell[] {
-  const sorted = [...versions].sort(compareVersions);
+export function planMatrix(versions: string[], scenarios: Scenario[], repeat: number, shard: Shard = { index: 1, count: 1 }, order: (a: string, b: string) => number = compareVersions): MatrixCell[] {
+  const sorted = [...versions].sort(order);
   // Shards split (version, scenario, phase) groups: a phase's repeats stay on one runner.
   const groups = sorted.flatMap((version) => scenarios.flatMap((scenario) => scenario.phases.map((phase) => ({ version, scenario, phase }))));
   return groups.filter((_, i) => i % shard.count === shard.index - 1).flatMap((g) => Array.from({ length: repeat }, (_, k) => ({ ...g, iteration: k + 1 })));
