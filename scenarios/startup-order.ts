@@ -57,6 +57,26 @@ async function sidecarFirst(lab: Lab) {
   await untilTheAppIsDone(lab);
 }
 
+/** The same, held by pilot-agent itself: its `pilot-agent wait` postStart hook returns, then the app starts. */
+async function heldByPilotAgent(lab: Lab) {
+  await lab.startSidecar({ holdApplication: true });
+  await startTheApp(lab);
+  await untilTheAppIsDone(lab);
+}
+
+/**
+ * pilot-agent's own hold: its wait returned after Envoy was ready, and the app started after that.
+ * "Ready" is the lab's own poll of Envoy's /ready every 25 ms, beside pilot-agent's: the two may see
+ * the same moment up to one poll and an admin call apart (100 ms allowed).
+ */
+const pilotAgentHeld = check("fix path: pilot-agent's postStart hook (pilot-agent wait) returned once Envoy was ready, and only then did the app start", (e) => {
+  const readyT = markerT(e, 'sidecar') + e.noteNumber('sidecar ready ms');
+  const returnedT = e.markerAt('note', 'postStart hook: pilot-agent wait returned') - e.timeline.startedAt;
+  const first = Math.min(...e.timeline.requests().map((r) => r.t));
+  const said = e.note('pilot-agent wait');
+  return { pass: said.startsWith('exit 0') && /ready/i.test(said) && returnedT >= readyT - 100 && first >= returnedT, evidence: `Envoy ready ${readyT} ms into the phase (the lab's own poll); pilot-agent wait returned at ${returnedT} ms (${said}); the app's first call at ${first} ms` };
+});
+
 const refusedAtOnce = (r: { error?: string; latencyMs: number }) => r.error === 'ECONNREFUSED' && r.latencyMs < REFUSED_WITHIN_MS;
 
 /** Every call the app made before the sidecar existed was refused: none was lost in a hang. */
@@ -131,6 +151,16 @@ export default defineScenario({
       deferSidecar: true,
       run: appBeforeSidecar,
       expect: [refusedBeforeSidecar, appBlamesTheService, redirectedToNothing, serviceNeverReachedEarly, workedOnceReady],
+    },
+    {
+      name: 'fix-hold-by-pilot-agent',
+      kind: 'fix',
+      title: "holdApplicationUntilProxyStarts done by Istio's own pilot-agent: its postStart hook (pilot-agent wait) holds the app until Envoy is ready",
+      config: 'broken',
+      deferSidecar: true,
+      pilotAgentOnly: "the hold is pilot-agent's own `pilot-agent wait` (the postStart hook Istio injects)",
+      run: heldByPilotAgent,
+      expect: [everyRequest('symptom gone: every call of the app succeeded', { min: POLLS }, isOk), pilotAgentHeld, throughTheSidecar(POLLS)],
     },
     {
       name: 'fix-hold-application',

@@ -122,6 +122,22 @@ const recoversOnNewConnection = recoveredOnNewConnection({ keptAliveBefore: 'fau
 
 const oldServedNothingAfterFault = servedNothing('old', 'the fault held: old served nothing after it was blackholed', { after: 'fault' });
 
+/** What ServiceEntry resolution DNS fixes: Envoy resolves the name itself and follows the switch. */
+const dnsClusterFixed = [
+        recoversAfterSwitch(DNS_REFRESH_MS + 2 * CONNECT_TIMEOUT_MS + 1000),
+        check('fix path: the DNS cluster served the recovered requests from new', (e) => {
+          const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
+          const failedCx = new Set(accessAfter(e, 'fault', 'http').filter((a) => a.code === 503).map((a) => a.cx));
+          const sameCx = ok.some((a) => failedCx.has(a.cx));
+          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ip('new')}:80`);
+          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; ${sameCx ? 'on the same downstream connection that had the 503s' : 'on a new downstream connection'}` };
+        }),
+        counterGrew(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
+        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic for the declared name'),
+        faultFired('old', 'blackhole'),
+        oldServedNothingAfterFault,
+];
+
 export default defineScenario({
   id: 'sticky-503',
   title: 'Sticky 503 UF after a DNS switch: the app connection stays pinned to the dead IP',
@@ -194,19 +210,27 @@ export default defineScenario({
       title: 'ServiceEntry resolution: DNS: Envoy re-resolves the name and follows the switch',
       config: 'fix-dns-cluster',
       run: incident(80),
+      expect: dnsClusterFixed,
+    },
+    {
+      // Istio's DNS proxy, the modern form of the same fix: istio-init sends the app's DNS to
+      // pilot-agent, which answers test-com.test with the address istiod auto-allocated for the
+      // ServiceEntry (240.240.0.0/16); the app's connections carry that address, and Envoy's DNS
+      // cluster for the name, not PassthroughCluster, follows the switch.
+      name: 'fix-dns-capture',
+      kind: 'fix',
+      title: "Istio's DNS proxy (DNS_CAPTURE, DNS_AUTO_ALLOCATE): the name gets its own address and cluster, Envoy follows the switch",
+      config: 'fix-dns-capture',
+      dnsCapture: true,
+      pilotAgentOnly: "the DNS proxy is pilot-agent's (ISTIO_META_DNS_CAPTURE), with istiod's auto-allocated ServiceEntry address",
+      run: incident(80),
       expect: [
-        recoversAfterSwitch(DNS_REFRESH_MS + 2 * CONNECT_TIMEOUT_MS + 1000),
-        check('fix path: the DNS cluster served the recovered requests from new', (e) => {
-          const ok = accessAfter(e, 'dns', 'http').filter((a) => a.code === 200);
-          const failedCx = new Set(accessAfter(e, 'fault', 'http').filter((a) => a.code === 503).map((a) => a.cx));
-          const sameCx = ok.some((a) => failedCx.has(a.cx));
-          const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ip('new')}:80`);
-          return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; ${sameCx ? 'on the same downstream connection that had the 503s' : 'on a new downstream connection'}` };
+        ...dnsClusterFixed,
+        check("fix path: the app dialled the address pilot-agent's DNS proxy gave the name (auto-allocated, 240.240.0.0/16), not the name's real address", (e) => {
+          const http = e.accessLog.filter((a) => a.kind === 'http');
+          const dialled = distinct(http.map((a) => a.ds_local ?? '-'));
+          return { pass: http.length >= 5 && dialled.every((d) => /^240\.240\.\d+\.\d+:80$/.test(d)), evidence: `${http.length} request(s), the app's connections to ${dialled.join(', ')} (the name's hosts: old ${e.ip('old')}, new ${e.ip('new')})` };
         }),
-        counterGrew(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
-        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic for the declared name'),
-        faultFired('old', 'blackhole'),
-        oldServedNothingAfterFault,
       ],
     },
     {

@@ -272,7 +272,10 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		env := append(os.Environ(), "ISTIOD_LAB_FLAGS_SET=1", "PILOT_ENABLE_METADATA_EXCHANGE=false", "PILOT_ENABLE_ALPN_FILTER=false")
+		// PILOT_ENABLE_IP_AUTOALLOCATE=false: ServiceEntry addresses for DNS capture are allocated
+		// by the ServiceEntry registry itself (Istio's first mechanism, still in the code), since the
+		// newer allocator writes them to the ServiceEntry's Kubernetes status, which the lab has not.
+		env := append(os.Environ(), "ISTIOD_LAB_FLAGS_SET=1", "PILOT_ENABLE_METADATA_EXCHANGE=false", "PILOT_ENABLE_ALPN_FILTER=false", "PILOT_ENABLE_IP_AUTOALLOCATE=false")
 		panic(syscall.Exec(self, os.Args, env))
 	}
 	m := mesh.DefaultMeshConfig()

@@ -18,10 +18,12 @@ export function istioIptablesBinary(progress: (line: string) => void = () => {})
 }
 
 /** istio-init's flags for the capture a lab asks for (Istio's names: -i '*' captures all outbound). */
-export function captureFlags(o: { excludeOutbound?: string[]; inbound?: 'REDIRECT' | 'TPROXY'; uid: number }): string[] {
+export function captureFlags(o: { excludeOutbound?: string[]; inbound?: 'REDIRECT' | 'TPROXY'; uid: number; dns?: boolean }): string[] {
   return [
     '-p', '15001', '-z', '15006', '-u', String(o.uid), '-g', String(o.uid), '-i', '*',
     ...(o.excludeOutbound?.length ? ['-x', o.excludeOutbound.join(',')] : []),
+    // ISTIO_META_DNS_CAPTURE: DNS to the pod's nameservers (from its resolv.conf) goes to pilot-agent's :15053.
+    ...(o.dns ? ['--redirect-dns'] : []),
     ...(o.inbound ? ['-b', '*', '-m', o.inbound] : []),
   ];
 }

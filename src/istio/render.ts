@@ -20,7 +20,8 @@ export const ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY = [
   'PILOT_ENABLE_METADATA_EXCHANGE=false (no istio.metadata_exchange filters)',
   'PILOT_ENABLE_ALPN_FILTER=false (no istio.alpn filter)',
   'meshConfig.enableAutoMtls=false (no mTLS to upstreams: no SDS certificates to wait for)',
-  'PeerAuthentication istio-system/lab-no-mtls, mtls DISABLE (no inbound TLS chains waiting for SDS)',
+  'PeerAuthentication istio-system/lab-no-mtls, mtls DISABLE (no inbound TLS chains waiting for SDS; a workload\'s own PeerAuthentication overrides it)',
+  'PILOT_ENABLE_IP_AUTOALLOCATE=false (DNS capture: the ServiceEntry registry allocates addresses itself; the newer allocator writes them to Kubernetes status)',
 ];
 
 export interface RenderOptions {

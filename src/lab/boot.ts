@@ -123,7 +123,7 @@ export async function startSidecar(backend: Backend, spec: LabSpec, binary: Envo
     resources,
     identity: istiod ? undefined : identity,
     ads: istiod ? { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT, node: sidecarNode(podIp), expectedListeners: await istiod.initialListenerCount() } : undefined,
-    agent: istiod ? await viaPilotAgent(backend, POD.name, dir, { podIp, app: 'app', interception: spec.sidecar.inbound ?? 'REDIRECT', identity, binary, shutdown: spec.sidecar.shutdown, drainTimeS: drainTimeS(spec) }, started) : undefined,
+    agent: istiod ? await viaPilotAgent(backend, POD.name, dir, { podIp, app: 'app', interception: spec.sidecar.inbound ?? 'REDIRECT', identity, binary, shutdown: spec.sidecar.shutdown, drainTimeS: drainTimeS(spec), dnsCapture: spec.sidecar.dnsCapture }, started) : undefined,
     drainTimeS: drainTimeS(spec),
     // TPROXY: transparent sockets need CAP_NET_ADMIN (Istio gives istio-proxy NET_ADMIN in that mode).
     capabilities: spec.sidecar.inbound === 'TPROXY' ? ['net_admin'] : [],
@@ -139,7 +139,7 @@ async function viaPilotAgent(
   backend: Backend,
   host: string,
   dir: string,
-  o: Pick<PilotAgentOptions, 'podIp' | 'app' | 'interception' | 'identity' | 'shutdown'> & { binary: EnvoyBinary; drainTimeS?: number },
+  o: Pick<PilotAgentOptions, 'podIp' | 'app' | 'interception' | 'identity' | 'shutdown' | 'dnsCapture'> & { binary: EnvoyBinary; drainTimeS?: number },
   started: AgentHandle[],
 ): Promise<EnvoyStartOptions['agent']> {
   const bin = await pilotAgentBinary();
@@ -185,7 +185,25 @@ export async function startPeerSidecar(backend: Backend, spec: LabSpec, binary: 
 /** istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase asks. */
 export async function intercept(backend: Backend, spec: LabSpec, ip: (host: string) => string): Promise<void> {
   const excludeOutbound = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
-  await captureTraffic(backend, POD.name, { excludeOutbound, inbound: spec.sidecar.inbound });
+  await captureTraffic(backend, POD.name, { excludeOutbound, inbound: spec.sidecar.inbound, dns: spec.sidecar.dnsCapture });
+  if (spec.sidecar.dnsCapture) await routeAutoAllocatedRange(backend, ip(DNS_HOST.name));
+}
+
+/** Istio's auto-allocated ServiceEntry addresses (the ServiceEntry registry's range: class E, never routed anywhere). */
+export const AUTO_ALLOCATED_RANGE = '240.240.0.0/16';
+
+/**
+ * In Kubernetes the app's connect() to an auto-allocated address passes the routing decision on
+ * the pod's default route, and istio-init's OUTPUT rule then redirects it to Envoy. A lab pod has
+ * no default route (nothing may leave the lab), so the connect would fail with ENETUNREACH before
+ * the rule sees it: the pod gets an on-link route for that range on its lab interface, and nothing
+ * else. Packets the rule does not take (uid 1337) stay on the lab's own network.
+ */
+async function routeAutoAllocatedRange(backend: Backend, labIp: string): Promise<void> {
+  const via = await backend.exec(POD.name, ['ip', '-o', 'route', 'get', labIp]);
+  const dev = /\bdev (\S+)/.exec(via.stdout)?.[1];
+  const added = dev ? await backend.exec(POD.name, ['ip', 'route', 'add', AUTO_ALLOCATED_RANGE, 'dev', dev]) : undefined;
+  if (!added || added.exitCode !== 0) throw new LabStartError(`the pod could not route Istio's auto-allocated range ${AUTO_ALLOCATED_RANGE}`, { evidence: `${via.stdout}${via.stderr}${added?.stderr ?? ''}`.trim(), fix: 'run `npm run lab -- doctor`: the pod needs `ip` (iproute2) and NET_ADMIN' });
 }
 
 /**
@@ -194,8 +212,9 @@ export async function intercept(backend: Backend, spec: LabSpec, ip: (host: stri
  * TPROXY mode without the named pair (tproxyLeftOut). What is in force is kept with the run
  * (iptables-save-<host>.txt).
  */
-async function captureTraffic(backend: Backend, host: string, o: { excludeOutbound?: string[]; inbound?: InboundMode }): Promise<void> {
+async function captureTraffic(backend: Backend, host: string, o: { excludeOutbound?: string[]; inbound?: InboundMode; dns?: boolean }): Promise<void> {
   const bin = await istioIptablesBinary();
+  if (o.dns && !bin) throw new LabStartError("DNS capture needs Istio's own capture code (lab/istio-iptables): the stand-in script has no DNS rules", { fix: 'install Go (the lab builds Istio\'s capture code with it)' });
   const flags = captureFlags({ ...o, uid: PROXY_UID });
   const who = bin ? "Istio's capture code (lab/istio-iptables)" : 'lab/istio-iptables.sh (no Go here: the stand-in for Istio\'s capture code)';
   const r = await backend.exec(host, bin ? [bin, ...flags] : ['sh', ISTIO_IPTABLES_SCRIPT, ...flags]);

@@ -52,6 +52,8 @@ export interface LabSpec {
     deferStart?: boolean;
     /** How the sidecar ends at lab.shutDownSidecar() (pilot-agent's settings, read at its start). */
     shutdown?: SidecarShutdown;
+    /** Istio's DNS proxy: the app's DNS redirected to pilot-agent, which auto-allocates ServiceEntry addresses. */
+    dnsCapture?: boolean;
   };
   /**
    * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): a second

@@ -5,7 +5,7 @@
  * which backend runs it. `await using lab = await Lab.start(...)` tears everything down, whatever
  * happens. Boot is in boot.ts, the end-of-phase evidence in collect.ts.
  */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { istioYamlPath } from '../istio/istio-variant.js';
 import { ISTIOD_HOST, type IstiodHost } from '../istio/istiod-host.js';
+import { pilotAgentBinary } from '../istio/pilot-agent.js';
 import type { EvidenceData } from '../evidence/evidence.js';
 import type { Fault, FaultContext } from '../faults/fault.js';
 import type { Timeline } from '../timeline/timeline.js';
@@ -300,12 +301,29 @@ export class Lab implements AsyncDisposable {
    * holdApplicationUntilProxyStarts. Sets a `sidecar` marker as Envoy starts, and notes
    * `sidecar ready ms` (how long after the marker it was LIVE).
    */
-  async startSidecar(): Promise<void> {
+  async startSidecar(o: { holdApplication?: boolean } = {}): Promise<void> {
     if (this.envoy) throw new LabRuntimeError('the sidecar is already running', { fix: 'set sidecar.deferStart (phase `deferSidecar: true`) to start it from the scenario' });
+    if (o.holdApplication && !this.istiod) throw this.notApplicable("holdApplicationUntilProxyStarts is pilot-agent's own hold (`pilot-agent wait`): it runs under --istio");
     await this.narrate('the sidecar (Envoy) starts now', { why: 'the scenario decides when the sidecar starts relative to the app', pause: true });
     this.timeline.mark('sidecar', 'Envoy starting');
-    await this.bootSidecar();
+    const booting = this.bootSidecar();
+    if (o.holdApplication) await Promise.all([booting, this.holdUntilProxyStarts()]);
+    else await booting;
     this.note('sidecar ready ms', String(this.timings.envoyReadyMs));
+  }
+
+  /**
+   * holdApplicationUntilProxyStarts as Kubernetes runs it: the sidecar container's postStart hook,
+   * `pilot-agent wait` (Istio's own, polling its readiness on :15020), must return before the app
+   * container starts. Notes when it returned and what it said.
+   */
+  private async holdUntilProxyStarts(): Promise<void> {
+    const bin = await pilotAgentBinary();
+    if (!bin) throw this.notApplicable('no Go here to build pilot-agent, whose `pilot-agent wait` holds the app');
+    const r = await this.backend.exec(POD.name, [bin, 'wait', '--timeoutSeconds', '20', '--periodMillis', '100']);
+    this.timeline.mark('note', 'postStart hook: pilot-agent wait returned');
+    this.note('pilot-agent wait', `exit ${r.exitCode}: ${`${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /ready|Waiting|timeout|error/i.test(l)).map((l) => l.replace(/^\S+\t\w+\t/, '')).join(' | ').slice(0, 300)}`);
+    if (r.exitCode !== 0) throw new LabRuntimeError(`pilot-agent wait (the postStart hook) failed with exit ${r.exitCode}`, { fix: `read ${join(this.backend.workDir, "envoy", "envoy.log")} (pilot-agent's readiness lines)`, evidence: r.stderr.slice(-600) });
   }
 
   /** Starts the app's serial keep-alive HTTP client (src/clients/http-client.ts). */
@@ -549,7 +567,8 @@ export class Lab implements AsyncDisposable {
     // Keep what the lab wrote (configs, Envoy's log, access log, agent logs) with the run.
     await cp(this.backend.workDir, this.artifactsDir, {
       recursive: true,
-      filter: (src) => !src.endsWith('.sock') && !src.endsWith('.tmp') && !src.endsWith('owner.pid'),
+      // Unix sockets (the admin relay's, pilot-agent's XDS and SDS sockets) cannot be copied: one would end the copy half-way.
+      filter: async (src) => !src.endsWith('.tmp') && !src.endsWith('owner.pid') && !(await lstat(src).then((st) => st.isSocket() || st.isFIFO()).catch(() => true)),
     }).catch(() => {});
     // Before the processes go: what they used, for the scheduler's next plan.
     this.timings.cpuMs = await this.backend.cpuMs().catch(() => undefined);

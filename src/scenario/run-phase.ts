@@ -100,9 +100,10 @@ export interface RunPhaseOptions extends LabOptions {
 }
 
 /** Why a phase cannot run on this Envoy (or with this --client), or undefined when it can. */
-export function notApplicable(phase: Phase, envoyVersion: string, client?: HttpClientChoice): string | undefined {
+export function notApplicable(phase: Phase, envoyVersion: string, client?: HttpClientChoice, istio?: boolean | string): string | undefined {
   const notFor = client && phase.notFor?.[client.impl];
   if (notFor) return `not with --client ${client.impl}: ${notFor}`;
+  if (phase.pilotAgentOnly && !istio) return `needs --istio, where Istio's own pilot-agent runs the sidecar: ${phase.pilotAgentOnly}`;
   if (!phase.requires || compareVersions(envoyVersion, phase.requires.envoy) >= 0) return undefined;
   return `needs Envoy ≥ ${phase.requires.envoy}: ${phase.requires.why}; this run uses Envoy ${envoyVersion}`;
 }
@@ -143,7 +144,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     return result;
   };
 
-  const na = notApplicable(phase, o.envoy.version, o.httpClient);
+  const na = notApplicable(phase, o.envoy.version, o.httpClient, o.istio);
   if (na) return finish({ status: 'not-applicable', verdicts: [], reason: na, strip: '' });
 
   const configPath = o.configPath ?? variantPath(scenario.id, phase.config);

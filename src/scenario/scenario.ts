@@ -67,10 +67,18 @@ export interface Phase {
    * hook (default: Istio's, a 5 s drain). Declared with the phase: pilot-agent reads them at start.
    */
   shutdown?: SidecarShutdown;
+  /**
+   * Istio's DNS proxy (ISTIO_META_DNS_CAPTURE with DNS_AUTO_ALLOCATE): istio-init redirects the
+   * app's DNS queries to pilot-agent (:15053), which answers the mesh's names itself, giving a
+   * ServiceEntry without addresses its own address. Needs --istio (pilot-agent).
+   */
+  dnsCapture?: boolean;
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
   /** Clients (--client) this phase cannot judge, with why: the phase is then not applicable with that client. */
   notFor?: Partial<Record<'curl' | 'go' | 'openssl' | 'redis-cli', string>>;
+  /** The phase shows what pilot-agent itself does (its hold, its DNS proxy): it runs only under --istio, where pilot-agent runs; why. */
+  pilotAgentOnly?: string;
   /** Phases that need a newer Envoy are reported as not applicable on older ones. */
   requires?: { envoy: string; why: string };
   /** Under --istio, phases whose Istio objects need a newer Istio (a module pseudo-version) are not applicable on older ones. */
@@ -159,7 +167,7 @@ export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
   const serverVariant = p.peerSidecar === false ? undefined : (p.peerSidecar ?? server?.config);
   const peerSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
-  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar, shutdown: p.shutdown } };
+  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar, shutdown: p.shutdown, dnsCapture: p.dnsCapture } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -107,7 +107,7 @@ for (const backend of await backendsUnderTest()) {
         // Istio's own pilot-agent wrote the bootstrap (Istio's template: xDS through its own socket).
         const bootstrap = readFileSync(`${artifacts}/envoy/bootstrap.json`, 'utf8');
         expect(bootstrap).toContain('ads_config');
-        expect(bootstrap).toContain('./etc/istio/proxy/XDS');
+        expect(bootstrap).toContain('/etc/istio/proxy/XDS'); // pilot-agent's xDS proxy socket, under its configPath
         expect(readFileSync(`${artifacts}/istiod/status.log`, 'utf8')).toMatch(new RegExp(`^0 serving ADS on \\S+ \\(Istio ${version ?? pinned}\\)`));
         const endsTheSidecar = readFileSync(`${artifacts}/timeline.jsonl`, 'utf8').includes('"sidecar exited"');
         const stats = JSON.parse(readFileSync(`${artifacts}/${endsTheSidecar ? 'stats-before' : 'stats-after'}.json`, 'utf8'));
