@@ -19,6 +19,9 @@ import { verdictLines } from '../../src/report/verdict-text.js';
 import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import { backendsUnderTest } from '../support/backends.js';
+import { loadEvidence } from '../../src/evidence/store.js';
+import { isSignature } from '../../src/triage/signature.js';
+import { bestMatches, triage } from '../../src/triage/triage.js';
 
 /** Every scenario that has its Istio objects (envoy-configs/<id>/istio/). */
 const CORE = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
@@ -115,6 +118,29 @@ for (const backend of await backendsUnderTest()) {
         if (want === 'fail') expect(r.reason).toMatch(/renders envoy-configs\/.*differently: the documented symptom did not arise/);
         // A live phase's change came as an istiod push of the fix's Istio YAML.
         if (phase.kind === 'live') expect(readFileSync(`${artifacts}/istiod/status.log`, 'utf8')).toMatch(/^1 applied: created \[/m);
+      });
+    }
+
+    // Triage on what Envoy logged under the config istiod generated: a before that reproduced
+    // names its scenario first; a fix that worked does not match it.
+    for (const scenario of scenarios.filter((s) => s.phases.some((p) => p.kind === 'before' && isSignature(p.signature)))) {
+      it(`${scenario.id}: triage names it first from its --istio before's access log, and not from its fixes'`, async (ctx) => {
+        const everyScenario = await Promise.all(scenarioIds().map(loadScenario));
+        const lines: string[] = [];
+        const reproduced = scenario.phases.filter((p) => p.kind === 'before' && isSignature(p.signature) && results.get(key({ scenario, phase: p }))?.status === 'pass');
+        // A before that is GONE on this Istio (declared) has no incident to name.
+        if (reproduced.length === 0) ctx.skip('no before with a signature reproduced under --istio (gone on this Istio, as declared)');
+        for (const p of reproduced) {
+          const best = bestMatches(triage((await loadEvidence(`${dir(scenario.id)}/${p.name}`)).accessLog, everyScenario)).map((c) => c.scenario);
+          lines.push(`${p.name}: best ${best.join(', ') || 'none'}`);
+          expect(best, lines.join('\n')).toContain(scenario.id);
+        }
+        for (const p of scenario.phases.filter((x) => x.kind === 'fix' && results.get(key({ scenario, phase: x }))?.status === 'pass')) {
+          const named = triage((await loadEvidence(`${dir(scenario.id)}/${p.name}`)).accessLog, everyScenario).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+          lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
+          expect(named, lines.join('\n')).not.toContain(scenario.id);
+        }
+        console.log(`[${backend.kind} --istio] ${scenario.id} › triage:\n  ${lines.join('\n  ')}`);
       });
     }
   });

@@ -5,6 +5,7 @@ import { plain } from '../../src/report/colors.js';
 import { stdoutColors } from '../../src/report/colors.js';
 import { cellWord, foldResults, matrixAsDeclared, matrixTable, mergeMatrices, type MatrixData } from '../../src/matrix/matrix-table.js';
 import { parseShard, planMatrix } from '../../src/matrix/plan.js';
+import { compareIstioVersions } from '../../src/istio/istio-version.js';
 import type { PhaseResult, PhaseStatus } from '../../src/scenario/run-phase.js';
 import type { Phase, Scenario } from '../../src/scenario/scenario.js';
 import { runPool } from '../../src/util/pool.js';
@@ -55,6 +56,17 @@ describe('matrix table', () => {
     expect(d.entries[0]).toMatchObject({ status: 'fail', good: 1, runs: 2 });
     expect(cellWord(d.entries[0]!)).toBe('FAIL');
     expect(matrixAsDeclared(d)).toBe(false);
+  });
+
+  it('--istio: one column per Istio on the same Envoy, ordered by commit time', () => {
+    const older = 'v0.0.0-20260423205519-b01690e6db7d';
+    const newer = 'v0.0.0-20260827124520-eed52ebb66ad';
+    const runs = [result('a', 'before', 'before', '1.40.0', 'gone'), result('a', 'before', 'before', '1.40.0', 'pass')];
+    const istioOf = new Map([[runs[0]!, newer], [runs[1]!, older]]);
+    const d: MatrixData = { createdAt: '', backend: 'netns', axis: 'istio', versions: [newer, older], entries: foldResults(runs, (r) => istioOf.get(r)!) };
+    expect(d.entries).toHaveLength(2);
+    expect(plain(matrixTable(d, stdoutColors))).toMatch(new RegExp(`${older}\\s+${newer}[\\s\\S]*a before\\s+reproduced\\s+gone \\*`));
+    expect(planMatrix([newer, older], [scenario('a', [phase('before', 'before')])], 1, undefined, compareIstioVersions)[0]!.version).toBe(older);
   });
 
   it('merges shards into one table', () => {
