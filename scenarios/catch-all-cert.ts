@@ -20,7 +20,7 @@
  * Also      Two ServiceEntries without addresses on 443 would make two identical empty matches:
  *           Envoy rejects that listener outright (validate and LDS), keeping the old one.
  */
-import { signatureFacts, check, configHas, counterGrew, defineScenario, describeAccess, everyAccessEntry, servedNothing, validateVariantFile, variantPath, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { signatureFacts, check, configHas, configShapes, counterGrew, defineScenario, describeAccess, everyAccessEntry, servedNothing, validateVariantFile, variantPath, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const TRAEFIK = 'outbound|443||traefik.custom-name';
 
@@ -89,6 +89,7 @@ export default defineScenario({
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
         facts: [signatureFacts.deliveredToAnotherHost()],
+        config: [configShapes.catchAllChainOn(443)],
       },
       run: httpsCalls,
       expect: [siteGetsItsOwnCert('known.test', 'known')],
@@ -117,6 +118,7 @@ export default defineScenario({
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
         facts: [signatureFacts.deliveredToAnotherHost()],
+        config: [configShapes.catchAllChainOn(443)],
       },
       run: httpsCalls,
       expect: wrongCert,
@@ -130,6 +132,7 @@ export default defineScenario({
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
         facts: [signatureFacts.deliveredToAnotherHost()],
+        config: [configShapes.catchAllChainOn(443)],
       },
       run: httpsCalls,
       expect: [

@@ -16,7 +16,7 @@
  *
  * Time scaling: the slow upstream takes 500 ms per response (a real one: seconds); 10 at once.
  */
-import { check, clusterStat, configHas, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, serviceRequest, type Lab } from '../src/index.js';
+import { check, clusterStat, configHas, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, serviceRequest, type Lab } from '../src/index.js';
 
 const SLOW_MS = 500;
 const BURST = 10;
@@ -76,6 +76,7 @@ export default defineScenario({
       signature: {
         says: "the DestinationRule's connection pool is full: Envoy refuses the overflow itself (circuit breaker)",
         entries: { code: 503, flags: 'UO', details: /overflow/ },
+        counters: [counterShapes.counted(/\.upstream_rq_pending_overflow$/, 'the cluster counted requests its pending queue could not take')],
       },
       run: burst,
       expect: [

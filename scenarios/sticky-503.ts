@@ -23,6 +23,8 @@
  */
 import {
   signatureFacts,
+  configShapes,
+  counterShapes,
   accessAfter,
   accessIn,
   blackhole,
@@ -167,6 +169,8 @@ export default defineScenario({
         // Pinned for good: the fix that recycles connections (max_requests_per_connection) leaves a few of
         // the same 503s on one connection too, then recovers (measured); the incident never does.
         facts: [signatureFacts.oneDownstreamConnection(), signatureFacts.upstreamHostStays(), signatureFacts.noSuccessAfterTheFirstFailure()],
+        config: [configShapes.unknownHostsToPassthrough(80)],
+        counters: [counterShapes.counted(/^cluster\.PassthroughCluster\.upstream_cx_connect_(timeout|fail)$/, 'PassthroughCluster could not connect (timeouts or failures)')],
       },
       // Envoy redials old back to back; catch the table while a dial is in flight, as the seed did.
       run: incident(80, { snapshotUntil: /SYN-SENT/ }),

@@ -8,6 +8,7 @@
  * address:port in Istio's.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
+import type { ConfigShape, CounterShape } from './shapes.js';
 
 export interface EntryPattern {
   kind?: 'http' | 'tcp';
@@ -41,6 +42,10 @@ export interface Signature {
   says: string;
   entries: EntryPattern;
   facts?: SignatureFact[];
+  /** What the incident needs of the sidecar's config: held against a config_dump when one is given (triage --config-dump). */
+  config?: ConfigShape[];
+  /** What it leaves in Envoy's counters: held against /stats when given (triage --stats). */
+  counters?: CounterShape[];
 }
 
 /** A before whose incident leaves no mark of Envoy's own in the access log, and why (listed by --list-signatures). */

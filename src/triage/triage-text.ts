@@ -57,6 +57,8 @@ export function signaturesText(scenarios: SignedScenario[]): string {
       if (isSignature(sig)) {
         out.push(`${s.id} › ${p.name}: ${sig.says}`, `    entries: ${describePattern(sig.entries)}`);
         for (const f of sig.facts ?? []) out.push(`    and: ${f.says}`);
+        for (const c of sig.config ?? []) out.push(`    config (--config-dump): ${c.says}`);
+        for (const c of sig.counters ?? []) out.push(`    counters (--stats): ${c.says}`);
       } else out.push(`${s.id} › ${p.name}: no signature${sig ? `: ${sig.none}` : ' declared'}`);
     }
   }

@@ -6,6 +6,8 @@
  * nothing, or whose facts do not hold, are the "closest, and why not": never a match.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
+import type { EnvoyResources } from '../envoy/config.js';
+import { configOfDump } from './shapes.js';
 import { describePattern, fieldResults, isSignature, matches, patternSize, type Signature, type SignedScenario } from './signature.js';
 
 export interface FactResult {
@@ -43,13 +45,25 @@ export interface Triage {
   candidates: Candidate[];
 }
 
-export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[]): Triage {
+/** What else the user has of the pod: its config (a config_dump) and its counters (/stats). */
+export interface PodEvidence {
+  configDump?: unknown;
+  stats?: Map<string, number>;
+}
+
+/** A lab run's own config_dump and end-of-phase /stats, as a user would give theirs. */
+export function podEvidence(e: { data: { configDump: string | null; statsAfter: Record<string, number> | null } }): PodEvidence {
+  return { configDump: e.data.configDump ? JSON.parse(e.data.configDump) : undefined, stats: e.data.statsAfter ? new Map(Object.entries(e.data.statsAfter)) : undefined };
+}
+
+export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[], pod: PodEvidence = {}): Triage {
   const failing = entries.filter(isFailing);
+  const config = pod.configDump === undefined ? undefined : configOfDump(pod.configDump);
   const candidates: Candidate[] = [];
   for (const s of scenarios) {
     for (const p of s.phases) {
       if (!isSignature(p.signature)) continue;
-      candidates.push(judge(s.id, p.name, p.signature, entries, failing));
+      candidates.push(judge(s.id, p.name, p.signature, entries, failing, { config, stats: pod.stats }));
     }
   }
   const rank = (c: Candidate) => [c.isMatch ? 1 : 0, c.matched > 0 ? 1 : 0, c.specificity, c.failing ? c.matched / c.failing : 0, c.facts.filter((f) => f.holds).length];
@@ -70,7 +84,7 @@ export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[]): 
   return { total: entries.length, failing: failing.length, candidates: once.filter((c) => c.isMatch || c.matched > 0 || (c.missing !== undefined && c.missing.length < c.fields)) };
 }
 
-function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEntry[], failing: AccessLogEntry[]): Candidate {
+function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEntry[], failing: AccessLogEntry[], pod: { config?: EnvoyResources; stats?: Map<string, number> }): Candidate {
   const matched = all.filter((a) => matches(sig.entries, a));
   const base = { scenario, phase, says: sig.says, matched: matched.length, failing: failing.length, total: all.length, pattern: describePattern(sig.entries), fields: patternSize(sig.entries), specificity: patternSize(sig.entries) + (sig.facts?.length ?? 0) };
   if (!matched.length) {
@@ -80,8 +94,14 @@ function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEn
       .sort((x, y) => y.filter((r) => r.ok).length - x.filter((r) => r.ok).length)[0];
     return { ...base, facts: [], isMatch: false, missing: best ? best.filter((r) => !r.ok).map((r) => r.field) : fieldResults(sig.entries, {} as AccessLogEntry).map((r) => r.field) };
   }
-  const facts = (sig.facts ?? []).map((f) => ({ says: f.says, ...f.holds(matched, all) }));
-  return { ...base, facts, isMatch: facts.every((f) => f.holds) };
+  // The config and counter shapes count only where the user gave that evidence: then a shape that
+  // does not hold rules the candidate out, and one that holds makes it more specific.
+  const shapes = [
+    ...(pod.config ? (sig.config ?? []).map((c) => ({ says: `config: ${c.says}`, ...c.holds(pod.config!) })) : []),
+    ...(pod.stats ? (sig.counters ?? []).map((c) => ({ says: `counters: ${c.says}`, ...c.holds(pod.stats!) })) : []),
+  ];
+  const facts = [...(sig.facts ?? []).map((f) => ({ says: f.says, ...f.holds(matched, all) })), ...shapes];
+  return { ...base, specificity: base.specificity + shapes.length, facts, isMatch: facts.every((f) => f.holds) };
 }
 
 /** The matches that rank first together: the log cannot tell them apart (e.g. two incidents with the same mark). */

@@ -21,7 +21,7 @@ import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import { backendsUnderTest } from '../support/backends.js';
 import { loadEvidence } from '../../src/evidence/store.js';
 import { isSignature } from '../../src/triage/signature.js';
-import { bestMatches, triage } from '../../src/triage/triage.js';
+import { bestMatches, podEvidence, triage } from '../../src/triage/triage.js';
 
 /** Every scenario that has its Istio objects (envoy-configs/<id>/istio/). */
 const CORE = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
@@ -131,12 +131,14 @@ for (const backend of await backendsUnderTest()) {
         // A before that is GONE on this Istio (declared) has no incident to name.
         if (reproduced.length === 0) ctx.skip('no before with a signature reproduced under --istio (gone on this Istio, as declared)');
         for (const p of reproduced) {
-          const best = bestMatches(triage((await loadEvidence(`${dir(scenario.id)}/${p.name}`)).accessLog, everyScenario)).map((c) => c.scenario);
+          const e = await loadEvidence(`${dir(scenario.id)}/${p.name}`);
+          const best = bestMatches(triage(e.accessLog, everyScenario, podEvidence(e))).map((c) => c.scenario);
           lines.push(`${p.name}: best ${best.join(', ') || 'none'}`);
           expect(best, lines.join('\n')).toContain(scenario.id);
         }
         for (const p of scenario.phases.filter((x) => x.kind === 'fix' && results.get(key({ scenario, phase: x }))?.status === 'pass')) {
-          const named = triage((await loadEvidence(`${dir(scenario.id)}/${p.name}`)).accessLog, everyScenario).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+          const e = await loadEvidence(`${dir(scenario.id)}/${p.name}`);
+          const named = triage(e.accessLog, everyScenario, podEvidence(e)).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
           lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
           expect(named, lines.join('\n')).not.toContain(scenario.id);
         }

@@ -34,7 +34,7 @@ import type { AccessLogEntry } from '../../src/envoy/access-log.js';
 import { toIstioTextLine } from '../../src/triage/istio-text-log.js';
 import { readAccessLogText } from '../../src/triage/read-access-log.js';
 import { LAB_LOG_ONLY, isSignature, type NoSignature } from '../../src/triage/signature.js';
-import { bestMatches, triage } from '../../src/triage/triage.js';
+import { bestMatches, podEvidence, triage } from '../../src/triage/triage.js';
 import { backendsUnderTest } from './backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
@@ -152,14 +152,17 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
             const log = ran.get(p.name)!.accessLog;
             const forms: Array<[string, AccessLogEntry[]]> = [['lab', log]];
             if (!labOnly && log.length) forms.push(["Istio's text", readAccessLogText(log.map((a) => toIstioTextLine(a)).join('\n'), p.name).entries]);
+            // With the pod's config_dump and /stats too: the signature's config and counter shapes must hold.
+            forms.push(['lab, with its config_dump and /stats', log]);
             for (const [form, entries] of forms) {
-              const best = bestMatches(triage(entries, scenarios)).map((c) => c.scenario);
+              const pod = form.includes('config_dump') ? podEvidence(ran.get(p.name)!) : {};
+              const best = bestMatches(triage(entries, scenarios, pod)).map((c) => c.scenario);
               lines.push(`${p.name} (${form} format): best ${best.join(', ') || 'none'}`);
               expect(best, lines.join('\n')).toContain(scenario.id);
             }
           }
           for (const p of scenario.phases.filter((x) => x.kind === 'fix' && ran.has(x.name))) {
-            const named = triage(ran.get(p.name)!.accessLog, scenarios).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+            const named = triage(ran.get(p.name)!.accessLog, scenarios, podEvidence(ran.get(p.name)!)).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
             lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
             expect(named, lines.join('\n')).not.toContain(scenario.id);
           }

@@ -29,6 +29,18 @@ describe('CLI input errors (triage, matrix merge, --config)', () => {
     expect(r.stderr).toMatch(/is a config_dump, not an access log[\s\S]*--config-dump/);
   });
 
+  it('triage with --stats that are not counters, or --config-dump that is not a dump: exit 2, says how to get them', async () => {
+    const log = await file('access.log', '[2024-05-02T08:14:03.112Z] "GET / HTTP/1.1" 503 UF - - "-" 0 91 2003 - "-" "curl" "x" "a:80" "198.18.7.21:80" PassthroughCluster 198.18.7.10:51234 198.18.7.21:80 198.18.7.10:40522 - allow_any\n');
+    const stats = await run('lab', ['triage', log, '--stats', await file('stats.txt', 'hello world\n')]);
+    expect(stats.exitCode).toBe(2);
+    expect(stats.stderr).toMatch(/has no counters[\s\S]*localhost:15000\/stats/);
+    noStackTrace(stats.stderr);
+    const dump = await run('lab', ['triage', log, '--config-dump', await file('dump.json', '{"hello": 1}')]);
+    expect(dump.exitCode).toBe(2);
+    expect(dump.stderr).toMatch(/is not a config_dump[\s\S]*istioctl proxy-config all/);
+    noStackTrace(dump.stderr);
+  });
+
   it('triage without a log: exit 2', async () => {
     const r = await run('lab', ['triage']);
     expect(r.exitCode).toBe(2);

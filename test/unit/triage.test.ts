@@ -11,7 +11,8 @@ import { UsageError } from '../../src/errors.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { parseIstioTextLine, toIstioTextLine, tokens } from '../../src/triage/istio-text-log.js';
 import { readAccessLogText } from '../../src/triage/read-access-log.js';
-import { triage } from '../../src/triage/triage.js';
+import { parseStats } from '../../src/triage/shapes.js';
+import { bestMatches, triage } from '../../src/triage/triage.js';
 import { triageText } from '../../src/triage/triage-text.js';
 
 // Istio ≥ 1.9's default format (EnvoyTextLogFormat), as a sidecar writes it.
@@ -127,6 +128,32 @@ describe('triage ranks the scenarios by their signatures', async () => {
   it('one shared flag is no match: a 503 UF to an outbound cluster with other details names nothing', () => {
     const uf = sticky.map((a) => ({ ...a, details: 'upstream_reset_before_response_started{remote_connection_failure}', up_cluster: 'outbound|80||x' }));
     expect(triage(uf, scenarios).candidates.filter((c) => c.isMatch)).toEqual([]);
+  });
+
+  // The pod's own config and counters, when given, must show what the incident needs: ALLOW_ANY's
+  // route on :80 to PassthroughCluster, and PassthroughCluster failing to connect.
+  const dump = (toPassthrough: boolean) => ({
+    configs: [
+      {
+        '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
+        dynamic_route_configs: [{ route_config: { name: '80', virtual_hosts: [{ name: 'allow_any', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: toPassthrough ? 'PassthroughCluster' : 'BlackHoleCluster' } }] }] } }],
+      },
+    ],
+  });
+  it("with the pod's config_dump and /stats: their shapes make the match, or rule it out", () => {
+    const stats = parseStats('cluster.PassthroughCluster.upstream_cx_connect_timeout: 6\ncluster.PassthroughCluster.upstream_rq_total: 6\nserver.state: 0');
+    const both = triage(sticky, scenarios, { configDump: dump(true), stats });
+    expect(bestMatches(both).map((c) => c.scenario)).toEqual(['sticky-503']);
+    expect(both.candidates[0]!.facts.map((f) => `${f.holds} ${f.says}`)).toEqual(expect.arrayContaining(['true config: route 80 sends hosts it does not know to PassthroughCluster', 'true counters: PassthroughCluster could not connect (timeouts or failures)']));
+    // REGISTRY_ONLY sends unknown hosts to BlackHoleCluster: not this incident, whatever the log says.
+    expect(triage(sticky, scenarios, { configDump: dump(false) }).candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
+    expect(triage(sticky, scenarios, { stats: parseStats('{"stats":[{"name":"cluster.PassthroughCluster.upstream_cx_connect_timeout","value":0}]}') }).candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
+  });
+
+  it('reads /stats as Envoy writes it: text, JSON, and a lab run\'s stats-after.json', () => {
+    expect([...parseStats('cluster.outbound|80||a.test.upstream_rq_total: 3\nhistogram: P0(nan,1)\n')]).toEqual([['cluster.outbound|80||a.test.upstream_rq_total', 3]]);
+    expect(parseStats('{"stats":[{"name":"a","value":2},{"name":"b","histograms":{}}]}').get('a')).toBe(2);
+    expect(parseStats('{"a": 1, "b": "x"}').size).toBe(1);
   });
 
   it('a log without failures names nothing', () => {
