@@ -25,6 +25,7 @@ import {
   signatureFacts,
   configShapes,
   counterShapes,
+  socketShapes,
   accessAfter,
   accessIn,
   blackhole,
@@ -171,6 +172,7 @@ export default defineScenario({
         facts: [signatureFacts.oneDownstreamConnection(), signatureFacts.upstreamHostStays(), signatureFacts.noSuccessAfterTheFirstFailure()],
         config: [configShapes.unknownHostsToPassthrough(80)],
         counters: [counterShapes.counted(/^cluster\.PassthroughCluster\.upstream_cx_connect_(timeout|fail)$/, 'PassthroughCluster could not connect (timeouts or failures)')],
+        sockets: [socketShapes.envoyDiallingThePinnedAddress()],
       },
       // Envoy redials old back to back; catch the table while a dial is in flight, as the seed did.
       run: incident(80, { snapshotUntil: /SYN-SENT/ }),

@@ -43,5 +43,5 @@ export { variantPath } from './envoy/config.js';
 export { compareVersions } from './envoy/version.js';
 export { validateVariantFile } from './scenario/validate-variant.js';
 export { facts as signatureFacts, type NoSignature, type Signature } from './triage/signature.js';
-export { configShapes, counterShapes } from './triage/shapes.js';
+export { configShapes, counterShapes, socketShapes } from './triage/shapes.js';
 export type { SidecarShutdown } from './lab/sidecar-shutdown.js';

@@ -32,7 +32,7 @@ import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
 import { readAccessLogText } from '../triage/read-access-log.js';
 import { triage } from '../triage/triage.js';
-import { parseStats } from '../triage/shapes.js';
+import { parseSs, parseStats, type SocketRow } from '../triage/shapes.js';
 import { signaturesText, triageText } from '../triage/triage-text.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { cliCommand, main } from './main.js';
@@ -147,10 +147,11 @@ program
   .description("which incident is this? A pod's access log (Istio's text or JSON format, or a lab run's access.jsonl; - for stdin) held against every scenario's signature")
   .option('--config-dump <file>', "the pod's config_dump (istioctl proxy-config all -o json): held against each incident's config shape, and the next step runs the scenario on your config")
   .option('--stats <file>', "the pod's counters (curl localhost:15000/stats, or ?format=json): held against each incident's counters")
+  .option('--ss <file>', "the pod's connection table (ss -tanp in its network namespace): held against each incident's connections")
   .option('--envoy-version <v>', 'the Envoy your pod runs: the next step runs the scenario on it')
   .option('--list-signatures', "print every before's signature (or why it has none) and exit")
   .addHelpText('after', '\nExamples:\n  kubectl logs my-pod -c istio-proxy > access.log && npm run lab -- triage access.log\n  npm run lab -- triage .lab-runs/<time>-sticky-503/before/envoy/access.jsonl\n')
-  .action(async (file: string | undefined, o: { configDump?: string; stats?: string; envoyVersion?: string; listSignatures?: boolean }) => {
+  .action(async (file: string | undefined, o: { configDump?: string; stats?: string; ss?: string; envoyVersion?: string; listSignatures?: boolean }) => {
     const scenarios = await Promise.all(scenarioIds().map(loadScenario));
     if (o.listSignatures) return void say(signaturesText(scenarios));
     if (!file) throw new UsageError('no access log given', { fix: 'npm run lab -- triage <access-log file | -> (kubectl logs <pod> -c istio-proxy > access.log)' });
@@ -160,7 +161,7 @@ program
       throw new UsageError(`${file}: no such file`, { fix: 'give the path of the access log (kubectl logs <pod> -c istio-proxy > access.log), or - for stdin' });
     });
     const log = readAccessLogText(text, file === '-' ? 'stdin' : file);
-    const pod = { configDump: o.configDump ? await readConfigDump(o.configDump) : undefined, stats: o.stats ? await readStats(o.stats) : undefined };
+    const pod = { configDump: o.configDump ? await readConfigDump(o.configDump) : undefined, stats: o.stats ? await readStats(o.stats) : undefined, sockets: o.ss ? await readSs(o.ss) : undefined };
     say(triageText(log, triage(log.entries, scenarios, pod), { configDump: o.configDump, envoyVersion: o.envoyVersion }));
   });
 
@@ -189,6 +190,17 @@ async function readStats(file: string): Promise<Map<string, number>> {
   }
   if (stats.size === 0) throw new UsageError(`--stats ${file} has no counters ("name: value" lines or Envoy's JSON)`, { fix: 'kubectl exec <pod> -c istio-proxy -- curl -s localhost:15000/stats > stats.txt' });
   return stats;
+}
+
+/** An `ss -tanp` table, or one clear error. */
+async function readSs(file: string): Promise<SocketRow[]> {
+  const how = "kubectl debug <pod> --image=nicolaka/netshoot --target=istio-proxy -- ss -tanp > ss.txt (or nsenter -t <pid> -n ss -tanp on the node)";
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new UsageError(`--ss ${file}: no such file`, { fix: how });
+  });
+  const rows = parseSs(text);
+  if (rows.length === 0) throw new UsageError(`--ss ${file} has no connection rows (State Recv-Q Send-Q Local Peer Process)`, { fix: how });
+  return rows;
 }
 
 async function readStdin(): Promise<string> {

@@ -66,6 +66,45 @@ export const counterShapes = {
   }),
 };
 
+/** What the pod's connection table (`ss -tanp` in its network namespace) shows. */
+export interface SocketShape {
+  says: string;
+  holds: (rows: SocketRow[]) => Holds;
+}
+
+export interface SocketRow {
+  state: string;
+  local: string;
+  peer: string;
+  /** The owning process name (users:(("name",…))), when ss could see it. */
+  process?: string;
+}
+
+/** `ss -tanp` as text: one row per socket (the header, comments and LISTEN sockets left out). */
+export function parseSs(text: string): SocketRow[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 5 && /^[A-Z][A-Z0-9-]+$/.test(f[0]!) && f[0] !== 'State' && f[0] !== 'LISTEN')
+    .map((f) => ({ state: f[0]!, local: f[3]!, peer: f[4]!, process: /users:\(\("([^"]+)"/.exec(f.slice(5).join(' '))?.[1] }));
+}
+
+export const socketShapes = {
+  /**
+   * The app's kept-alive connection is ESTAB to an address (its original destination), and Envoy's
+   * own connection to the very same address is stuck in SYN-SENT: the seed's `ss` view of a
+   * connection pinned to an address that no longer answers.
+   */
+  envoyDiallingThePinnedAddress: (): SocketShape => ({
+    says: "the app's connection is ESTAB to an address Envoy is still dialling (SYN-SENT)",
+    holds: (rows) => {
+      const dialling = rows.filter((r) => r.state === 'SYN-SENT' && r.process === 'envoy');
+      const pinned = dialling.find((d) => rows.some((r) => r.state === 'ESTAB' && r.process !== undefined && r.process !== 'envoy' && r.peer === d.peer));
+      return { holds: !!pinned, evidence: pinned ? `app ESTAB to ${pinned.peer}, envoy SYN-SENT to ${pinned.peer}` : `${dialling.length} envoy SYN-SENT row(s), none to an address an app connection is ESTAB to` };
+    },
+  }),
+};
+
 /**
  * A pod's /stats as a user has it: Envoy's text ("name: value" lines, `curl localhost:15000/stats`),
  * its JSON (`/stats?format=json`), or a lab run's stats-after.json. Histograms and text values are

@@ -8,7 +8,7 @@
  * address:port in Istio's.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
-import type { ConfigShape, CounterShape } from './shapes.js';
+import type { ConfigShape, CounterShape, SocketRow, SocketShape } from './shapes.js';
 
 export interface EntryPattern {
   kind?: 'http' | 'tcp';
@@ -46,6 +46,8 @@ export interface Signature {
   config?: ConfigShape[];
   /** What it leaves in Envoy's counters: held against /stats when given (triage --stats). */
   counters?: CounterShape[];
+  /** What the pod's connection table shows: held against `ss -tanp` when given (triage --ss). */
+  sockets?: SocketShape[];
 }
 
 /** A before whose incident leaves no mark of Envoy's own in the access log, and why (listed by --list-signatures). */

@@ -59,6 +59,7 @@ export function signaturesText(scenarios: SignedScenario[]): string {
         for (const f of sig.facts ?? []) out.push(`    and: ${f.says}`);
         for (const c of sig.config ?? []) out.push(`    config (--config-dump): ${c.says}`);
         for (const c of sig.counters ?? []) out.push(`    counters (--stats): ${c.says}`);
+        for (const c of sig.sockets ?? []) out.push(`    connections (--ss): ${c.says}`);
       } else out.push(`${s.id} › ${p.name}: no signature${sig ? `: ${sig.none}` : ' declared'}`);
     }
   }

@@ -7,7 +7,7 @@
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
 import type { EnvoyResources } from '../envoy/config.js';
-import { configOfDump } from './shapes.js';
+import { configOfDump, parseSs, type SocketRow } from './shapes.js';
 import { describePattern, fieldResults, isSignature, matches, patternSize, type Signature, type SignedScenario } from './signature.js';
 
 export interface FactResult {
@@ -49,11 +49,18 @@ export interface Triage {
 export interface PodEvidence {
   configDump?: unknown;
   stats?: Map<string, number>;
+  /** Its connection table (`ss -tanp`), parsed. */
+  sockets?: SocketRow[];
 }
 
 /** A lab run's own config_dump and end-of-phase /stats, as a user would give theirs. */
-export function podEvidence(e: { data: { configDump: string | null; statsAfter: Record<string, number> | null } }): PodEvidence {
-  return { configDump: e.data.configDump ? JSON.parse(e.data.configDump) : undefined, stats: e.data.statsAfter ? new Map(Object.entries(e.data.statsAfter)) : undefined };
+export function podEvidence(e: { data: { configDump: string | null; statsAfter: Record<string, number> | null; snapshots: Record<string, string> } }): PodEvidence {
+  const tables = Object.values(e.data.snapshots);
+  return {
+    configDump: e.data.configDump ? JSON.parse(e.data.configDump) : undefined,
+    stats: e.data.statsAfter ? new Map(Object.entries(e.data.statsAfter)) : undefined,
+    sockets: tables.length ? tables.flatMap(parseSs) : undefined,
+  };
 }
 
 export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[], pod: PodEvidence = {}): Triage {
@@ -63,7 +70,7 @@ export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[], p
   for (const s of scenarios) {
     for (const p of s.phases) {
       if (!isSignature(p.signature)) continue;
-      candidates.push(judge(s.id, p.name, p.signature, entries, failing, { config, stats: pod.stats }));
+      candidates.push(judge(s.id, p.name, p.signature, entries, failing, { config, stats: pod.stats, sockets: pod.sockets }));
     }
   }
   const rank = (c: Candidate) => [c.isMatch ? 1 : 0, c.matched > 0 ? 1 : 0, c.specificity, c.failing ? c.matched / c.failing : 0, c.facts.filter((f) => f.holds).length];
@@ -84,7 +91,7 @@ export function triage(entries: AccessLogEntry[], scenarios: SignedScenario[], p
   return { total: entries.length, failing: failing.length, candidates: once.filter((c) => c.isMatch || c.matched > 0 || (c.missing !== undefined && c.missing.length < c.fields)) };
 }
 
-function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEntry[], failing: AccessLogEntry[], pod: { config?: EnvoyResources; stats?: Map<string, number> }): Candidate {
+function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEntry[], failing: AccessLogEntry[], pod: { config?: EnvoyResources; stats?: Map<string, number>; sockets?: SocketRow[] }): Candidate {
   const matched = all.filter((a) => matches(sig.entries, a));
   const base = { scenario, phase, says: sig.says, matched: matched.length, failing: failing.length, total: all.length, pattern: describePattern(sig.entries), fields: patternSize(sig.entries), specificity: patternSize(sig.entries) + (sig.facts?.length ?? 0) };
   if (!matched.length) {
@@ -99,6 +106,7 @@ function judge(scenario: string, phase: string, sig: Signature, all: AccessLogEn
   const shapes = [
     ...(pod.config ? (sig.config ?? []).map((c) => ({ says: `config: ${c.says}`, ...c.holds(pod.config!) })) : []),
     ...(pod.stats ? (sig.counters ?? []).map((c) => ({ says: `counters: ${c.says}`, ...c.holds(pod.stats!) })) : []),
+    ...(pod.sockets ? (sig.sockets ?? []).map((c) => ({ says: `connections: ${c.says}`, ...c.holds(pod.sockets!) })) : []),
   ];
   const facts = [...(sig.facts ?? []).map((f) => ({ says: f.says, ...f.holds(matched, all) })), ...shapes];
   return { ...base, specificity: base.specificity + shapes.length, facts, isMatch: facts.every((f) => f.holds) };

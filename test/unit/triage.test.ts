@@ -11,7 +11,7 @@ import { UsageError } from '../../src/errors.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { parseIstioTextLine, toIstioTextLine, tokens } from '../../src/triage/istio-text-log.js';
 import { readAccessLogText } from '../../src/triage/read-access-log.js';
-import { parseStats } from '../../src/triage/shapes.js';
+import { parseSs, parseStats } from '../../src/triage/shapes.js';
 import { bestMatches, triage } from '../../src/triage/triage.js';
 import { triageText } from '../../src/triage/triage-text.js';
 
@@ -148,6 +148,23 @@ describe('triage ranks the scenarios by their signatures', async () => {
     // REGISTRY_ONLY sends unknown hosts to BlackHoleCluster: not this incident, whatever the log says.
     expect(triage(sticky, scenarios, { configDump: dump(false) }).candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
     expect(triage(sticky, scenarios, { stats: parseStats('{"stats":[{"name":"cluster.PassthroughCluster.upstream_cx_connect_timeout","value":0}]}') }).candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
+  });
+
+  it("with the pod's ss -tanp: the app's connection ESTAB where Envoy is stuck dialling is the seed's view", () => {
+    const ss = (envoyState: string) =>
+      parseSs(
+        [
+          'State     Recv-Q Send-Q Local Address:Port  Peer Address:Port Process',
+          'LISTEN    0      4096         0.0.0.0:15001      0.0.0.0:*     users:(("envoy",pid=9,fd=28))',
+          `${envoyState}  0      1       198.18.7.10:41464 198.18.7.21:80    users:(("envoy",pid=9,fd=32)) timer:(on,480ms,0)`,
+          'ESTAB     0      0       198.18.7.10:55178 198.18.7.21:80    users:(("node",pid=8,fd=18)) timer:(keepalive,55sec,0)',
+        ].join('\n'),
+      );
+    expect(ss('SYN-SENT')).toHaveLength(2);
+    const stuck = triage(sticky, scenarios, { sockets: ss('SYN-SENT') }).candidates.find((c) => c.scenario === 'sticky-503')!;
+    expect(stuck.isMatch).toBe(true);
+    expect(stuck.facts.at(-1)).toMatchObject({ holds: true, evidence: 'app ESTAB to 198.18.7.21:80, envoy SYN-SENT to 198.18.7.21:80' });
+    expect(triage(sticky, scenarios, { sockets: ss('ESTAB') }).candidates.find((c) => c.scenario === 'sticky-503')?.isMatch).toBe(false);
   });
 
   it('reads /stats as Envoy writes it: text, JSON, and a lab run\'s stats-after.json', () => {
