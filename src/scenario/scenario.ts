@@ -105,9 +105,13 @@ export interface Phase {
 export interface Scenario {
   id: string;
   title: string;
-  /** The seed write-up this reproduces (../shared/seeds/…) and public reports. */
-  seed: string;
-  reported: string[];
+  /**
+   * Where the incident comes from: the seed write-up this reproduces (../shared/seeds/…), or a
+   * team's own source (a postmortem, a ticket); absent for an incident with none written up.
+   */
+  seed?: string;
+  /** Public reports (links), or any free-form sources; the report links what is a URL. */
+  reported?: string[];
   symptom: string;
   cause: string;
   /** How real-world timeouts were scaled down so a phase takes seconds. */

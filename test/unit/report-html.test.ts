@@ -6,6 +6,7 @@ import type { AccessLogEntry } from '../../src/envoy/access-log.js';
 import { matrixHtml } from '../../src/matrix/matrix-report.js';
 import { changedCounters } from '../../src/report/html/counters.js';
 import { html } from '../../src/report/html/html.js';
+import { runReportHtml } from '../../src/report/html/run-report.js';
 import { lifetimes } from '../../src/report/html/lifetime-chart.js';
 import { plottedRequests } from '../../src/report/html/outcomes.js';
 import { timelineSvg } from '../../src/report/html/timeline-chart.js';
@@ -60,6 +61,14 @@ describe('report.html parts', () => {
 
   it('escapes what it prints', () => {
     expect(html`<td>${'<script>"x"</script>'}</td>`.text).toBe('<td>&lt;script&gt;&quot;x&quot;&lt;/script&gt;</td>');
+  });
+
+  it("a team's own incident: no seed, a free-form source shown as text, a URL as a link", async () => {
+    const scenario = { id: 'payments-503', title: 'Our 503s', symptom: 's', cause: 'c', timeScaling: 't', lab: { upstreams: [], dns: {} }, phases: [] };
+    const bare = await runReportHtml('/tmp', { scenario, results: [], repeat: 1, backend: 'netns', envoy: 'Envoy 1.40.0' });
+    expect(bare).not.toMatch(/<dt>Seed<\/dt>|<dt>Reported<\/dt>/);
+    const given = await runReportHtml('/tmp', { scenario: { ...scenario, reported: ['PM-2211 (postmortem, 2026-10-02)', 'https://example.invalid/pm/2211'] }, results: [], repeat: 1, backend: 'netns', envoy: 'Envoy 1.40.0' });
+    expect(given).toContain('<dt>Reported</dt><dd>PM-2211 (postmortem, 2026-10-02), <a href="https://example.invalid/pm/2211">');
   });
 
   it('links each matrix cell to its phase in the report of its version and scenario', () => {
