@@ -24,7 +24,7 @@
  * each and reuse it without a liveness check, as Go's pools do (src/clients/pooled-connection.ts).
  * Time scaling: idle timeouts (Envoy's, wait_timeout, memcached's) → 2 s; the pool's idle gap 5 s.
  */
-import { check, compareVersions, connectionTableShows, counterGrew, counterStayedZero, defineScenario, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { check, compareVersions, connectionTableShows, counterGrew, counterShapes, counterStayedZero, defineScenario, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const DB = { host: 'db.test', port: 3306, cluster: 'outbound|3306||db.test', server: 'mariadb' };
 const CACHE = { host: 'cache.test', port: 11211, cluster: 'outbound|11211||cache.test', server: 'memcached' };
@@ -177,6 +177,7 @@ export default defineScenario({
       signature: {
         says: "Envoy closed pooled database connections at the tcp_proxy idle_timeout (close reason tcp_session_idle_timeout, Envoy ≥ 1.38; the log alone cannot tell MariaDB/memcached from redis: idle-timeout has the same mark)",
         entries: { kind: 'tcp', closeReason: /tcp_session_idle_timeout/ },
+        counters: [counterShapes.counted(/^tcp\..+\.idle_timeout$/, 'tcp_proxy closed idle connections (tcp.<cluster>.idle_timeout)')],
       },
       run: poolsIdleThenQuery({ tcpKeepAliveMs: 1000 }),
       expect: [

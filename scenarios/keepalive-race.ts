@@ -21,6 +21,7 @@
  */
 import {
   signatureFacts,
+  counterShapes,
   callsWithIdleGaps as callsThrough,
   check,
   configHas,
@@ -81,6 +82,7 @@ export default defineScenario({
         says: 'the upstream closed a kept-alive connection as Envoy reused it (outbound): its keep-alive shorter than the cluster idle timeout',
         entries: { code: 503, flags: 'UC', details: /^upstream_reset_before_response_started\{connection_termination\}$/, cluster: /^outbound\|/ },
         facts: [signatureFacts.onAReusedUpstreamConnection()],
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_destroy_remote_with_active_rq$/, 'the upstream closed connections with a request on them (upstream_cx_destroy_remote_with_active_rq)')],
       },
       run: callsWithIdleGaps(),
       expect: stillFails,

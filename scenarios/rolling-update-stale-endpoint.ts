@@ -28,7 +28,7 @@
  * istiod renders it, and under --istio the lab changes the ServiceEntry's endpoints so that
  * istiod itself pushes.
  */
-import { blackhole, check, clusterStat, counterGrew, counterStayedZero, defineScenario, describeAccess, everyAccessEntry, everyRequest, faultFired, faultNeverFired, hostsFlagged, hostsListed, isOk, outcomeCounts, requestsIn, signatureFacts, SERVICE_CLUSTER, SERVICE_URL, stop, type AccessLogEntry, type Check, type Evidence, type Fault, type Lab } from '../src/index.js';
+import { blackhole, check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, describeAccess, everyAccessEntry, everyRequest, faultFired, faultNeverFired, hostsFlagged, hostsListed, isOk, outcomeCounts, requestsIn, signatureFacts, SERVICE_CLUSTER, SERVICE_URL, stop, type AccessLogEntry, type Check, type Evidence, type Fault, type Lab } from '../src/index.js';
 
 const EVERY_MS = 50;
 const EDS_LAG_MS = 1500;
@@ -156,6 +156,7 @@ export default defineScenario({
         says: 'calls picked for an endpoint that has gone (a pod of a rollout, still in EDS): refused, not retried',
         entries: { code: 503, flags: 'UF', details: /connection_failure|Connection_refused|delayed_connect_error/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.othersToTheClusterSucceed(), signatureFacts.failuresBetweenSuccesses()],
+        counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_connect_(fail|timeout)$/, "the service's cluster counted connections it could not make")],
       },
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
       expect: [
@@ -176,6 +177,7 @@ export default defineScenario({
         says: 'calls picked for an endpoint whose IP is gone (a pod of a rollout, still in EDS): connect timeout, not retried',
         entries: { code: 503, flags: 'UF', details: /connection_timeout|Connection_timed_out/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.othersToTheClusterSucceed(), signatureFacts.failuresBetweenSuccesses()],
+        counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_connect_(fail|timeout)$/, "the service's cluster counted connections it could not make")],
       },
       run: podGoes(blackhole, { lagMs: 2 * EDS_LAG_MS }),
       expect: [

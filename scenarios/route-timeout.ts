@@ -17,7 +17,7 @@
  * Not time-scaled: Envoy's own 15 s default is the subject. The service takes 16 s (a report that
  * runs 16 s); the stream sends a line every 1.1 s, 16 lines.
  */
-import { check, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { check, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
 
 const DEFAULT_MS = 15_000;
 const SLOW_MS = 16_000;
@@ -63,6 +63,7 @@ export default defineScenario({
       signature: {
         says: "a route timeout of 15 s (Envoy's default where no VirtualService sets one)",
         entries: { code: 504, flags: 'UT', details: /response_timeout/, duration: { near: 15_000, within: 500 } },
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_timeout$/, 'the cluster counted route timeouts (upstream_rq_timeout)')],
       },
       run: oneSlowCall('/report'),
       expect: [

@@ -16,7 +16,7 @@
  * Time scaling: stream_idle_timeout 5 min → 2 s, max_stream_duration 2 min → 2 s; the service
  * pauses 3 s (before its headers, or between lines) or sends a line every 0.5-1 s.
  */
-import { defineScenario, everyAccessEntry, everyRequest, isOk, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
 
 const LIMIT_MS = 2000;
 
@@ -55,6 +55,7 @@ export default defineScenario({
       signature: {
         says: "the HCM's stream_idle_timeout fired before the response began",
         entries: { code: 504, flags: 'SI', details: /stream_idle_timeout/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_rq_idle_timeout$/, 'the HCM counted streams ended by its idle timeout')],
       },
       upstreams: { app: { http: { delayMs: 3000 } } },
       run: openStream,
@@ -91,6 +92,7 @@ export default defineScenario({
       signature: {
         says: "the route's max_stream_duration cut a stream that was still busy",
         entries: { kind: 'http', details: /max_duration_timeout/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_rq_max_duration_reached$/, 'the HCM counted streams that reached their max duration')],
       },
       upstreams: { app: { http: { slowBody: { chunks: 8, everyMs: 500 } } } },
       run: openStream,
