@@ -15,11 +15,13 @@
  *           connection.
  * Settled   On Envoy 1.40.0 the streams past the GOAWAY are reset as refused: 503 UR
  *           remote_refused_stream_reset, one attempt, where the route has no retries; Istio's
- *           default retry policy (refused-stream) sends each again and all succeed, so the
- *           report's "retries did not help" does not happen against this service.
+ *           default retry policy (refused-stream) sends each again and they succeed, so the
+ *           report's "retries did not help" is rare against this service: a retry that lands on a
+ *           connection the service is closing ends 503 UC connection_termination, not retried
+ *           (measured: 3 of 200 calls in one run, under --istio on docker; none in most runs).
  * Time      The ALB's 10,000 requests per connection scaled to 10; 10 bursts of 20 calls at once.
  */
-import { signatureFacts, check, clusterStat, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, outcomeCounts, serviceRequest, upstreamCounted, upstreamCountsOf, type Lab } from '../src/index.js';
+import { signatureFacts, check, clusterStat, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, outcomeCounts, serviceRequest, upstreamCounted, upstreamCountsOf, type AccessLogEntry, type Lab } from '../src/index.js';
 
 const LIMIT = 10;
 const BURSTS = 10;
@@ -34,6 +36,18 @@ async function load(lab: Lab) {
   for (let i = 0; i < BURSTS; i++) await lab.concurrent(AT_ONCE, call);
   await lab.upstreamCounts('app');
 }
+
+/** A stream the service's connection close cut before its answer: not a refused stream, so refused-stream does not retry it. */
+const cutWithItsConnection = (a: AccessLogEntry) => a.code === 503 && a.flags === 'UC' && (a.details ?? '').includes('upstream_reset_before_response_started{connection_termination}');
+
+/** Every call served, but for the residue the retry policy cannot reach (named, at most 2 %). */
+const refusedStreamRetryFixes = check('symptom gone: every call served, but for calls cut with a closing connection (503 UC connection_termination, at most 2 %)', (e) => {
+  const rs = e.timeline.requests();
+  const failed = rs.filter((r) => !(isOk(r) && r.servedBy === 'app'));
+  const cut = e.accessLog.filter(cutWithItsConnection).length;
+  const allCut = failed.every((r) => r.status === 503) && failed.length <= cut;
+  return { pass: rs.length >= BURSTS * AT_ONCE && allCut && failed.length <= (BURSTS * AT_ONCE) / 50, evidence: `${rs.length} call(s): ${outcomeCounts(rs)}; ${cut} access-log entr${cut === 1 ? 'y' : 'ies'} 503 UC connection_termination` };
+});
 
 export default defineScenario({
   id: 'upstream-goaway',
@@ -98,11 +112,13 @@ export default defineScenario({
       config: 'fix-retry-refused-stream',
       run: load,
       expect: [
-        everyRequest('symptom gone: every call served', { min: BURSTS * AT_ONCE }, (r) => isOk(r) && r.servedBy === 'app'),
+        refusedStreamRetryFixes,
         upstreamCounted('the service still GOAWAYs at its limit, and streams still reach it past one', 'app', (c) => c.goaways >= 1 && c.pastGoaway >= 1),
         // envoy#36450 reports that retries did not help (behind an ALB, on an older Envoy). On 1.40.0
-        // against this service they do: every retried call succeeded on its second attempt.
-        everyAccessEntry('fix path: the calls whose first stream was refused were served on a second attempt', { kind: 'http', min: 1, where: (a) => (a.attempts ?? 1) > 1 }, (a) => a.code === 200),
+        // against this service they do, with a rare residue: a retry that lands on a connection the
+        // service is closing ends 503 UC connection_termination, which refused-stream does not retry
+        // (measured under --istio on docker: 3 of 200 calls in one of the suite's runs, none in the others).
+        everyAccessEntry('fix path: the calls whose first stream was refused were served on a second attempt (or cut with the connection it landed on)', { kind: 'http', min: 1, where: (a) => (a.attempts ?? 1) > 1 }, (a) => a.code === 200 || cutWithItsConnection(a)),
         counterGrew(clusterStat('upstream_rq_retry_success'), 1, 'fix path: Envoy retried, and the retries succeeded'),
       ],
     },
