@@ -7,17 +7,30 @@
  * - CACHE_ROOT, Envoy binaries, certificates and validation results, kept across runs. Under
  *   /var/cache, not root's 0700 home: uid 1337 must be able to read the binaries.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+/** This module's own folder: src/ in the repository, dist/src/ in the installed package. */
+const CODE_DIR = dirname(fileURLToPath(import.meta.url));
+/** The code is TypeScript run by tsx (this repository) or compiled JavaScript (the package's dist/). */
+const CODE_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** The package root (the folder with package.json): src/.. here, dist/src/../.. when installed. */
+export const REPO_ROOT = [join(CODE_DIR, '..'), join(CODE_DIR, '../..')].find((d) => existsSync(join(d, 'package.json'))) ?? join(CODE_DIR, '..');
+/** Installed as a dependency of the user's project rather than run from its own checkout. */
+export const INSTALLED = REPO_ROOT.split('/').includes('node_modules');
+/** Where a user's outputs go: this checkout, or the user's project when installed. */
+export const PROJECT_ROOT = INSTALLED ? process.cwd() : REPO_ROOT;
 export const ENVOY_CONFIGS_DIR = `${REPO_ROOT}/envoy-configs`;
-export const SCENARIOS_DIR = `${REPO_ROOT}/scenarios`;
+/** The built-in scenarios, beside the code (scenarios/*.ts here, dist/scenarios/*.js installed). */
+export const SCENARIOS_DIR = join(CODE_DIR, '..', 'scenarios');
+export const SCENARIO_EXT = CODE_EXT;
 export const README_PATH = `${REPO_ROOT}/README.md`;
 export const LAB_DIR = `${REPO_ROOT}/lab`;
-export const AGENT_ENTRY = `${REPO_ROOT}/src/agent-main.ts`;
+export const AGENT_ENTRY = join(CODE_DIR, `agent-main${CODE_EXT}`);
 /** Artifacts of every run: .lab-runs/<time>-<scenario>/<phase>/ */
-export const RUNS_DIR = process.env.LAB_RUNS_DIR ?? `${REPO_ROOT}/.lab-runs`;
+export const RUNS_DIR = process.env.LAB_RUNS_DIR ?? `${PROJECT_ROOT}/.lab-runs`;
 
 export const RUN_ROOT = process.env.LAB_RUN_DIR ?? '/run/envoy-fault-lab';
 /** One directory per lab, holding its owner's pid (see backends/lab-registry.ts). */

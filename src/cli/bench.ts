@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { resolveBackendKind } from '../backends/create-backend.js';
 import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
-import { REPO_ROOT, RUNS_DIR } from '../paths.js';
+import { PROJECT_ROOT, RUNS_DIR } from '../paths.js';
 import { stdoutColors as c } from '../report/colors.js';
 import { statusText, textTable } from '../report/console.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
@@ -86,7 +86,7 @@ const program = cliCommand('npm run bench --', "Per-phase timings of scenario ru
       perScenario,
       verdictsDiffer: sameVerdicts,
     };
-    const file = o.out ?? join(REPO_ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const file = o.out ?? join(PROJECT_ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     await mkdir(join(file, '..'), { recursive: true });
     await writeFile(file, JSON.stringify({ backend, envoy: envoy.banner, machine, repeat: o.repeat, totalMs: serial.totalMs, overheadTargetMs: target, phases: rows, packedPhases: packedRows, speedup }, null, 2));
 

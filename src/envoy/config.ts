@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { EnvoyConfigError } from '../errors.js';
-import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { configsDir, resolveBase } from './configs-dir.js';
 import { accessLogConfig } from './access-log.js';
 import { OverlayError, mergeOverlay } from './overlay.js';
 
@@ -27,9 +27,9 @@ export interface EnvoyResources {
 export const HCM = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
 
-/** A config variant file, e.g. ("sticky-503", "fix-dns-cluster"). */
+/** A config variant file, e.g. ("sticky-503", "fix-dns-cluster"): envoy-configs/<id>/, or beside a user's scenario file. */
 export function variantPath(scenario: string, variant: string): string {
-  return join(ENVOY_CONFIGS_DIR, scenario, `${variant}.yaml`);
+  return join(configsDir(scenario), `${variant}.yaml`);
 }
 
 export async function loadVariant(path: string, seen: string[] = []): Promise<EnvoyResources> {
@@ -43,7 +43,7 @@ export async function loadVariant(path: string, seen: string[] = []): Promise<En
   }
   const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes'].includes(k));
   if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, { fix: 'allowed: base, listeners, clusters, routes' });
-  const base: EnvoyResources = doc.base ? await loadVariant(join(path, '..', doc.base), [...seen, path]) : { listeners: [], clusters: [], routes: [] };
+  const base: EnvoyResources = doc.base ? await loadVariant(resolveBase(path, doc.base), [...seen, path]) : { listeners: [], clusters: [], routes: [] };
   // A list the overlay does not mention stays as the base has it.
   try {
     return {

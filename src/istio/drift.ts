@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HCM, TCP_PROXY, loadVariant, variantPath, type EnvoyResources } from '../envoy/config.js';
 import YAML from 'yaml';
-import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { configsDir } from '../envoy/configs-dir.js';
 import { istioVariant } from './istio-variant.js';
 import { pinnedIstio } from './istiod-binary.js';
 
@@ -223,7 +223,7 @@ export async function scenarioDrift(
   version?: string,
 ): Promise<VariantDrift[]> {
   const rendering = version ?? (await pinnedIstio());
-  const dir = join(ENVOY_CONFIGS_DIR, scenario.id, 'istio');
+  const dir = join(configsDir(scenario.id), 'istio');
   const knownFile = join(dir, 'known-drift.yaml');
   const declared: KnownDrift = existsSync(knownFile) ? (YAML.parse(await readFile(knownFile, 'utf8')) ?? {}) : {};
   const variants = (await readdir(dir).catch(() => [] as string[]))

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { LAB_DIR } from '../paths.js';
-import { labGoTool } from './lab-go-tool.js';
+import { labGoTool } from '../go-tools/lab-go-tool.js';
 
 /** The hand-written stand-in, for a machine without Go. */
 export const ISTIO_IPTABLES_SCRIPT = join(LAB_DIR, 'istio-iptables.sh');

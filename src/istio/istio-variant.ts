@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import YAML from 'yaml';
-import { ENVOY_CONFIGS_DIR } from '../paths.js';
+import { configsDir } from '../envoy/configs-dir.js';
 import { fillPlaceholders } from '../envoy/config.js';
 import { importConfigDump } from '../envoy/import-config.js';
 import { hostPlaceholder, labVars } from '../topology/placeholders.js';
@@ -36,7 +36,7 @@ export async function rendersDifferently(scenario: string, phase: { kind: string
 /** The app label another pod's sidecar gives istiod (lab.peerSidecar): never the pod's own "app". */
 export const peerApp = (host: string) => `${host}-peer`;
 
-export const istioYamlPath = (scenario: string, variant: string) => join(ENVOY_CONFIGS_DIR, scenario, 'istio', `${variant}.yaml`);
+export const istioYamlPath = (scenario: string, variant: string) => join(configsDir(scenario), 'istio', `${variant}.yaml`);
 
 /**
  * The mesh settings a variant runs with, applied in order: the scenario's (istio/mesh.yaml: its
@@ -44,7 +44,7 @@ export const istioYamlPath = (scenario: string, variant: string) => join(ENVOY_C
  * (istio/<variant>.mesh.yaml: a fix that is a mesh setting, e.g. outboundTrafficPolicy).
  */
 export function istioMeshFiles(scenario: string, variant: string): string[] {
-  return [join(ENVOY_CONFIGS_DIR, scenario, 'istio', 'mesh.yaml'), join(ENVOY_CONFIGS_DIR, scenario, 'istio', `${variant}.mesh.yaml`)].filter((f) => existsSync(f));
+  return [join(configsDir(scenario), 'istio', 'mesh.yaml'), join(configsDir(scenario), 'istio', `${variant}.mesh.yaml`)].filter((f) => existsSync(f));
 }
 
 /**

@@ -18,9 +18,8 @@ import { withTicker } from '../util/ticker.js';
 const SOURCE = join(LAB_DIR, 'istiod');
 const FILES = ['go.mod', 'go.sum', 'main.go'];
 const CACHE = join(CACHE_ROOT, 'istiod');
-/** Modules the checksum database has no entry for (measured): fetched from the proxy unverified by sum.golang.org. */
-const GONOSUMDB = 'github.com/envoyproxy/go-control-plane/contrib,istio.io/client-go,github.com/agentgateway/agentgateway';
-export const GO_ENV = { CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', GONOSUMDB };
+import { GO_ENV } from '../go-tools/go-env.js';
+export { GO_ENV };
 
 /** The Istio version lab/istiod/go.mod pins (a pseudo-version: the proxy serves no release tags). */
 export async function pinnedIstio(): Promise<string> {

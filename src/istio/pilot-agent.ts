@@ -12,7 +12,7 @@ import { chown, copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { PROXY_UID } from '../topology/topology.js';
-import { istioModuleDir, labGoTool } from './lab-go-tool.js';
+import { istioModuleDir, labGoTool } from '../go-tools/lab-go-tool.js';
 
 /** Istio's sidecar bootstrap template, copied beside the binary from the module it was built from. */
 const templateOf = (bin: string) => `${bin}.bootstrap.json`;

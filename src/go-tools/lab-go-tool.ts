@@ -1,7 +1,7 @@
 /**
- * A small Go program of the lab's own (lab/<name>: go.mod, go.sum, main.go) that runs Istio's code
- * from the Istio module lab/istiod pins: Istio's capture code (istio-iptables) and Istio's sidecar
- * agent (pilot-agent). Built with the machine's Go on first use, cached by source hash in the lab
+ * A small Go program of the lab's own (lab/<name>: go.mod, go.sum, main.go) that runs someone
+ * else's real code: Istio's capture code (istio-iptables) and sidecar agent (pilot-agent) from the
+ * Istio module lab/istiod pins, and actionlint for the workflow the lab ships. Built with the machine's Go on first use, cached by source hash in the lab
  * cache like Envoy; `after` adds what the binary needs beside it (from the module's own files).
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PrerequisiteError } from '../errors.js';
 import { CACHE_ROOT, LAB_DIR } from '../paths.js';
-import { GO_ENV } from './istiod-binary.js';
+import { GO_ENV } from './go-env.js';
 
 const FILES = ['go.mod', 'go.sum', 'main.go'];
 const building = new Map<string, Promise<string | undefined>>();
@@ -21,6 +21,8 @@ export interface LabGoTool {
   name: string;
   /** What it is, for progress lines and errors. */
   what: string;
+  /** Whose code it builds (default: the pinned Istio module). */
+  from?: string;
   /** Run once after a build, before the binary takes its place: `out` is the path it will have. */
   after?: (out: string, sourceDir: string) => Promise<void>;
 }
@@ -38,7 +40,7 @@ async function build(tool: LabGoTool, progress: (line: string) => void): Promise
   const out = join(dir, `${tool.name}-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`);
   if (existsSync(out)) return out;
   if ((await execa('go', ['version'], { reject: false })).exitCode !== 0) return undefined;
-  progress(`building lab/${tool.name} (${tool.what}) from the pinned Istio module: first time only…`);
+  progress(`building lab/${tool.name} (${tool.what}) from ${tool.from ?? 'the pinned Istio module'}: first time only…`);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const tmp = `${out}.${process.pid}.tmp`;
   try {

@@ -1,0 +1,92 @@
+/**
+ * A scenario from the user's own repository: ./incidents/payments-503.ts, importing everything
+ * from 'envoy-fault-lab', with its variants beside it in ./incidents/payments-503/. Loaded with
+ * tsx's import API (TypeScript without a build step), type-checked first with the TypeScript the
+ * user's project has (or the lab's), and checked for what a run needs (a default export, every
+ * phase's variant file). Every error names the file and the line.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { LabError, UsageError } from '../errors.js';
+import { registerConfigsDir } from '../envoy/configs-dir.js';
+import type { Scenario } from './scenario.js';
+
+const shown = (file: string) => relative(process.cwd(), file) || file;
+
+/** The first line of the file that mentions `needle` ('phase-name', config: 'variant'), 1-based. */
+function lineOf(file: string, needle: string | undefined): number | undefined {
+  if (!needle) return undefined;
+  const i = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(`'${needle}'`) || l.includes(`"${needle}"`) || l.includes(`\`${needle}\``));
+  return i < 0 ? undefined : i + 1;
+}
+
+const at = (file: string, line?: number) => `${shown(file)}${line ? `:${line}` : ''}`;
+
+export async function loadScenarioFile(given: string): Promise<Scenario> {
+  const file = resolve(given);
+  if (!existsSync(file)) throw new UsageError(`scenario file ${given} does not exist`, { fix: 'give the path of your incident file (e.g. ./incidents/payments-503.ts), or a scenario id (--list)' });
+  if (/\.[cm]?ts$/.test(file)) await typeCheck(file);
+  let mod: { default?: Scenario };
+  try {
+    mod = /\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href);
+  } catch (err) {
+    throw loadError(file, err);
+  }
+  const scenario = mod.default;
+  if (!scenario || typeof scenario !== 'object' || !Array.isArray(scenario.phases) || typeof scenario.id !== 'string') {
+    throw new UsageError(`${at(file)}: the file does not default-export a scenario`, { fix: "end it with: export default defineScenario({ id, title, lab, phases }) (import { defineScenario } from 'envoy-fault-lab')" });
+  }
+  const configs = join(dirname(file), basename(file).replace(/\.[cm]?[jt]s$/, ''));
+  registerConfigsDir(scenario.id, configs);
+  for (const phase of scenario.phases) {
+    for (const variant of [phase.config, typeof phase.peerSidecar === 'string' ? phase.peerSidecar : undefined].filter((v): v is string => !!v)) {
+      if (!existsSync(join(configs, `${variant}.yaml`))) {
+        throw new UsageError(`${at(file, lineOf(file, variant))}: phase "${phase.name}" runs config "${variant}", and ${shown(join(configs, `${variant}.yaml`))} does not exist`, { fix: `write the variant there (its base: may be one of the lab's, e.g. base: envoy-fault-lab:sticky-503/before.yaml)` });
+      }
+    }
+  }
+  return scenario;
+}
+
+/** A thrown error while the file loads, as one UsageError at its file and line. */
+function loadError(file: string, err: unknown): UsageError {
+  if (err instanceof LabError) {
+    // defineScenario's own checks name the phase: point at its line.
+    const phase = /phase "([^"]+)"/.exec(err.message)?.[1];
+    return new UsageError(`${at(file, lineOf(file, phase))}: ${err.message}`, { fix: err.fix, evidence: err.evidence });
+  }
+  const e = err as Error & { errors?: { location?: { line: number; column: number }; text: string }[] };
+  // esbuild (through tsx) reports a syntax error with its location; a runtime error has a stack frame in the file.
+  const located = e.errors?.[0]?.location?.line ?? Number(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+)`).exec(`${e.message}\n${e.stack ?? ''}`)?.[1]);
+  const what = e.errors?.[0]?.text ?? e.message?.split('\n')[0] ?? String(err);
+  return new UsageError(`${at(file, Number.isFinite(located) ? located : undefined)}: the scenario file does not load: ${what}`, { fix: 'fix the file (imports come from "envoy-fault-lab")' });
+}
+
+/** `tsc --noEmit` on the file with the project's TypeScript (the lab's when the project has none). */
+async function typeCheck(file: string): Promise<void> {
+  const tsc = [createRequire(file), createRequire(import.meta.url)].map(tscOf).find((t) => t);
+  if (!tsc) return; // No TypeScript anywhere: tsx still loads it, and runtime errors still name the line.
+  const args = ['--noEmit', '--pretty', 'false', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', file];
+  const r = await execa(process.execPath, [tsc, ...args], { reject: false, all: true, cwd: dirname(file) });
+  if (r.exitCode === 0) return;
+  const errors = String(r.all ?? '').split('\n').filter((l) => /error TS\d+/.test(l));
+  const mine = errors.filter((l) => resolve(dirname(file), l.split('(')[0]!) === file);
+  const first = /\((\d+),\d+\)/.exec((mine[0] ?? errors[0]) ?? '')?.[1];
+  throw new UsageError(`${at(file, mine.length ? Number(first) : undefined)}: the scenario does not type-check (${errors.length} error${errors.length === 1 ? '' : 's'})`, {
+    evidence: (errors.length ? errors : String(r.all ?? '').split('\n')).slice(0, 10).join('\n'),
+    fix: 'fix the types (everything a scenario uses comes from "envoy-fault-lab"; see README, "How to add a scenario")',
+  });
+}
+
+function tscOf(req: NodeRequire): string | undefined {
+  try {
+    const pkg = req.resolve('typescript/package.json');
+    const bin = (JSON.parse(readFileSync(pkg, 'utf8')) as { bin?: { tsc?: string } }).bin?.tsc;
+    return bin ? join(dirname(pkg), bin) : undefined;
+  } catch {
+    return undefined;
+  }
+}
