@@ -31,7 +31,8 @@ export async function loadScenarioFile(given: string): Promise<Scenario> {
   if (/\.[cm]?ts$/.test(file)) await typeCheck(file);
   let mod: { default?: Scenario };
   try {
-    mod = /\.[cm]?ts$/.test(file) ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) : await import(pathToFileURL(file).href);
+    if (/\.[cm]?ts$/.test(file)) await typeScriptLoader();
+    mod = await import(pathToFileURL(file).href);
   } catch (err) {
     throw loadError(file, err);
   }
@@ -49,6 +50,18 @@ export async function loadScenarioFile(given: string): Promise<Scenario> {
     }
   }
   return scenario;
+}
+
+let loader: Promise<void> | undefined;
+/**
+ * TypeScript imports for the rest of this process (tsx's loader, registered once). Not tsx's
+ * namespaced tsImport: that gives the file its own copy of every module it imports, so its
+ * 'envoy-fault-lab' would be a second lab (measured: EvidenceMissing !== EvidenceMissing).
+ * Already there when the lab itself runs under tsx (this repository).
+ */
+function typeScriptLoader(): Promise<void> {
+  loader ??= import.meta.url.endsWith('.ts') ? Promise.resolve() : import('tsx/esm/api').then(({ register }) => void register());
+  return loader;
 }
 
 /** A thrown error while the file loads, as one UsageError at its file and line. */
