@@ -5,10 +5,12 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabError, PrerequisiteError, UsageError } from '../errors.js';
+import { INSTALLED } from '../paths.js';
 
 /** A command whose parse errors become one UsageError (printed by `main`, exit 2). */
 export function cliCommand(name: string, description: string): Command {
-  return new Command(name)
+  // Installed, the same CLI is `npx envoy-fault-lab scenario …` (src/cli/bin.ts): its help says so.
+  return new Command(INSTALLED ? name.replace(/^npm run (\w+) --$/, 'envoy-fault-lab $1') : name)
     .description(description)
     .helpOption('-h, --help', 'this text')
     .exitOverride()

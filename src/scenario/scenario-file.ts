@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -83,7 +84,8 @@ async function typeCheck(file: string): Promise<void> {
   const tsc = [createRequire(file), createRequire(import.meta.url)].map(tscOf).find((t) => t);
   if (!tsc) return; // No TypeScript anywhere: tsx still loads it, and runtime errors still name the line.
   const args = ['--noEmit', '--pretty', 'false', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', file];
-  const r = await execa(process.execPath, [tsc, ...args], { reject: false, all: true, cwd: dirname(file) });
+  // Outside any tsconfig.json: TypeScript ≥ 6 refuses files on the command line beside one (TS5112).
+  const r = await execa(process.execPath, [tsc, ...args], { reject: false, all: true, cwd: tmpdir() });
   if (r.exitCode === 0) return;
   const errors = String(r.all ?? '').split('\n').filter((l) => /error TS\d+/.test(l));
   const mine = errors.filter((l) => resolve(dirname(file), l.split('(')[0]!) === file);
