@@ -87,8 +87,9 @@ async function typeCheck(file: string): Promise<void> {
   // Outside any tsconfig.json: TypeScript ≥ 6 refuses files on the command line beside one (TS5112).
   const r = await execa(process.execPath, [tsc, ...args], { reject: false, all: true, cwd: tmpdir() });
   if (r.exitCode === 0) return;
-  const errors = String(r.all ?? '').split('\n').filter((l) => /error TS\d+/.test(l));
-  const mine = errors.filter((l) => resolve(dirname(file), l.split('(')[0]!) === file);
+  // tsc names files relative to its cwd: say them relative to the user's.
+  const errors = String(r.all ?? '').split('\n').filter((l) => /error TS\d+/.test(l)).map((l) => l.replace(/^[^(]+(?=\(\d+,\d+\))/, (p) => shown(resolve(tmpdir(), p))));
+  const mine = errors.filter((l) => resolve(l.split('(')[0]!) === file);
   const first = /\((\d+),\d+\)/.exec((mine[0] ?? errors[0]) ?? '')?.[1];
   throw new UsageError(`${at(file, mine.length ? Number(first) : undefined)}: the scenario does not type-check (${errors.length} error${errors.length === 1 ? '' : 's'})`, {
     evidence: (errors.length ? errors : String(r.all ?? '').split('\n')).slice(0, 10).join('\n'),

@@ -110,8 +110,8 @@ export interface Scenario {
    * team's own source (a postmortem, a ticket); absent for an incident with none written up.
    */
   seed?: string;
-  /** Public reports (links), or any free-form sources; the report links what is a URL. */
-  reported?: string[];
+  /** Public reports (links), or any free-form sources (one or several); the report links what is a URL. */
+  reported?: string | string[];
   symptom: string;
   cause: string;
   /** How real-world timeouts were scaled down so a phase takes seconds. */

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionlint } from '../../src/go-tools/actionlint.js';
 import { REPO_ROOT } from '../../src/paths.js';
+import { backendsUnderTest } from '../support/backends.js';
 import { scratchProject, userEnv } from '../support/scratch-project.js';
 
 const WORKFLOW = join(REPO_ROOT, '.github/workflows/envoy-upgrade.yml');
@@ -39,15 +40,21 @@ describe('the package in a user project', () => {
     expect(unknown.all).toMatch(/unknown command "frobnicate"/);
   });
 
-  it("runs the user's incident file with npx envoy-fault-lab scenario: exit 0 and report.html", async () => {
-    const r = await lab('scenario', './incidents/payments-504.ts', '--backend', 'netns');
-    expect(r.exitCode, r.all).toBe(0);
-    expect(r.all).toMatch(/before\s+before\s+PASS\s+1\/1/);
-    expect(r.all).toMatch(/fix-timeout-5s\s+fix\s+PASS\s+1\/1/);
-    const runs = readdirSync(join(dir, '.lab-runs')).filter((d) => d.endsWith('-payments-504'));
-    expect(runs).toHaveLength(1);
-    const report = await readFile(join(dir, '.lab-runs', runs[0]!, 'report.html'), 'utf8');
-    expect(report).toContain('PM-1234, our postmortem');
+  it("runs the user's incident file with npx envoy-fault-lab scenario on each backend: exit 0 and report.html", async () => {
+    const backends = (await backendsUnderTest()).filter((b) => !b.unavailable).map((b) => b.kind);
+    expect(backends.length).toBeGreaterThan(0);
+    for (const backend of backends) {
+      const before = new Set(existsSync(join(dir, '.lab-runs')) ? readdirSync(join(dir, '.lab-runs')) : []);
+      const r = await lab('scenario', './incidents/payments-504.ts', '--backend', backend);
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toMatch(new RegExp(`backend: ${backend}`));
+      expect(r.all).toMatch(/before\s+before\s+PASS\s+1\/1/);
+      expect(r.all).toMatch(/fix-timeout-5s\s+fix\s+PASS\s+1\/1/);
+      const runs = readdirSync(join(dir, '.lab-runs')).filter((d) => d.endsWith('-payments-504') && !before.has(d));
+      expect(runs, backend).toHaveLength(1);
+      const report = await readFile(join(dir, '.lab-runs', runs[0]!, 'report.html'), 'utf8');
+      expect(report).toContain('PM-1234, our postmortem');
+    }
   });
 
   it("runs it from the project's own vitest file (phaseTests): every phase a passing test", async () => {
@@ -65,7 +72,7 @@ describe('the package in a user project', () => {
   it('names the file and line of a bad scenario, exit 2, before any lab starts', async () => {
     const good = await readFile(join(dir, 'incidents/payments-504.ts'), 'utf8');
     const cases: [string, string, RegExp][] = [
-      ['typed.ts', good.replace("reported: ['PM-1234, our postmortem'],", "reported: 'PM-1234',"), /typed\.ts:\d+: the scenario does not type-check/],
+      ['typed.ts', good.replace("timeScaling: 'none", "timeScaling: 15, x: 'none"), /typed\.ts:\d+: the scenario does not type-check/],
       ['variant.ts', good.replace("config: 'fix',", "config: 'fix-v2',"), /variant\.ts:\d+: phase "fix-timeout-5s" runs config "fix-v2", and .*variant\/fix-v2\.yaml does not exist/],
       ['unchecked.ts', good.replace(/expect: \[\n\s+routeHas\('fix in force[\s\S]*?\n      \],/, 'expect: [],'), /unchecked\.ts:\d+: scenario payments-504: phase "fix-timeout-5s" has no checks/],
     ];

@@ -28,7 +28,7 @@ export async function runReportHtml(runDir: string, o: RunReportInput): Promise<
   const body = html`<h1>${s.id}: ${s.title}</h1>
     <p class="meta" title="${o.envoy}">Envoy ${o.results[0]?.envoyVersion ?? '?'} · ${o.backend} backend · ${new Date().toISOString()}</p>
     <dl><dt>Symptom</dt><dd>${s.symptom}</dd><dt>Cause</dt><dd>${s.cause}</dd><dt>Time scaling</dt><dd>${s.timeScaling}</dd>
-    ${s.seed ? html`<dt>Seed</dt><dd>${s.seed}</dd>` : ''}${s.reported?.length ? html`<dt>Reported</dt><dd>${s.reported.map((u, i) => html`${i ? ', ' : ''}${/^https?:\/\//.test(u) ? html`<a href="${u}">${u.replace('https://github.com/', '')}</a>` : u}`)}</dd>` : ''}</dl>
+    ${s.seed ? html`<dt>Seed</dt><dd>${s.seed}</dd>` : ''}${s.reported?.length ? html`<dt>Reported</dt><dd>${[s.reported].flat().map((u, i) => html`${i ? ', ' : ''}${/^https?:\/\//.test(u) ? html`<a href="${u}">${u.replace('https://github.com/', '')}</a>` : u}`)}</dd>` : ''}</dl>
     <table class="summary"><tr><th>phase</th><th>kind</th><th>verdict</th><th>what it shows</th></tr>${o.results.map(
       (r) => html`<tr><td><a href="#${phaseAnchor(r, o.repeat)}">${r.phase}${o.repeat > 1 ? ` #${r.iteration}` : ''}</a></td><td>${r.kind}</td><td><span class="badge ${r.status}">${STATUS_WORD[r.status]}</span></td><td>${r.title}</td></tr>`,
     )}</table>

@@ -18,7 +18,7 @@ const ROUTE = { route: '8080', domain: 'app.test', field: 'timeout' };
 export default defineScenario({
   id: 'payments-504',
   title: 'Checkout to payments: 504 after exactly 1 s',
-  reported: ['PM-1234, our postmortem'],
+  reported: 'PM-1234, our postmortem',
   symptom: 'POST /charge answered 504 "upstream request timeout" after 1.0 s',
   cause: 'a VirtualService timeout of 1 s, below the service’s slowest call (1.5 s)',
   timeScaling: 'none: the service takes 1.5 s, as in production',
