@@ -63,6 +63,18 @@ describe('the package in a user project', () => {
     expect(r.all).toMatch(/Tests\s+.*2 passed/);
   });
 
+  it("fails a regressed fix with the verdict's evidence as the test's message", async () => {
+    await execa('cp', ['-r', join(dir, 'incidents/payments-504'), join(dir, 'regressed')]);
+    const fix = join(dir, 'regressed/fix.yaml');
+    await writeFile(fix, (await readFile(fix, 'utf8')).replace('timeout: 5s', 'timeout: 1s'));
+    await writeFile(join(dir, 'regressed.test.ts'), "import { phaseTests } from 'envoy-fault-lab/vitest';\nimport payments504 from './incidents/payments-504.js';\nphaseTests(payments504, { configs: './regressed', phases: ['fix-timeout-5s'], backend: 'netns' });\n");
+    const r = await execa('npx', ['vitest', 'run', 'regressed.test.ts'], { cwd: dir, reject: false, all: true, env: userEnv() });
+    await rm(join(dir, 'regressed.test.ts'));
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toMatch(/fix-timeout-5s: 0\/1 as documented/);
+    expect(r.all).toMatch(/✗ fix in force: the route times out at 5 s\s+route "8080" app\.test: timeout = "1s"/);
+  });
+
   it('matrix --scenarios adds the folder to the catalogue (the workflow runs it so)', async () => {
     const r = await execa('npx', ['envoy-fault-lab', 'matrix', '--scenarios', './incidents', '--scenario', 'payments-504', '--backend', 'netns'], { cwd: dir, reject: false, all: true, env: userEnv() });
     expect(r.exitCode, r.all).toBe(0);
