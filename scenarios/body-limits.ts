@@ -17,7 +17,7 @@
  *           cluster alone leaves both the 413 and the 500 (measured). Neither answer carries a
  *           response flag: the access log says "-" and only the details name the limit.
  */
-import { defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
+import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const MIB2 = 2 * 1024 * 1024;
 const upload = serviceRequest('/upload', { method: 'POST', headers: [['content-type', 'application/octet-stream']], body: 'u'.repeat(MIB2), label: 'POST /upload (2 MiB)' });
@@ -45,6 +45,7 @@ export default defineScenario({
       signature: {
         says: "a body-reading filter buffered a request over per_connection_buffer_limit_bytes (1 MiB): Envoy answered 413",
         entries: { code: 413, details: /request_payload_too_large/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_rq_too_large$/, 'the HCM counted requests too large to buffer (downstream_rq_too_large, the 413s)')],
       },
       run: sendThreeTimes(upload),
       expect: [
@@ -62,6 +63,7 @@ export default defineScenario({
       signature: {
         says: 'a body-reading filter buffered a response over per_connection_buffer_limit_bytes (1 MiB): Envoy answered 500',
         entries: { code: 500, details: /response_payload_too_large/ },
+        counters: [counterShapes.counted(/^http\..+\.rs_too_large$/, 'the HCM counted responses too large to buffer (rs_too_large, the 500s)')],
       },
       upstreams: BIG_RESPONSE,
       run: sendThreeTimes(download),

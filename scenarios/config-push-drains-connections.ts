@@ -18,7 +18,7 @@
  *           alone, or a change to another listener, leaves the open connection alone.
  * Time      drainDuration 45 s → the lab's --drain-time-s 2.
  */
-import { check, defineScenario, everyAccessEntry, variantPath, type Check, type Lab } from '../src/index.js';
+import { check, type Check, counterShapes, defineScenario, everyAccessEntry, type Lab, variantPath } from '../src/index.js';
 
 const APP_PORT = 8080;
 const DRAIN_MS = 2000; // the lab's --drain-time-s
@@ -89,6 +89,7 @@ export default defineScenario({
       signature: {
         says: 'long-lived connections closed by Envoy at the end of a filter-chain drain: a config push changed the chain they were on',
         entries: { flags: 'DC', details: /filter_chain_is_being_removed|purging_socket_that_have_not_progressed_to_connections/ },
+        counters: [counterShapes.counted(/^listener_manager\.listener_modified$/, 'a config push modified a listener (listener_manager.listener_modified)')],
       },
       run: holdThenPush('push-authz-edit', 'AuthorizationPolicy deny-admin edited'),
       expect: [

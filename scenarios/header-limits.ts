@@ -19,7 +19,7 @@
  *           one gets 502 (response block 80 KiB, not 60); 100 headers; envoy --mode validate
  *           accepts max_request_headers_kb up to 8192 (PR#5859's cap was 96).
  */
-import { signatureFacts, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
+import { configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const COOKIE_KB = 70;
 const HEADERS = 101;
@@ -64,6 +64,8 @@ export default defineScenario({
       signature: {
         says: "a request header block over the HCM's max_request_headers_kb (60 KiB)",
         entries: { code: 431, flags: 'DPE', details: /headers_too_large/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the header block refused by the codec)')],
+        config: [configShapes.requestHeadersCapped()],
       },
       run: sendThreeTimes(bigCookie),
       expect: [
@@ -80,6 +82,8 @@ export default defineScenario({
       signature: {
         says: "more request headers than the HCM's max_headers_count (100)",
         entries: { code: 431, flags: 'DPE', details: /too_many_headers/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the header count refused by the codec)')],
+        config: [configShapes.requestHeaderCountCapped()],
       },
       run: sendThreeTimes(tooMany),
       expect: [
@@ -97,6 +101,7 @@ export default defineScenario({
         says: "a response header block over the cluster's limit (80 KiB): Envoy cannot read the app's answer (the log alone cannot tell it from a protocol mismatch)",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, 'the cluster counted upstream protocol errors (the response header block refused by the codec)')],
       },
       upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
       run: sendThreeTimes(plain),

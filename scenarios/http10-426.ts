@@ -15,7 +15,7 @@
  * The app's HTTP/1.0 client times, from its own side, the first byte, the last byte and the
  * server's close; the upstream answers without Content-Length, so the close ends the body.
  */
-import { check, configHas, defineScenario, everyAccessEntry, everyRequest, servedNothing, type Check, type Lab, type RequestEntry } from '../src/index.js';
+import { check, type Check, configHas, configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, type Lab, type RequestEntry, servedNothing } from '../src/index.js';
 
 const CALLS = 4;
 const LOCAL = 2;
@@ -68,6 +68,8 @@ export default defineScenario({
       signature: {
         says: 'an HTTP/1.0 call refused by the HCM (accept_http_10 off: PILOT_HTTP10 unset)',
         entries: { code: 426, flags: 'DPE', details: /low_version/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the HTTP/1.0 request refused)')],
+        config: [configShapes.refusesHttp10()],
       },
       run: http10Calls,
       expect: [

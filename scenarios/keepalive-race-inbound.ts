@@ -17,7 +17,7 @@
  * Time scaling: the app's idle timeout (Tomcat 60 s) → 1 s; the caller pauses 1.3 s; the fix's
  * 20 s → 0.5 s.
  */
-import { signatureFacts, callsWithIdleGaps, check, counterGrew, defineScenario, everyRequestOk, faultNeverFired, podServingCallers, raceLost, raceRateMeasured, SWEEP, sweepIdleGaps, type RaceTarget } from '../src/index.js';
+import { callsWithIdleGaps, check, counterGrew, counterShapes, defineScenario, everyRequestOk, faultNeverFired, podServingCallers, raceLost, raceRateMeasured, type RaceTarget, signatureFacts, SWEEP, sweepIdleGaps } from '../src/index.js';
 
 const APP_PORT = 8080;
 /** A caller outside the pod calls the app on the pod's address; the app's own server is the one that gives up. */
@@ -45,6 +45,7 @@ export default defineScenario({
         says: "the app's server closed a kept-alive connection as its sidecar's inbound cluster reused it: the app's keep-alive shorter than the inbound idle timeout (1 h)",
         entries: { code: 503, flags: 'UC', details: /^upstream_reset_before_response_started\{connection_termination\}$/, cluster: /^inbound\|/ },
         facts: [signatureFacts.onAReusedUpstreamConnection()],
+        counters: [counterShapes.counted(/^cluster\.inbound\|.+\.upstream_cx_destroy_remote_with_active_rq$/, 'the inbound cluster counted connections the app closed under a request')],
       },
       run: calls,
       expect: raceLost(TARGET),

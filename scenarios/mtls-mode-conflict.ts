@@ -20,7 +20,7 @@
  * its workload certificate from the lab CA over SDS (`default`, `ROOTCA`, as pilot-agent serves
  * them). The mTLS is real: each side's access log names the peer's SPIFFE id from its certificate.
  */
-import { check, clusterStat, signatureFacts, counterGrew, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, noAccessEntries, outcomeCounts, SERVICE_URL, type AccessLogEntry, type Check, type Lab } from '../src/index.js';
+import { type AccessLogEntry, type Check, check, clusterStat, counterGrew, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, noAccessEntries, outcomeCounts, SERVICE_URL, signatureFacts } from '../src/index.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/sleep';
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/app';
@@ -86,6 +86,7 @@ export default defineScenario({
         says: 'plaintext from the client sidecar to a server that requires mTLS (DestinationRule tls DISABLE against STRICT): the server closes each connection',
         entries: { code: 503, flags: 'UC', details: /connection_termination/ },
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
+        counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_destroy_remote_with_active_rq$/, "the client's cluster counted connections the server closed under a request")],
       },
       run: tenCalls,
       expect: [
@@ -122,6 +123,7 @@ export default defineScenario({
         says: 'mTLS sent to an endpoint that speaks plaintext (a pod without a sidecar): the TLS handshake fails',
         entries: { code: 503, flags: 'UF', details: /WRONG_VERSION_NUMBER/ },
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
+        counters: [counterShapes.counted(/^cluster\.outbound\|.+\.ssl\.connection_error$/, "the client's cluster counted TLS connection errors (the handshake with a plaintext endpoint)")],
       },
       run: tenCalls,
       expect: [

@@ -18,7 +18,7 @@
  *           version number", but the 400 is the app's: http_inspector finds no HTTP in a
  *           ClientHello and the listener's default chain (PassthroughCluster) carries it to the app.
  */
-import { signatureFacts, accessIn, check, clusterStat, counterGrew, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { accessIn, check, clusterStat, counterGrew, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, sendThreeTimes, serviceRequest, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const call = serviceRequest('/orders', { label: 'GET /orders' });
 /** The app speaks only HTTP/2 without TLS (h2c), as a gRPC server does. */
@@ -61,6 +61,7 @@ export default defineScenario({
         says: "the port's declared protocol is not what the app speaks (HTTP for an h2c app, or HTTP2 for an HTTP/1.1 app): every call to it fails",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, "the cluster counted upstream protocol errors (the app's answer in another protocol)")],
       },
       upstreams: H2C_ONLY_APP,
       run: sendThreeTimes(call),
@@ -94,6 +95,7 @@ export default defineScenario({
         says: "the port's declared protocol is not what the app speaks (HTTP2 for an HTTP/1.1 app, or HTTP for an h2c app): every call to it fails",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, "the cluster counted upstream protocol errors (the app's answer in another protocol)")],
       },
       upstreams: HTTP1_APP,
       run: sendThreeTimes(call),

@@ -14,7 +14,7 @@
  * requests at most, bounded in time), through the sidecar's inbound side. The accepted rate is
  * measured from second 2 to second 6, after the bucket's initial 100 tokens are spent.
  */
-import { check, counterGrew, defineScenario, EvidenceMissing, everyAccessEntry, podServingCallers, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { check, type Check, counterGrew, counterShapes, defineScenario, everyAccessEntry, type Evidence, EvidenceMissing, type Lab, podServingCallers, type RequestEntry } from '../src/index.js';
 
 const APP_PORT = 8080;
 const LIMIT_RPS = 100;
@@ -126,6 +126,7 @@ export default defineScenario({
       signature: {
         says: "the local rate limit refused the excess (check the accepted rate against the limit)",
         entries: { code: 429, flags: 'RL', details: /local_rate_limited/ },
+        counters: [counterShapes.counted(/^http_local_rate_limit(er)?\..*rate_limited$/, 'the local rate limit counted refused requests (rate_limited)')],
       },
       run: offeredLoad,
       // 200/s held steady for 6 s: beside other labs on two cores the caller cannot hold it (measured: UNKNOWN with four labs).

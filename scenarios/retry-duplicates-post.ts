@@ -19,7 +19,7 @@
  * The service is the lab's programmable upstream: it does the work (counted per method and path),
  * then answers 503 (or resets the connection); in the fix it de-duplicates by Idempotency-Key.
  */
-import { clusterStat, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, routeHas, serviceRequest, upstreamCounted, type Check, type Lab } from '../src/index.js';
+import { type Check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, type Lab, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const PAYMENTS = 5;
 const PAY = 'POST /pay';
@@ -74,6 +74,7 @@ export default defineScenario({
       signature: {
         says: 'a POST retried on a 5xx: the service did the work once per attempt',
         entries: { method: 'POST', code: 503, flags: 'URX', details: /via_upstream/ },
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_retry$/, 'the cluster counted retries (upstream_rq_retry)')],
       },
       run: pay,
       expect: [
@@ -93,6 +94,7 @@ export default defineScenario({
       signature: {
         says: 'a POST retried on a reset after the service did the work: the work done once per attempt',
         entries: { method: 'POST', code: 503, flags: 'URX,UC', details: /connection_termination/ },
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_retry$/, 'the cluster counted retries (upstream_rq_retry)')],
       },
       upstreams: { app: { http: { responses: Array(PAYMENTS * 3).fill('reset') } } },
       run: pay,

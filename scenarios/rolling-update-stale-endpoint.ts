@@ -28,7 +28,7 @@
  * istiod renders it, and under --istio the lab changes the ServiceEntry's endpoints so that
  * istiod itself pushes.
  */
-import { blackhole, check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, describeAccess, everyAccessEntry, everyRequest, faultFired, faultNeverFired, hostsFlagged, hostsListed, isOk, outcomeCounts, requestsIn, signatureFacts, SERVICE_CLUSTER, SERVICE_URL, stop, type AccessLogEntry, type Check, type Evidence, type Fault, type Lab } from '../src/index.js';
+import { type AccessLogEntry, blackhole, type Check, check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, describeAccess, everyAccessEntry, everyRequest, type Evidence, type Fault, faultFired, faultNeverFired, hostsFlagged, hostsListed, isOk, type Lab, outcomeCounts, requestsIn, SERVICE_CLUSTER, SERVICE_URL, signatureFacts, stop } from '../src/index.js';
 
 const EVERY_MS = 50;
 const EDS_LAG_MS = 1500;
@@ -197,6 +197,7 @@ export default defineScenario({
         says: "the service's only endpoint has gone and every retry hits it too (a one-replica rollout, EDS lagging)",
         entries: { code: 503, flags: 'UF,URX' },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.failuresBetweenSuccesses()],
+        counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_none_healthy$/, "the service's cluster counted requests with no healthy host left (upstream_cx_none_healthy)")],
       },
       run: onlyPodReplaced,
       expect: [

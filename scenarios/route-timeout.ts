@@ -17,7 +17,7 @@
  * Not time-scaled: Envoy's own 15 s default is the subject. The service takes 16 s (a report that
  * runs 16 s); the stream sends a line every 1.1 s, 16 lines.
  */
-import { check, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { check, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const DEFAULT_MS = 15_000;
 const SLOW_MS = 16_000;
@@ -81,6 +81,7 @@ export default defineScenario({
       signature: {
         says: 'a streaming response cut at the route timeout (15 s) after its headers',
         entries: { code: 200, flags: 'UT', duration: { near: 15_000, within: 500 } },
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_timeout$/, 'the cluster counted route timeouts (upstream_rq_timeout)')],
       },
       upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
       run: oneSlowCall('/export'),

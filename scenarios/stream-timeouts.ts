@@ -16,7 +16,7 @@
  * Time scaling: stream_idle_timeout 5 min → 2 s, max_stream_duration 2 min → 2 s; the service
  * pauses 3 s (before its headers, or between lines) or sends a line every 0.5-1 s.
  */
-import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, serviceRequest, upstreamCounted, type Lab } from '../src/index.js';
+import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const LIMIT_MS = 2000;
 
@@ -73,6 +73,7 @@ export default defineScenario({
       signature: {
         says: "the HCM's stream_idle_timeout cut a response that paused mid-body",
         entries: { code: 200, flags: 'SI', details: /stream_idle_timeout/ },
+        counters: [counterShapes.counted(/^http\..+\.downstream_rq_idle_timeout$/, 'the HCM counted streams ended by its idle timeout')],
       },
       upstreams: { app: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
       run: openStream,

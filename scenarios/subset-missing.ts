@@ -18,7 +18,7 @@
  * The pods: app-1 labelled version=v1, app-2 version=v2 (their ServiceEntry endpoints carry the
  * labels under --istio). The app calls the service 10 times, 100 ms apart.
  */
-import { signatureFacts, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, routeHas, serviceRequest, type Lab } from '../src/index.js';
+import { configShapes, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, routeHas, serviceRequest, signatureFacts } from '../src/index.js';
 
 const CALLS = 10;
 const V2 = 'outbound|8080|v2|app.test';
@@ -63,6 +63,8 @@ export default defineScenario({
         says: 'the route names a subset cluster Envoy does not have (no DestinationRule defines it): permanent',
         entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
         facts: [signatureFacts.noSuccessAfterTheFirstFailure()],
+        counters: [counterShapes.counted(/^http\..+\.no_cluster$/, 'the router counted requests to a cluster it does not have (no_cluster)')],
+        config: [configShapes.routeToMissingCluster()],
       },
       run: tenCalls,
       expect: [
@@ -80,6 +82,7 @@ export default defineScenario({
       signature: {
         says: "the subset's selector matches no pod: the cluster has no endpoints",
         entries: { code: 503, flags: 'UH', details: /no_healthy_upstream/ },
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_none_healthy$/, 'the cluster counted requests with no healthy host (upstream_cx_none_healthy)')],
       },
       run: tenCalls,
       expect: [

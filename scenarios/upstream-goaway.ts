@@ -21,7 +21,7 @@
  *           (measured: 3 of 200 calls in one run, under --istio on docker; none in most runs).
  * Time      The ALB's 10,000 requests per connection scaled to 10; 10 bursts of 20 calls at once.
  */
-import { signatureFacts, check, clusterStat, counterGrew, defineScenario, everyAccessEntry, everyRequest, isOk, outcomeCounts, serviceRequest, upstreamCounted, upstreamCountsOf, type AccessLogEntry, type Lab } from '../src/index.js';
+import { type AccessLogEntry, check, clusterStat, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, outcomeCounts, serviceRequest, signatureFacts, upstreamCounted, upstreamCountsOf } from '../src/index.js';
 
 const LIMIT = 10;
 const BURSTS = 10;
@@ -74,6 +74,7 @@ export default defineScenario({
         says: 'streams lost at an HTTP/2 GOAWAY (a service or load balancer closing each connection after N requests), not retried',
         entries: { code: 503, flags: 'UR', details: /remote_refused_stream_reset/ },
         facts: [signatureFacts.othersToTheClusterSucceed()],
+        counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_close_notify$/, 'the cluster counted connections the service closed with a GOAWAY (upstream_cx_close_notify)')],
       },
       run: load,
       expect: [

@@ -21,7 +21,7 @@
  *           HTTP/2 connection plain calls use. Today's istiod allows websocket on every HCM: under
  *           --istio the before is an EnvoyFilter that disables it on the route (same 403).
  */
-import { signatureFacts, accessIn, chatThreeTimes, check, compareVersions, defineScenario, describeAccess, distinct, outcomeCounts, everyAccessEntry, everyRequest, serviceRequest, serviceWebSocket, upstreamCounted, type Lab } from '../src/index.js';
+import { accessIn, chatThreeTimes, check, compareVersions, configShapes, counterShapes, defineScenario, describeAccess, distinct, everyAccessEntry, everyRequest, type Lab, outcomeCounts, serviceRequest, serviceWebSocket, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
 const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
@@ -68,6 +68,8 @@ export default defineScenario({
       signature: {
         says: 'a WebSocket handshake refused by the HCM itself: no upgrade_configs for websocket (or a filter disabling it on the route)',
         entries: { code: 403, details: /upgrade_failed/, noUpstreamHost: true },
+        counters: [counterShapes.counted(/^http\..+\.downstream_rq_ws_on_non_ws_route$/, 'the HCM counted WebSocket upgrades on a route without them (downstream_rq_ws_on_non_ws_route)')],
+        config: [configShapes.noWebSocketUpgrade()],
       },
       run: chatThreeTimes(chat),
       expect: [
@@ -97,6 +99,7 @@ export default defineScenario({
         says: "some calls to an HTTP/2 cluster reset by the app's HTTP/2 server while plain calls work: WebSockets over h2 (extended CONNECT) to an app that does not allow them",
         entries: { code: [502, 503], details: /protocol_error|remote_reset/ },
         facts: [signatureFacts.othersToTheClusterSucceed()],
+        counters: [counterShapes.counted(/^cluster\..+\.http2\.rx_reset$/, 'the HTTP/2 cluster counted streams the app reset (http2.rx_reset)')],
       },
       upstreams: H2C_APP,
       run: plainCallThenChats,

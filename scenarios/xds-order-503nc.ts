@@ -17,7 +17,7 @@
  * can be pushed in any order and Envoy takes each on its own (lab.pushConfig). The change is
  * canary-v2.yaml: a new cluster (subset v2) and the route that sends the traffic to it.
  */
-import { signatureFacts, check, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, isOk, markerT, outcomeCounts, variantPath, type Check, type Lab, type XdsKind } from '../src/index.js';
+import { check, type Check, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, markerT, outcomeCounts, signatureFacts, variantPath, type XdsKind } from '../src/index.js';
 
 const SERVICE = 'reviews.test';
 const STAT_PREFIX = 'outbound_0.0.0.0_8080';
@@ -92,6 +92,7 @@ export default defineScenario({
         says: 'a route pushed before its cluster (RDS before CDS): 503 NC for the moments between the two',
         entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
         facts: [signatureFacts.failuresBetweenSuccesses()],
+        counters: [counterShapes.counted(/^http\..+\.no_cluster$/, 'the router counted requests to a cluster it did not have yet (no_cluster)')],
       },
       run: changeWhileCalling(['rds', 'cds']),
       expect: [

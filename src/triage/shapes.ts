@@ -31,9 +31,58 @@ export interface CounterShape {
 export const configOfDump = (dump: Json): EnvoyResources => resourcesOfDump(dump);
 
 const portOf = (l: Json): number | undefined => l?.address?.socket_address?.port_value;
+const HCM_NAME = 'envoy.filters.network.http_connection_manager';
+/** Istio's own HTTP listeners (admin, debug, agent, health, Prometheus): no app traffic passes them. */
+const ISTIO_OWN_PORTS = [15000, 15004, 15020, 15021, 15090];
+/** Every HTTP connection manager of the dump's listeners that app traffic passes, with its listener's name. */
+const hcmsOf = (c: EnvoyResources): { listener: string; hcm: Json }[] =>
+  c.listeners.filter((l: Json) => !ISTIO_OWN_PORTS.includes(portOf(l) ?? -1)).flatMap((l: Json) => [...(l.filter_chains ?? []), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((ch: Json) => (ch.filters ?? []).filter((f: Json) => f.name === HCM_NAME).map((f: Json) => ({ listener: String(l.name), hcm: f.typed_config ?? {} }))));
+/**
+ * Some HCM has the setting `lacks` describes: holds when at least one does (the user's service may
+ * be on any port, so no port is assumed).
+ */
+const someHcm = (says: string, lacks: (hcm: Json) => boolean): ConfigShape => ({
+  says,
+  holds: (c) => {
+    const all = hcmsOf(c);
+    const hit = all.filter(({ hcm }) => lacks(hcm));
+    return { holds: hit.length > 0, evidence: hit.length ? `${hit.length} of ${all.length} HTTP listener(s), e.g. ${[...new Set(hit.map((h) => h.listener))].slice(0, 3).join(', ')}` : `none of ${all.length} HTTP listener(s)` };
+  },
+});
 const tcpProxyCluster = (chain: Json): string | undefined => (chain?.filters ?? []).find((f: Json) => f.name === 'envoy.filters.network.tcp_proxy')?.typed_config?.cluster;
 
 export const configShapes = {
+  /**
+   * WebSocket upgrades off for some traffic: an HCM without `upgrade_configs` for websocket, or a
+   * route that turns them off (what istiod renders for a port declared other than HTTP/1.1
+   * upgrades allow). Envoy then answers the handshake 403 itself.
+   */
+  noWebSocketUpgrade: (): ConfigShape => ({
+    says: 'WebSocket upgrades are off on an HTTP listener or route (no upgrade_configs websocket, or enabled: false)',
+    holds: (c) => {
+      const websocket = (list: Json[] | undefined) => (list ?? []).find((u: Json) => u.upgrade_type === 'websocket');
+      const hcms = hcmsOf(c).filter(({ hcm }) => websocket(hcm.upgrade_configs)?.enabled === false || !websocket(hcm.upgrade_configs));
+      const routes = c.routes.flatMap((r: Json) => (r.virtual_hosts ?? []).flatMap((v: Json) => (v.routes ?? []).filter((rt: Json) => websocket(rt.route?.upgrade_configs)?.enabled === false).map(() => `route ${r.name} ${v.name}`)));
+      const off = [...hcms.map((h) => `listener ${h.listener}`), ...routes];
+      return { holds: off.length > 0, evidence: off.length ? `off on ${off.slice(0, 3).join(', ')}${off.length > 3 ? ` (+${off.length - 3})` : ''}` : 'every HTTP listener and route allows them' };
+    },
+  }),
+  /** An HCM that refuses HTTP/1.0 (accept_http_10 not set: Istio without PILOT_HTTP10). */
+  refusesHttp10: (): ConfigShape => someHcm('an HTTP listener refuses HTTP/1.0 (http_protocol_options.accept_http_10 not set)', (h) => h.http_protocol_options?.accept_http_10 !== true),
+  /** An HCM whose request-header limit is Envoy's default or lower (60 KiB; Istio sets none). */
+  requestHeadersCapped: (kb = 60): ConfigShape => someHcm(`an HTTP listener caps request headers at ${kb} KiB or less (max_request_headers_kb, default 60)`, (h) => (h.max_request_headers_kb ?? 60) <= kb),
+  /** An HCM whose header-count limit is Envoy's default or lower (100; Istio sets none). */
+  requestHeaderCountCapped: (count = 100): ConfigShape => someHcm(`an HTTP listener caps a request at ${count} headers or fewer (common_http_protocol_options.max_headers_count, default 100)`, (h) => (h.common_http_protocol_options?.max_headers_count ?? 100) <= count),
+  /** A route that sends traffic to a cluster the sidecar does not have (a subset no DestinationRule defines). */
+  routeToMissingCluster: (): ConfigShape => ({
+    says: 'a route names a cluster the sidecar does not have',
+    holds: (c) => {
+      const clusters = new Set(c.clusters.map((x: Json) => x.name));
+      const named = c.routes.flatMap((r: Json) => (r.virtual_hosts ?? []).flatMap((v: Json) => (v.routes ?? []).flatMap((rt: Json) => [rt.route?.cluster, ...(rt.route?.weighted_clusters?.clusters ?? []).map((w: Json) => w.name)]))).filter(Boolean) as string[];
+      const missing = [...new Set(named.filter((n) => !clusters.has(n)))];
+      return { holds: missing.length > 0, evidence: missing.length ? `routes name ${missing.slice(0, 3).join(', ')}, absent from ${clusters.size} cluster(s)` : `all ${new Set(named).size} cluster(s) the routes name exist` };
+    },
+  }),
   /** ALLOW_ANY on an HTTP port: the port's route sends any host it does not know to PassthroughCluster (ORIGINAL_DST). */
   unknownHostsToPassthrough: (port: number): ConfigShape => ({
     says: `route ${port} sends hosts it does not know to PassthroughCluster`,
