@@ -39,10 +39,7 @@ export const isScenarioFile = (arg: string) => /\.[cm]?[jt]s$/.test(arg) || arg.
 
 /** Loads a user's scenario file and adds it to the ids every CLI sees; returns its scenario. */
 export async function addScenarioFile(file: string): Promise<Scenario> {
-  const scenario = await loadScenarioFile(file);
-  if (builtInIds().includes(scenario.id)) {
-    throw new UsageError(`${file}: scenario id "${scenario.id}" is already one of the lab's own scenarios`, { fix: `give yours another id (e.g. "our-${scenario.id}"); reuse the lab's configs with base: envoy-fault-lab:${scenario.id}/<variant>.yaml` });
-  }
+  const scenario = await loadScenarioFile(file, builtInIds());
   outside.set(scenario.id, scenario);
   return scenario;
 }

@@ -26,9 +26,11 @@ function lineOf(file: string, needle: string | undefined): number | undefined {
 
 const at = (file: string, line?: number) => `${shown(file)}${line ? `:${line}` : ''}`;
 
-export async function loadScenarioFile(given: string): Promise<Scenario> {
+/** `builtIn`: the lab's own ids, which a user's scenario may not take. */
+export async function loadScenarioFile(given: string, builtIn: string[] = []): Promise<Scenario> {
   const file = resolve(given);
   if (!existsSync(file)) throw new UsageError(`scenario file ${given} does not exist`, { fix: 'give the path of your incident file (e.g. ./incidents/payments-503.ts), or a scenario id (--list)' });
+  assertEsmContext(file);
   if (/\.[cm]?ts$/.test(file)) await typeCheck(file);
   let mod: { default?: Scenario };
   try {
@@ -41,6 +43,9 @@ export async function loadScenarioFile(given: string): Promise<Scenario> {
   if (!scenario || typeof scenario !== 'object' || !Array.isArray(scenario.phases) || typeof scenario.id !== 'string') {
     throw new UsageError(`${at(file)}: the file does not default-export a scenario`, { fix: "end it with: export default defineScenario({ id, title, lab, phases }) (import { defineScenario } from 'envoy-fault-lab')" });
   }
+  if (builtIn.includes(scenario.id)) {
+    throw new UsageError(`${at(file, lineOf(file, scenario.id))}: scenario id "${scenario.id}" is already one of the lab's own scenarios`, { fix: `give yours another id (e.g. "our-${scenario.id}"); reuse the lab's configs with base: envoy-fault-lab:${scenario.id}/<variant>.yaml` });
+  }
   const configs = join(dirname(file), basename(file).replace(/\.[cm]?[jt]s$/, ''));
   registerConfigsDir(scenario.id, configs);
   for (const phase of scenario.phases) {
@@ -51,6 +56,26 @@ export async function loadScenarioFile(given: string): Promise<Scenario> {
     }
   }
   return scenario;
+}
+
+/**
+ * A .ts or .js file is an ES module only under a package.json with "type": "module"; otherwise
+ * tsx and Node load it as CommonJS, and its import of the lab (an ES module) fails in Node's
+ * require(esm) with a message about cycles (measured). Said plainly, before loading.
+ */
+function assertEsmContext(file: string): void {
+  if (/\.m[jt]s$/.test(file)) return;
+  let dir = dirname(file);
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      const type = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type;
+      if (type === 'module') return;
+      throw new UsageError(`${at(file)}: loads as CommonJS (${shown(pkg)} has no "type": "module"), and envoy-fault-lab is an ES module`, { fix: `add "type": "module" to ${shown(pkg)}, or name the file ${basename(file).replace(/\.([jt])s$/, '.m$1s')}` });
+    }
+    if (dirname(dir) === dir) throw new UsageError(`${at(file)}: loads as CommonJS (no package.json above it), and envoy-fault-lab is an ES module`, { fix: `add a package.json with "type": "module" to your project, or name the file ${basename(file).replace(/\.([jt])s$/, '.m$1s')}` });
+    dir = dirname(dir);
+  }
 }
 
 let loader: Promise<void> | undefined;

@@ -98,6 +98,13 @@ describe('the package in a user project', () => {
       expect(r.all, 'no stack trace').not.toMatch(/\n\s+at /);
       expect(r.all, 'no lab started').not.toMatch(/lab \w+ up/);
     }
+    // A project without "type": "module" loads .ts as CommonJS: said plainly, with both ways out.
+    await execa('mkdir', ['-p', join(dir, 'cjs')]);
+    await writeFile(join(dir, 'cjs/package.json'), '{"name": "cjs-part"}');
+    await writeFile(join(dir, 'cjs/payments-504.ts'), good);
+    const cjs = await lab('scenario', './cjs/payments-504.ts', '--backend', 'netns');
+    expect(cjs.exitCode, cjs.all).toBe(2);
+    expect(cjs.all).toMatch(/cjs\/payments-504\.ts: loads as CommonJS \(cjs\/package\.json has no "type": "module"\)[\s\S]*or name the file payments-504\.mts/);
   });
 });
 

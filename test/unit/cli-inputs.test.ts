@@ -68,4 +68,26 @@ describe('CLI input errors (triage, matrix merge, --config)', () => {
     expect(r.stderr).not.toMatch(/lab \w+ up on/);
     noStackTrace(r.stderr);
   });
+
+  it('scenario with a scenario file that does not exist, or --scenarios of a missing or empty folder: exit 2', async () => {
+    const missing = await run('scenario', ['./incidents/nope.ts']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/scenario file \.\/incidents\/nope\.ts does not exist/);
+    noStackTrace(missing.stderr);
+    const folder = await run('matrix', ['--scenarios', '/nonexistent-efl-folder']);
+    expect(folder.exitCode).toBe(2);
+    expect(folder.stderr).toMatch(/--scenarios \/nonexistent-efl-folder: no such folder/);
+    const empty = await run('scenario', ['--scenarios', await mkdtemp(join(tmpdir(), 'efl-empty-')), '--list']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/has no scenario files/);
+  });
+
+  it('a scenario file whose id is one of the lab\'s own: exit 2, says how to reuse its configs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'efl-own-'));
+    await writeFile(join(dir, 'package.json'), '{"type": "module"}');
+    await writeFile(join(dir, 'sticky.ts'), `export { default } from '${REPO_ROOT}/scenarios/sticky-503.js';\n`);
+    const r = await run('scenario', [join(dir, 'sticky.ts'), '--list']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/scenario id "sticky-503" is already one of the lab's own scenarios[\s\S]*base: envoy-fault-lab:sticky-503/);
+  });
 });
