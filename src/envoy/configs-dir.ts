@@ -19,7 +19,7 @@ export function configsDir(id: string): string {
 
 /**
  * A variant's `base:` may name one of the lab's own configs as `envoy-fault-lab:<path>`
- * (e.g. `envoy-fault-lab:sticky-503/before.yaml`), so a user's incident builds on the lab's
+ * (e.g. `envoy-fault-lab:sticky-503/broken.yaml`), so a user's incident builds on the lab's
  * sidecar shapes; any other value is relative to the variant's own file.
  */
 export const LAB_CONFIG_PREFIX = 'envoy-fault-lab:';

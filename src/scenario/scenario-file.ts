@@ -51,7 +51,7 @@ export async function loadScenarioFile(given: string, builtIn: string[] = []): P
   for (const phase of scenario.phases) {
     for (const variant of [phase.config, typeof phase.peerSidecar === 'string' ? phase.peerSidecar : undefined].filter((v): v is string => !!v)) {
       if (!existsSync(join(configs, `${variant}.yaml`))) {
-        throw new UsageError(`${at(file, lineOf(file, variant))}: phase "${phase.name}" runs config "${variant}", and ${shown(join(configs, `${variant}.yaml`))} does not exist`, { fix: `write the variant there (its base: may be one of the lab's, e.g. base: envoy-fault-lab:sticky-503/before.yaml)` });
+        throw new UsageError(`${at(file, lineOf(file, variant))}: phase "${phase.name}" runs config "${variant}", and ${shown(join(configs, `${variant}.yaml`))} does not exist`, { fix: `write the variant there (its base: may be one of the lab's, e.g. base: envoy-fault-lab:common/mesh-service-app.yaml)` });
       }
     }
   }
@@ -65,15 +65,16 @@ export async function loadScenarioFile(given: string, builtIn: string[] = []): P
  */
 function assertEsmContext(file: string): void {
   if (/\.m[jt]s$/.test(file)) return;
+  if (/\.c[jt]s$/.test(file)) throw new UsageError(`${at(file)}: a .cts/.cjs file is CommonJS, and envoy-fault-lab is an ES module`, { fix: `name the file ${basename(file).replace(/\.c([jt])s$/, '.m$1s')}` });
   let dir = dirname(file);
   for (;;) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       const type = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type;
       if (type === 'module') return;
-      throw new UsageError(`${at(file)}: loads as CommonJS (${shown(pkg)} has no "type": "module"), and envoy-fault-lab is an ES module`, { fix: `add "type": "module" to ${shown(pkg)}, or name the file ${basename(file).replace(/\.([jt])s$/, '.m$1s')}` });
+      throw new UsageError(`${at(file)}: loads as CommonJS (${shown(pkg)} has no "type": "module"), and envoy-fault-lab is an ES module`, { fix: `add "type": "module" to ${shown(pkg)}, or name the file ${basename(file).replace(/\.c?([jt])s$/, '.m$1s')}` });
     }
-    if (dirname(dir) === dir) throw new UsageError(`${at(file)}: loads as CommonJS (no package.json above it), and envoy-fault-lab is an ES module`, { fix: `add a package.json with "type": "module" to your project, or name the file ${basename(file).replace(/\.([jt])s$/, '.m$1s')}` });
+    if (dirname(dir) === dir) throw new UsageError(`${at(file)}: loads as CommonJS (no package.json above it), and envoy-fault-lab is an ES module`, { fix: `add a package.json with "type": "module" to your project, or name the file ${basename(file).replace(/\.c?([jt])s$/, '.m$1s')}` });
     dir = dirname(dir);
   }
 }
