@@ -77,8 +77,13 @@ export interface Backend {
    */
   pokePrefix(host: string, o?: { asApp?: boolean }): string;
 
-  /** Creates the network and hosts. Leaves nothing behind if it fails. */
-  up(topology: Topology): Promise<void>;
+  /**
+   * Creates the network and hosts. Leaves nothing behind if it fails. `onHostUp` is called for
+   * each host as soon as processes can start on it (its network may still be coming up), so a
+   * lab starts its agents while the other hosts are still being made; `up` resolves once every
+   * host is on the network.
+   */
+  up(topology: Topology, o?: { onHostUp?: (host: string) => void }): Promise<void>;
   /** Starts a long-running process on a host. */
   spawn(host: string, argv: string[], options?: SpawnOptions): HostProcess;
   /** Runs a command on a host to completion. Never throws on a non-zero exit: check exitCode. */

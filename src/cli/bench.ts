@@ -112,8 +112,18 @@ const program = cliCommand('npm run bench --', "Per-phase timings of scenario ru
         `lab overhead per phase (target on ${backend} < ${target} ms, packed): median ${speedup.overheadMs.serialMedian} ms serial, ${speedup.overheadMs.packedMedian} ms packed, worst ${speedup.overheadMs.packedWorst} ms packed\n` +
         `verdicts ${sameVerdicts.length ? c.red(`differ: ${sameVerdicts.join('; ')}`) : 'identical in both passes'}; written to ${file}\n`,
     );
+    process.stdout.write(`where the overhead goes, median ms per step (serial / packed): ${stepMedians(serial.results, packed.results)}\n`);
     exitCode = sameVerdicts.length ? 1 : 0;
   });
+
+/** Each lab step's median over the phases that had it (StepClock's steps, then teardown). */
+function stepMedians(serial: PhaseResult[], packed: PhaseResult[]): string {
+  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const stepsOf = (r: PhaseResult): Record<string, number> => ({ ...r.timings.steps, teardown: r.timings.teardownMs });
+  const names = [...new Set(serial.filter((r) => r.timings.steps).flatMap((r) => Object.keys(stepsOf(r))))];
+  const of = (rs: PhaseResult[], n: string) => median(rs.filter((r) => r.timings.steps && stepsOf(r)[n] !== undefined).map((r) => stepsOf(r)[n]!));
+  return names.map((n) => `${n} ${of(serial, n)}/${of(packed, n)}`).join(', ');
+}
 
 function row(r: PhaseResult) {
   const t = r.timings;
@@ -127,6 +137,7 @@ function row(r: PhaseResult) {
     teardownMs: t.teardownMs,
     wallMs: t.wallMs,
     overheadMs: t.wallMs - t.scriptedMs,
+    steps: t.steps,
   };
 }
 

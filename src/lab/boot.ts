@@ -33,10 +33,11 @@ export interface BootedHosts {
   certDir: string;
 }
 
-/** The topology, the agents and the servers, with the recorder listening to every agent. */
-export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[]): Promise<BootedHosts> {
-  await backend.up(podWithUpstreams(spec.upstreams.map((u) => ({ ...u, sidecar: u.name === spec.peerSidecar?.host })), spec.istio ? [ISTIOD_HOST] : []));
-  await backend.setResolver(POD.name, ip(DNS_HOST.name));
+/**
+ * The topology, the agents and the servers, with the recorder listening to every agent. Each
+ * host's agent starts as soon as that host is up, while the others are still being made.
+ */
+export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recorder, ip: (host: string) => string, started: AgentHandle[], mark: (step: string) => void = () => {}): Promise<BootedHosts> {
   const logs = join(backend.workDir, 'logs');
   await mkdir(logs, { recursive: true });
   const startAgent = async (host: string, role: string, uid?: number) => {
@@ -46,11 +47,30 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
     return agent;
   };
   const agentHosts = spec.upstreams.filter(runsAgent);
-  const [dns, app, ...ups] = await Promise.all([
-    startAgent(DNS_HOST.name, 'dns'),
-    startAgent(POD.name, 'app', APP_UID),
-    ...agentHosts.map((u) => startAgent(u.name, 'upstream')),
+  const roles = new Map<string, { role: string; uid?: number }>([
+    [DNS_HOST.name, { role: 'dns' }],
+    [POD.name, { role: 'app', uid: APP_UID }],
+    ...agentHosts.map((u) => [u.name, { role: 'upstream' }] as const),
   ]);
+  const agentStarts = new Map<string, Promise<AgentHandle>>();
+  const onHostUp = (host: string) => {
+    const r = roles.get(host);
+    if (!r) return;
+    // The pod's processes resolve through the lab DNS from their first start.
+    const start = (host === POD.name ? backend.setResolver(POD.name, ip(DNS_HOST.name)) : Promise.resolve()).then(() => startAgent(host, r.role, r.uid));
+    start.catch(() => {}); // awaited below; a host that failed half-way must not leave it unhandled
+    agentStarts.set(host, start);
+  };
+  try {
+    await backend.up(podWithUpstreams(spec.upstreams.map((u) => ({ ...u, sidecar: u.name === spec.peerSidecar?.host })), spec.istio ? [ISTIOD_HOST] : []), { onHostUp });
+  } finally {
+    // Agents already on their way end up in `started` (or fail) before the caller disposes.
+    await Promise.allSettled(agentStarts.values());
+  }
+  mark('hosts');
+  const agentOf = (host: string) => agentStarts.get(host) ?? Promise.reject(new LabStartError(`the backend never reported host ${host} up`, { fix: 'a backend must call onHostUp for every host it makes' }));
+  const [dns, app, ...ups] = await Promise.all([agentOf(DNS_HOST.name), agentOf(POD.name), ...agentHosts.map((u) => agentOf(u.name))]);
+  mark('agents');
   const upstreams = new Map(agentHosts.map((u, i) => [u.name, ups[i]!]));
   if (spec.appServer) recorder.served[POD.name] = 0;
   const records = Object.fromEntries(Object.entries(spec.dns).map(([name, host]) => [name, [ip(host)]]));
@@ -69,6 +89,7 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
       return agent.call('http.start', { name: u.name, ports: u.ports, ...u.http });
     }),
   ]);
+  mark('servers');
   return { agents: [...started], dns: dns!, app: app!, upstreams, certDir };
 }
 

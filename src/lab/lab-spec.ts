@@ -118,6 +118,11 @@ export interface LabTimings {
   /** From the lab's start to its teardown, and the CPU its processes used meanwhile (the scheduler learns loads from these). */
   lifetimeMs?: number;
   cpuMs?: number;
+  /**
+   * The lab's own steps, ms each, in order (StepClock): prepare (validation, backend), hosts,
+   * agents, servers, intercept, istiod, peer, sidecar, then collect and teardown after the script.
+   */
+  steps?: Record<string, number>;
 }
 
 export { hostPlaceholder, labVars } from '../topology/placeholders.js';

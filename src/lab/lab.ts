@@ -29,6 +29,7 @@ import type { Timeline } from '../timeline/timeline.js';
 import { DNS_HOST, POD } from '../topology/topology.js';
 import { delay, waitUntil } from '../util/time.js';
 import type { AgentHandle } from './agent-handle.js';
+import { StepClock } from './step-clock.js';
 import { bootHosts, intercept, renderForLab, startIstiod, startPeerSidecar, startSidecar, type BootedHosts } from './boot.js';
 import { collectEvidence } from './collect.js';
 import type { LabOptions, LabSpec, LabTimings } from './lab-spec.js';
@@ -87,16 +88,22 @@ export class Lab implements AsyncDisposable {
     const lab = new Lab(backend, spec, o);
     o.narrator?.watch(lab.timeline);
     const t0 = (lab.startedAt = Date.now());
+    const clock = new StepClock((lab.timings.steps ??= {}));
+    const mark = (step: string) => clock.mark(step);
     try {
-      lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started);
+      lab.hosts = await bootHosts(backend, spec, lab.recorder, (h) => lab.ip(h), lab.started, mark);
       lab.timings.topologyUpMs = Date.now() - t0;
       // istio-init's order: the pod's iptables are in place before any container starts.
       await intercept(backend, spec, (h) => lab.ip(h));
+      mark('intercept');
       // istiod is up before any sidecar asks it for config (a pod never starts before its control plane).
       if (spec.istio) lab.istiod = await startIstiod(backend, spec, o.envoy, o.log);
+      if (spec.istio) mark('istiod');
       // The other pod is up with its sidecar before the pod's app calls it, or it calls the pod.
       if (spec.peerSidecar) lab.peerEnvoy = await startPeerSidecar(backend, spec, o.envoy, lab.started, lab.istiod);
+      if (spec.peerSidecar) mark('peer');
       if (!spec.sidecar.deferStart) await lab.bootSidecar();
+      if (!spec.sidecar.deferStart) mark('sidecar');
     } catch (err) {
       await lab.dispose();
       throw err;

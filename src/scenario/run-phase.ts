@@ -185,11 +185,13 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     if (!istio && server) await assertVariantValid(o.envoy, server.config, scenario.lab.upstreams);
     await o.narrator?.phase(scenario, phase);
     const backend = await createBackend(o.backend ?? 'netns', o.envoy);
+    const prepareMs = Date.now() - started;
     lab = await Lab.start(
       backend,
       { ...labSpecFor(scenario, phase, configPath), istio },
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, httpClient: o.httpClient, appOnly: o.appOnly, scenario: scenario.id, phase: phase.name },
     );
+    lab.timings.steps = { prepare: prepareMs, ...lab.timings.steps };
     o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
     const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir, o.appImage) : undefined;
     try {
@@ -200,7 +202,9 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     }
     if (lab.notApplicableReason) throw new NotApplicableError(lab.notApplicableReason);
     if (o.keep) await pauseForPoking(lab, o.narrator);
+    const collecting = Date.now();
     const evidence = new Evidence({ ...(await lab.collect()), ...(running ? { istioVersion: running } : {}) });
+    lab.timings.steps!.collect = Date.now() - collecting;
     const handOff = o.teardownInBackground;
     await lab.dispose({ teardownInBackground: handOff && ((gone) => handOff(gone.finally(() => slot.release()))) });
     if (!handOff) await slot.release();

@@ -1,26 +1,34 @@
 /** The netns backend's reaper: lab namespaces (`efl-<labId>-<host>`), their processes and /etc/netns files. */
-import { rm } from 'node:fs/promises';
+import { readdir, readlink, rm, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { BackendReaper } from '../backend.js';
 import { NAME_PREFIX } from '../lab-registry.js';
 
-/** Kills every process inside each namespace, then deletes it and its /etc/netns files. */
+/**
+ * Kills every process inside each namespace, then deletes them and their /etc/netns files. The
+ * processes are found the way `ip netns pids` finds them (a /proc/<pid>/ns/net that is the
+ * namespace's inode), in one pass over /proc for all namespaces; the deletions are one `ip -batch`.
+ */
 export async function removeNamespaces(namespaces: string[]): Promise<void> {
   // Processes first: `ip netns del` does not kill them and a live process keeps the netns alive.
-  for (const ns of namespaces) {
-    const r = await execa('ip', ['netns', 'pids', ns], { reject: false });
-    for (const pid of r.stdout.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+  for (const pid of await pidsIn(namespaces)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
     }
   }
-  for (const ns of namespaces.slice().reverse()) {
-    await execa('ip', ['netns', 'del', ns], { reject: false });
-    await rm(`/etc/netns/${ns}`, { recursive: true, force: true });
-  }
+  if (namespaces.length) await execa('ip', ['-force', '-batch', '-'], { input: `${namespaces.slice().reverse().map((ns) => `netns del ${ns}`).join('\n')}\n`, reject: false });
+  await Promise.all(namespaces.map((ns) => rm(`/etc/netns/${ns}`, { recursive: true, force: true })));
+}
+
+/** The processes whose network namespace is one of these (named, under /run/netns). */
+async function pidsIn(namespaces: string[]): Promise<number[]> {
+  const inodes = new Set((await Promise.all(namespaces.map((ns) => stat(`/run/netns/${ns}`).then((s) => `net:[${s.ino}]`, () => undefined)))).filter(Boolean));
+  if (!inodes.size) return [];
+  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
+  const inside = await Promise.all(pids.map((p) => readlink(`/proc/${p}/ns/net`).then((l) => inodes.has(l), () => false)));
+  return pids.filter((_, i) => inside[i]).map(Number);
 }
 
 /** Lab namespaces that exist now, grouped by lab id. */
