@@ -233,18 +233,26 @@ async function routeAutoAllocatedRange(backend: Backend, labIp: string): Promise
  * TPROXY mode without the named pair (tproxyLeftOut). What is in force is kept with the run
  * (iptables-save-<host>.txt).
  */
+/** Where the capture's own output ends and iptables-save's begins, in one exec's stdout. */
+const SAVED_MARK = '### efl: iptables-save ###';
+
 async function captureTraffic(backend: Backend, host: string, o: { excludeOutbound?: string[]; inbound?: InboundMode; dns?: boolean }): Promise<void> {
   const bin = await istioIptablesBinary();
   if (o.dns && !bin) throw new LabStartError("DNS capture needs Istio's own capture code (lab/istio-iptables): the stand-in script has no DNS rules", { fix: 'install Go (the lab builds Istio\'s capture code with it)' });
   const flags = captureFlags({ ...o, uid: PROXY_UID });
   const who = bin ? "Istio's capture code (lab/istio-iptables)" : 'lab/istio-iptables.sh (no Go here: the stand-in for Istio\'s capture code)';
-  const r = await backend.exec(host, bin ? [bin, ...flags] : ['sh', ISTIO_IPTABLES_SCRIPT, ...flags]);
+  const capture = bin ? [bin, ...flags] : ['sh', ISTIO_IPTABLES_SCRIPT, ...flags];
+  // The rules and what is then in force in one exec (a docker exec costs dockerd 30-50 ms of
+  // CPU); TPROXY deletes a pair in between, so it saves on its own.
+  const tproxy = !!bin && o.inbound === 'TPROXY';
+  const r = await backend.exec(host, tproxy ? capture : ['sh', '-c', `"$@" && echo '${SAVED_MARK}' && iptables-save`, 'capture', ...capture]);
+  const [out = '', savedHere] = r.stdout.split(`${SAVED_MARK}\n`);
   if (r.exitCode !== 0) {
-    throw new LabStartError(`the interception rules failed on ${host} (${who})`, { evidence: `${r.stderr.trim()}\n${r.stdout.split('\n').filter((l) => /error|fail/i.test(l)).join('\n')}`.trim(), fix: 'run `npm run lab -- doctor`: the host needs iptables with the nat table and the owner match' });
+    throw new LabStartError(`the interception rules failed on ${host} (${who})`, { evidence: `${r.stderr.trim()}\n${out.split('\n').filter((l) => /error|fail/i.test(l)).join('\n')}`.trim(), fix: 'run `npm run lab -- doctor`: the host needs iptables with the nat table and the owner match' });
   }
-  if (bin && o.inbound === 'TPROXY') {
+  if (tproxy) {
     for (const rule of tproxyLeftOut(PROXY_UID)) await backend.exec(host, ['iptables', '-w', '-t', 'nat', '-D', ...rule.split(' ').slice(1)]);
   }
-  const saved = await backend.exec(host, ['iptables-save']);
+  const saved = { stdout: savedHere ?? (await backend.exec(host, ['iptables-save'])).stdout };
   await writeFile(join(backend.workDir, `iptables-save-${host}.txt`), `# ${who}: ${flags.join(' ')}${bin && o.inbound === 'TPROXY' ? '\n# then without the pair tproxyLeftOut names (src/istio/istio-iptables.ts)' : ''}\n${saved.stdout}`);
 }

@@ -18,13 +18,15 @@ import { CACHE_ROOT, LAB_DIR, RUN_ROOT } from '../../paths.js';
 import { AddressPlan } from '../../topology/addresses.js';
 import { POD, type Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
-import { dockerCapability } from '../capabilities.js';
+import { dockerCapability, type DockerCapability } from '../capabilities.js';
 import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
 import { setprivArgs } from '../setpriv.js';
 import { connectDocker } from './connect.js';
 import { envoyImage, nodeImage } from './images.js';
 import { LAB_LABEL, removeDockerLab } from './reaper.js';
 import { cpuMsOfCgroupOf } from '../cgroup-cpu.js';
+
+const capable = new Map<string, Promise<DockerCapability>>();
 
 export class DockerBackend implements Backend {
   readonly kind = 'docker' as const;
@@ -44,7 +46,10 @@ export class DockerBackend implements Backend {
   }
 
   static async create(envoy: SidecarBinary): Promise<DockerBackend> {
-    const capability = await dockerCapability(envoy.version);
+    // Asked once per process and Envoy version (a daemon ping and two image lookups): a daemon or
+    // an image gone later still fails the lab's start, with Docker's own message.
+    const capability = await (capable.get(envoy.version) ?? dockerCapability(envoy.version));
+    if (capability.ok) capable.set(envoy.version, Promise.resolve(capability));
     if (!capability.ok) throw new PrerequisiteError(`the docker backend cannot run here: ${capability.why}`, { fix: capability.fix });
     const docker = await connectDocker();
     const { labId, dir } = await claimLab();
@@ -67,7 +72,7 @@ export class DockerBackend implements Backend {
     return join(this.workDir, `resolv-${host}.conf`);
   }
 
-  async up(topology: Topology): Promise<void> {
+  async up(topology: Topology, o: { onHostUp?: (host: string) => void } = {}): Promise<void> {
     try {
       const labels = { [LAB_LABEL]: this.labId };
       // Internal: no gateway out of the lab, whatever the host's networking.
@@ -104,7 +109,7 @@ export class DockerBackend implements Backend {
           // exist only then. Measured before: the sidecar step (create, then start) took 85-130 ms
           // after the pod ran; now only its start does.
           const sidecar = host.role === 'pod' || host.sidecar ? this.createSidecar(host.name, c, labels, binds) : undefined;
-          await Promise.all([c.start(), sidecar]);
+          await Promise.all([c.start().then(() => o.onHostUp?.(host.name)), sidecar]);
           if (sidecar) await (await sidecar).start();
         }),
       );
