@@ -5,7 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { readFile } from 'node:fs/promises';
-import { agentBundle } from '../agent/agent-bundle.js';
+import { agentEntry } from '../agent/agent-bundle.js';
 import type { AgentEvent, AgentMessage, AgentReply } from '../agent/protocol.js';
 import type { Backend, HostProcess } from '../backends/backend.js';
 import { LabRuntimeError, LabStartError } from '../errors.js';
@@ -36,7 +36,7 @@ export class AgentHandle {
     role: string,
     options: { uid?: number; logFile: string; readyTimeoutMs?: number },
   ): Promise<AgentHandle> {
-    const child = backend.spawn(host, [backend.nodePath, await agentBundle()], {
+    const child = backend.spawn(host, [backend.nodePath, await agentEntry()], {
       uid: options.uid,
       pipes: true,
       logFile: options.logFile,

@@ -1,0 +1,30 @@
+// Agents start through the loader that gives V8 the bundle's code cache: the first agent saves
+// the cache, and a cache V8 refuses (another node, a damaged file) costs speed, never the start.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { agentEntry } from '../../src/agent/agent-bundle.js';
+
+/** One agent from start to its answer on one command; half a second later stdin closes and it exits (the cache is saved 0.2 s after the start). */
+async function oneAgent(entry: string) {
+  const child = execa(process.execPath, [entry], { reject: false, timeout: 10_000 });
+  child.stdin.write(`${JSON.stringify({ id: 1, cmd: 'no-such-command', args: {} })}\n`);
+  setTimeout(() => child.stdin.end(), 500);
+  const r = await child;
+  return r.stdout.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('the agent loader', () => {
+  it('starts the agent, saves the code cache, and starts it again from a damaged cache', async () => {
+    const entry = await agentEntry();
+    const cache = entry.replace(/\.boot\.cjs$/, '.cjs.v8cache');
+    await rm(cache, { force: true });
+    const first = await oneAgent(entry);
+    expect(first[0]).toMatchObject({ ready: true });
+    expect(first[1]).toMatchObject({ id: 1, ok: false, error: 'unknown agent command "no-such-command"' });
+    expect(existsSync(cache), 'the first agent saved the code cache').toBe(true);
+    await writeFile(cache, 'not a V8 code cache');
+    expect((await oneAgent(entry))[0]).toMatchObject({ ready: true });
+  });
+});
