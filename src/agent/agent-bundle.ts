@@ -33,7 +33,8 @@ export function agentEntry(): Promise<string> {
   return entry;
 }
 
-async function writeLoader(bundleFile: string): Promise<string> {
+/** Writes the loader of a bundle beside it (exported for its test, on a copy of the bundle). */
+export async function writeLoader(bundleFile: string): Promise<string> {
   const file = bundleFile.replace(/\.cjs$/, '.boot.cjs');
   if (!existsSync(file)) {
     await writeFile(`${file}.${process.pid}.tmp`, loaderSource(bundleFile), { mode: 0o644 });

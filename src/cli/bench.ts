@@ -21,6 +21,7 @@ import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import { runPhase } from '../scenario/run-phase.js';
 import { runScheduled, scheduleForRuns } from '../scheduler/run-scheduled.js';
+import { median } from '../util/median.js';
 import { cliCommand, main, wholeNumber } from './main.js';
 import { teardownOnSignals } from './signals.js';
 
@@ -75,14 +76,14 @@ const program = cliCommand('npm run bench --', "Per-phase timings of scenario ru
       const serialMs = serial.results.filter((r) => r.scenario === s.id).reduce((t, r) => t + r.timings.wallMs, 0);
       return { scenario: s.id, serialMs, packedMs: span.to - span.from, longestPhaseMs: longestMs, wallOverLongest: Number(((span.to - span.from) / longestMs).toFixed(2)) };
     });
-    const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const speedup = {
       width: packed.width,
       forced: o.parallel !== undefined,
       serialMs: serial.totalMs,
       packedMs: packed.totalMs,
       ratio: Number((serial.totalMs / packed.totalMs).toFixed(2)),
-      overheadMs: { serialMedian: median(rows.map((r) => r.overheadMs)), packedMedian: median(packedRows.map((r) => r.overheadMs)), packedWorst: Math.max(...packedRows.map((r) => r.overheadMs)) },
+      // Over the phases that ran a lab: an N/A phase's 0 ms would pull the median down.
+      overheadMs: { serialMedian: median(ran(rows).map((r) => r.overheadMs)), packedMedian: median(ran(packedRows).map((r) => r.overheadMs)), packedWorst: Math.max(...packedRows.map((r) => r.overheadMs)) },
       perScenario,
       verdictsDiffer: sameVerdicts,
     };
@@ -116,9 +117,10 @@ const program = cliCommand('npm run bench --', "Per-phase timings of scenario ru
     exitCode = sameVerdicts.length ? 1 : 0;
   });
 
+const ran = <T extends { status: string; wallMs: number }>(rows: T[]) => rows.filter((r) => r.status !== 'not-applicable' && r.wallMs > 0);
+
 /** Each lab step's median over the phases that had it (StepClock's steps, then teardown). */
 function stepMedians(serial: PhaseResult[], packed: PhaseResult[]): string {
-  const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const stepsOf = (r: PhaseResult): Record<string, number> => ({ ...r.timings.steps, teardown: r.timings.teardownMs });
   const names = [...new Set(serial.filter((r) => r.timings.steps).flatMap((r) => Object.keys(stepsOf(r))))];
   const of = (rs: PhaseResult[], n: string) => median(rs.filter((r) => r.timings.steps && stepsOf(r)[n] !== undefined).map((r) => stepsOf(r)[n]!));
