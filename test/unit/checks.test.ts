@@ -96,6 +96,17 @@ describe('absent evidence is never a zero', () => {
     expect(c(evidence((t) => t.add(T0 + 1, { kind: 'event', source: 'app-command', what: USER_APP_STARTED, detail: 'x' } as any), { accessLog: [...accessLog, uf(5, 50)] })).status).toBe('fail');
   });
 
+  it("an entry Envoy started in the millisecond the lab stopped the app is the app's last request; one after the stop is not", () => {
+    const entry = (ms: number) => ({ kind: 'http', ts: new Date(T0 + ms).toISOString(), code: 431, flags: 'DPE', cx: ms }) as any;
+    const c = everyAccessEntry('three 431', { kind: 'http', min: 3 }, (a) => a.code === 431);
+    const stoppedAt = (t: Timeline) => {
+      oneRequest(t);
+      t.add(T0 + 30, { kind: 'event', source: 'lab', what: 'app stopped', detail: '' } as any);
+    };
+    expect(c(evidence(stoppedAt, { accessLog: [entry(10), entry(20), entry(30)] })).status).toBe('pass');
+    expect(c(evidence(stoppedAt, { accessLog: [entry(10), entry(20), entry(31)] })).status).toBe('fail');
+  });
+
   it('a connection table the phase never took is UNKNOWN', () => {
     const c = connectionTableShows('ss', 'after the switch', [{ state: 'ESTAB', peer: (ip) => `${ip('old')}:80`, process: 'node' }]);
     expect(c(evidence(oneRequest, { ips: { old: '198.18.0.21' } })).status).toBe('unknown');
