@@ -19,6 +19,7 @@ export const COMMAND_GROUPS: Array<{ names: string[]; load: () => Promise<Comman
   { names: ['ws.chat', 'ws.hold'], load: async () => (await import('./clients/websocket-client.js')).websocketClientCommands },
   { names: ['http10.get'], load: async () => (await import('./clients/http10-client.js')).http10ClientCommands },
   { names: ['mysql.connect', 'mysql.query', 'mysql.close'], load: async () => (await import('./clients/sql-client.js')).sqlClientCommands },
+  { names: ['proc.exec', 'proc.spawn', 'proc.input', 'proc.kill'], load: async () => (await import('./agent/process-runner.js')).processRunnerCommands },
   { names: ['admin.relay'], load: async () => (await import('./agent/admin-relay.js')).adminRelayCommands },
   { names: ['memcached.connect', 'memcached.command', 'memcached.close'], load: async () => (await import('./clients/memcached-client.js')).memcachedClientCommands },
 ];

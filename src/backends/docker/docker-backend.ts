@@ -4,14 +4,16 @@
  * the app container and a sidecar container joined to its network and PID namespaces
  * (`container:<app>`), which runs Envoy as uid 1337 from the efl/envoy image. Every container has
  * an init process (fast stops) and NET_ADMIN (interception in the pod, faults in the upstreams).
- * Processes start with `docker exec`; agents talk over its stdin/stdout, so the harness never
- * needs to reach a container's address. The lab's run and cache directories and lab/ are
+ * Each container's main process is a lab agent, the host's process runner (host-runner.ts): the
+ * host's processes start through it, over the container's attached stdin/stdout, so the harness
+ * never needs to reach a container's address; the sidecar's (no node in its image) start with
+ * `docker exec`. The lab's run and cache directories and lab/ are
  * mounted at the same paths as on the host, so paths mean the same inside and out.
  */
-import { writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { PassThrough, type Writable } from 'node:stream';
-import { join } from 'node:path';
+import { PassThrough, type Duplex, type Writable } from 'node:stream';
+import { basename, join } from 'node:path';
 import Docker from 'dockerode';
 import { LabRuntimeError, PrerequisiteError } from '../../errors.js';
 import { CACHE_ROOT, LAB_DIR, RUN_ROOT } from '../../paths.js';
@@ -25,6 +27,8 @@ import { connectDocker } from './connect.js';
 import { envoyImage, nodeImage } from './images.js';
 import { LAB_LABEL, removeDockerLab } from './reaper.js';
 import { cpuMsOfCgroupOf } from '../cgroup-cpu.js';
+import { agentEntry } from '../../agent/agent-bundle.js';
+import { HostRunner } from './host-runner.js';
 
 const capable = new Map<string, Promise<DockerCapability>>();
 
@@ -33,6 +37,8 @@ export class DockerBackend implements Backend {
   readonly plan: AddressPlan;
   readonly nodePath = '/usr/local/bin/node';
   private readonly containers = new Map<string, Docker.Container>();
+  private readonly runners = new Map<string, HostRunner>();
+  private runnerArgv: string[] = [];
   private network?: Docker.Network;
   private downed = false;
 
@@ -75,6 +81,8 @@ export class DockerBackend implements Backend {
   async up(topology: Topology, o: { onHostUp?: (host: string) => void } = {}): Promise<void> {
     try {
       const labels = { [LAB_LABEL]: this.labId };
+      const entry = agentEntry(); // built once per harness (esbuild), while the network is made
+      entry.catch(() => {}); // awaited below
       // Internal: no gateway out of the lab, whatever the host's networking.
       this.network = await this.docker.createNetwork({
         Name: this.name('net'),
@@ -83,6 +91,8 @@ export class DockerBackend implements Backend {
         IPAM: { Config: [{ Subnet: this.plan.cidr }] },
       });
       const binds = [`${RUN_ROOT}:${RUN_ROOT}`, `${CACHE_ROOT}:${CACHE_ROOT}:ro`, `${LAB_DIR}:${LAB_DIR}:ro`];
+      this.runnerArgv = [this.nodePath, await entry];
+      await mkdir(join(this.workDir, 'logs'), { recursive: true });
       await Promise.all(
         topology.hosts.map(async (host) => {
           // Mounted over /etc/resolv.conf, rewritten in place by setResolver (a rename would break the mount).
@@ -91,7 +101,12 @@ export class DockerBackend implements Backend {
             name: this.name(host.name),
             Hostname: host.name,
             Image: nodeImage(),
-            Cmd: ['sleep', 'infinity'],
+            // The process runner: it ends (and the container with it) when the harness closes its stdin.
+            Cmd: this.runnerArgv,
+            OpenStdin: true,
+            AttachStdin: true,
+            AttachStdout: true,
+            AttachStderr: true,
             Labels: labels,
             HostConfig: {
               Init: true,
@@ -104,6 +119,7 @@ export class DockerBackend implements Backend {
             NetworkingConfig: { EndpointsConfig: { [this.name('net')]: { IPAMConfig: { IPv4Address: this.plan.ip(host) } } } },
           });
           this.containers.set(host.name, c);
+          await this.attachRunner(host.name, c, this.runnerLog(host.name));
           // The sidecar's container is created while the pod's starts (Docker takes
           // `container:<id>` of a created one), and starts as soon as the pod runs: its namespaces
           // exist only then. Measured before: the sidecar step (create, then start) took 85-130 ms
@@ -117,6 +133,25 @@ export class DockerBackend implements Backend {
       await this.down();
       throw err;
     }
+  }
+
+  /** Attached before the container starts, so not a line of the runner's output is missed. */
+  private async attachRunner(host: string, c: Docker.Container, logFile: string): Promise<void> {
+    const stream = (await c.attach({ stream: true, hijack: true, stdin: true, stdout: true, stderr: true })) as unknown as Duplex;
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(stream, out, logSink(logFile));
+    stream.on('end', () => out.end()).on('close', () => out.end()).on('error', () => out.end());
+    this.runners.set(host, new HostRunner(host, stream, out, logFile));
+  }
+
+  private runnerLog(host: string): string {
+    return join(this.workDir, 'logs', `runner-${host}.log`);
+  }
+
+  private runner(host: string): HostRunner {
+    const r = this.runners.get(host);
+    if (!r) throw new LabRuntimeError(`no host ${host} in lab ${this.labId}`, { fix: 'the host name must be one of the scenario\'s hosts (pod, dns, its upstreams)' });
+    return r;
   }
 
   /** The container key of a host's sidecar: `sidecar` for the pod's, `sidecar-<host>` for a server pod's. */
@@ -147,6 +182,17 @@ export class DockerBackend implements Backend {
   }
 
   spawn(host: string, argv: string[], options: SpawnOptions = {}): HostProcess {
+    if (options.sidecar) return this.spawnInSidecar(host, argv, options);
+    const runner = this.runner(host);
+    // A root agent on this host: the runner is one already (its log is the runner's).
+    const agentAsRoot = options.pipes && options.uid === undefined && argv.join(' ') === this.runnerArgv.join(' ');
+    const self = agentAsRoot ? runner.claimSelf() : undefined;
+    if (self && options.logFile) void appendFile(options.logFile, `this agent is the container's main process, its process runner: its log is ${basename(this.runnerLog(host))}, in this folder\n`);
+    return self ?? runner.spawn(argv, options);
+  }
+
+  /** `docker exec` in the sidecar's container (its image has Envoy, not node). */
+  private spawnInSidecar(host: string, argv: string[], options: SpawnOptions): HostProcess {
     const stdout = options.pipes ? new PassThrough() : logSink(options.logFile);
     const stderr = logSink(options.logFile);
     let stdin: Writable | null = options.pipes ? new PassThrough() : null;
@@ -199,26 +245,8 @@ export class DockerBackend implements Backend {
     };
   }
 
-  async exec(host: string, argv: string[], options: { uid?: number; input?: string } = {}): Promise<ExecResult> {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let stdout = '';
-    let stderr = '';
-    out.on('data', (d) => (stdout += d));
-    err.on('data', (d) => (stderr += d));
-    const exec = await this.container(host).exec({
-      Cmd: argv,
-      User: options.uid === undefined ? 'root' : `${options.uid}:${options.uid}`,
-      AttachStdin: options.input !== undefined,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: options.input !== undefined });
-    this.docker.modem.demuxStream(stream, out, err);
-    if (options.input !== undefined) stream.end(options.input);
-    await new Promise((resolve) => stream.on('end', resolve).on('close', resolve));
-    const { ExitCode } = await exec.inspect();
-    return { stdout, stderr, exitCode: ExitCode ?? -1 };
+  exec(host: string, argv: string[], options: { uid?: number; input?: string } = {}): Promise<ExecResult> {
+    return this.runner(host).exec(argv, options);
   }
 
   async setResolver(host: string, nameserver: string): Promise<void> {
