@@ -37,6 +37,8 @@ export class DockerBackend implements Backend {
   readonly plan: AddressPlan;
   readonly nodePath = '/usr/local/bin/node';
   private readonly containers = new Map<string, Docker.Container>();
+  /** Each sidecar container's start, begun in up() and awaited by its first process. */
+  private readonly sidecarStarts = new Map<string, Promise<void>>();
   private readonly runners = new Map<string, HostRunner>();
   private runnerArgv: string[] = [];
   private network?: Docker.Network;
@@ -122,11 +124,16 @@ export class DockerBackend implements Backend {
           await this.attachRunner(host.name, c, this.runnerLog(host.name));
           // The sidecar's container is created while the pod's starts (Docker takes
           // `container:<id>` of a created one), and starts as soon as the pod runs: its namespaces
-          // exist only then. Measured before: the sidecar step (create, then start) took 85-130 ms
-          // after the pod ran; now only its start does.
+          // exist only then. Its start (150-250 ms of the engine's work) is not waited for here:
+          // the servers and the pod's interception go on meanwhile, and the sidecar's first
+          // process waits for it (spawnInSidecar).
           const sidecar = host.role === 'pod' || host.sidecar ? this.createSidecar(host.name, c, labels, binds) : undefined;
           await Promise.all([c.start().then(() => o.onHostUp?.(host.name)), sidecar]);
-          if (sidecar) await (await sidecar).start();
+          if (sidecar) {
+            const started = (await sidecar).start().then(() => undefined);
+            started.catch(() => {}); // reported by the sidecar's first process (spawnInSidecar)
+            this.sidecarStarts.set(this.sidecarKey(host.name), started);
+          }
         }),
       );
     } catch (err) {
@@ -203,7 +210,12 @@ export class DockerBackend implements Backend {
     const caps = options.capabilities ?? [];
     const cmd = caps.length && options.uid !== undefined ? [...setprivArgs(options.uid, options.gid ?? options.uid, caps), ...argv] : argv;
     const user = caps.length || options.uid === undefined ? 'root' : `${options.uid}:${options.gid ?? options.uid}`;
+    const started = this.sidecarStarts.get(this.sidecarKey(host));
     const exited = (async () => {
+      await started?.catch((err: Error) => {
+        stderr.write(`the sidecar's container (${this.name(this.sidecarKey(host))}) did not start: ${err.message}\n`);
+        throw new LabRuntimeError(`the sidecar's container of ${host} did not start`, { fix: 'see the Docker error in this log; docker info must answer and the efl/envoy image exist (npm run lab -- images)', evidence: err.message });
+      });
       const exec = await container.exec({
         Cmd: cmd,
         User: user,
@@ -313,6 +325,7 @@ export class DockerBackend implements Backend {
   async down(): Promise<void> {
     if (this.downed) return;
     this.downed = true;
+    await Promise.allSettled(this.sidecarStarts.values()); // a start in flight would race the removal
     await removeDockerLab(this.docker, this.labId);
     await releaseLab(this.labId);
   }
