@@ -429,7 +429,8 @@ export class Lab implements AsyncDisposable {
 
   async stopApp(): Promise<void> {
     this.note('app stopped', 'the lab stops the app\'s client (after its request in flight)', { quiet: true });
-    await this.hosts.app.call('client.stop', {}, 60_000);
+    // The request in flight is the scenario's traffic: a 503 after a connect timeout takes its 1 s.
+    await this.scripted(() => this.hosts.app.call('client.stop', {}, 60_000));
   }
 
   /**
@@ -516,11 +517,17 @@ export class Lab implements AsyncDisposable {
    * re-reads the table for up to 1 s until a line matches (e.g. a dial in flight).
    */
   async snapshotConnections(label: string, until?: RegExp, host: string = POD.name): Promise<string> {
-    let r = await this.backend.exec(host, ['ss', '-tanpo']);
-    for (let i = 0; until && !until.test(r.stdout) && i < 20; i++) {
-      await this.sleep(50);
-      r = await this.backend.exec(host, ['ss', '-tanpo']);
-    }
+    const read = () => this.backend.exec(host, ['ss', '-tanpo']);
+    // Waiting for a state (a dial in flight) is the scenario's own time, like waitFor: each `ss -p`
+    // reads every process's sockets (20-50 ms), up to 20 reads.
+    let r = await read();
+    if (until && !until.test(r.stdout))
+      await this.scripted(async () => {
+        for (let i = 0; !until.test(r.stdout) && i < 20; i++) {
+          await delay(50);
+          r = await read();
+        }
+      });
     const file = join(this.artifactsDir, `ss-${label.replace(/[^a-z0-9]+/gi, '-')}.txt`);
     await mkdir(this.artifactsDir, { recursive: true });
     await writeFile(file, `# ${label} (${host}, t=${Date.now() - this.timeline.startedAt} ms)\n${r.stdout}\n`);

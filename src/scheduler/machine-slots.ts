@@ -46,25 +46,29 @@ export interface SlotRequest {
 export interface BootLoad {
   cores: number;
   ms: number;
+  /** The machine's cores one start keeps busy: starts at once are the cores divided by this. */
+  coresPerStart: number;
 }
 
 /**
  * What a lab's start costs (measured on the 2-core machine: four netns labs started at once
  * took 2.4-3.1 s of overhead each, one alone 0.9 s; a docker lab's hosts are up in 0.7-1.2 s,
  * most of it dockerd's work, which no cgroup of the lab counts). Counting it keeps starts a little
- * apart instead of all contending at once. A netns lab's start is 0.5-0.6 s since its hosts are
- * made in two `ip -batch` rounds (bench, one at a time: prepare 33, hosts and agents 278,
- * servers 23, intercept 65, sidecar 101 ms).
+ * apart instead of all contending at once. A netns lab's start is 0.6-0.8 s since its hosts are
+ * made in two `ip -batch` rounds (bench, one at a time: prepare 31, hosts and agents 309,
+ * servers 31, intercept 77, sidecar 124 ms).
+ *
+ * How many start at once (`coresPerStart`): a netns start keeps both cores of the 2-core machine
+ * busy (its four agents' node start side by side, Envoy's threads, the harness), so a second
+ * start beside it only slows both. Measured, sticky-503 packed, in one bench each: one netns start
+ * at a time 876-963 ms of overhead per phase (median; 804-808 serial), two at a time 1453 ms (724
+ * serial). A docker start is mostly the engine's work (dockerd's goroutines, runc, its shims):
+ * one per core, as measured before (one at a time: 2488 ms packed, against 1559-1865 two at a time).
  */
-export const BOOT_LOAD: Record<'netns' | 'docker', BootLoad> = { netns: { cores: 0.6, ms: 700 }, docker: { cores: 0.9, ms: 1200 } };
+export const BOOT_LOAD: Record<'netns' | 'docker', BootLoad> = { netns: { cores: 0.6, ms: 700, coresPerStart: 2 }, docker: { cores: 0.9, ms: 1200, coresPerStart: 1 } };
 
-/**
- * At most one lab starting per core, whatever the cores in use: a start keeps about one core busy
- * (four agents' node, Envoy, the harness), so a third start beside two only slows all three.
- * Measured, sticky-503 packed on netns: three starts at once (0.6 cores each, the cores rule alone)
- * gave 1069-1237 ms of overhead per phase, against 639-720 ms one at a time.
- */
-export const maxStartsAtOnce = (budget: number) => Math.max(1, Math.round(budget / CPU_SHARE));
+/** Labs that may be starting at once beside a start of this kind: the machine's cores by what one start keeps busy. */
+export const maxStartsAtOnce = (boot: BootLoad, budget: number) => Math.max(1, Math.floor(Math.round(budget / CPU_SHARE) / boot.coresPerStart));
 
 const starting = (r: SlotRequest & { startedAt?: number }, now: number) => !!r.boot && (r.startedAt === undefined || now - r.startedAt < r.boot.ms);
 
@@ -139,7 +143,7 @@ export function fits(e: SlotRequest, running: Array<SlotRequest & { startedAt?: 
   if (!running.length) return true;
   if (e.alone || running.some((r) => r.alone)) return false;
   if (e.forced) return true;
-  if (e.boot && running.filter((r) => starting(r, now)).length >= maxStartsAtOnce(budget)) return false;
+  if (e.boot && running.filter((r) => starting(r, now)).length >= maxStartsAtOnce(e.boot, budget)) return false;
   return running.reduce((s, r) => s + effectiveCores(r, now), 0) + effectiveCores(e, now) <= budget + 1e-9;
 }
 

@@ -15,15 +15,21 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(fits(run('sweep', 0.1, true), [], 1.6)).toBe(true);
     expect(fits(run('b', 0.1, false, true), [run('sweep', 0.1, true)], 1.6)).toBe(false);
   });
-  it('no more labs start at once than the machine has cores, however few cores they use once started', () => {
-    const boot = { cores: 0.3, ms: 700 };
+  it('no more labs start at once than the machine has cores for: a netns start keeps two busy, a docker start one', () => {
+    const netns = { cores: 0.3, ms: 700, coresPerStart: 2 };
+    const docker = { cores: 0.3, ms: 700, coresPerStart: 1 };
     const now = 10_000;
-    const starting = (label: string) => ({ ...run(label, 0.1), boot, startedAt: now - 100 });
-    const started = (label: string) => ({ ...run(label, 0.1), boot, startedAt: now - 5000 });
-    // Budget 1.8 on two cores (CPU_SHARE 0.9): two starts at once, a third waits although 0.9 cores would fit.
-    expect(fits({ ...run('c', 0.1), boot }, [starting('a'), starting('b')], 1.8, now)).toBe(false);
-    expect(fits({ ...run('c', 0.1), boot }, [starting('a'), started('b')], 1.8, now)).toBe(true);
-    expect(admissible({ running: [], waiting: ['a', 'b', 'c', 'd'].map((l) => ({ ...run(l, 0.1), boot })) }, 1.8, now).map((e) => e.label)).toEqual(['a', 'b']);
+    const starting = (label: string, boot = docker) => ({ ...run(label, 0.1), boot, startedAt: now - 100 });
+    const started = (label: string, boot = docker) => ({ ...run(label, 0.1), boot, startedAt: now - 5000 });
+    // Budget 1.8 on two cores (CPU_SHARE 0.9): two docker starts at once, a third waits although 0.9 cores would fit.
+    expect(fits({ ...run('c', 0.1), boot: docker }, [starting('a'), starting('b')], 1.8, now)).toBe(false);
+    expect(fits({ ...run('c', 0.1), boot: docker }, [starting('a'), started('b')], 1.8, now)).toBe(true);
+    expect(admissible({ running: [], waiting: ['a', 'b', 'c', 'd'].map((l) => ({ ...run(l, 0.1), boot: docker })) }, 1.8, now).map((e) => e.label)).toEqual(['a', 'b']);
+    // One netns start at a time on two cores, two on four.
+    expect(fits({ ...run('c', 0.1), boot: netns }, [starting('a', netns), started('b', netns)], 1.8, now)).toBe(false);
+    expect(fits({ ...run('c', 0.1), boot: netns }, [started('a', netns), started('b', netns)], 1.8, now)).toBe(true);
+    expect(admissible({ running: [], waiting: ['a', 'b', 'c'].map((l) => ({ ...run(l, 0.1), boot: netns })) }, 1.8, now).map((e) => e.label)).toEqual(['a']);
+    expect(admissible({ running: [], waiting: ['a', 'b', 'c'].map((l) => ({ ...run(l, 0.1), boot: netns })) }, 3.6, now).map((e) => e.label)).toEqual(['a', 'b']);
   });
   it('--parallel N counts runs by number: a forced run ignores the cores', () => {
     expect(fits(run('a', 0.9, false, true), [run('b', 0.9), run('c', 0.9)], 1.6)).toBe(true);
