@@ -22,6 +22,7 @@ export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isC
 export type { Evidence } from './evidence/evidence.js';
 export { EvidenceMissing } from './evidence/evidence.js';
 export type { AccessLogEntry } from './envoy/access-log.js';
+export { envoyOwnMs } from './envoy/access-log.js';
 export type { RequestEntry } from './timeline/timeline.js';
 
 // Faults a scenario injects with lab.inject(fault, host).
