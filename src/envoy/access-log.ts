@@ -114,9 +114,9 @@ export function parseAccessLog(text: string): AccessLogEntry[] {
 
 /**
  * Envoy's own time on an HTTP request: from the request's last byte in to the response's last byte
- * out (DURATION - REQUEST_DURATION). DURATION alone also counts the wait for the client's bytes:
- * measured on a loaded machine, an overflow 503 that Envoy answered in the millisecond it decoded
- * the headers logged DURATION 112 ms, its connection accepted 113 ms before Envoy decoded those headers.
+ * out (DURATION - REQUEST_DURATION). DURATION alone can count time before Envoy had the request:
+ * on a loaded machine an overflow 503, sent in the millisecond Envoy decoded its headers, logged
+ * DURATION 112 ms; its connection had been accepted 113 ms before those headers were decoded.
  */
 export function envoyOwnMs(a: AccessLogEntry): number | undefined {
   return a.duration_ms === undefined ? undefined : a.duration_ms - (a.rq_ms ?? 0);
