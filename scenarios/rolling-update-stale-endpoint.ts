@@ -231,13 +231,19 @@ export default defineScenario({
         // app-2 on the second attempt in all but 4; 3 needed the third attempt, and 1 failed on all
         // three (503 URX,UF): previous_hosts lets Envoy pick 5 times for a host not tried yet, and
         // with two hosts all 5 picks can come back with the gone pod. Istio's default narrows the
-        // window; it does not close it. At most one such call per phase is allowed, and only that kind.
-        check("symptom gone: every call served, but for at most one whose three attempts all hit the gone pod (previous_hosts' 5 picks all came back with it)", (e) => {
+        // window; it does not close it. At most one failed call per phase is allowed, of that kind or
+        // of one more: a call on a kept-alive connection that app-1 closed as it stopped (503 UC
+        // connection_termination, one attempt; seen once in a full suite, netns --istio, the call
+        // ending 4 ms before the stop was done). Istio's default retry_on has no "reset", so the
+        // real fix does not save that call either (keepalive-race and shutdown-sidecar-first show it).
+        check("symptom gone: every call served, but for at most one: its three attempts all hit the gone pod (previous_hosts' 5 picks all came back with it), or the gone pod closed its connection under it as it stopped", (e) => {
           const rs = requestsIn(e);
           const failed = rs.filter((r) => !isOk(r));
-          const allThree = (e.accessLog ?? []).filter((a) => a.kind === 'http' && a.code !== 200);
-          const onlyThatKind = allThree.every((a) => a.code === 503 && flagSet(a) === 'UF,URX' && a.attempts === 3 && toHost(e, 'app-1')(a));
-          return { pass: rs.length >= 40 && failed.length <= 1 && allThree.length === failed.length && onlyThatKind, evidence: `${rs.length} calls: ${outcomeCounts(rs)}; Envoy's failures: ${describeAccess(allThree)}` };
+          const failures = (e.accessLog ?? []).filter((a) => a.kind === 'http' && a.code !== 200);
+          const allThree = (a: AccessLogEntry) => flagSet(a) === 'UF,URX' && a.attempts === 3;
+          const cutAsItWent = (a: AccessLogEntry) => flagSet(a) === 'UC' && /connection_termination/.test(a.details ?? '') && a.attempts === 1;
+          const onlyThoseKinds = failures.every((a) => a.code === 503 && (allThree(a) || cutAsItWent(a)) && toHost(e, 'app-1')(a));
+          return { pass: rs.length >= 40 && failed.length <= 1 && failures.length === failed.length && onlyThoseKinds, evidence: `${rs.length} calls: ${outcomeCounts(rs)}; Envoy's failures: ${describeAccess(failures)}` };
         }),
         check('fix path: the calls Envoy first sent to the gone pod were retried on app-2 and served', (e) => {
           const retried = (e.accessLog ?? []).filter((a) => a.kind === 'http' && (a.attempts ?? 1) > 1);
