@@ -13,7 +13,7 @@
  * Fixes     Listen on 0.0.0.0 (or the pod IP); a Sidecar ingress with defaultEndpoint
  *           127.0.0.1:<port>. Control: the pre-1.10 inbound cluster (127.0.0.1) hides it.
  */
-import { check, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, podServingCallers } from '../src/index.js';
+import { check, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, podServingCallers, signatureFacts } from '../src/index.js';
 
 const APP_PORT = 8080;
 const CALLS = 5;
@@ -58,6 +58,8 @@ export default defineScenario({
       signature: {
         says: "the sidecar's inbound cluster cannot connect to the app (connection refused): an app bound to 127.0.0.1 behind Istio ≥ 1.10, or an app not listening on that port",
         entries: { code: 503, flags: 'UF', details: /remote_connection_failure|delayed_connect_error/, cluster: /^inbound\|/ },
+        // Before Istio 1.10 inbound traffic went to 127.0.0.1, where an app bound to localhost answers.
+        facts: [signatureFacts.inboundToThePodAddress()],
         counters: [counterShapes.counted(/^cluster\.inbound\|\d+\|\|\.upstream_cx_connect_fail$/, 'the inbound cluster could not connect to the app (upstream_cx_connect_fail)')],
       },
       run: callTheAppThenLocalhost,

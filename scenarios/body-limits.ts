@@ -63,6 +63,7 @@ export default defineScenario({
       signature: {
         says: 'a body-reading filter buffered a response over per_connection_buffer_limit_bytes (1 MiB): Envoy answered 500',
         entries: { code: 500, details: /response_payload_too_large/ },
+        marks: ['responseTooLarge'],
         counters: [counterShapes.counted(/^http\..+\.rs_too_large$/, 'the HCM counted responses too large to buffer (rs_too_large, the 500s)')],
       },
       upstreams: BIG_RESPONSE,

@@ -88,6 +88,7 @@ export default defineScenario({
       signature: {
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        marks: ['certForAnotherName'],
         facts: [signatureFacts.deliveredToAnotherHost()],
         config: [configShapes.catchAllChainOn(443)],
       },
@@ -117,6 +118,7 @@ export default defineScenario({
       signature: {
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        marks: ['certForAnotherName'],
         facts: [signatureFacts.deliveredToAnotherHost()],
         config: [configShapes.catchAllChainOn(443)],
       },
@@ -131,6 +133,7 @@ export default defineScenario({
       signature: {
         says: 'a catch-all filter chain on :443 (a TLS ServiceEntry without addresses) takes connections meant for other hosts to its own',
         entries: { kind: 'tcp', cluster: /^outbound\|443\|/ },
+        marks: ['certForAnotherName'],
         facts: [signatureFacts.deliveredToAnotherHost()],
         config: [configShapes.catchAllChainOn(443)],
       },

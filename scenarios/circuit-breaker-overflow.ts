@@ -92,6 +92,7 @@ export default defineScenario({
       signature: {
         says: "the DestinationRule's connection pool is full: Envoy refuses the overflow itself (circuit breaker)",
         entries: { code: 503, flags: 'UO', details: /overflow/ },
+        marks: ['poolOverflow'],
         counters: [counterShapes.counted(/\.upstream_rq_pending_overflow$/, 'the cluster counted requests its pending queue could not take')],
       },
       run: burst,

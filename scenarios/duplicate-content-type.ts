@@ -44,7 +44,8 @@ export default defineScenario({
       kind: 'before',
       title: 'A plain sidecar: the app gets "application/json,text/plain" and answers 415',
       config: 'broken',
-      signature: { none: "the 415 is the app's own answer (via_upstream): Envoy's log cannot tell it from any other 415 of the app's" },
+      // The 415 is the app's own (via_upstream): the mark is the one joined Content-Type the app received.
+      signature: { says: 'two Content-Type lines reach the app as one, joined by a comma', marks: ['contentTypeJoined'] },
       run: postWithTwoContentTypes,
       expect: [
         everyRequest('symptom: 415 Unsupported Media Type from the app', { min: CALLS }, (r) => r.status === 415),

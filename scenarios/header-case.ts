@@ -45,7 +45,8 @@ export default defineScenario({
       kind: 'before',
       title: 'A plain sidecar: the app gets x-userid and answers 400; the caller gets x-request-id',
       config: 'broken',
-      signature: { none: "the 400 is the app's own answer (via_upstream): Envoy's log cannot tell it from any other 400 of the app's" },
+      // The 400 is the app's own (via_upstream): the mark is the header names the app received.
+      signature: { says: 'header names reach the app in lower case (HTTP/1.1 through Envoy): a case-sensitive app misses its header', marks: ['headersLowercased'] },
       run: callWithMixedCaseHeader(),
       expect: [
         everyRequest('symptom: the app answers 400, its X-UserId missing', { min: CALLS }, (r) => r.status === 400 && /no X-UserId header \(got x-userid\)/.test(appView(r)?.verdict ?? '')),

@@ -64,6 +64,7 @@ export default defineScenario({
       signature: {
         says: "a request header block over the HCM's max_request_headers_kb (60 KiB)",
         entries: { code: 431, flags: 'DPE', details: /headers_too_large/ },
+        marks: ['headerLimit'],
         counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the header block refused by the codec)')],
         config: [configShapes.requestHeadersCapped()],
       },
@@ -82,6 +83,7 @@ export default defineScenario({
       signature: {
         says: "more request headers than the HCM's max_headers_count (100)",
         entries: { code: 431, flags: 'DPE', details: /too_many_headers/ },
+        marks: ['headerLimit'],
         counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the header count refused by the codec)')],
         config: [configShapes.requestHeaderCountCapped()],
       },
@@ -100,6 +102,9 @@ export default defineScenario({
       signature: {
         says: "a response header block over the cluster's limit (80 KiB): Envoy cannot read the app's answer (the log alone cannot tell it from a protocol mismatch)",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        since: '1.18.0',
+        alsoAs: [{ by: 'Envoy ≤ 1.17', until: '1.17.99', entries: { code: 503, flags: 'UC', details: /connection_termination/ }, source: "Envoy's history: envoy#15033 (1.18) made a response over the header limits a protocol error (502 UPE); before, the connection was closed (503 UC)" }],
+        marks: ['headerLimit', 'upstreamProtocolError'],
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, 'the cluster counted upstream protocol errors (the response header block refused by the codec)')],
       },

@@ -68,6 +68,9 @@ export default defineScenario({
       signature: {
         says: 'an HTTP/1.0 call refused by the HCM (accept_http_10 off: PILOT_HTTP10 unset)',
         entries: { code: 426, flags: 'DPE', details: /low_version/ },
+        since: '1.27.0',
+        // Before 1.27 the HCM itself answered (empty body, flag "-"); the lab's oldest Envoy (1.36) cannot show it.
+        alsoAs: [{ by: 'Envoy ≤ 1.26', until: '1.26.99', entries: { code: 426, protocol: /^HTTP\/1\.0$/ }, source: "Envoy's history: envoy#27415 moved the 426 into the HTTP/1 codec in 1.27; envoy#5038 shows the older line" }],
         counters: [counterShapes.counted(/^http\..+\.downstream_cx_protocol_error$/, 'the HCM counted downstream protocol errors (the HTTP/1.0 request refused)')],
         config: [configShapes.refusesHttp10()],
       },

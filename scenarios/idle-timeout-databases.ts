@@ -177,6 +177,7 @@ export default defineScenario({
       signature: {
         says: "Envoy closed pooled database connections at the tcp_proxy idle_timeout (close reason tcp_session_idle_timeout, Envoy ≥ 1.38; the log alone cannot tell MariaDB/memcached from redis: idle-timeout has the same mark)",
         entries: { kind: 'tcp', closeReason: /tcp_session_idle_timeout/ },
+        marks: ['poolConnectionClosed'],
         counters: [counterShapes.counted(/^tcp\..+\.idle_timeout$/, 'tcp_proxy closed idle connections (tcp.<cluster>.idle_timeout)')],
       },
       run: poolsIdleThenQuery({ tcpKeepAliveMs: 1000 }),

@@ -59,7 +59,8 @@ export default defineScenario({
       kind: 'before',
       title: 'REDIRECT interception (Istio default): the app sees 127.0.0.6 and no X-Forwarded-For',
       config: 'broken',
-      signature: { none: 'nothing fails in Envoy: the app sees 127.0.0.6 as every caller (the mark is in the app\'s own log)' },
+      // Nothing fails in Envoy: the mark is in what the app sees (and logs) of its callers.
+      signature: { says: "the app sees every caller as 127.0.0.6 (Istio ≥ 1.10's inbound source; 127.0.0.1 before): nothing fails in Envoy", marks: ['callerIsLoopback'] },
       run: callTheApp,
       expect: [
         appSees("symptom: the app's socket peer is 127.0.0.6 on every call, and no X-Forwarded-For names the caller", (_, r) => peerIp(r) === '127.0.0.6' && !appView(r)?.xff),

@@ -85,6 +85,7 @@ export default defineScenario({
       signature: {
         says: 'plaintext from the client sidecar to a server that requires mTLS (DestinationRule tls DISABLE against STRICT): the server closes each connection',
         entries: { code: 503, flags: 'UC', details: /connection_termination/ },
+        alsoAs: [{ by: "the server's sidecar (STRICT)", entries: { kind: 'tcp', flags: 'NR', details: /filter_chain_not_found/ }, source: "this before's peer sidecar log: no filter chain of the STRICT listener takes plaintext" }],
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_destroy_remote_with_active_rq$/, "the client's cluster counted connections the server closed under a request")],
       },

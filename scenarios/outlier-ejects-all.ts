@@ -25,7 +25,7 @@
  * Each pod answers its first request with 500 (a deploy's warm-up error), then 200.
  * Time scaling: baseEjectionTime 30 s → 3 s, interval 10 s → 1 s; the app calls every 100 ms.
  */
-import { check, clusterStat, configHas, counterGrew, counterStayedZero, defineScenario, everyAccessEntry, hostsFlagged, isOk, outcomeCounts, SERVICE_CLUSTER, SERVICE_URL, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
+import { check, clusterStat, configHas, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, hostsFlagged, isOk, outcomeCounts, SERVICE_CLUSTER, SERVICE_URL, type Check, type Evidence, type Lab, type RequestEntry } from '../src/index.js';
 
 const EVERY_MS = 100;
 const EJECTION_MS = 3000;
@@ -105,7 +105,12 @@ export default defineScenario({
       kind: 'before',
       title: 'consecutive5xxErrors 1, maxEjectionPercent 100, panic threshold 0: both pods ejected (the documented 503 UH: gone on 1.36-1.40)',
       config: 'broken',
-      signature: { none: 'the documented 503 UH no_healthy_upstream does not happen on the Envoy versions measured: the log shows the app\'s 500s and then calls served' },
+      // The documented 503 UH does not come on the Envoy versions measured (the log shows the app's 500s, then calls served): the marks are the ejections.
+      signature: {
+        says: 'outlier detection ejected every host of the service (the documented 503 UH no_healthy_upstream does not come: Envoy routes to ejected hosts when all are)',
+        marks: ['outlierEjected'],
+        counters: [counterShapes.counted(/\.outlier_detection\.ejections_(?:active|total|enforced_total|enforced_consecutive_5xx)$/, 'outlier detection ejected hosts (outlier_detection.ejections_*)')],
+      },
       run: callThroughThe500s(2),
       expect: [
         each500(2),

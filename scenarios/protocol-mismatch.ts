@@ -60,6 +60,7 @@ export default defineScenario({
       signature: {
         says: "the port's declared protocol is not what the app speaks (HTTP for an h2c app, or HTTP2 for an HTTP/1.1 app): every call to it fails",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        marks: ['upstreamProtocolError'],
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, "the cluster counted upstream protocol errors (the app's answer in another protocol)")],
       },
@@ -94,6 +95,7 @@ export default defineScenario({
       signature: {
         says: "the port's declared protocol is not what the app speaks (HTTP2 for an HTTP/1.1 app, or HTTP for an h2c app): every call to it fails",
         entries: { code: 502, flags: 'UPE', details: /protocol_error/ },
+        marks: ['upstreamProtocolError'],
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, "the cluster counted upstream protocol errors (the app's answer in another protocol)")],
       },

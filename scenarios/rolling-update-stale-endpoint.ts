@@ -154,7 +154,7 @@ export default defineScenario({
       config: 'broken',
       signature: {
         says: 'calls picked for an endpoint that has gone (a pod of a rollout, still in EDS): refused, not retried',
-        entries: { code: 503, flags: 'UF', details: /connection_failure|Connection_refused|delayed_connect_error/ },
+        entries: { code: 503, flags: 'UF', details: /connection_failure|Connection_refused|delayed_connect_error/, cluster: /^outbound\|/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.othersToTheClusterSucceed(), signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_connect_(fail|timeout)$/, "the service's cluster counted connections it could not make")],
       },
@@ -175,7 +175,7 @@ export default defineScenario({
       config: 'broken',
       signature: {
         says: 'calls picked for an endpoint whose IP is gone (a pod of a rollout, still in EDS): connect timeout, not retried',
-        entries: { code: 503, flags: 'UF', details: /connection_timeout|Connection_timed_out/ },
+        entries: { code: 503, flags: 'UF', details: /connection_timeout|Connection_timed_out/, cluster: /^outbound\|/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.othersToTheClusterSucceed(), signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_connect_(fail|timeout)$/, "the service's cluster counted connections it could not make")],
       },
@@ -195,7 +195,7 @@ export default defineScenario({
       config: 'before-only-host',
       signature: {
         says: "the service's only endpoint has gone and every retry hits it too (a one-replica rollout, EDS lagging)",
-        entries: { code: 503, flags: 'UF,URX' },
+        entries: { code: 503, flags: 'UF,URX', cluster: /^outbound\|/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_none_healthy$/, "the service's cluster counted requests with no healthy host left (upstream_cx_none_healthy)")],
       },

@@ -63,6 +63,7 @@ export default defineScenario({
       signature: {
         says: "a route timeout of 15 s (Envoy's default where no VirtualService sets one)",
         entries: { code: 504, flags: 'UT', details: /response_timeout/, duration: { near: 15_000, within: 500 } },
+        marks: ['routeTimeout'],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_timeout$/, 'the cluster counted route timeouts (upstream_rq_timeout)')],
       },
       run: oneSlowCall('/report'),
@@ -81,6 +82,7 @@ export default defineScenario({
       signature: {
         says: 'a streaming response cut at the route timeout (15 s) after its headers',
         entries: { code: 200, flags: 'UT', duration: { near: 15_000, within: 500 } },
+        marks: ['routeTimeout'],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_timeout$/, 'the cluster counted route timeouts (upstream_rq_timeout)')],
       },
       upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },

@@ -130,7 +130,8 @@ export default defineScenario({
       kind: 'before',
       title: `terminationDrainDuration ${DRAIN_MS / 1000} s, the app works ${APP_SHUTDOWN_MS / 1000} s after SIGTERM: its calls after the sidecar exits are refused`,
       config: 'broken',
-      signature: { none: 'the refused calls never reach Envoy (it has exited): its access log ends with the last served call; the marks are the app\'s ECONNREFUSED and the nat ISTIO_REDIRECT counter' },
+      // The refused calls never reach Envoy (it has exited): the app's ECONNREFUSED is the mark.
+      signature: { says: "the app's last calls refused after its sidecar drained and exited (pod shutdown)", marks: ['refused', 'sidecarTerminating'] },
       shutdown: { terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
       run: podTerminates,
       expect: [

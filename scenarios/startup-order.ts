@@ -147,7 +147,8 @@ export default defineScenario({
       kind: 'before',
       title: 'The app starts first and calls config.test at once; the sidecar starts 1.2 s later',
       config: 'broken',
-      signature: { none: 'the calls are refused before Envoy runs: its access log has nothing of them (the app\'s ECONNREFUSED and the nat ISTIO_REDIRECT counter are the marks)' },
+      // The refused calls never reach Envoy: its access log has nothing of them; the app's ECONNREFUSED is the mark.
+      signature: { says: "the app's first calls refused before its sidecar listens (at start-up), then all fine", marks: ['refused'], when: ['atStartUp', 'sidecarNotReady'] },
       deferSidecar: true,
       run: appBeforeSidecar,
       expect: [refusedBeforeSidecar, appBlamesTheService, redirectedToNothing, serviceNeverReachedEarly, workedOnceReady],

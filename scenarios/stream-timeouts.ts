@@ -55,6 +55,9 @@ export default defineScenario({
       signature: {
         says: "the HCM's stream_idle_timeout fired before the response began",
         entries: { code: 504, flags: 'SI', details: /stream_idle_timeout/ },
+        since: '1.22.0',
+        // 408 until 1.22, and still 408 when the request had not fully arrived; the lab's Envoys (≥ 1.36) write 504 here.
+        alsoAs: [{ by: 'Envoy < 1.22, or a request not fully received', entries: { code: 408, details: /stream_idle_timeout/ }, source: "Envoy's history: envoy#20026 (1.22) answers 504 once the request is complete, 408 before" }],
         counters: [counterShapes.counted(/^http\..+\.downstream_rq_idle_timeout$/, 'the HCM counted streams ended by its idle timeout')],
       },
       upstreams: { app: { http: { delayMs: 3000 } } },

@@ -62,6 +62,7 @@ export default defineScenario({
       signature: {
         says: 'the route names a subset cluster Envoy does not have (no DestinationRule defines it): permanent',
         entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
+        marks: ['unknownCluster'],
         facts: [signatureFacts.noSuccessAfterTheFirstFailure()],
         counters: [counterShapes.counted(/^http\..+\.no_cluster$/, 'the router counted requests to a cluster it does not have (no_cluster)')],
         config: [configShapes.routeToMissingCluster()],
@@ -82,6 +83,7 @@ export default defineScenario({
       signature: {
         says: "the subset's selector matches no pod: the cluster has no endpoints",
         entries: { code: 503, flags: 'UH', details: /no_healthy_upstream/ },
+        marks: ['noHealthyHost'],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_none_healthy$/, 'the cluster counted requests with no healthy host (upstream_cx_none_healthy)')],
       },
       run: tenCalls,

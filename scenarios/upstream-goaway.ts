@@ -72,7 +72,8 @@ export default defineScenario({
       config: 'broken',
       signature: {
         says: 'streams lost at an HTTP/2 GOAWAY (a service or load balancer closing each connection after N requests), not retried',
-        entries: { code: 503, flags: 'UR', details: /remote_refused_stream_reset/ },
+        entries: { code: 503, flags: 'UR', details: /remote_refused_stream/ },
+        marks: ['upstreamGoaway'],
         facts: [signatureFacts.othersToTheClusterSucceed()],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_close_notify$/, 'the cluster counted connections the service closed with a GOAWAY (upstream_cx_close_notify)')],
       },

@@ -68,6 +68,7 @@ export default defineScenario({
       signature: {
         says: 'a WebSocket handshake refused by the HCM itself: no upgrade_configs for websocket (or a filter disabling it on the route)',
         entries: { code: 403, details: /upgrade_failed/, noUpstreamHost: true },
+        marks: ['websocketRefused'],
         counters: [counterShapes.counted(/^http\..+\.downstream_rq_ws_on_non_ws_route$/, 'the HCM counted WebSocket upgrades on a route without them (downstream_rq_ws_on_non_ws_route)')],
         config: [configShapes.noWebSocketUpgrade()],
       },

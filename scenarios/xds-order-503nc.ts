@@ -91,6 +91,7 @@ export default defineScenario({
       signature: {
         says: 'a route pushed before its cluster (RDS before CDS): 503 NC for the moments between the two',
         entries: { code: 503, flags: 'NC', details: /cluster_not_found/ },
+        marks: ['unknownCluster'],
         facts: [signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^http\..+\.no_cluster$/, 'the router counted requests to a cluster it did not have yet (no_cluster)')],
       },

@@ -31,10 +31,7 @@ import { scenarioDrift } from '../istio/drift.js';
 import { importVariant } from '../scenario/import-variant.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { validateVariantFile } from '../scenario/validate-variant.js';
-import { readAccessLogText } from '../triage/read-access-log.js';
-import { triage } from '../triage/triage.js';
-import { parseSs, parseStats, type SocketRow } from '../triage/shapes.js';
-import { signaturesText, triageText } from '../triage/triage-text.js';
+import { addTriageCommand } from './triage-command.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { cliCommand, main } from './main.js';
 
@@ -143,72 +140,8 @@ program
     say((await writeFlagTable(README_PATH, scenarios)) ? 'README.md: response-flag table rewritten' : 'README.md: response-flag table already up to date');
   });
 
-program
-  .command('triage [access-log]')
-  .description("which incident is this? A pod's access log (Istio's text or JSON format, or a lab run's access.jsonl; - for stdin) held against every scenario's signature")
-  .option('--config-dump <file>', "the pod's config_dump (istioctl proxy-config all -o json): held against each incident's config shape, and the next step runs the scenario on your config")
-  .option('--stats <file>', "the pod's counters (curl localhost:15000/stats, or ?format=json): held against each incident's counters")
-  .option('--ss <file>', "the pod's connection table (ss -tanp in its network namespace): held against each incident's connections")
-  .option('--envoy-version <v>', 'the Envoy your pod runs: the next step runs the scenario on it')
-  .option('--list-signatures', "print every before's signature (or why it has none) and exit")
-  .addHelpText('after', '\nExamples:\n  kubectl logs my-pod -c istio-proxy > access.log && npm run lab -- triage access.log\n  npm run lab -- triage .lab-runs/<time>-sticky-503/before/envoy/access.jsonl\n')
-  .action(async (file: string | undefined, o: { configDump?: string; stats?: string; ss?: string; envoyVersion?: string; listSignatures?: boolean }) => {
-    const scenarios = await Promise.all(scenarioIds().map(loadScenario));
-    if (o.listSignatures) return void say(signaturesText(scenarios));
-    if (!file) throw new UsageError('no access log given', { fix: 'npm run lab -- triage <access-log file | -> (kubectl logs <pod> -c istio-proxy > access.log)' });
-    if (o.configDump && !existsSync(o.configDump)) throw new UsageError(`--config-dump ${o.configDump}: no such file`, { fix: 'istioctl proxy-config all <pod> -o json > dump.json' });
-    if (o.envoyVersion && !/^\d+\.\d+\.\d+/.test(o.envoyVersion)) throw new UsageError(`--envoy-version "${o.envoyVersion}" is not a version`, { fix: 'e.g. --envoy-version 1.36.4 (istioctl version, or the proxy image tag)' });
-    const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch(() => {
-      throw new UsageError(`${file}: no such file`, { fix: 'give the path of the access log (kubectl logs <pod> -c istio-proxy > access.log), or - for stdin' });
-    });
-    const log = readAccessLogText(text, file === '-' ? 'stdin' : file);
-    const pod = { configDump: o.configDump ? await readConfigDump(o.configDump) : undefined, stats: o.stats ? await readStats(o.stats) : undefined, sockets: o.ss ? await readSs(o.ss) : undefined };
-    say(triageText(log, triage(log.entries, scenarios, pod), { configDump: o.configDump, envoyVersion: o.envoyVersion }));
-  });
+addTriageCommand(program);
 
-/** A config_dump file as JSON, or one clear error. */
-async function readConfigDump(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8');
-  try {
-    const dump = JSON.parse(text);
-    if (!Array.isArray(dump?.configs)) throw new Error('it has no "configs" list');
-    return dump;
-  } catch (err) {
-    throw new UsageError(`--config-dump ${file} is not a config_dump: ${(err as Error).message}`, { fix: 'istioctl proxy-config all <pod> -o json > dump.json (or curl localhost:15000/config_dump)' });
-  }
-}
-
-/** A /stats file (Envoy's text or JSON), or one clear error. */
-async function readStats(file: string): Promise<Map<string, number>> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new UsageError(`--stats ${file}: no such file`, { fix: 'kubectl exec <pod> -c istio-proxy -- curl -s localhost:15000/stats > stats.txt' });
-  });
-  let stats: Map<string, number>;
-  try {
-    stats = parseStats(text);
-  } catch (err) {
-    throw new UsageError(`--stats ${file} is not Envoy's /stats: ${(err as Error).message}`, { fix: 'curl -s localhost:15000/stats (text) or /stats?format=json' });
-  }
-  if (stats.size === 0) throw new UsageError(`--stats ${file} has no counters ("name: value" lines or Envoy's JSON)`, { fix: 'kubectl exec <pod> -c istio-proxy -- curl -s localhost:15000/stats > stats.txt' });
-  return stats;
-}
-
-/** An `ss -tanp` table, or one clear error. */
-async function readSs(file: string): Promise<SocketRow[]> {
-  const how = "kubectl debug <pod> --image=nicolaka/netshoot --target=istio-proxy -- ss -tanp > ss.txt (or nsenter -t <pid> -n ss -tanp on the node)";
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new UsageError(`--ss ${file}: no such file`, { fix: how });
-  });
-  const rows = parseSs(text);
-  if (rows.length === 0) throw new UsageError(`--ss ${file} has no connection rows (State Recv-Q Send-Q Local Peer Process)`, { fix: how });
-  return rows;
-}
-
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
-}
 
 program
   .command('proxy-config [view]')

@@ -17,6 +17,14 @@ import type { EnvoyBinary } from './install.js';
 import { readFile } from 'node:fs/promises';
 
 /** One part of the configuration, pushed on its own: clusters, routes, listeners. */
+
+/**
+ * Envoy's log components the lab keeps at debug: the lines its checks read (pools, connections,
+ * config pushes) and those that mark each incident's mechanism for triage (http: "Sending local
+ * reply with details …"; client: the codec's errors on an upstream's response).
+ */
+export const DEBUG_COMPONENTS = ['upstream', 'router', 'pool', 'connection', 'config', 'lua', 'http', 'client'];
+
 export type XdsKind = 'cds' | 'rds' | 'lds';
 /** istiod's make-before-break order: a cluster exists before any route or listener points at it. */
 export const ISTIO_PUSH_ORDER: readonly XdsKind[] = ['cds', 'rds', 'lds'];
@@ -98,7 +106,7 @@ export class Envoy {
       '--drain-strategy', 'immediate',
       '--file-flush-interval-msec', '100',
       '-l', 'info',
-      '--component-log-level', 'upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug',
+      '--component-log-level', DEBUG_COMPONENTS.map((c) => `${c}:debug`).join(','),
     ];
     const child = backend.spawn(o.host, o.agent?.argv ?? argv, { uid: PROXY_UID, gid: PROXY_UID, logFile, sidecar: true, capabilities: o.capabilities, env: o.agent?.env, ownShutdown: !!o.agent });
     const envoy = new Envoy(o.binary, o.dir, logFile, Envoy.accessLogPath(o.dir), xds, child, !!o.ads, !!o.agent);

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { PROXY_UID } from '../topology/topology.js';
 import { istioModuleDir, labGoTool } from '../go-tools/lab-go-tool.js';
+import { DEBUG_COMPONENTS } from '../envoy/envoy.js';
 
 /** Istio's sidecar bootstrap template, copied beside the binary from the module it was built from. */
 const templateOf = (bin: string) => `${bin}.bootstrap.json`;
@@ -40,7 +41,7 @@ export const PILOT_AGENT_LAB_SETTINGS = [
   'ProxyConfig.proxyStatsMatcher.inclusionRegexps [".*"]: the lab reads counters Istio\'s default stats inclusion leaves out',
   'ProxyConfig.concurrency 1: one worker, so connection pools are deterministic',
   'ProxyConfig.fileFlushInterval 100ms: the access log is read as the phase runs',
-  "pilot-agent --proxyLogLevel info,upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug: the lab's evidence reads Envoy's debug lines",
+  `pilot-agent --proxyLogLevel info,${DEBUG_COMPONENTS.map((c) => `${c}:debug`).join(',')}: the lab's evidence reads Envoy's debug lines`,
   'ISTIO_META_ISTIO_VERSION 1.28.0: the version istiod gates its output on (a build from the module says "unknown")',
   'workload certificates as files (./var/run/secrets/workload-spiffe-credentials) from the lab CA: pilot-agent serves them over SDS without a CA',
   "Envoy's admin (127.0.0.1:15000 in the pod) relayed to a unix socket by a lab agent running as uid 1337",
@@ -96,7 +97,7 @@ export async function pilotAgentCommand(bin: string, o: PilotAgentOptions): Prom
     ...(o.shutdown ? { terminationDrainDuration: `${o.shutdown.terminationDrainMs / 1000}s` } : {}),
   };
   return {
-    argv: ['env', '-C', o.dir, bin, 'proxy', 'sidecar', '--proxyLogLevel', 'info,upstream:debug,router:debug,pool:debug,connection:debug,config:debug,lua:debug'],
+    argv: ['env', '-C', o.dir, bin, 'proxy', 'sidecar', '--proxyLogLevel', `info,${DEBUG_COMPONENTS.map((c) => `${c}:debug`).join(',')}`],
     env: {
       PROXY_CONFIG: YAML.stringify(proxyConfig),
       POD_NAME: o.app,

@@ -152,7 +152,8 @@ export function defineScenario(s: Scenario): Scenario {
     names.add(p.name);
     if (p.expect.length === 0) throw bad(`phase "${p.name}" has no checks`, 'a phase without checks could never fail: list what must hold in `expect`');
     if (p.signature && p.kind !== 'before') throw bad(`phase "${p.name}" (${p.kind}) declares a signature`, 'only a before phase has an incident to recognise: move it to the before');
-    if (isSignature(p.signature) && patternSize(p.signature.entries) < 2) throw bad(`phase "${p.name}"'s signature says one thing about an entry`, 'say at least two (code and flags, flags and details, …): one shared flag must never make a match');
+    if (isSignature(p.signature) && p.signature.entries && patternSize(p.signature.entries) < 2) throw bad(`phase "${p.name}"'s signature says one thing about an entry`, 'say at least two (code and flags, flags and details, …): one shared flag must never make a match');
+    if (isSignature(p.signature) && !p.signature.entries && !p.signature.marks?.length && !p.signature.reported?.length) throw bad(`phase "${p.name}"'s signature has neither entries nor marks`, 'say what Envoy logs for it (entries) or what else it leaves (marks: the app\'s errors, Envoy\'s debug lines), or declare { none: why }');
     for (const host of Object.keys(p.upstreams ?? {})) {
       if (!s.lab.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
     }

@@ -24,6 +24,8 @@ export interface ConfigShape {
 /** A mark the incident leaves in Envoy's counters (from /stats, counted since Envoy started). */
 export interface CounterShape {
   says: string;
+  /** The counters it reads: in a pasted excerpt, none of them present means "not pasted", not zero. */
+  about?: RegExp;
   holds: (stats: Map<string, number>) => Holds;
 }
 
@@ -108,6 +110,7 @@ export const counterShapes = {
   /** A counter matching `name` is above zero (Envoy counts since it started). */
   counted: (name: RegExp, says: string): CounterShape => ({
     says,
+    about: name,
     holds: (stats) => {
       const hits = [...stats].filter(([k, v]) => name.test(k) && v > 0);
       return { holds: hits.length > 0, evidence: hits.length ? hits.slice(0, 3).map(([k, v]) => `${k} ${v}`).join(', ') : `no counter matching ${name.source} above 0` };

@@ -8,7 +8,8 @@
  * address:port in Istio's.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
-import type { ConfigShape, CounterShape, SocketRow, SocketShape } from './shapes.js';
+import type { Mark, SeenEntry } from './clue.js';
+import type { ConfigShape, CounterShape, SocketShape } from './shapes.js';
 
 export interface EntryPattern {
   kind?: 'http' | 'tcp';
@@ -26,21 +27,53 @@ export interface EntryPattern {
   duration?: { near: number; within: number };
   /** %DOWNSTREAM_LOCAL_CLOSE_REASON% (Envoy ≥ 1.38; the lab's log has it, Istio's default format does not). */
   closeReason?: RegExp;
+  /** %PROTOCOL% of the request (HTTP/1.0, HTTP/1.1, HTTP/2). */
+  protocol?: RegExp;
 }
 
 /** Pattern fields Istio's default access-log format does not carry: a signature using one is recognised in the lab's log only. */
 export const LAB_LOG_ONLY: ReadonlyArray<keyof EntryPattern> = ['closeReason'];
 
-/** A fact about the matching entries as a group; `holds` says whether, and the evidence. */
+/**
+ * A fact about the matching entries as a group; `holds` says whether, and the evidence. Undefined
+ * when the entries cannot tell (one entry where a fact needs two, a field the log does not carry).
+ */
 export interface SignatureFact {
   says: string;
-  holds: (matching: AccessLogEntry[], all: AccessLogEntry[]) => { holds: boolean; evidence: string };
+  holds: (matching: AccessLogEntry[], all: AccessLogEntry[]) => { holds: boolean | undefined; evidence: string };
+}
+
+/**
+ * The same incident as another log writes it: an older Envoy or Istio, or the other side's sidecar
+ * (the server's, where the client's is the main form); with who writes it so and how that was settled.
+ */
+export interface OtherForm {
+  entries: EntryPattern;
+  /** e.g. "Envoy ≤ 1.26", "the server's sidecar": what writes it this way. */
+  by: string;
+  /** How it was settled: the lab's run on that version, or Envoy's / Istio's history (a commit, an issue). */
+  source: string;
+  /** The last Envoy that writes it so (left out when the user's Envoy is newer). */
+  until?: string;
 }
 
 export interface Signature {
   /** The diagnosis in a line: what the incident is. */
   says: string;
-  entries: EntryPattern;
+  /** What Envoy logs for it (at least two fields). Absent for an incident Envoy's log does not show. */
+  entries?: EntryPattern;
+  /** The first Envoy that writes `entries` so (left out when the user's Envoy is older). */
+  since?: string;
+  alsoAs?: OtherForm[];
+  /**
+   * What else it leaves, in any kind of evidence: the app's errors, Envoy's debug lines,
+   * pilot-agent's lines (clue.ts MARKS). The scenario suite holds each against the before's own run.
+   */
+  marks?: Mark[];
+  /** When it happens in a pod's life, as a person's paste may show it (a start-up panic): not seen in a run. */
+  when?: Mark[];
+  /** Marks from real reports that the lab's runs do not produce (a heap profile), each with its report. */
+  reported?: Array<{ mark: Mark; source: string }>;
   facts?: SignatureFact[];
   /** What the incident needs of the sidecar's config: held against a config_dump when one is given (triage --config-dump). */
   config?: ConfigShape[];
@@ -61,42 +94,56 @@ export interface SignedScenario {
   phases: ReadonlyArray<{ name: string; kind: string; signature?: Signature | NoSignature }>;
 }
 
-export const isSignature = (s: Signature | NoSignature | undefined): s is Signature => !!s && 'entries' in s;
+export const isSignature = (s: Signature | NoSignature | undefined): s is Signature => !!s && 'says' in s && !('none' in s);
 
-const PATTERN_FIELDS = ['kind', 'code', 'flags', 'details', 'cluster', 'method', 'noUpstreamHost', 'duration', 'closeReason'] as const;
+const PATTERN_FIELDS = ['kind', 'code', 'flags', 'details', 'cluster', 'method', 'noUpstreamHost', 'duration', 'closeReason', 'protocol'] as const;
 export type PatternField = (typeof PATTERN_FIELDS)[number];
 
 /** How many things a pattern says (a signature needs two). */
 export const patternSize = (p: EntryPattern) => PATTERN_FIELDS.filter((f) => p[f] !== undefined).length;
 
-/** Each field of the pattern and whether the entry has it. */
-export function fieldResults(p: EntryPattern, a: AccessLogEntry): Array<{ field: PatternField; ok: boolean }> {
-  const has = (f: PatternField): boolean => {
+/**
+ * Each field of the pattern and whether the entry has it: true, false, or undefined when the entry
+ * does not carry that field (a fragment, an older format, a caller's view). An entry whose `known`
+ * is absent came from a whole log line of the lab's format: it carries every field.
+ */
+export function fieldResults(p: EntryPattern, a: SeenEntry): Array<{ field: PatternField; ok: boolean | undefined }> {
+  const carries = (...f: Array<keyof SeenEntry>) => a.known === undefined || f.some((x) => a.known!.includes(x as string) || a[x] !== undefined);
+  const has = (f: PatternField): boolean | undefined => {
     switch (f) {
       case 'kind':
-        return a.kind === p.kind;
+        return a.kind === undefined ? undefined : a.kind === p.kind;
       case 'code':
-        return typeof p.code === 'number' ? a.code === p.code : (p.code as readonly number[]).includes(a.code ?? -1);
-      case 'flags':
-        return p.flags!.split(',').every((f) => (a.flags ?? '').split(',').includes(f));
+        if (a.code === undefined) return carries('code') ? false : undefined;
+        return typeof p.code === 'number' ? a.code === p.code : (p.code as readonly number[]).includes(a.code);
+      case 'flags': {
+        if (!carries('flags')) return undefined;
+        const have = (a.flags ?? '').split(',');
+        return p.flags!.split(',').every((x) => have.includes(x));
+      }
       case 'details':
-        return p.details!.test(a.details ?? '');
+        if (a.details !== undefined) return p.details!.test(a.details);
+        // Older formats carry the transport failure reason where details now are: it can confirm, never deny.
+        if (a.up_fail !== undefined && p.details!.test(a.up_fail)) return true;
+        return carries('details') ? false : undefined;
       case 'cluster':
-        return p.cluster!.test(a.up_cluster ?? '');
+        return carries('up_cluster') ? p.cluster!.test(a.up_cluster ?? '') : undefined;
       case 'method':
-        return a.method === p.method;
+        return a.method === undefined ? (carries('method') ? false : undefined) : a.method === p.method;
       case 'noUpstreamHost':
-        return p.noUpstreamHost === (a.up_host === undefined);
+        return carries('up_host') ? p.noUpstreamHost === (a.up_host === undefined) : undefined;
       case 'duration':
-        return a.duration_ms !== undefined && Math.abs(a.duration_ms - p.duration!.near) <= p.duration!.within;
+        return a.duration_ms === undefined ? (carries('duration_ms') ? false : undefined) : Math.abs(a.duration_ms - p.duration!.near) <= p.duration!.within;
       case 'closeReason':
-        return p.closeReason!.test(a.ds_close ?? '');
+        return carries('ds_close') ? p.closeReason!.test(a.ds_close ?? '') : undefined;
+      case 'protocol':
+        return a.protocol === undefined ? undefined : p.protocol!.test(a.protocol);
     }
   };
   return PATTERN_FIELDS.filter((f) => p[f] !== undefined).map((field) => ({ field, ok: has(field) }));
 }
 
-export const matches = (p: EntryPattern, a: AccessLogEntry) => fieldResults(p, a).every((r) => r.ok);
+export const matches = (p: EntryPattern, a: SeenEntry) => fieldResults(p, a).every((r) => r.ok === true);
 
 /** A pattern as a person reads it: no escapes, no anchors, alternatives with "or". */
 const readable = (r: RegExp) =>
@@ -119,12 +166,17 @@ export function describePattern(p: EntryPattern): string {
     p.noUpstreamHost ? '(Envoy answered, no upstream host)' : undefined,
     p.duration ? `after ${p.duration.near} ± ${p.duration.within} ms` : undefined,
     p.closeReason ? `closed by Envoy: ${p.closeReason.source}` : undefined,
+    p.protocol ? readable(p.protocol) : undefined,
   ];
   return parts.filter(Boolean).join(' ');
 }
 
 /** The downstream connection of an entry: its id in the lab's log, the caller's address:port otherwise. */
 export const downstreamConnection = (a: AccessLogEntry) => (a.cx !== undefined ? `cx ${a.cx}` : a.ds_remote);
+
+const succeeded = (a: AccessLogEntry) => a.code !== undefined && a.code < 400 && !a.flags && (a.kind === 'tcp' || a.code > 0);
+/** A log with no success at all is likely an excerpt (grep 503): what it says of successes cannot be judged. */
+const FILTERED = { holds: undefined, evidence: 'no successful entry in the log (an excerpt?): cannot tell' };
 
 /** The shared facts scenarios declare. */
 export const facts = {
@@ -133,7 +185,8 @@ export const facts = {
     says: 'all on one downstream connection',
     holds: (m) => {
       const cxs = [...new Set(m.map(downstreamConnection))];
-      return { holds: m.length >= 2 && cxs.length === 1 && cxs[0] !== undefined, evidence: cxs.length === 1 ? `all on downstream connection ${cxs[0]}` : `${cxs.length} downstream connections` };
+      if (m.length < 2 || cxs[0] === undefined) return { holds: undefined, evidence: m.length < 2 ? 'one entry: cannot tell' : 'the log does not carry the downstream connection' };
+      return { holds: cxs.length === 1, evidence: cxs.length === 1 ? `all on downstream connection ${cxs[0]}` : `${cxs.length} downstream connections` };
     },
   }),
   /** The upstream host never changes across the matching entries (pinned to one address). */
@@ -141,13 +194,15 @@ export const facts = {
     says: 'the upstream host stays the same',
     holds: (m) => {
       const hosts = [...new Set(m.map((a) => a.up_host))];
-      return { holds: m.length >= 2 && hosts.length === 1 && hosts[0] !== undefined, evidence: hosts.length === 1 ? `upstream host stays ${hosts[0] ?? '(none)'}` : `upstream hosts ${hosts.join(', ')}` };
+      if (m.length < 2 || hosts.every((h) => h === undefined)) return { holds: undefined, evidence: m.length < 2 ? 'one entry: cannot tell' : 'the log does not carry the upstream host' };
+      return { holds: hosts.length === 1 && hosts[0] !== undefined, evidence: hosts.length === 1 ? `upstream host stays ${hosts[0] ?? '(none)'}` : `upstream hosts ${hosts.join(', ')}` };
     },
   }),
   /** Calls to the same cluster also succeed: the failure is in some calls, not the route. */
   othersToTheClusterSucceed: (): SignatureFact => ({
     says: 'other calls to the same cluster succeed',
     holds: (m, all) => {
+      if (!all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
       const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
       return { holds: ok.length >= 1, evidence: `${ok.length} successful call(s) to ${[...clusters].join(', ')}` };
@@ -159,6 +214,7 @@ export const facts = {
     holds: (m, all) => {
       const conn = (a: AccessLogEntry) => (a.up_cx !== undefined ? `up_cx ${a.up_cx}` : a.up_local);
       const t = (a: AccessLogEntry) => Date.parse(a.ts);
+      if (m.every((f) => conn(f) === undefined)) return { holds: undefined, evidence: 'the log does not carry the upstream connection' };
       const reused = m.filter((f) => conn(f) !== undefined && all.some((a) => a !== f && conn(a) === conn(f) && t(a) <= t(f) && a.code !== undefined && a.code < 400));
       return { holds: reused.length === m.length, evidence: `${reused.length} of ${m.length} on an upstream connection that had served before` };
     },
@@ -168,14 +224,26 @@ export const facts = {
     says: 'connections dialled to one address were delivered to another host',
     holds: (m) => {
       const ip = (addr?: string) => addr?.replace(/:\d+$/, '');
+      if (m.every((a) => a.ds_local === undefined || a.up_host === undefined)) return { holds: undefined, evidence: 'the log does not carry the original destination and the upstream host' };
       const moved = m.filter((a) => a.ds_local !== undefined && a.up_host !== undefined && ip(a.ds_local) !== ip(a.up_host));
       return { holds: moved.length >= 1, evidence: moved.length ? `${moved.length} connection(s), e.g. dialled ${moved[0]!.ds_local}${moved[0]!.sni ? ` (SNI ${moved[0]!.sni})` : ''}, delivered to ${moved[0]!.up_host} by ${moved[0]!.up_cluster}` : 'every connection went to the address it dialled' };
+    },
+  }),
+  /** Inbound calls went to the pod's address (Istio ≥ 1.10), not to 127.0.0.1 (before 1.10, where an app bound to localhost answers). */
+  inboundToThePodAddress: (): SignatureFact => ({
+    says: "the inbound cluster dialled the pod's address, not 127.0.0.1 (Istio ≥ 1.10)",
+    holds: (m) => {
+      const hosts = [...new Set(m.map((a) => a.up_host).filter((h): h is string => h !== undefined))];
+      if (!hosts.length) return { holds: undefined, evidence: 'the log does not carry the upstream host' };
+      const loopback = hosts.filter((h) => /^127\.|^\[::1\]/.test(h));
+      return { holds: loopback.length === 0, evidence: loopback.length ? `to ${loopback[0]}: Istio < 1.10 sends inbound traffic to localhost, where an app bound to it answers` : `to ${hosts.slice(0, 2).join(', ')}` };
     },
   }),
   /** Once failing, the route never works again in the log: a permanent state, not a window. */
   noSuccessAfterTheFirstFailure: (): SignatureFact => ({
     says: 'no success after the first failure (permanent, not a window)',
     holds: (m, all) => {
+      if (!all.some(succeeded)) return FILTERED;
       const first = Math.min(...m.map((a) => Date.parse(a.ts)));
       const after = all.filter((a) => Date.parse(a.ts) > first && a.code !== undefined && a.code < 400 && !a.flags).length;
       return { holds: after === 0, evidence: `${after} success(es) after the first failure` };
@@ -185,6 +253,7 @@ export const facts = {
   noCallToTheClusterSucceeds: (): SignatureFact => ({
     says: 'no call to that cluster succeeds',
     holds: (m, all) => {
+      if (!all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
       const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
       return { holds: ok.length === 0, evidence: ok.length ? `${ok.length} successful call(s) to the same cluster` : 'no successful call to it' };
@@ -194,6 +263,7 @@ export const facts = {
   failuresBetweenSuccesses: (): SignatureFact => ({
     says: 'successes before and after the failures (a window, not a permanent state)',
     holds: (m, all) => {
+      if (!all.some(succeeded)) return FILTERED;
       const t = (a: AccessLogEntry) => Date.parse(a.ts);
       const first = Math.min(...m.map(t));
       const last = Math.max(...m.map(t));

@@ -32,7 +32,7 @@ import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import type { AccessLogEntry } from '../../src/envoy/access-log.js';
 import { toIstioTextLine } from '../../src/triage/istio-text-log.js';
-import { readAccessLogText } from '../../src/triage/read-access-log.js';
+import { readPaste } from '../../src/triage/read/read-paste.js';
 import { LAB_LOG_ONLY, isSignature, type NoSignature } from '../../src/triage/signature.js';
 import { bestMatches, podEvidence, triage } from '../../src/triage/triage.js';
 import { backendsUnderTest } from './backends.js';
@@ -146,12 +146,12 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
           const ran = evidence.get(scenario.id)!;
           const befores = scenario.phases.filter((p) => p.kind === 'before' && ran.has(p.name));
           if (!befores.some((p) => isSignature(p.signature))) ctx.skip(`no before declares a signature: ${befores.map((p) => `${p.name}: ${(p.signature as NoSignature | undefined)?.none ?? 'none declared'}`).join('; ')}`);
-          const labOnly = befores.some((p) => isSignature(p.signature) && LAB_LOG_ONLY.some((f) => p.signature && 'entries' in p.signature && p.signature.entries[f] !== undefined));
+          const labOnly = befores.some((p) => isSignature(p.signature) && LAB_LOG_ONLY.some((f) => isSignature(p.signature) && p.signature.entries?.[f] !== undefined));
           const lines: string[] = [];
           for (const p of befores.filter((x) => !(x.signature && 'none' in x.signature))) {
             const log = ran.get(p.name)!.accessLog;
             const forms: Array<[string, AccessLogEntry[]]> = [['lab', log]];
-            if (!labOnly && log.length) forms.push(["Istio's text", readAccessLogText(log.map((a) => toIstioTextLine(a)).join('\n'), p.name).entries]);
+            if (!labOnly && log.length) forms.push(["Istio's text", readPaste(log.map((a) => toIstioTextLine(a)).join('\n')).clues.flatMap((c) => (c.entry ? [c.entry as AccessLogEntry] : []))]);
             // With the pod's config_dump and /stats too: the signature's config and counter shapes must hold.
             forms.push(['lab, with its config_dump and /stats', log]);
             for (const [form, entries] of forms) {

@@ -11,6 +11,7 @@ import { EVIDENCE_FILE } from '../../evidence/store.js';
 import type { PhaseResult } from '../../scenario/run-phase.js';
 import type { Scenario } from '../../scenario/scenario.js';
 import { describePattern, isSignature } from '../../triage/signature.js';
+import { MARKS } from '../../triage/clue.js';
 import { triage } from '../../triage/triage.js';
 import { Timeline } from '../../timeline/timeline.js';
 import { STATUS_WORD } from '../verdict-text.js';
@@ -61,8 +62,8 @@ function signatureHtml(scenario: Scenario, phaseName: string, e: EvidenceData | 
   const sig = phase.signature;
   if (!isSignature(sig)) return html`<details><summary><h3>Triage signature</h3></summary><p>${sig ? `None: ${sig.none}` : 'None declared.'}</p></details>`;
   const own = e?.accessLog ? triage(e.accessLog, [scenario]).candidates.find((c) => c.phase === phaseName) : undefined;
-  const verdict = !e?.accessLog ? 'no access log to hold against it' : own?.isMatch ? `this run's access log matches it (${own.matched} of ${own.total} entries)` : `this run's access log does not match it${own ? ` (${own.matched} entries matched the pattern; ${own.facts.filter((f) => !f.holds).map((f) => f.says).join(', ') || 'fields missing'})` : ''}`;
-  return html`<details><summary><h3>Triage signature</h3></summary><p>${sig.says}</p><p>entries: <code>${describePattern(sig.entries)}</code>${(sig.facts ?? []).map((f) => html`; and ${f.says}`)}</p><p>${verdict}. <code>npm run lab -- triage &lt;access log&gt;</code> holds a pod's log against every scenario's.</p></details>`;
+  const verdict = !e?.accessLog ? 'no access log to hold against it' : own?.isMatch ? `this run's access log matches it (${own.matched} of ${own.total} entries)` : `this run's access log does not match it${own ? ` (${own.matched} entries matched the pattern; ${own.facts.filter((f) => f.holds === false).map((f) => f.says).join(', ') || 'fields missing'})` : ''}`;
+  return html`<details><summary><h3>Triage signature</h3></summary><p>${sig.says}</p><p>${sig.entries ? html`entries: <code>${describePattern(sig.entries)}</code>` : ''}${(sig.marks ?? []).map((m) => html`; mark: ${MARKS[m]}`)}${(sig.facts ?? []).map((f) => html`; and ${f.says}`)}</p><p>${verdict}. <code>npm run lab -- triage &lt;access log&gt;</code> holds a pod's log against every scenario's.</p></details>`;
 }
 
 export interface PhaseSectionInput {
