@@ -32,7 +32,7 @@ export function addTriageCommand(program: Command): void {
     .option('--list-signatures', "print every before's signature (or why it has none) and exit")
     .addHelpText('after', `\nExamples:\n  kubectl logs my-pod -c istio-proxy --since 10m > pod.log && ${cmd('lab')} triage pod.log\n  pbpaste | ${cmd('lab')} triage -            (the error text, curl -v output, a log excerpt)\n  ${cmd('lab')} triage pod.log --stats stats.txt --config-dump dump.json --scenarios ./incidents\n`)
     .action(async (file: string | undefined, o: { configDump?: string; stats?: string; ss?: string; scenarios?: string; envoyVersion?: string; istioVersion?: string; explain?: boolean; listSignatures?: boolean }) => {
-      if (o.scenarios) await addScenarioDir(o.scenarios);
+      const own = o.scenarios ? (await addScenarioDir(o.scenarios)).map((x) => x.id) : [];
       const scenarios = await Promise.all(scenarioIds().map(loadScenario));
       if (o.listSignatures) return void say(signaturesText(scenarios));
       if (!file) throw new UsageError('nothing to triage: no file given', { fix: `${cmd('lab')} triage <file | -> (a log, an error, curl output; - reads stdin)` });
@@ -48,7 +48,7 @@ export function addTriageCommand(program: Command): void {
         sockets: o.ss ? await readSs(o.ss) : undefined,
       };
       const read = readPaste(text);
-      say(triageText(read, triagePaste(read, scenarios, pod, { envoyVersion }), { configDump: o.configDump, envoyVersion: o.envoyVersion, command: cmd }, o.explain));
+      say(triageText(read, triagePaste(read, scenarios, pod, { envoyVersion }), { configDump: o.configDump, envoyVersion: o.envoyVersion, command: cmd, scenarios: o.scenarios ? { dir: o.scenarios, ids: own } : undefined }, o.explain));
     });
 }
 

@@ -67,6 +67,8 @@ export type SeenEntry = Partial<AccessLogEntry> & {
   protocol?: string;
   /** The whole access-log line was read (its time and fields), so facts about the group may be judged. */
   whole?: boolean;
+  /** duration_ms is the caller's clock (curl and the shell's time), not Envoy's DURATION. */
+  durationByClient?: boolean;
   /** How many requests the line stands for (a table of counts); 1 if absent. */
   count?: number;
   /**

@@ -132,8 +132,14 @@ export function fieldResults(p: EntryPattern, a: SeenEntry): Array<{ field: Patt
         return a.method === undefined ? (carries('method') ? false : undefined) : a.method === p.method;
       case 'noUpstreamHost':
         return carries('up_host') ? p.noUpstreamHost === (a.up_host === undefined) : undefined;
-      case 'duration':
-        return a.duration_ms === undefined ? (carries('duration_ms') ? false : undefined) : Math.abs(a.duration_ms - p.duration!.near) <= p.duration!.within;
+      case 'duration': {
+        if (a.duration_ms === undefined) return carries('duration_ms') ? false : undefined;
+        const { near, within } = p.duration!;
+        if (!a.durationByClient) return Math.abs(a.duration_ms - near) <= within;
+        // The caller's clock adds its own connect, TLS and transfer to Envoy's: shorter than the window denies, a little longer confirms.
+        if (a.duration_ms < near - within) return false;
+        return a.duration_ms <= near + within + Math.max(1000, near * 0.1) ? true : undefined;
+      }
       case 'closeReason':
         return carries('ds_close') ? p.closeReason!.test(a.ds_close ?? '') : undefined;
       case 'protocol':

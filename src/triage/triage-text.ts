@@ -14,13 +14,15 @@ export interface NextStep {
   configDump?: string;
   /** How the user runs the lab: `npm run` in this repository, `npx envoy-fault-lab` installed. */
   command?: (sub: 'scenario' | 'lab') => string;
+  /** The team's own scenarios' folder (--scenarios), and which ids are theirs: their runs need it too. */
+  scenarios?: { dir: string; ids: string[] };
 }
 
 const npmRun = (sub: 'scenario' | 'lab') => `npm run ${sub} --`;
 
 function nextCommand(c: Candidate, o: NextStep): string[] {
   const run = o.command ?? npmRun;
-  const envoy = o.envoyVersion ? ` --envoy ${o.envoyVersion}` : '';
+  const envoy = `${o.envoyVersion ? ` --envoy ${o.envoyVersion}` : ''}${o.scenarios?.ids.includes(c.scenario) ? ` --scenarios ${o.scenarios.dir}` : ''}`;
   if (!o.configDump) return [`${run('scenario')} ${c.scenario} --phase ${c.phase}${envoy}`];
   return [`${run('lab')} import-config ${o.configDump} --scenario ${c.scenario} --name yours`, `${run('scenario')} ${c.scenario} --phase ${c.phase} --config imported-yours${envoy}`];
 }

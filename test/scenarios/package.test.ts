@@ -81,6 +81,15 @@ describe('the package in a user project', () => {
     expect(r.all).toMatch(/payments-504/);
   });
 
+  it("triage --scenarios holds a paste against the team's own incidents beside the catalogue's", async () => {
+    const paste = join(dir, 'paste.txt');
+    await writeFile(paste, '[2026-11-30T10:02:11.532Z] "POST /charge HTTP/1.1" 504 UT response_timeout - "-" 0 24 1001 - "-" "checkout/2.3" "4f1c" "payments:8080" "198.18.3.30:8080" outbound|8080||payments.shop.svc.cluster.local 198.18.3.10:41220 198.18.3.30:8080 198.18.3.10:52314 - default\n');
+    const r = await lab('triage', paste, '--scenarios', './incidents');
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/This looks like payments-504/);
+    expect(r.all).toContain('npx envoy-fault-lab scenario payments-504 --phase before --scenarios ./incidents');
+  });
+
   it('names the file and line of a bad scenario, exit 2, before any lab starts', async () => {
     const good = await readFile(join(dir, 'incidents/payments-504.ts'), 'utf8');
     const cases: [string, string, RegExp][] = [

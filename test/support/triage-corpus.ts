@@ -25,8 +25,11 @@ export interface CorpusItem {
   version: string;
   source: string;
   conclusion: string;
+  shape: string;
   expect: string[] | 'not-in-lab';
   also?: string[];
+  /** Named first by the lab today: it must stay so. */
+  first?: boolean;
 }
 
 export type Score = 'top-1' | 'refused' | 'wrong' | 'other';

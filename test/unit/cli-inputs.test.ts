@@ -19,14 +19,32 @@ describe('CLI input errors (triage, matrix merge, --config)', () => {
   it('triage of an empty file: exit 2, says how to get the log', async () => {
     const r = await run('lab', ['triage', await file('empty.log', '\n')]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/is empty[\s\S]*kubectl logs/);
+    expect(r.stderr).toMatch(/is empty: nothing to triage[\s\S]*kubectl logs/);
     noStackTrace(r.stderr);
   });
 
   it('triage of a config_dump given as the log: exit 2, points to --config-dump', async () => {
     const r = await run('lab', ['triage', await file('dump.json', '{\n  "configs": []\n}\n')]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/is a config_dump, not an access log[\s\S]*--config-dump/);
+    expect(r.stderr).toMatch(/is a config_dump, not a log or a paste[\s\S]*--config-dump/);
+  });
+
+  it('triage of a binary file (a gzipped log): exit 2, says to zcat it', async () => {
+    const r = await run('lab', ['triage', await file('pod.log.gz', '\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x00\x01\x02\x03\x04\x05')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/is binary[\s\S]*zcat/);
+    noStackTrace(r.stderr);
+  });
+
+  it('triage --scenarios of a folder that does not exist, or an unknown --istio-version: exit 2', async () => {
+    const paste = await file('paste.txt', 'upstream connect error or disconnect/reset before headers. reset reason: overflow\n');
+    const dir = await run('lab', ['triage', paste, '--scenarios', '/nonexistent/incidents']);
+    expect(dir.exitCode).toBe(2);
+    expect(dir.stderr).toMatch(/--scenarios \/nonexistent\/incidents: no such folder/);
+    const istio = await run('lab', ['triage', paste, '--istio-version', 'latest']);
+    expect(istio.exitCode).toBe(2);
+    expect(istio.stderr).toMatch(/is not an Istio version/);
+    noStackTrace(istio.stderr + dir.stderr);
   });
 
   it('triage with --stats that are not counters, or --config-dump that is not a dump: exit 2, says how to get them', async () => {
@@ -44,7 +62,7 @@ describe('CLI input errors (triage, matrix merge, --config)', () => {
   it('triage without a log: exit 2', async () => {
     const r = await run('lab', ['triage']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/no access log given/);
+    expect(r.stderr).toMatch(/nothing to triage: no file given/);
   });
 
   it('matrix merge of a file that is not a matrix.json: exit 2, no TypeError', async () => {

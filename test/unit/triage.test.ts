@@ -1,19 +1,28 @@
 /**
  * Triage on real access-log lines: Istio's text format in its variants (the current one, one
  * without the request id, the pre-1.9 ones without details; IPv6 addresses, "-" fields, quoted user
- * agents with spaces), Istio's JSON encoding, a lab run's access.jsonl; one clear error per bad
- * input; and the ranking: a sticky-503-shaped log names sticky-503 first, one shared flag is no
- * match, and a log with no failures names nothing.
+ * agents with spaces), Istio's JSON encoding, a lab run's access.jsonl; one clear error per input
+ * it cannot read; and the ranking: a sticky-503-shaped log names sticky-503 first, one shared flag
+ * is no match, and a log with no failures names nothing.
  */
 import { describe, expect, it } from 'vitest';
 import type { AccessLogEntry } from '../../src/envoy/access-log.js';
 import { UsageError } from '../../src/errors.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
-import { parseIstioTextLine, toIstioTextLine, tokens } from '../../src/triage/istio-text-log.js';
-import { readAccessLogText } from '../../src/triage/read-access-log.js';
+import { toIstioTextLine } from '../../src/triage/istio-text-log.js';
+import { readAccessLine, tokens } from '../../src/triage/read/access-log-line.js';
+import { readPaste } from '../../src/triage/read/read-paste.js';
+import { refuseUnreadable } from '../../src/triage/read/refuse.js';
 import { parseSs, parseStats } from '../../src/triage/shapes.js';
-import { bestMatches, triage } from '../../src/triage/triage.js';
+import { bestMatches, cluesOfEntries, triage } from '../../src/triage/triage.js';
 import { triageText } from '../../src/triage/triage-text.js';
+
+/** One line read as triage reads it, without the bookkeeping of which fields the line carried. */
+const parseIstioTextLine = (line: string) => {
+  const { known: _known, whole: _whole, ...entry } = readAccessLine(line)!.entry;
+  return entry;
+};
+const entriesOf = (text: string) => readPaste(text).clues.flatMap((c) => (c.entry ? [c.entry] : []));
 
 // Istio ≥ 1.9's default format (EnvoyTextLogFormat), as a sidecar writes it.
 const CURRENT =
@@ -29,9 +38,9 @@ const PRE_1_5 = '[2019-12-09T20:54:04.729Z] "GET /ambassador/v0/check_alive HTTP
 describe("Istio's text format", () => {
   it('splits bracketed time, quoted strings with spaces and bare IPv6 addresses', () => {
     const t = tokens(IPV6);
-    expect(t[0]).toEqual({ quoted: true, text: '2024-05-02T08:15:00.000Z' });
-    expect(t.find((x) => x.text.startsWith('grpc-go'))?.quoted).toBe(true);
-    expect(t.map((x) => x.text)).toContain('[fd00:10::7]:44312');
+    expect(t[0]).toEqual({ quoted: false, text: '[2024-05-02T08:15:00.000Z]' });
+    expect(t.find((x: { text: string }) => x.text.startsWith('grpc-go'))?.quoted).toBe(true);
+    expect(t.map((x: { text: string }) => x.text)).toContain('[fd00:10::7]:44312');
   });
 
   it('reads the current format, "-" fields as absent', () => {
@@ -39,6 +48,7 @@ describe("Istio's text format", () => {
       ts: '2024-05-02T08:14:03.112Z',
       kind: 'http',
       method: 'GET',
+      protocol: 'HTTP/1.1',
       code: 503,
       flags: 'UF,URX',
       details: 'upstream_reset_before_response_started{connection_timeout}',
@@ -67,34 +77,33 @@ describe("Istio's text format", () => {
   });
 });
 
-describe('reading a log: its form, and one clear error per bad input', () => {
-  it('tells the forms apart and takes off kubectl --timestamps prefixes', () => {
-    expect(readAccessLogText(`2024-05-02T08:14:03.200000000Z ${CURRENT}\n`, 'pod.log').format).toBe('istio-text');
+describe('reading a log: its forms mixed, and one clear error per input it cannot read', () => {
+  it('reads kubectl --timestamps lines, Istio JSON and a lab access.jsonl in one paste', () => {
     const json = JSON.stringify({ start_time: '2024-05-02T08:14:03.112Z', method: 'GET', protocol: 'HTTP/1.1', response_code: 503, response_flags: 'UO', response_code_details: 'upstream_reset_before_response_started{overflow}', upstream_cluster: 'outbound|8080||app.test;' });
-    const read = readAccessLogText(`${json}\n`, 'pod.json');
-    expect(read.format).toBe('istio-json');
-    expect(read.entries[0]).toMatchObject({ kind: 'http', code: 503, flags: 'UO', up_cluster: 'outbound|8080||app.test' });
-    expect(readAccessLogText('{"kind":"http","code":200,"up_cluster":"x","ts":"t"}\n', 'access.jsonl').format).toBe('lab-json');
+    const entries = entriesOf(`2024-05-02T08:14:03.200000000Z ${CURRENT}\n${json}\n{"kind":"http","code":200,"up_cluster":"x","ts":"t"}\n`);
+    expect(entries).toHaveLength(3);
+    expect(entries[0]).toMatchObject({ code: 503, flags: 'UF,URX', up_cluster: 'PassthroughCluster' });
+    expect(entries[1]).toMatchObject({ kind: 'http', code: 503, flags: 'UO', up_cluster: 'outbound|8080||app.test' });
+    expect(entries[2]).toMatchObject({ kind: 'http', code: 200, up_cluster: 'x' });
   });
 
-  it("skips Envoy's own messages between entries, and says so", () => {
-    const read = readAccessLogText(`${CURRENT}\n2024-05-02T08:14:04.000000Z\twarning\tenvoy config\tgRPC config stream closed\n${TCP}\n`, 'pod.log');
-    expect(read.entries).toHaveLength(2);
-    expect(read.skipped).toHaveLength(1);
+  it("reads Envoy's own messages between entries as Envoy's log, not as entries", () => {
+    const read = readPaste(`${CURRENT}\n2024-05-02T08:14:04.000000Z\twarning\tenvoy config\tgRPC config stream closed\n${TCP}\n`);
+    expect(read.clues.filter((c) => c.entry)).toHaveLength(2);
+    expect(read.clues.filter((c) => c.kind === 'envoy-log')).toHaveLength(1);
+    expect(read.unread).toEqual([]);
   });
 
   for (const [what, text, message] of [
     ['an empty file', '\n\n', /is empty/],
-    ['a config_dump given as the log', '{\n  "configs": [\n', /is a config_dump, not an access log/],
+    ['a config_dump given as the paste', '{\n  "configs": [\n', /is a config_dump, not a log/],
     ['a one-line config_dump', '{"configs":[]}', /is a config_dump/],
-    ['an unknown format', 'GET / 200 12ms\n', /unknown format/],
-    ['JSON without access-log keys', '{"level":"info","msg":"started"}\n', /none of the access-log keys/],
-    ['lines that start like Istio\'s but are not', '[2024-05-02] hello\n', /none of its 1 line/],
+    ['a binary file', '\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x00\x01\x02', /is binary/],
   ] as const) {
     it(`${what}: a UsageError with the fix`, () => {
       let err: unknown;
       try {
-        readAccessLogText(text, 'x.log');
+        refuseUnreadable(text, 'x.log');
       } catch (e) {
         err = e;
       }
@@ -103,6 +112,12 @@ describe('reading a log: its form, and one clear error per bad input', () => {
       expect((err as UsageError).fix).toBeTruthy();
     });
   }
+
+  it('what no rule reads is reported line by line, never refused as a whole', () => {
+    const read = readPaste('GET / 200 12ms\nhello there\n');
+    expect(read.clues.filter((c) => c.entry || c.mark)).toEqual([]);
+    expect(read.unread.map((u) => u.n)).toEqual([1, 2]);
+  });
 });
 
 describe('triage ranks the scenarios by their signatures', async () => {
@@ -113,7 +128,7 @@ describe('triage ranks the scenarios by their signatures', async () => {
   it('a sticky-503-shaped log names sticky-503 first, with what matched', () => {
     const t = triage(sticky, scenarios);
     expect(t.candidates[0]).toMatchObject({ scenario: 'sticky-503', isMatch: true, matched: 6 });
-    const text = triageText({ format: 'istio-text', entries: sticky, skipped: [] }, t, { envoyVersion: '1.36.4' });
+    const text = triageText(cluesOfEntries(sticky), t, { envoyVersion: '1.36.4' });
     expect(text).toMatch(/all on one downstream connection/);
     expect(text).toMatch(/npm run scenario -- sticky-503 --phase before --envoy 1\.36\.4/);
   });
@@ -126,7 +141,7 @@ describe('triage ranks the scenarios by their signatures', async () => {
   });
 
   it('one shared flag is no match: a 503 UF to an outbound cluster with other details names nothing', () => {
-    const uf = sticky.map((a) => ({ ...a, details: 'upstream_reset_before_response_started{remote_connection_failure}', up_cluster: 'outbound|80||x' }));
+    const uf = sticky.map((a) => ({ ...a, details: 'upstream_reset_before_response_started{local_reset}', up_cluster: 'outbound|80||x' }));
     expect(triage(uf, scenarios).candidates.filter((c) => c.isMatch)).toEqual([]);
   });
 
@@ -178,6 +193,6 @@ describe('triage ranks the scenarios by their signatures', async () => {
     const t = triage(ok, scenarios);
     expect(t.failing).toBe(0);
     expect(t.candidates.filter((c) => c.isMatch)).toEqual([]);
-    expect(triageText({ format: 'lab-json', entries: ok, skipped: [] }, t, {})).toMatch(/No failing entries/);
+    expect(triageText(cluesOfEntries(ok), t, {})).toMatch(/Needs more: no failure in it/);
   });
 });

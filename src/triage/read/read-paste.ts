@@ -23,11 +23,13 @@ export function readPaste(text: string): ReadPaste {
   const t = lines.map((l) => l.text);
   const used = new Set<number>();
   const clues: Clue[] = [];
-  const add = (idx: number[], clue: Omit<Clue, 'lines'>) => {
+  const add = (idx: number[], clue: Omit<Clue, 'lines'>): Clue => {
     idx.forEach((i) => used.add(i));
     // A reply, a status or a debug line carries only the fields it names: the rest are unknown.
     const entry = clue.entry && clue.entry.known === undefined && clue.rule !== "the lab's access.jsonl" ? { ...clue.entry, known: Object.keys(clue.entry).filter((k) => clue.entry![k as keyof SeenEntry] !== undefined) } : clue.entry;
-    clues.push({ ...clue, entry, lines: [...new Set(idx.map((i) => lines[i]!.n))] });
+    const stored = { ...clue, entry, lines: [...new Set(idx.map((i) => lines[i]!.n))] };
+    clues.push(stored);
+    return stored;
   };
   const free = (i: number) => !used.has(i) && t[i]!.trim() !== '';
 
@@ -40,14 +42,15 @@ export function readPaste(text: string): ReadPaste {
   readWords(t, free, add);
 
   return {
-    clues,
+    // In the paste's order, whichever reader took them.
+    clues: clues.sort((a, b) => (a.lines[0] ?? Infinity) - (b.lines[0] ?? Infinity)),
     unread: lines.filter((l, i) => free(i) && !/^\s*(?:\.\.\.|…|<snip>|[-=*#>`|]+)\s*$/.test(l.text)).map((l) => ({ n: l.n, text: l.text })),
     unwrapped: lines.filter((l) => l.rules.length).map((l) => ({ n: l.n, rules: l.rules })),
     lineCount: lines.length ? lines[lines.length - 1]!.n : 0,
   };
 }
 
-type Add = (idx: number[], clue: Omit<Clue, 'lines'>) => void;
+type Add = (idx: number[], clue: Omit<Clue, 'lines'>) => Clue;
 type Free = (i: number) => boolean;
 
 const describe = (e: SeenEntry) =>
@@ -232,7 +235,7 @@ function readResponses(t: string[], free: Free, add: Add) {
   let host: string | undefined;
   let requestProtocol: string | undefined;
   let cert: { names: string[]; line: number } | undefined;
-  let lastEntry: SeenEntry | undefined;
+  let last: Clue | undefined;
   const note = (i: number) => add([i], { kind: 'client', rule: "curl's notes and request lines", says: '' });
   for (let i = 0; i < t.length; i++) {
     if (!free(i)) continue;
@@ -242,13 +245,18 @@ function readResponses(t: string[], free: Free, add: Add) {
     const names = certificateNames(line);
     if (names) cert = { names, line: i };
     const time = /^real\s+(\d+)m([\d.,]+)s$/.exec(line);
-    if (time && lastEntry) lastEntry.duration_ms = Math.round((Number(time[1]) * 60 + Number(time[2]!.replace(',', '.'))) * 1000);
+    // The shell's `time` after a curl: how long the call took, as the access log's DURATION would say.
+    if (time && last?.entry) {
+      last.entry.duration_ms = Math.round((Number(time[1]) * 60 + Number(time[2]!.replace(',', '.'))) * 1000);
+      last.entry.known = [...(last.entry.known ?? []), 'duration_ms'];
+      last.entry.durationByClient = true;
+      last.lines.push(i + 1);
+    }
     const r = readHttpResponse(t, i, { host, requestProtocol });
     if (r) {
       const idx = r.used.filter((k) => free(k));
-      for (const e of r.entries) add(idx, { kind: 'client', rule: 'an HTTP response (status line, headers, body)', says: r.says, entry: e });
+      for (const e of r.entries) last = add(idx, { kind: 'client', rule: 'an HTTP response (status line, headers, body)', says: r.says, entry: e });
       for (const m of r.marks) add(idx, { kind: 'client', rule: 'an HTTP response header', says: m.says, mark: m.mark });
-      lastEntry = r.entries[0];
       i = Math.max(i, ...r.used);
       continue;
     }

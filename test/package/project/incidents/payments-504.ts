@@ -32,6 +32,8 @@ export default defineScenario({
       kind: 'before',
       title: 'Route timeout 1 s, a 1.5 s call: 504 UT after 1.0 s',
       config: 'before',
+      // What our sidecars log for it: triage --scenarios ./incidents names it from a pasted line.
+      signature: { says: 'a route timeout of 1 s below the service\'s slowest call', entries: { code: 504, flags: 'UT', duration: { near: 1000, within: 150 } } },
       run: oneCharge,
       expect: [
         routeHas('trigger: the route times out at 1 s', ROUTE, (t) => t === '1s'),
