@@ -159,7 +159,6 @@ export default defineScenario({
       signature: {
         says: "Envoy closed idle TCP connections at the tcp_proxy idle_timeout (close reason tcp_session_idle_timeout, Envoy ≥ 1.38; Istio's default format does not log it)",
         entries: { kind: 'tcp', closeReason: /tcp_session_idle_timeout/ },
-        marks: ['poolConnectionClosed'],
         counters: [counterShapes.counted(/^tcp\..+\.idle_timeout$/, 'tcp_proxy closed idle connections (tcp.<cluster>.idle_timeout)')],
       },
       run: poolIdlesThenUses(),

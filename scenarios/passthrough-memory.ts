@@ -17,7 +17,7 @@
  * sampled after every cycle; growth per cycle after a warm-up tells a leak from noise.
  * Time scaling: cleanup_interval 5 s → 0.5 s; the seed's 30 s call period → 1.2 s, its 1 s → 0.1 s.
  */
-import { check, counterGrew, counterShapes, defineScenario, everyRequest, isOk, type Check, type Evidence, type Lab } from '../src/index.js';
+import { check, configShapes, counterGrew, counterShapes, defineScenario, everyRequest, isOk, type Check, type Evidence, type Lab } from '../src/index.js';
 
 const PORTS = Array.from({ length: 40 }, (_, i) => 8761 + i);
 const CYCLES = 24;
@@ -107,6 +107,7 @@ export default defineScenario({
       signature: { says: 'ORIGINAL_DST hosts held in memory by PassthroughCluster (periodic calls to hosts outside the mesh)', reported: [{ mark: 'originalDstHosts', source: "envoy#22218: the reporter's heap profile, OriginalDstCluster::LoadBalancer::chooseHost on top" }],
         // The precondition, in /stats: calls leave through PassthroughCluster (each new destination an ORIGINAL_DST host).
         counters: [counterShapes.counted(/^cluster\.PassthroughCluster\.upstream_cx_(?:total|active)$/, 'calls went out through PassthroughCluster (cluster.PassthroughCluster.upstream_cx_total / _active)')],
+        config: [configShapes.passthroughSweepsHosts()],
       },
       run: pollPassthrough(SLOW_GAP_MS),
       expect: [everyCallOk, sweptEveryCycle, counterGrew('cluster.PassthroughCluster.upstream_cx_total', CYCLES * PORTS.length, 'the calls went out through PassthroughCluster')],

@@ -61,7 +61,8 @@ function chat(c: WebSocketChat, emit: Emit): Promise<Outcome> {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
-      res.on('end', () => finish({ body: body.trim().slice(0, 2000), error: 'UPGRADE_REFUSED', errorMessage: `handshake answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim() }));
+      // errorMessage is the ws library's own text for a refused upgrade (what an app using ws logs).
+      res.on('end', () => finish({ body: body.trim().slice(0, 2000), error: 'UPGRADE_REFUSED', errorMessage: `Unexpected server response: ${res.statusCode}` }));
       res.on('error', () => finish({ error: 'UPGRADE_REFUSED' }));
     });
     ws.on('error', (err: NodeJS.ErrnoException) => finish({ error: err.code ?? err.name, errorMessage: err.message }));
@@ -121,7 +122,7 @@ function hold(h: WebSocketHold, emit: Emit): Promise<Outcome> {
     ws.on('message', () => framesEchoed++);
     // Closed before its time: by whom (a close frame, or the connection cut) and when.
     ws.on('close', (code) => finish({ ok: false, closedBy: code === 1006 ? 'fin' : undefined, closedAfterMs: openedAt !== undefined ? Date.now() - openedAt : undefined, error: 'CLOSED', errorMessage: `closed with code ${code}${code === 1006 ? ' (no close frame: the connection went)' : ''} after ${framesEchoed} echo(es)` }));
-    ws.on('unexpected-response', (_req, res) => finish({ status: res.statusCode, ok: false, error: 'UPGRADE_REFUSED', errorMessage: `handshake answered ${res.statusCode}` }));
+    ws.on('unexpected-response', (_req, res) => finish({ status: res.statusCode, ok: false, error: 'UPGRADE_REFUSED', errorMessage: `Unexpected server response: ${res.statusCode}` }));
     ws.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, error: err.code ?? err.name, errorMessage: err.message }));
   });
 }

@@ -67,6 +67,8 @@ export type SeenEntry = Partial<AccessLogEntry> & {
   protocol?: string;
   /** The whole access-log line was read (its time and fields), so facts about the group may be judged. */
   whole?: boolean;
+  /** A reset reply's body says whether Envoy retried first ("retried and the latest reset reason", Envoy ≥ 1.22). */
+  retried?: boolean;
   /** duration_ms is the caller's clock (curl and the shell's time), not Envoy's DURATION. */
   durationByClient?: boolean;
   /** How many requests the line stands for (a table of counts); 1 if absent. */
@@ -100,4 +102,6 @@ export interface ReadPaste {
   /** Which unwrapping rules touched which lines (paste.ts). */
   unwrapped: Array<{ n: number; rules: string[] }>;
   lineCount: number;
+  /** The entries are a whole log (a lab run's): what it does not show did not happen. A paste is an excerpt. */
+  wholeLog?: boolean;
 }

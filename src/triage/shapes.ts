@@ -11,7 +11,8 @@ import type { EnvoyResources } from '../envoy/config.js';
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any: a config_dump is whatever Envoy wrote
 
 export interface Holds {
-  holds: boolean;
+  /** Undefined: what is given cannot tell (a counter the excerpt does not carry). */
+  holds: boolean | undefined;
   evidence: string;
 }
 
@@ -53,7 +54,33 @@ const someHcm = (says: string, lacks: (hcm: Json) => boolean): ConfigShape => ({
 });
 const tcpProxyCluster = (chain: Json): string | undefined => (chain?.filters ?? []).find((f: Json) => f.name === 'envoy.filters.network.tcp_proxy')?.typed_config?.cluster;
 
+const seconds = (d: unknown): number | undefined => (typeof d === 'string' && /^[\d.]+s$/.test(d) ? Number(d.slice(0, -1)) : undefined);
+
 export const configShapes = {
+  /**
+   * PassthroughCluster (ORIGINAL_DST) sweeps its hosts between an app's periodic calls: its
+   * cleanup_interval is Envoy's default 5 s or anything under a minute (what the leak needs).
+   */
+  passthroughSweepsHosts: (): ConfigShape => ({
+    says: "PassthroughCluster sweeps its hosts between calls (cleanup_interval under a minute; Envoy's default is 5 s)",
+    holds: (c) => {
+      const pass = c.clusters.find((cl: Json) => cl.name === 'PassthroughCluster');
+      if (!pass) return { holds: false, evidence: 'no PassthroughCluster (REGISTRY_ONLY?)' };
+      const s = pass.cleanup_interval === undefined ? 5 : seconds(pass.cleanup_interval);
+      return { holds: s !== undefined && s < 60, evidence: `PassthroughCluster cleanup_interval ${pass.cleanup_interval ?? '5s (default)'}` };
+    },
+  }),
+  /**
+   * Some service cluster routes no traffic to unhealthy hosts however few are healthy: its
+   * healthy_panic_threshold is 0 (Istio's default where a DestinationRule sets no minHealthPercent).
+   */
+  noPanicRouting: (): ConfigShape => ({
+    says: 'a cluster with healthy_panic_threshold 0 (no panic routing: Istio without minHealthPercent)',
+    holds: (c) => {
+      const zero = c.clusters.filter((cl: Json) => /^outbound\|/.test(String(cl.name)) && cl.common_lb_config?.healthy_panic_threshold !== undefined && !(cl.common_lb_config.healthy_panic_threshold.value > 0));
+      return { holds: zero.length > 0, evidence: zero.length ? `${zero[0].name}: healthy_panic_threshold 0` : 'no outbound cluster sets healthy_panic_threshold 0' };
+    },
+  }),
   /**
    * WebSocket upgrades off for some traffic: an HCM without `upgrade_configs` for websocket, or a
    * route that turns them off (what istiod renders for a port declared other than HTTP/1.1
@@ -107,6 +134,19 @@ export const configShapes = {
 };
 
 export const counterShapes = {
+  /** Some cluster has every host ejected: outlier_detection.ejections_active at its membership_total. */
+  everyHostEjected: (): CounterShape => ({
+    says: 'outlier detection has ejected every host of a cluster (ejections_active = membership_total)',
+    about: /\.outlier_detection\.ejections_active$/,
+    holds: (stats) => {
+      const clusters = [...stats].filter(([k, v]) => k.endsWith('.outlier_detection.ejections_active') && v > 0).map(([k, v]) => ({ cluster: k.slice(0, -'.outlier_detection.ejections_active'.length), ejected: v }));
+      const all = clusters.map((c) => ({ ...c, total: stats.get(`${c.cluster}.membership_total`) }));
+      const full = all.find((c) => c.total !== undefined && c.ejected >= c.total);
+      if (full) return { holds: true, evidence: `${full.cluster}: ${full.ejected} of ${full.total} hosts ejected` };
+      if (all.some((c) => c.total === undefined)) return { holds: undefined, evidence: `${all[0]!.cluster}: ${all[0]!.ejected} ejected, membership_total not given` };
+      return { holds: false, evidence: all.length ? all.map((c) => `${c.cluster}: ${c.ejected} of ${c.total} ejected`).join('; ') : 'no cluster has a host ejected' };
+    },
+  }),
   /** A counter matching `name` is above zero (Envoy counts since it started). */
   counted: (name: RegExp, says: string): CounterShape => ({
     says,

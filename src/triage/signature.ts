@@ -8,6 +8,7 @@
  * address:port in Istio's.
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
+import { compareVersions } from '../envoy/version.js';
 import type { Mark, SeenEntry } from './clue.js';
 import type { ConfigShape, CounterShape, SocketShape } from './shapes.js';
 
@@ -40,7 +41,15 @@ export const LAB_LOG_ONLY: ReadonlyArray<keyof EntryPattern> = ['closeReason'];
  */
 export interface SignatureFact {
   says: string;
-  holds: (matching: AccessLogEntry[], all: AccessLogEntry[]) => { holds: boolean | undefined; evidence: string };
+  holds: (matching: AccessLogEntry[], all: AccessLogEntry[], o: FactContext) => { holds: boolean | undefined; evidence: string };
+}
+
+/**
+ * Whether the entries are a pasted excerpt (grep 503: what is absent from it may have happened) or
+ * a whole log (a lab run's, or a file the user gave as the pod's log: what is absent did not).
+ */
+export interface FactContext {
+  excerpt: boolean;
 }
 
 /**
@@ -107,7 +116,7 @@ export const patternSize = (p: EntryPattern) => PATTERN_FIELDS.filter((f) => p[f
  * does not carry that field (a fragment, an older format, a caller's view). An entry whose `known`
  * is absent came from a whole log line of the lab's format: it carries every field.
  */
-export function fieldResults(p: EntryPattern, a: SeenEntry): Array<{ field: PatternField; ok: boolean | undefined }> {
+export function fieldResults(p: EntryPattern, a: SeenEntry, o: { envoyVersion?: string } = {}): Array<{ field: PatternField; ok: boolean | undefined }> {
   const carries = (...f: Array<keyof SeenEntry>) => a.known === undefined || f.some((x) => a.known!.includes(x as string) || a[x] !== undefined);
   const has = (f: PatternField): boolean | undefined => {
     switch (f) {
@@ -117,6 +126,8 @@ export function fieldResults(p: EntryPattern, a: SeenEntry): Array<{ field: Patt
         if (a.code === undefined) return carries('code') ? false : undefined;
         return typeof p.code === 'number' ? a.code === p.code : (p.code as readonly number[]).includes(a.code);
       case 'flags': {
+        // A reply body from Envoy ≥ 1.22 that does not say "retried" rules out URX (retries exhausted).
+        if (a.flags === undefined && a.retried === false && o.envoyVersion && compareVersions(o.envoyVersion, '1.22.0') >= 0 && p.flags!.split(',').includes('URX')) return false;
         if (!carries('flags')) return undefined;
         const have = (a.flags ?? '').split(',');
         return p.flags!.split(',').every((x) => have.includes(x));
@@ -189,8 +200,9 @@ export const facts = {
   /** Every matching entry came on one downstream connection (a kept-alive client connection, pinned). */
   oneDownstreamConnection: (): SignatureFact => ({
     says: 'all on one downstream connection',
-    holds: (m) => {
+    holds: (m, _all, o) => {
       const cxs = [...new Set(m.map(downstreamConnection))];
+      if (m.length < 2 && !o.excerpt) return { holds: false, evidence: 'one entry: not a connection pinned across calls' };
       if (m.length < 2 || cxs[0] === undefined) return { holds: undefined, evidence: m.length < 2 ? 'one entry: cannot tell' : 'the log does not carry the downstream connection' };
       return { holds: cxs.length === 1, evidence: cxs.length === 1 ? `all on downstream connection ${cxs[0]}` : `${cxs.length} downstream connections` };
     },
@@ -198,8 +210,9 @@ export const facts = {
   /** The upstream host never changes across the matching entries (pinned to one address). */
   upstreamHostStays: (): SignatureFact => ({
     says: 'the upstream host stays the same',
-    holds: (m) => {
+    holds: (m, _all, o) => {
       const hosts = [...new Set(m.map((a) => a.up_host))];
+      if (m.length < 2 && !o.excerpt) return { holds: false, evidence: 'one entry: not a host the calls stay pinned to' };
       if (m.length < 2 || hosts.every((h) => h === undefined)) return { holds: undefined, evidence: m.length < 2 ? 'one entry: cannot tell' : 'the log does not carry the upstream host' };
       return { holds: hosts.length === 1 && hosts[0] !== undefined, evidence: hosts.length === 1 ? `upstream host stays ${hosts[0] ?? '(none)'}` : `upstream hosts ${hosts.join(', ')}` };
     },
@@ -207,8 +220,8 @@ export const facts = {
   /** Calls to the same cluster also succeed: the failure is in some calls, not the route. */
   othersToTheClusterSucceed: (): SignatureFact => ({
     says: 'other calls to the same cluster succeed',
-    holds: (m, all) => {
-      if (!all.some(succeeded)) return FILTERED;
+    holds: (m, all, o) => {
+      if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
       const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
       return { holds: ok.length >= 1, evidence: `${ok.length} successful call(s) to ${[...clusters].join(', ')}` };
@@ -248,8 +261,8 @@ export const facts = {
   /** Once failing, the route never works again in the log: a permanent state, not a window. */
   noSuccessAfterTheFirstFailure: (): SignatureFact => ({
     says: 'no success after the first failure (permanent, not a window)',
-    holds: (m, all) => {
-      if (!all.some(succeeded)) return FILTERED;
+    holds: (m, all, o) => {
+      if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const first = Math.min(...m.map((a) => Date.parse(a.ts)));
       const after = all.filter((a) => Date.parse(a.ts) > first && a.code !== undefined && a.code < 400 && !a.flags).length;
       return { holds: after === 0, evidence: `${after} success(es) after the first failure` };
@@ -258,8 +271,8 @@ export const facts = {
   /** No call to that cluster succeeds: the whole route is broken. */
   noCallToTheClusterSucceeds: (): SignatureFact => ({
     says: 'no call to that cluster succeeds',
-    holds: (m, all) => {
-      if (!all.some(succeeded)) return FILTERED;
+    holds: (m, all, o) => {
+      if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
       const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
       return { holds: ok.length === 0, evidence: ok.length ? `${ok.length} successful call(s) to the same cluster` : 'no successful call to it' };
@@ -268,8 +281,8 @@ export const facts = {
   /** The failures come as a window: successes before and after them on the same route (a push in progress). */
   failuresBetweenSuccesses: (): SignatureFact => ({
     says: 'successes before and after the failures (a window, not a permanent state)',
-    holds: (m, all) => {
-      if (!all.some(succeeded)) return FILTERED;
+    holds: (m, all, o) => {
+      if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const t = (a: AccessLogEntry) => Date.parse(a.ts);
       const first = Math.min(...m.map(t));
       const last = Math.max(...m.map(t));

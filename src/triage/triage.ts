@@ -106,6 +106,7 @@ export const cluesOfEntries = (entries: Array<AccessLogEntry | SeenEntry>): Read
   unread: [],
   unwrapped: [],
   lineCount: entries.length,
+  wholeLog: true,
 });
 
 export function triage(entries: Array<AccessLogEntry | SeenEntry>, scenarios: SignedScenario[], pod: PodEvidence = {}): Triage {
@@ -196,7 +197,7 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
     const unknown = new Set<PatternField>();
     const agreed = new Set<PatternField>();
     for (const c of ctx.entries) {
-      const r = fieldResults(form.entries, c.entry!);
+      const r = fieldResults(form.entries, c.entry!, { envoyVersion: v });
       if (r.some((x) => x.ok === false)) {
         if (isFailing(c.entry!) && r.filter((x) => x.ok === true).length >= 2) nearly = true;
         continue;
@@ -216,7 +217,10 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   // Facts about the group, on whole access-log entries only.
   const whole = ctx.entries.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry);
   const wholeFits = best.fits.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry);
-  const facts: FactResult[] = (sig.facts ?? []).map((f) => (wholeFits.length ? { says: f.says, ...f.holds(wholeFits, whole) } : { says: f.says, holds: undefined, evidence: 'needs whole access-log lines' }));
+  const excerpt = !ctx.read.wholeLog;
+  const facts: FactResult[] = (sig.facts ?? []).map((f) => (wholeFits.length ? { says: f.says, ...f.holds(wholeFits, whole, { excerpt }) } : { says: f.says, holds: undefined, evidence: 'needs whole access-log lines' }));
+  // A whole log without one entry of the incident's says it did not happen (an excerpt cannot).
+  if (!excerpt && forms.length && whole.length && !best.fits.some((c) => c.kind === 'access-log')) facts.push({ says: 'its entries are in the access log', holds: false, evidence: `none of the ${whole.length} entries of the whole log is ${describePattern(forms[0]!.entries)}` });
   // Marks the paste shows that the incident leaves.
   const reportedAs = (m: Mark) => sig.reported?.find((r) => r.mark === m)?.source;
   const marksSeen = ctx.read.clues.filter((c) => c.mark && (sig.marks?.includes(c.mark) || reportedAs(c.mark)));

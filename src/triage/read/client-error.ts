@@ -82,7 +82,9 @@ export interface AppLogMark {
 export function appLogMarks(line: string): AppLogMark[] {
   const out: AppLogMark[] = [];
   const caller = LOOPBACK_CALLER.exec(line);
-  if (caller) out.push({ mark: 'callerIsLoopback', says: `the app logged its caller as ${caller[1] ?? caller[2] ?? caller[3]}` });
+  // The caller's address forwarded to the app (X-Forwarded-For): the app can tell its callers apart.
+  const forwarded = /"?(?:xff|x[-_]forwarded[-_]for)"?\s*[:=]\s*\[?"?(?!127\.)\d{1,3}(?:\.\d{1,3}){3}/i.test(line);
+  if (caller && !forwarded) out.push({ mark: 'callerIsLoopback', says: `the app logged its caller as ${caller[1] ?? caller[2] ?? caller[3]}` });
   const names = headerNamesIn(line);
   if (names.length >= 4 && names.every((n) => n === n.toLowerCase()) && names.filter((n) => CANONICAL.has(n)).length >= 2) {
     out.push({ mark: 'headersLowercased', says: `the app logged ${names.length} header names, all lower case (${names.slice(0, 4).join(', ')}, …)` });

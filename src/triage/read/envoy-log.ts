@@ -7,7 +7,7 @@
  * mechanism its line marks, or the local reply it announces.
  */
 import type { Mark, SeenEntry } from '../clue.js';
-import { detailsOfReason, flagOfDetails, normalDetails, replyOfBody } from './envoy-replies.js';
+import { flagOfDetails, normalDetails, replyOfBody } from './envoy-replies.js';
 
 /** Envoy's bracketed format, the Istio proxy format (tabs or runs of spaces), and pilot-agent's. */
 const ENVOY_BRACKETED = /^\[[\d-]+[ T][\d:.]+\]\[\d+\]\[(\w+)\]\[([\w.]+)\]\s*(?:\[[^\]]+\]\s*)?(.*)$/;
@@ -48,19 +48,23 @@ export interface LogRule {
   entry?: (m: RegExpExecArray) => SeenEntry;
 }
 
+/** A flag the details fix on their own (a reset's may come with URX: those are left unknown). */
+const fixedFlag = (d: string): SeenEntry => (/^upstream_reset|connection_termination|connection_failure/.test(normalDetails(d)) ? {} : { flags: flagOfDetails(d) });
+
 export const ENVOY_RULES: LogRule[] = [
-  { name: 'local reply', test: /(?:Sending|Preparing) local reply with details ([\w.]+\{[^}]*\}|\S+)/, entry: (m) => ({ details: normalDetails(m[1]!), flags: flagOfDetails(m[1]!) }) },
+  { name: 'local reply', test: /(?:Sending|Preparing) local reply with details ([\w.]+\{[^}]*\}|\S+)/, entry: (m) => ({ details: normalDetails(m[1]!), ...fixedFlag(m[1]!) }) },
   { name: 'stream reset after headers', test: /Resetting stream due to (\w+)\. Prior headers have already been sent/, entry: (m) => ({ details: m[1], flags: flagOfDetails(m[1]!) }) },
   { name: 'route timeout', test: /upstream_response_timeout|upstream timeout/, mark: 'routeTimeout' },
   { name: 'unknown cluster', test: /unknown cluster '([^']*)'/, mark: 'unknownCluster' },
-  { name: 'no healthy host', test: /no healthy host for/, mark: 'noHealthyHost' },
+  { name: 'no healthy host', test: /no healthy host\b/, mark: 'noHealthyHost' },
   { name: 'filter-chain drain', test: /draining (?:\d+ )?filter chains?|filter_chain_is_being_removed|removing filter chains? /i, mark: 'filterChainsDraining' },
   { name: 'upstream GOAWAY', test: /remote goaway|recv(?:eived)? (?:frame type=7|GOAWAY)|\bGOAWAY\b/i, mark: 'upstreamGoaway' },
   { name: 'header limit', test: /headers? (?:count|size) exceeds limit|too many headers|headers too large|header_overflow/i, mark: 'headerLimit' },
   { name: "the upstream's response unparsable", test: /Error dispatching received data: .*protocol error|codec error.*upstream|Invalid HTTP header field was received|HPE_[A-Z_]+|upstream_reset_before_response_started\{protocol_error\}/i, mark: 'upstreamProtocolError' },
   { name: 'response over the buffer limit', test: /response data too large watermark exceeded|response_payload_too_large/, mark: 'responseTooLarge' },
   { name: 'circuit breaker overflow', test: /\boverflow\b|pending_overflow|max (?:pending )?requests? (?:reached|exceeded)/i, mark: 'poolOverflow' },
-  { name: 'upstream reset', test: /upstream reset: reset reason:\s*([a-z ]+?)(?:,|$)/, entry: (m) => ({ details: `upstream_reset_before_response_started{${detailsOfReason(m[1]!)}}`, flags: flagOfDetails(detailsOfReason(m[1]!)) }) },
+  // An attempt's reset, not the response: a retry may still have answered (the local reply line says what the caller got).
+  { name: 'upstream reset of an attempt', test: /upstream reset: reset reason:\s*([a-z ]+?)(?:,|$)/ },
   { name: 'ext_authz denial', test: /ext_authz filter rejected the request/, entry: () => ({ details: 'ext_authz_denied', flags: 'UAEX' }) },
   { name: 'JWT rejection', test: /Jwt verification fail|JWT token verification completed with: (?!OK)/i, entry: () => ({ details: 'jwt_authn_access_denied' }) },
   { name: 'gRPC message of a local reply', test: /'grpc-message', '([^']*)'/, entry: (m) => replyOfBody(m[1]!) ?? {} },

@@ -69,8 +69,10 @@ export function replyOfBody(text: string): SeenEntry | undefined {
     const reason = reset[1]?.toLowerCase();
     const details = reason ? `upstream_reset_before_response_started{${detailsOfReason(reason)}${reset[2] ? `,${detailsOfReason(reset[2])}` : ''}}` : undefined;
     // An overflow is a circuit breaker (UO); the others are resets or connect failures (UF/UC/UR/UPE).
-    const flags = details ? flagOfDetails(details) : undefined;
-    return { details, flags, ...(reason === 'protocol error' ? { code: 502 } : reason ? { code: 503 } : {}), up_fail: reset[2]?.trim() || undefined };
+    // No flags: the body does not say whether retries came first (UC or URX,UC): the details say the mechanism.
+    // Envoy ≥ 1.22 says "retried and the latest reset reason" after retries: from then on, its absence means none.
+    const retried = /retried and the latest/.test(reset[0]);
+    return { details, ...(reason === 'protocol error' ? { code: 502 } : reason ? { code: 503 } : {}), up_fail: reset[2]?.trim() || undefined, ...(reason ? { retried } : {}) };
   }
   for (const r of REPLIES) if (r.text.test(text)) return { ...r.entry };
   return undefined;

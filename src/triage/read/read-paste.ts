@@ -185,6 +185,9 @@ function readAccessLines(t: string[], free: Free, add: Add) {
 
 const applyRules = (rules: LogRule[], message: string) => rules.map((r) => ({ r, m: r.test.exec(message) })).filter((x): x is { r: LogRule; m: RegExpExecArray } => x.m !== null);
 
+/** A line that goes on a log message: a header the codec printed, indented text, protobuf text, a lone brace. */
+const isContinuation = (line: string) => /^\s*'[\w:-]+', '/.test(line) || /^\s+\S/.test(line) || /^[{}\]]\s*$/.test(line.trim()) || /^[a-z_]+ \{$|^[a-z_]+: \S/.test(line);
+
 /** Envoy's and pilot-agent's log lines, and Kubernetes events. */
 function readLogLines(t: string[], free: Free, add: Add) {
   // The codec's trace of each header it parsed, per connection: a framing header twice is a malformed message.
@@ -209,12 +212,12 @@ function readLogLines(t: string[], free: Free, add: Add) {
       parsed.set(cx, [...seen, name]);
     }
     const idx = [i];
-    // The reply's headers as the codec logged them below it: ':status', '503'.
+    // The message's own lines below it: the codec's headers (':status', '503') or a config dump's protobuf text.
     let status: number | undefined;
-    for (let j = i + 1; j < t.length && /^\s*'[\w:-]+', '/.test(t[j]!); j++) {
+    for (let j = i + 1; j < t.length && free(j) && !logLine(t[j]!) && isContinuation(t[j]!); j++) {
       idx.push(j);
       status ??= Number(/^\s*':status', '(\d{3})'/.exec(t[j]!)?.[1]) || undefined;
-      for (const h of applyRules(ENVOY_RULES, t[j]!)) hits.push(h);
+      if (/^\s*'[\w:-]+', '/.test(t[j]!)) for (const h of applyRules(ENVOY_RULES, t[j]!)) hits.push(h);
     }
     if (!hits.length) {
       add(idx, { kind, rule: `${kind === 'envoy-log' ? "Envoy's" : kind === 'k8s-event' ? 'a Kubernetes' : "pilot-agent's"} log line, no mark in it`, says: message.slice(0, 90) });
