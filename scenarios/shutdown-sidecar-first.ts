@@ -131,7 +131,7 @@ export default defineScenario({
       title: `terminationDrainDuration ${DRAIN_MS / 1000} s, the app works ${APP_SHUTDOWN_MS / 1000} s after SIGTERM: its calls after the sidecar exits are refused`,
       config: 'broken',
       // The refused calls never reach Envoy (it has exited): the app's ECONNREFUSED is the mark.
-      signature: { says: "the app's last calls refused after its sidecar drained and exited (pod shutdown)", marks: ['refused', 'sidecarTerminating'] },
+      signature: { says: "the app's last calls refused after its sidecar drained and exited (pod shutdown)", marks: ['refused'], when: ['sidecarTerminating'] },
       shutdown: { terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
       run: podTerminates,
       expect: [

@@ -7,7 +7,7 @@
  */
 import { EVIDENCE_KINDS, MARKS, type EvidenceKind, type ReadPaste } from './clue.js';
 import { describePattern, isSignature, type SignedScenario } from './signature.js';
-import type { Candidate, Triage } from './triage.js';
+import type { Candidate, Support, Triage } from './triage.js';
 
 export interface NextStep {
   envoyVersion?: string;
@@ -45,8 +45,21 @@ export function readSummary(read: ReadPaste): string {
 function candidateLines(c: Candidate, n: number, o: NextStep, withCommand: boolean): string[] {
   const lines = [`${n}. ${c.scenario} › ${c.phase} [${c.confidence}: ${c.kinds.length} kind(s) of evidence agree]: ${c.says}`];
   if (c.olderForm) lines.push(`   as ${c.olderForm} writes it`);
-  for (const s of c.support.slice(0, 6)) lines.push(`   ✓ ${EVIDENCE_KINDS[s.kind]}${s.lines.length ? ` (line ${s.lines.slice(0, 3).join(', ')}${s.lines.length > 3 ? ', …' : ''})` : ''}: ${s.says}`);
-  if (c.support.length > 6) lines.push(`   ✓ … and ${c.support.length - 6} more`);
+  // Supports of one kind and one mark (or one reading) together: the first as the example, every line counted.
+  const groups = new Map<string, { first: Support; lines: number[]; n: number }>();
+  for (const s of c.support) {
+    const key = `${s.kind} ${s.mark ?? s.says}`;
+    const g = groups.get(key);
+    if (g) {
+      g.lines.push(...s.lines);
+      g.n++;
+    } else groups.set(key, { first: s, lines: [...s.lines], n: 1 });
+  }
+  for (const { first, lines: at, n } of [...groups.values()].slice(0, 6)) {
+    const where = at.length ? ` (line${at.length > 1 ? 's' : ''} ${at.slice(0, 4).join(', ')}${at.length > 4 ? ', …' : ''})` : '';
+    lines.push(`   ✓ ${EVIDENCE_KINDS[first.kind]}${where}${n > 1 ? `, ${n} times` : ''}: ${first.says}`);
+  }
+  if (groups.size > 6) lines.push(`   ✓ … and ${groups.size - 6} more`);
   if (!c.matched && c.missing?.length) lines.push(`   ✗ no entry is ${c.pattern}: the closest failing entry differs in ${c.missing.join(', ')}`);
   for (const f of c.facts) lines.push(`   ${f.holds === true ? '✓' : f.holds === false ? '✗' : '?'} ${f.says}: ${f.evidence}`);
   if (c.unknown.length && c.isMatch) lines.push(`   not in the evidence: ${[...new Set(c.unknown)].slice(0, 4).join('; ')}`);

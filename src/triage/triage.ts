@@ -31,6 +31,8 @@ export interface Support {
   kind: EvidenceKind;
   says: string;
   lines: number[];
+  /** The mark it shows, when it is one (supports of one mark are shown together). */
+  mark?: Mark;
 }
 
 export type Confidence = 'strong' | 'likely' | 'weak';
@@ -219,14 +221,16 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   const wholeFits = best.fits.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry);
   const excerpt = !ctx.read.wholeLog;
   const facts: FactResult[] = (sig.facts ?? []).map((f) => (wholeFits.length ? { says: f.says, ...f.holds(wholeFits, whole, { excerpt }) } : { says: f.says, holds: undefined, evidence: 'needs whole access-log lines' }));
-  // A whole log without one entry of the incident's says it did not happen (an excerpt cannot).
+  // A whole log (a run's: its access log, the app's errors, Envoy's log) without the incident's
+  // entries or marks says it did not happen; an excerpt cannot say so.
   if (!excerpt && forms.length && whole.length && !best.fits.some((c) => c.kind === 'access-log')) facts.push({ says: 'its entries are in the access log', holds: false, evidence: `none of the ${whole.length} entries of the whole log is ${describePattern(forms[0]!.entries)}` });
+  if (!excerpt) for (const m of (sig.marks ?? []).filter((x) => !ctx.read.clues.some((c) => c.mark === x))) facts.push({ says: `its mark: ${MARKS[m]}`, holds: false, evidence: 'not in the whole run' });
   // Marks the paste shows that the incident leaves.
   const reportedAs = (m: Mark) => sig.reported?.find((r) => r.mark === m)?.source;
   const marksSeen = ctx.read.clues.filter((c) => c.mark && (sig.marks?.includes(c.mark) || reportedAs(c.mark)));
-  // When in the pod's life it happened (start-up, termination) adds to a match, never makes one.
+  // When in the pod's life it happened (start-up, termination): context for a match.
   const whenSeen = ctx.read.clues.filter((c) => c.mark && sig.when?.includes(c.mark));
-  for (const c of [...marksSeen, ...whenSeen]) support.push({ kind: c.kind, says: `${MARKS[c.mark!]}${c.says ? `: ${c.says}` : ''}${reportedAs(c.mark!) ? ` (as in ${reportedAs(c.mark!)})` : ''}`, lines: c.lines });
+  for (const c of [...marksSeen, ...whenSeen]) support.push({ kind: c.kind, mark: c.mark, says: `${MARKS[c.mark!]}${c.says ? `: ${c.says}` : ''}${reportedAs(c.mark!) ? ` (as in ${reportedAs(c.mark!)})` : ''}`, lines: c.lines });
   // The pod's config, counters and connections, where given (or pasted).
   const shapes: FactResult[] = [];
   if (ctx.config) for (const s of sig.config ?? []) shapes.push({ says: `config: ${s.says}`, ...s.holds(ctx.config) });
@@ -254,8 +258,9 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   const base = { scenario, phase, says: sig.says, pattern: sig.entries ? describePattern(sig.entries) : (sig.marks ?? []).map((m) => MARKS[m]).join('; '), matched, failing: ctx.failing, total: ctx.entries.length, facts: checks, support, kinds, specificity, unknown, olderForm: best.form?.by };
   // Thin: only a generic status and generic flags agree (503 UF, 503 UC), nothing else: many incidents, in the lab and not, look so.
   const p = best.form?.entries;
-  const thin = !marksSeen.length && !checks.some((f) => f.holds === true) && kinds.length <= 1 && [...best.agreed].every((f) => GENERIC_FIELDS.has(f)) && (p?.code === undefined || (typeof p.code === 'number' ? GENERIC_CODES.has(p.code) : p.code.every((c) => GENERIC_CODES.has(c)))) && (p?.flags ?? '').split(',').filter(Boolean).every((f) => GENERIC_FLAGS.has(f));
-  const isMatch = support.length > 0 && !ruledOut && (best.fits.length > 0 || marksSeen.length > 0 || shapes.some((s) => s.holds === true && !s.says.startsWith('config')));
+  const thin = best.fits.length > 0 && !marksSeen.length && !whenSeen.length && !checks.some((f) => f.holds === true) && kinds.length <= 1 && [...best.agreed].every((f) => GENERIC_FIELDS.has(f)) && (p?.code === undefined || (typeof p.code === 'number' ? GENERIC_CODES.has(p.code) : p.code.every((c) => GENERIC_CODES.has(c)))) && (p?.flags ?? '').split(',').filter(Boolean).every((f) => GENERIC_FLAGS.has(f));
+  // When in the pod's life (a sidecar terminating) matches alone only in an excerpt: a whole run shows whether the incident followed.
+  const isMatch = support.length > 0 && !ruledOut && (best.fits.length > 0 || marksSeen.length > 0 || shapes.some((s) => s.holds === true && !s.says.startsWith('config')) || (excerpt && whenSeen.length > 0));
   const missing = best.fits.length || !sig.entries ? undefined : closestMissing(sig.entries, ctx);
   return { ...base, isMatch, missing, thin, nearly: nearly && !best.fits.length, confidence: confidenceOf(kinds, specificity, checks, best.weight) };
 }

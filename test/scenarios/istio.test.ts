@@ -20,8 +20,9 @@ import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
 import { backendsUnderTest } from '../support/backends.js';
 import { loadEvidence } from '../../src/evidence/store.js';
-import { isSignature } from '../../src/triage/signature.js';
-import { bestMatches, podEvidence, triage } from '../../src/triage/triage.js';
+import { isSignature, type Signature } from '../../src/triage/signature.js';
+import { bestMatches } from '../../src/triage/triage.js';
+import { marksOf, readRun, triageRun } from '../support/triage-run.js';
 
 /** Every scenario that has its Istio objects (envoy-configs/<id>/istio/). */
 const CORE = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
@@ -121,24 +122,29 @@ for (const backend of await backendsUnderTest()) {
       });
     }
 
-    // Triage on what Envoy logged under the config istiod generated: a before that reproduced
-    // names its scenario first; a fix that worked does not match it.
+    // Triage on what the run left under the config istiod generated (Envoy's and pilot-agent's log
+    // among it): a before that reproduced names its scenario first, with every mark it declares,
+    // pilot-agent's included; a fix that worked does not match it.
     for (const scenario of scenarios.filter((s) => s.phases.some((p) => p.kind === 'before' && isSignature(p.signature)))) {
-      it(`${scenario.id}: triage names it first from its --istio before's access log, and not from its fixes'`, async (ctx) => {
+      it(`${scenario.id}: triage names it first from its --istio before's evidence, and not from its fixes'`, async (ctx) => {
         const everyScenario = await Promise.all(scenarioIds().map(loadScenario));
         const lines: string[] = [];
         const reproduced = scenario.phases.filter((p) => p.kind === 'before' && isSignature(p.signature) && results.get(key({ scenario, phase: p }))?.status === 'pass');
         // A before that is GONE on this Istio (declared) has no incident to name.
         if (reproduced.length === 0) ctx.skip('no before with a signature reproduced under --istio (gone on this Istio, as declared)');
         for (const p of reproduced) {
-          const e = await loadEvidence(`${dir(scenario.id)}/${p.name}`);
-          const best = bestMatches(triage(e.accessLog, everyScenario, podEvidence(e))).map((c) => c.scenario);
-          lines.push(`${p.name}: best ${best.join(', ') || 'none'}`);
+          const at = `${dir(scenario.id)}/${p.name}`;
+          const e = await loadEvidence(at);
+          const seen = marksOf(readRun(e, at));
+          const missing = ((p.signature as Signature).marks ?? []).filter((m) => !seen.has(m));
+          const best = bestMatches(triageRun(e, at, everyScenario)).map((c) => c.scenario);
+          lines.push(`${p.name}: best ${best.join(', ') || 'none'}; marks in the run ${[...seen].join(', ') || 'none'}`);
+          expect(missing, `${lines.join('\n')}\ndeclared but not in the run: ${missing.join(', ')}`).toEqual([]);
           expect(best, lines.join('\n')).toContain(scenario.id);
         }
         for (const p of scenario.phases.filter((x) => x.kind === 'fix' && results.get(key({ scenario, phase: x }))?.status === 'pass')) {
-          const e = await loadEvidence(`${dir(scenario.id)}/${p.name}`);
-          const named = triage(e.accessLog, everyScenario, podEvidence(e)).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+          const at = `${dir(scenario.id)}/${p.name}`;
+          const named = triageRun(await loadEvidence(at), at, everyScenario).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
           lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
           expect(named, lines.join('\n')).not.toContain(scenario.id);
         }

@@ -35,6 +35,7 @@ import { toIstioTextLine } from '../../src/triage/istio-text-log.js';
 import { readPaste } from '../../src/triage/read/read-paste.js';
 import { LAB_LOG_ONLY, isSignature, type NoSignature } from '../../src/triage/signature.js';
 import { bestMatches, podEvidence, triage } from '../../src/triage/triage.js';
+import { marksOf, readRun, triageRun } from './triage-run.js';
 import { backendsUnderTest } from './backends.js';
 
 const repeat = Number(process.env.LAB_REPEAT ?? 1);
@@ -70,6 +71,8 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
     const outcomes = new Map<string, PhaseOutcome>();
     /** The first run's evidence of each phase that ran, per scenario, for the cross-judgement. */
     const evidence = new Map<string, Map<string, Evidence>>(scenarios.map((s) => [s.id, new Map()]));
+    /** Where each of those runs kept its artifacts (Envoy's log among them), by scenario and phase. */
+    const artifacts = new Map<string, string>();
     /** Each scenario's phase results and the report.html written from them, as `npm run scenario` writes it. */
     const results = new Map<string, PhaseResult[]>(scenarios.map((s) => [s.id, []]));
     const reports = new Map<string, string>();
@@ -95,7 +98,10 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
           return;
         }
         results.get(scenario.id)!.push(r);
-        if (i === 1 && r.status !== 'error') evidence.get(scenario.id)!.set(phase.name, await loadEvidence(artifactsDir));
+        if (i === 1 && r.status !== 'error') {
+          evidence.get(scenario.id)!.set(phase.name, await loadEvidence(artifactsDir));
+          artifacts.set(`${scenario.id} ${phase.name}`, artifactsDir);
+        }
         recordOutcome(outcomes, `${scenario.id} ${phase.name}`, r, i, backend.kind);
       });
       for (const scenario of scenarios) {
@@ -142,28 +148,42 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
           }
         });
 
-        it("triage names it first from its before's access log (the lab's and Istio's text format), and not from its fixes'", (ctx) => {
+        it("triage names it first from its before's evidence (its access log in the lab's and Istio's text format; all it left, each declared mark in it), and not from its fixes'", (ctx) => {
           const ran = evidence.get(scenario.id)!;
           const befores = scenario.phases.filter((p) => p.kind === 'before' && ran.has(p.name));
           if (!befores.some((p) => isSignature(p.signature))) ctx.skip(`no before declares a signature: ${befores.map((p) => `${p.name}: ${(p.signature as NoSignature | undefined)?.none ?? 'none declared'}`).join('; ')}`);
-          const labOnly = befores.some((p) => isSignature(p.signature) && LAB_LOG_ONLY.some((f) => isSignature(p.signature) && p.signature.entries?.[f] !== undefined));
           const lines: string[] = [];
-          for (const p of befores.filter((x) => !(x.signature && 'none' in x.signature))) {
-            const log = ran.get(p.name)!.accessLog;
-            const forms: Array<[string, AccessLogEntry[]]> = [['lab', log]];
-            if (!labOnly && log.length) forms.push(["Istio's text", readPaste(log.map((a) => toIstioTextLine(a)).join('\n')).clues.flatMap((c) => (c.entry ? [c.entry as AccessLogEntry] : []))]);
-            // With the pod's config_dump and /stats too: the signature's config and counter shapes must hold.
-            forms.push(['lab, with its config_dump and /stats', log]);
-            for (const [form, entries] of forms) {
-              const pod = form.includes('config_dump') ? podEvidence(ran.get(p.name)!) : {};
-              const best = bestMatches(triage(entries, scenarios, pod)).map((c) => c.scenario);
-              lines.push(`${p.name} (${form} format): best ${best.join(', ') || 'none'}`);
-              expect(best, lines.join('\n')).toContain(scenario.id);
+          const dir = (phase: string) => artifacts.get(`${scenario.id} ${phase}`)!;
+          for (const p of befores) {
+            const sig = p.signature;
+            if (!isSignature(sig)) continue;
+            const e = ran.get(p.name)!;
+            if (sig.entries) {
+              const log = e.accessLog;
+              const labOnly = LAB_LOG_ONLY.some((f) => sig.entries![f] !== undefined);
+              const forms: Array<[string, AccessLogEntry[]]> = [['lab', log]];
+              if (!labOnly && log.length) forms.push(["Istio's text", readPaste(log.map((a) => toIstioTextLine(a)).join('\n')).clues.flatMap((c) => (c.entry ? [c.entry as AccessLogEntry] : []))]);
+              // With the pod's config_dump and /stats too: the signature's config and counter shapes must hold.
+              forms.push(['lab, with its config_dump and /stats', log]);
+              for (const [form, entries] of forms) {
+                const pod = form.includes('config_dump') ? podEvidence(e) : {};
+                const best = bestMatches(triage(entries, scenarios, pod)).map((c) => c.scenario);
+                lines.push(`${p.name} (${form} format): best ${best.join(', ') || 'none'}`);
+                expect(best, lines.join('\n')).toContain(scenario.id);
+              }
             }
+            // Each mark the signature declares is in the run itself: the app's errors, Envoy's debug log, the counters.
+            const seen = marksOf(readRun(e, dir(p.name)));
+            const missing = (sig.marks ?? []).filter((m) => !seen.has(m));
+            lines.push(`${p.name}: marks in the run ${[...seen].join(', ') || 'none'}`);
+            expect(missing, `${lines.join('\n')}\ndeclared but not in the run: ${missing.join(', ')}`).toEqual([]);
+            const best = bestMatches(triageRun(e, dir(p.name), scenarios)).map((c) => c.scenario);
+            lines.push(`${p.name} (all it left): best ${best.join(', ') || 'none'}`);
+            expect(best, lines.join('\n')).toContain(scenario.id);
           }
           for (const p of scenario.phases.filter((x) => x.kind === 'fix' && ran.has(x.name))) {
-            const named = triage(ran.get(p.name)!.accessLog, scenarios, podEvidence(ran.get(p.name)!)).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
-            lines.push(`${p.name} (fix): matches ${named.join(', ') || 'none'}`);
+            const named = triageRun(ran.get(p.name)!, dir(p.name), scenarios).candidates.filter((c) => c.isMatch).map((c) => c.scenario);
+            lines.push(`${p.name} (fix, all it left): matches ${named.join(', ') || 'none'}`);
             expect(named, lines.join('\n')).not.toContain(scenario.id);
           }
           console.log(`[${backend.kind}] ${scenario.id} › triage:\n  ${lines.join('\n  ')}`);

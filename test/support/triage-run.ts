@@ -6,14 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Evidence } from '../../src/evidence/evidence.js';
-import type { Mark, ReadPaste } from '../../src/triage/clue.js';
+import type { ReadPaste } from '../../src/triage/clue.js';
 import { pasteOfRun } from '../../src/triage/paste-of-run.js';
 import { readPaste } from '../../src/triage/read/read-paste.js';
 import type { SignedScenario } from '../../src/triage/signature.js';
 import { cluesOfEntries, podEvidence, triagePaste, type Triage } from '../../src/triage/triage.js';
-
-/** Marks only pilot-agent writes: a run without it (the lab's own Envoy start) cannot show them. */
-export const AGENT_MARKS: Mark[] = ['sidecarTerminating', 'sidecarNotReady'];
 
 export function readRun(e: Evidence, artifactsDir: string): ReadPaste {
   const log = join(artifactsDir, 'envoy', 'envoy.log');
