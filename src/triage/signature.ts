@@ -234,7 +234,13 @@ export const facts = {
       const conn = (a: AccessLogEntry) => (a.up_cx !== undefined ? `up_cx ${a.up_cx}` : a.up_local);
       const t = (a: AccessLogEntry) => Date.parse(a.ts);
       if (m.every((f) => conn(f) === undefined)) return { holds: undefined, evidence: 'the log does not carry the upstream connection' };
-      const reused = m.filter((f) => conn(f) !== undefined && all.some((a) => a !== f && conn(a) === conn(f) && t(a) <= t(f) && a.code !== undefined && a.code < 400));
+      // Each upstream connection's first success (one pass over the log).
+      const firstServed = new Map<string, number>();
+      for (const a of all) {
+        const k = conn(a);
+        if (k !== undefined && a.code !== undefined && a.code < 400 && !(firstServed.get(k)! <= t(a))) firstServed.set(k, t(a));
+      }
+      const reused = m.filter((f) => conn(f) !== undefined && firstServed.get(conn(f)!)! <= t(f));
       return { holds: reused.length === m.length, evidence: `${reused.length} of ${m.length} on an upstream connection that had served before` };
     },
   }),

@@ -141,7 +141,7 @@ export function triagePaste(read: ReadPaste, scenarios: SignedScenario[], pod: P
   const pasted = read.clues.filter((c) => c.counters);
   const stats = pod.stats ?? (pasted.length ? new Map(pasted.flatMap((c) => [...c.counters!])) : undefined);
   const sockets = pod.sockets ?? (read.clues.some((c) => c.sockets) ? read.clues.flatMap((c) => c.sockets ?? []) : undefined);
-  const ctx: Context = { read, entries, failing, stats, statsPartial: !pod.stats, sockets, config: pod.configDump === undefined ? undefined : configOfDump(pod.configDump), envoyVersion: o.envoyVersion };
+  const ctx: Context = { read, entries, groups: groupsOf(entries), whole: entries.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry), marked: read.clues.filter((c) => c.mark), failing, stats, statsPartial: !pod.stats, sockets, config: pod.configDump === undefined ? undefined : configOfDump(pod.configDump), envoyVersion: o.envoyVersion };
 
   const all: Candidate[] = [];
   for (const s of scenarios) for (const p of s.phases) if (isSignature(p.signature)) all.push(judge(s.id, p.name, p.signature, ctx));
@@ -166,12 +166,32 @@ export function triagePaste(read: ReadPaste, scenarios: SignedScenario[], pod: P
 interface Context {
   read: ReadPaste;
   entries: Clue[];
+  /** Entries alike in every field a pattern reads, judged once (a log of 100,000 lines has a few hundred kinds). */
+  groups: Array<{ entry: SeenEntry; clues: Clue[]; failing: boolean }>;
+  /** The whole access-log lines, for facts about the group. */
+  whole: AccessLogEntry[];
+  /** The clues that are marks. */
+  marked: Clue[];
   failing: number;
   stats?: Map<string, number>;
   statsPartial: boolean;
   sockets?: SocketRow[];
   config?: EnvoyResources;
   envoyVersion?: string;
+}
+
+/** What a pattern can read of an entry: entries equal in it are judged once. */
+const patternKey = (e: SeenEntry) => JSON.stringify([e.kind, e.code, e.flags, e.details, e.up_cluster, e.method, e.protocol, e.up_host === undefined, e.duration_ms, e.ds_close, e.up_fail, e.known, e.retried, e.durationByClient]);
+
+function groupsOf(entries: Clue[]): Context['groups'] {
+  const groups = new Map<string, Context['groups'][number]>();
+  for (const c of entries) {
+    const key = patternKey(c.entry!);
+    const g = groups.get(key);
+    if (g) g.clues.push(c);
+    else groups.set(key, { entry: c.entry!, clues: [c], failing: isFailing(c.entry!) });
+  }
+  return [...groups.values()];
 }
 
 /** Fields and values that many incidents share: a match on these alone is too thin to name one. */
@@ -198,15 +218,15 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
     let weight = 0;
     const unknown = new Set<PatternField>();
     const agreed = new Set<PatternField>();
-    for (const c of ctx.entries) {
-      const r = fieldResults(form.entries, c.entry!, { envoyVersion: v });
+    for (const g of ctx.groups) {
+      const r = fieldResults(form.entries, g.entry, { envoyVersion: v });
       if (r.some((x) => x.ok === false)) {
-        if (isFailing(c.entry!) && r.filter((x) => x.ok === true).length >= 2) nearly = true;
+        if (g.failing && r.filter((x) => x.ok === true).length >= 2) nearly = true;
         continue;
       }
       const w = weightOf(form.entries, r);
       if (w < 2) continue;
-      fits.push(c);
+      fits.push(...g.clues);
       weight = Math.max(weight, w);
       r.filter((x) => x.ok === undefined).forEach((x) => unknown.add(x.field));
       r.filter((x) => x.ok === true).forEach((x) => agreed.add(x.field));
@@ -217,19 +237,19 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   }
   const support: Support[] = best.fits.map((c) => ({ kind: c.kind, says: c.says || c.rule, lines: c.lines }));
   // Facts about the group, on whole access-log entries only.
-  const whole = ctx.entries.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry);
+  const whole = ctx.whole;
   const wholeFits = best.fits.filter((c) => c.entry!.whole).map((c) => c.entry as AccessLogEntry);
   const excerpt = !ctx.read.wholeLog;
   const facts: FactResult[] = (sig.facts ?? []).map((f) => (wholeFits.length ? { says: f.says, ...f.holds(wholeFits, whole, { excerpt }) } : { says: f.says, holds: undefined, evidence: 'needs whole access-log lines' }));
   // A whole log (a run's: its access log, the app's errors, Envoy's log) without the incident's
   // entries or marks says it did not happen; an excerpt cannot say so.
   if (!excerpt && forms.length && whole.length && !best.fits.some((c) => c.kind === 'access-log')) facts.push({ says: 'its entries are in the access log', holds: false, evidence: `none of the ${whole.length} entries of the whole log is ${describePattern(forms[0]!.entries)}` });
-  if (!excerpt) for (const m of (sig.marks ?? []).filter((x) => !ctx.read.clues.some((c) => c.mark === x))) facts.push({ says: `its mark: ${MARKS[m]}`, holds: false, evidence: 'not in the whole run' });
+  if (!excerpt) for (const m of (sig.marks ?? []).filter((x) => !ctx.marked.some((c) => c.mark === x))) facts.push({ says: `its mark: ${MARKS[m]}`, holds: false, evidence: 'not in the whole run' });
   // Marks the paste shows that the incident leaves.
   const reportedAs = (m: Mark) => sig.reported?.find((r) => r.mark === m)?.source;
-  const marksSeen = ctx.read.clues.filter((c) => c.mark && (sig.marks?.includes(c.mark) || reportedAs(c.mark)));
+  const marksSeen = ctx.marked.filter((c) => sig.marks?.includes(c.mark!) || reportedAs(c.mark!));
   // When in the pod's life it happened (start-up, termination): context for a match.
-  const whenSeen = ctx.read.clues.filter((c) => c.mark && sig.when?.includes(c.mark));
+  const whenSeen = ctx.marked.filter((c) => sig.when?.includes(c.mark!));
   for (const c of [...marksSeen, ...whenSeen]) support.push({ kind: c.kind, mark: c.mark, says: `${MARKS[c.mark!]}${c.says ? `: ${c.says}` : ''}${reportedAs(c.mark!) ? ` (as in ${reportedAs(c.mark!)})` : ''}`, lines: c.lines });
   // The pod's config, counters and connections, where given (or pasted).
   const shapes: FactResult[] = [];
@@ -267,9 +287,9 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
 
 /** The fields the failing entry closest to the pattern lacks. */
 function closestMissing(p: EntryPattern, ctx: Context): string[] | undefined {
-  const failing = ctx.entries.filter((c) => isFailing(c.entry!));
+  const failing = ctx.groups.filter((g) => g.failing);
   if (!failing.length) return undefined;
-  const results = failing.map((c) => fieldResults(p, c.entry!)).sort((x, y) => y.filter((r) => r.ok).length - x.filter((r) => r.ok).length)[0]!;
+  const results = failing.map((g) => fieldResults(p, g.entry)).sort((x, y) => y.filter((r) => r.ok).length - x.filter((r) => r.ok).length)[0]!;
   return results.filter((r) => r.ok === false).map((r) => r.field);
 }
 

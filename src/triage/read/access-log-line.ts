@@ -45,7 +45,20 @@ const value = (s: string | undefined) => (s === undefined || s === '-' || s === 
 const num = (s: string | undefined) => (value(s) === undefined || !/^-?\d+$/.test(s!) ? undefined : Number(s));
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?/;
 
-const QUOTED_REQUEST = /"(?:([A-Z]{3,7}) (\S*?) ?(HTTP\/[\d.]+|-)|(- - -))"\s+(\d{1,3})\s+(\S+)/;
+const QUOTED_REQUEST = /^"(?:([A-Z]{3,7}) (\S*?) ?(HTTP\/[\d.]+|-)|(- - -))"\s+(\d{1,3})\s+(\S+)/;
+
+/** The quoted request and the code and flags after it, found from the quote before "HTTP/" (or "- - -"): no scan from every quote. */
+function quotedRequest(line: string): (RegExpExecArray & { index: number }) | null {
+  const http = line.indexOf(' HTTP/') >= 0 ? line.lastIndexOf('"', line.indexOf(' HTTP/')) : -1;
+  const missingSpace = http < 0 ? line.search(/\S"?HTTP\/\d/) : -1;
+  const tcp = line.indexOf('"- - -"');
+  for (const at of [http, missingSpace >= 0 ? line.lastIndexOf('"', missingSpace) : -1, tcp]) {
+    if (at < 0) continue;
+    const m = QUOTED_REQUEST.exec(line.slice(at));
+    if (m) return Object.assign(m, { index: at });
+  }
+  return null;
+}
 const BARE_REQUEST = /(?:^|\s)(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|CONNECT) (\/\S*|\*|[\w.-]+:\d+) (HTTP\/[\d.]+) (\d{3}|0) (\S+)(?=\s|$)/;
 /** A fragment from the code on: code, flags, then details or a quoted field. */
 const FRAGMENT = /^\s*(\d{3}|0) ([A-Z]{2,5}(?:,[A-Z]{2,5})*|-) (?=[a-z_]+[{ ]|"|[a-z_]+$)/;
@@ -54,19 +67,25 @@ export type LineForm = 'quoted request' | 'unquoted request' | 'fragment from th
 
 /** The entry a text line holds, how it was anchored, or undefined when the line has no anchor. */
 export function readAccessLine(line: string): { entry: SeenEntry; form: LineForm; cut: boolean } | undefined {
-  const quoted = QUOTED_REQUEST.exec(line);
+  // Every anchor needs one of these: most lines of a big log (Envoy's own) are out at once.
+  if (!line.includes('HTTP/') && !line.includes('"- - -"') && !/^\s*\d{1,3} /.test(line)) return undefined;
+  const quoted = quotedRequest(line);
   if (quoted && isFlags(quoted[6]!)) {
     const tcp = quoted[4] !== undefined;
-    const head: SeenEntry = {
-      kind: tcp ? 'tcp' : 'http',
-      method: tcp ? undefined : value(quoted[1]),
-      protocol: tcp ? undefined : value(quoted[3]),
-      code: Number(quoted[5]),
-      flags: value(quoted[6]),
-      ts: ISO.exec(line.slice(0, quoted.index))?.[0],
-    };
+    // Built field by field (no spreads): a big log has tens of thousands of these lines.
     const rest = readAfterFlags(line.slice(quoted.index + quoted[0].length));
-    return { entry: clean({ ...head, ...rest.entry, whole: head.ts !== undefined && !rest.cut, known: ['kind', 'method', 'protocol', 'code', 'flags', ...rest.known] }), form: 'quoted request', cut: rest.cut };
+    const e = rest.entry;
+    e.kind = tcp ? 'tcp' : 'http';
+    if (!tcp) {
+      set(e, 'method', value(quoted[1]));
+      set(e, 'protocol', value(quoted[3]));
+    }
+    e.code = Number(quoted[5]);
+    set(e, 'flags', value(quoted[6]));
+    set(e, 'ts', ISO.exec(line.slice(0, quoted.index))?.[0]);
+    e.whole = e.ts !== undefined && !rest.cut;
+    e.known = HEAD_FIELDS.concat(rest.known);
+    return { entry: e, form: 'quoted request', cut: rest.cut };
   }
   const bare = BARE_REQUEST.exec(line);
   if (bare && isFlags(bare[5]!)) {
@@ -85,22 +104,23 @@ export function readAccessLine(line: string): { entry: SeenEntry; form: LineForm
 function readAfterFlags(text: string): { entry: SeenEntry; cut: boolean; known: string[] } {
   const t = tokens(text);
   const e: SeenEntry = {};
+  const put = <K extends keyof SeenEntry>(k: K, v: SeenEntry[K]) => set(e, k, v);
   const known: string[] = [];
   let k = 0;
   // Istio ≥ 1.9: two bare words (details, termination details) before the quoted failure reason.
   if (t[k] && !t[k]!.quoted && !/^-?\d+$/.test(t[k]!.text) && t[k]!.text !== '<snip>') {
-    e.details = value(t[k++]!.text);
+    put('details', value(t[k++]!.text));
     known.push('details');
-    if (t[k] && !t[k]!.quoted && !/^-?\d+$/.test(t[k]!.text)) e.cx_term = value(t[k++]!.text);
+    if (t[k] && !t[k]!.quoted && !/^-?\d+$/.test(t[k]!.text)) put('cx_term', value(t[k++]!.text));
   }
   const beforeBytes: string[] = [];
   while (t[k]?.quoted) beforeBytes.push(t[k++]!.text);
-  e.up_fail = value(beforeBytes.at(-1));
+  put('up_fail', value(beforeBytes.at(-1)));
   if (beforeBytes.length) known.push('up_fail');
   const nums: Array<string> = [];
   while (t[k] && !t[k]!.quoted && /^(?:-?\d+|-)$/.test(t[k]!.text) && nums.length < 4) nums.push(t[k++]!.text);
   if (nums.length >= 3) {
-    e.duration_ms = num(nums[2]);
+    put('duration_ms', num(nums[2]));
     known.push('duration_ms');
   }
   const q: string[] = [];
@@ -108,20 +128,29 @@ function readAfterFlags(text: string): { entry: SeenEntry; cut: boolean; known: 
   const bare = t.slice(k).map((x) => x.text);
   const whole = q.length >= 4 && (bare.length > 0 || q.length === 5);
   if (whole) {
-    e.authority = value(q.at(-2));
-    e.up_host = value(q.at(-1));
+    put('authority', value(q.at(-2)));
+    put('up_host', value(q.at(-1)));
     known.push('authority', 'up_host');
   } else if (q.length >= 4) {
-    e.authority = value(q[3]);
-    e.up_host = value(q[4]);
+    put('authority', value(q[3]));
+    put('up_host', value(q[4]));
     known.push('authority', ...(q.length >= 5 ? ['up_host'] : []));
   }
   const [cluster, upLocal, dsLocal, dsRemote, sni] = bare;
   if (whole) {
-    Object.assign(e, { up_cluster: value(cluster)?.replace(/;$/, ''), up_local: value(upLocal), ds_local: value(dsLocal), ds_remote: value(dsRemote), sni: value(sni) });
+    put('up_cluster', value(cluster)?.replace(/;$/, ''));
+    put('up_local', value(upLocal));
+    put('ds_local', value(dsLocal));
+    put('ds_remote', value(dsRemote));
+    put('sni', value(sni));
     known.push(...['up_cluster', 'up_local', 'ds_local', 'ds_remote', 'sni'].slice(0, bare.length));
   }
   return { entry: e, cut: !whole || bare.length < 4, known };
 }
 
+const HEAD_FIELDS = ['kind', 'method', 'protocol', 'code', 'flags'];
+/** Sets a field only when it has a value: absent fields stay absent, as the lab's entries have them. */
+function set<K extends keyof SeenEntry>(e: SeenEntry, k: K, v: SeenEntry[K]): void {
+  if (v !== undefined) e[k] = v;
+}
 const clean = (e: SeenEntry): SeenEntry => Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined)) as SeenEntry;

@@ -23,11 +23,14 @@ export function readPaste(text: string): ReadPaste {
   const t = lines.map((l) => l.text);
   const used = new Set<number>();
   const clues: Clue[] = [];
+  // Readers hand over fresh objects: they are completed in place (a big log has 100,000 of them).
   const add = (idx: number[], clue: Omit<Clue, 'lines'>): Clue => {
-    idx.forEach((i) => used.add(i));
+    for (const i of idx) used.add(i);
     // A reply, a status or a debug line carries only the fields it names: the rest are unknown.
-    const entry = clue.entry && clue.entry.known === undefined && clue.rule !== "the lab's access.jsonl" ? { ...clue.entry, known: Object.keys(clue.entry).filter((k) => clue.entry![k as keyof SeenEntry] !== undefined) } : clue.entry;
-    const stored = { ...clue, entry, lines: [...new Set(idx.map((i) => lines[i]!.n))] };
+    const e = clue.entry;
+    if (e && e.known === undefined && clue.rule !== "the lab's access.jsonl") e.known = Object.keys(e).filter((k) => e[k as keyof SeenEntry] !== undefined);
+    const stored = clue as Clue;
+    stored.lines = idx.length === 1 ? [lines[idx[0]!]!.n] : [...new Set(idx.map((i) => lines[i]!.n))];
     clues.push(stored);
     return stored;
   };
@@ -145,8 +148,9 @@ function objectClue(raw: Record<string, unknown>, text: string, idx: number[], r
 
 function readTables(t: string[], free: Free, add: Add) {
   for (let i = 0; i < t.length; i++) {
-    if (!free(i) || !t[i]!.includes('|')) continue;
-    const table = tableRows(t.slice(i));
+    // A header row: cells between pipes, not a cluster name's pipes (outbound|80||host).
+    if (!free(i) || !/^\s*\|?[^|]+\s\|\s[^|]+/.test(t[i]!)) continue;
+    const table = tableRows(t.slice(i, i + 10_000));
     if (!table) continue;
     const idx = Array.from({ length: table.used }, (_, k) => i + k);
     for (const row of table.rows) {
