@@ -257,6 +257,7 @@ function readResponses(t: string[], free: Free, add: Add) {
       last.entry.duration_ms = Math.round((Number(time[1]) * 60 + Number(time[2]!.replace(',', '.'))) * 1000);
       last.entry.known = [...(last.entry.known ?? []), 'duration_ms'];
       last.entry.durationByClient = true;
+      last.says += `, ${(last.entry.duration_ms / 1000).toFixed(1)} s by the shell's clock`;
       last.lines.push(i + 1);
     }
     const r = readHttpResponse(t, i, { host, requestProtocol });
