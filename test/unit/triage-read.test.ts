@@ -132,3 +132,26 @@ describe('admin and machine tables', () => {
     expect(envoyOfIstio('latest')).toBeUndefined();
   });
 });
+
+describe('damaged input never throws', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { loadScenario, scenarioIds } = await import('../../src/scenario/registry.js');
+  const { triagePaste } = await import('../../src/triage/triage.js');
+  const scenarios = await Promise.all(scenarioIds().map(loadScenario));
+  const dir = join(import.meta.dirname, '../triage-corpus/pastes');
+  const pastes = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+
+  it('every corpus paste cut at 200 places, joined with its neighbour, its quotes and braces taken out', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 200; k++) {
+      const a = pastes[k % pastes.length]!;
+      const b = pastes[(k + 1) % pastes.length]!;
+      const cut = Math.floor(rnd() * a.length);
+      for (const text of [a.slice(cut), a.slice(0, cut) + b.slice(Math.floor(rnd() * b.length)), a.replace(/["{}]/g, ''), a.replace(/\n/g, k % 2 ? '' : '\r\n')]) {
+        expect(() => triagePaste(readPaste(text), scenarios), text.slice(0, 200)).not.toThrow();
+      }
+    }
+  });
+});
