@@ -29,6 +29,9 @@ export const SCENARIO_EXT = CODE_EXT;
 export const README_PATH = `${REPO_ROOT}/README.md`;
 export const LAB_DIR = `${REPO_ROOT}/lab`;
 export const AGENT_ENTRY = join(CODE_DIR, `agent-main${CODE_EXT}`);
+/** `lab clean` as a command line this machine can run: through tsx from the sources, plain node from dist/. */
+export const LAB_CLEAN_COMMAND =
+  CODE_EXT === '.ts' ? [process.execPath, join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), join(CODE_DIR, 'cli/lab.ts'), 'clean'] : [process.execPath, join(CODE_DIR, 'cli/lab.js'), 'clean'];
 /** Artifacts of every run: .lab-runs/<time>-<scenario>/<phase>/ */
 export const RUNS_DIR = process.env.LAB_RUNS_DIR ?? `${PROJECT_ROOT}/.lab-runs`;
 

@@ -7,6 +7,7 @@ import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { LABS_DIR as LABS, RUN_ROOT } from '../paths.js';
 import { AddressPlan } from '../topology/addresses.js';
+import { watchOwner } from './owner-watch.js';
 
 /** Resource names start with this: namespaces `efl-<labId>-<host>`. */
 export const NAME_PREFIX = 'efl';
@@ -24,7 +25,8 @@ let claiming: Promise<unknown> = Promise.resolve();
 export function claimLab(): Promise<{ labId: string; dir: string }> {
   const claim = claiming.then(claimOne);
   claiming = claim.catch(() => {});
-  return claim;
+  // Whatever ends this process, its labs are removed when it has gone (owner-watch.ts).
+  return claim.then((c) => (watchOwner(), c));
 }
 
 async function claimOne(): Promise<{ labId: string; dir: string }> {

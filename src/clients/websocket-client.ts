@@ -119,7 +119,11 @@ function hold(h: WebSocketHold, emit: Emit): Promise<Outcome> {
       clearTimeout(end);
       setTimeout(() => finish({ ok: true, closedBy: 'still-open', closedAfterMs: Date.now() - openedAt! }), h.durationMs);
     });
-    ws.on('message', () => framesEchoed++);
+    // Each echo on the timeline: a room watching the demo sees the frames stop where the connection went.
+    ws.on('message', () => {
+      framesEchoed++;
+      emit('app-event', { what: 'websocket echo', detail: `frame ${framesEchoed} of ${framesSent} back (local port ${localPort})` });
+    });
     // Closed before its time: by whom (a close frame, or the connection cut) and when.
     ws.on('close', (code) => finish({ ok: false, closedBy: code === 1006 ? 'fin' : undefined, closedAfterMs: openedAt !== undefined ? Date.now() - openedAt : undefined, error: 'CLOSED', errorMessage: `closed with code ${code}${code === 1006 ? ' (no close frame: the connection went)' : ''} after ${framesEchoed} echo(es)` }));
     ws.on('unexpected-response', (_req, res) => finish({ status: res.statusCode, ok: false, error: 'UPGRADE_REFUSED', errorMessage: `Unexpected server response: ${res.statusCode}` }));

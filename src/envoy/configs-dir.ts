@@ -3,6 +3,7 @@
  * envoy-configs/<id>/; a scenario from the user's own repo keeps them beside its file
  * (./incidents/payments-503.ts → ./incidents/payments-503/), registered when that file loads.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVOY_CONFIGS_DIR } from '../paths.js';
 
@@ -25,5 +26,11 @@ export function configsDir(id: string): string {
 export const LAB_CONFIG_PREFIX = 'envoy-fault-lab:';
 
 export function resolveBase(variantFile: string, base: string): string {
-  return base.startsWith(LAB_CONFIG_PREFIX) ? join(ENVOY_CONFIGS_DIR, base.slice(LAB_CONFIG_PREFIX.length)) : join(variantFile, '..', base);
+  if (base.startsWith(LAB_CONFIG_PREFIX)) return join(ENVOY_CONFIGS_DIR, base.slice(LAB_CONFIG_PREFIX.length));
+  const beside = join(variantFile, '..', base);
+  // A catalogue variant copied into a team's repository keeps its base in the lab's shared
+  // folders (../common/sidecar-outbound.yaml): where the team has no such file, the lab's is meant.
+  const shared = /^\.\.\/([\w.-]+\/[\w./-]+)$/.exec(base);
+  if (!existsSync(beside) && shared && existsSync(join(ENVOY_CONFIGS_DIR, shared[1]!))) return join(ENVOY_CONFIGS_DIR, shared[1]!);
+  return beside;
 }

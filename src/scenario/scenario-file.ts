@@ -50,8 +50,9 @@ export async function loadScenarioFile(given: string, builtIn: string[] = []): P
   registerConfigsDir(scenario.id, configs);
   for (const phase of scenario.phases) {
     for (const variant of [phase.config, typeof phase.peerSidecar === 'string' ? phase.peerSidecar : undefined].filter((v): v is string => !!v)) {
-      if (!existsSync(join(configs, `${variant}.yaml`))) {
-        throw new UsageError(`${at(file, lineOf(file, variant))}: phase "${phase.name}" runs config "${variant}", and ${shown(join(configs, `${variant}.yaml`))} does not exist`, { fix: `write the variant there (its base: may be one of the lab's, e.g. base: envoy-fault-lab:common/mesh-service-app.yaml)` });
+      // As in the catalogue, a variant may exist only as Istio YAML (istio/<variant>.yaml): its phase runs under --istio.
+      if (!existsSync(join(configs, `${variant}.yaml`)) && !existsSync(join(configs, 'istio', `${variant}.yaml`))) {
+        throw new UsageError(`${at(file, lineOf(file, variant))}: phase "${phase.name}" runs config "${variant}", and neither ${shown(join(configs, `${variant}.yaml`))} nor ${shown(join(configs, 'istio', `${variant}.yaml`))} exists`, { fix: `write the variant there (its base: may be one of the lab's, e.g. base: envoy-fault-lab:common/mesh-service-app.yaml), or its Istio YAML under istio/` });
       }
     }
   }

@@ -1,7 +1,8 @@
 // Ctrl-C in the middle of a phase tears the lab down, on every backend: no namespace, container,
-// network, process, rule or file of that lab is left.
+// network, process, rule or file of that lab is left. So does a run's normal end, by the time the
+// command returns, and a kill -9 of the run, within 10 s, with no other command run.
 import { execa } from 'execa';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/backends/docker/connect.js';
 import { listDockerLabs } from '../../src/backends/docker/reaper.js';
@@ -70,3 +71,60 @@ describe('Ctrl-C during a phase (docker)', () => {
     expect(existsSync(labDir(labId))).toBe(false);
   });
 });
+
+/** Processes whose command line names the lab's run directory (its Envoys, agents, pilot-agent). */
+function processesOf(labId: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`/labs/${labId}/`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** What is left of a lab: its namespaces, containers, processes, directory. */
+async function leftOf(labId: string) {
+  const docker = backends.some((b) => b.kind === 'docker' && !b.unavailable) ? await connectDocker() : undefined;
+  return {
+    namespaces: (await listLabNamespaces()).get(labId) ?? [],
+    containers: docker && (await listDockerLabs(docker)).includes(labId) ? [labId] : [],
+    processes: processesOf(labId),
+    dir: existsSync(labDir(labId)) ? [labDir(labId)] : [],
+  };
+}
+const nothing = { namespaces: [], containers: [], processes: [], dir: [] };
+
+for (const kind of ['netns', 'docker']) {
+  describe(`a run's end (${kind})`, () => {
+    it('the command returns only when its labs are gone: nothing of them in the instant it exits', async (ctx) => {
+      const why = skipReason(kind);
+      if (why) ctx.skip(why);
+      const r = await execa('node', ['--import', 'tsx', 'src/cli/scenario.ts', 'catch-all-cert', '--phase', 'before', '--backend', kind], { cwd: REPO_ROOT, reject: false, all: true });
+      const labId = /lab ([0-9a-f]{6}) up/.exec(r.all ?? '')?.[1];
+      expect(r.exitCode, r.all).toBe(0);
+      expect(labId, r.all).toBeTruthy();
+      expect(await leftOf(labId!)).toEqual(nothing);
+    });
+
+    it('kill -9 of the run mid-phase: nothing of its lab is left 10 s later, with no other command run', async (ctx) => {
+      const why = skipReason(kind);
+      if (why) ctx.skip(why);
+      const { labId, child } = await interruptMidPhase(kind);
+      const owner = Number(readFileSync(`${labDir(labId)}/owner.pid`, 'utf8'));
+      expect(owner).toBe(child.pid);
+      process.kill(owner, 'SIGKILL');
+      await child;
+      const deadline = Date.now() + 10_000;
+      let left = await leftOf(labId);
+      while (JSON.stringify(left) !== JSON.stringify(nothing) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        left = await leftOf(labId);
+      }
+      expect(left).toEqual(nothing);
+    });
+  });
+}

@@ -6,7 +6,7 @@
  * exit-2 error naming the file and line. actionlint checks the upgrade workflow the lab ships.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,11 +90,22 @@ describe('the package in a user project', () => {
     expect(r.all).toContain('npx envoy-fault-lab scenario payments-504 --phase before --scenarios ./incidents');
   });
 
+  it("runs a catalogue incident copied into the team's repository as it is (its Istio-only phases and shared bases included)", async () => {
+    // What a team does first: copy sticky-503 and its configs, change the imports and the id.
+    const from = join(REPO_ROOT, 'scenarios/sticky-503.ts');
+    await writeFile(join(dir, 'incidents/copy-of-sticky.ts'), (await readFile(from, 'utf8')).replace("from '../src/index.js'", "from 'envoy-fault-lab'").replace("id: 'sticky-503'", "id: 'copy-of-sticky'"));
+    await cp(join(REPO_ROOT, 'envoy-configs/sticky-503'), join(dir, 'incidents/copy-of-sticky'), { recursive: true });
+    const r = await lab('scenario', './incidents/copy-of-sticky.ts', '--phase', 'before,fix-dns-cluster', '--backend', 'netns');
+    await rm(join(dir, 'incidents/copy-of-sticky.ts'));
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toMatch(/before\s+before\s+PASS/);
+  });
+
   it('names the file and line of a bad scenario, exit 2, before any lab starts', async () => {
     const good = await readFile(join(dir, 'incidents/payments-504.ts'), 'utf8');
     const cases: [string, string, RegExp][] = [
       ['typed.ts', good.replace("timeScaling: 'none", "timeScaling: 15, x: 'none"), /typed\.ts:\d+: the scenario does not type-check/],
-      ['variant.ts', good.replace("config: 'fix',", "config: 'fix-v2',"), /variant\.ts:\d+: phase "fix-timeout-5s" runs config "fix-v2", and .*variant\/fix-v2\.yaml does not exist/],
+      ['variant.ts', good.replace("config: 'fix',", "config: 'fix-v2',"), /variant\.ts:\d+: phase "fix-timeout-5s" runs config "fix-v2", and neither .*variant\/fix-v2\.yaml nor .*variant\/istio\/fix-v2\.yaml exists/],
       ['unchecked.ts', good.replace(/expect: \[\n\s+routeHas\('fix in force[\s\S]*?\n      \],/, 'expect: [],'), /unchecked\.ts:\d+: scenario payments-504: phase "fix-timeout-5s" has no checks/],
     ];
     for (const [name, text, message] of cases) {

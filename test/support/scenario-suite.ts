@@ -46,6 +46,7 @@ const scenarios = await Promise.all(scenarioIds().map(loadScenario));
 
 /** Request dots in a report section's timeline SVG (the `requests` layer's marks). */
 const plottedRequests = (section: string) => (section.split('requests_marks')[1]?.split('</g>')[0]?.match(/<path/g) ?? []).length;
+const plottedEvents = (section: string) => (section.split('events_marks')[1]?.split('</g>')[0]?.match(/<path/g) ?? []).length;
 
 interface PhaseOutcome {
   ok: number;
@@ -145,6 +146,11 @@ export async function defineScenarioSuite(kind: BackendKind): Promise<void> {
             for (const v of r.verdicts) expect(section).toContain(escapeHtml(v.label));
             const hadRequests = /[.ox!]/.test(r.strip.replace(/\^\S+|\(1 char.*\)/g, ''));
             if (r.status !== 'error' && hadRequests) expect(plottedRequests(section), `${r.phase}: requests plotted (strip ${r.strip})`).toBeGreaterThan(0);
+            // No guessed value in a label, and every WebSocket echo on the timeline (the frames stop where the connection went).
+            expect(section, `${r.phase}: a "?" in the connection lifetimes`).not.toMatch(/after \? ms/);
+            const e = evidence.get(scenario.id)!.get(r.phase);
+            const echoed = e?.timeline.requests().reduce((n, q) => n + (q.framesEchoed ?? 0), 0) ?? 0;
+            if (echoed) expect(plottedEvents(section), `${r.phase}: ${echoed} WebSocket echoes`).toBeGreaterThanOrEqual(echoed);
           }
         });
 

@@ -1,5 +1,5 @@
 /** The netns backend's reaper: lab namespaces (`efl-<labId>-<host>`), their processes and /etc/netns files. */
-import { readdir, readlink, rm, stat } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { BackendReaper } from '../backend.js';
 import { NAME_PREFIX } from '../lab-registry.js';
@@ -11,15 +11,28 @@ import { NAME_PREFIX } from '../lab-registry.js';
  */
 export async function removeNamespaces(namespaces: string[]): Promise<void> {
   // Processes first: `ip netns del` does not kill them and a live process keeps the netns alive.
-  for (const pid of await pidsIn(namespaces)) {
+  const pids = await pidsIn(namespaces);
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
   }
+  // A killed process goes when the kernel has released it (an Envoy flushing a big log takes a
+  // moment): whoever runs next must find none of them.
+  await untilGone(pids);
   if (namespaces.length) await execa('ip', ['-force', '-batch', '-'], { input: `${namespaces.slice().reverse().map((ns) => `netns del ${ns}`).join('\n')}\n`, reject: false });
   await Promise.all(namespaces.map((ns) => rm(`/etc/netns/${ns}`, { recursive: true, force: true })));
+}
+
+/** Waits until none of these processes runs (a zombie awaiting its parent's wait counts as gone), 5 s at most. */
+async function untilGone(pids: number[]): Promise<void> {
+  const running = async (pid: number) => (await readFile(`/proc/${pid}/stat`, 'utf8').then((st) => !/^\d+ \(.*\) Z /s.test(st), () => false));
+  for (let left = pids, deadline = Date.now() + 5000; left.length && Date.now() < deadline; ) {
+    left = (await Promise.all(left.map(async (p) => ((await running(p)) ? [p] : [])))).flat();
+    if (left.length) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The processes whose network namespace is one of these (named, under /run/netns). */

@@ -21,10 +21,14 @@ export interface Lifetime {
 const ENDED: Record<string, string> = { fin: 'FIN (orderly close)', rst: 'RST (reset)', 'still-open': 'still open at the end' };
 
 function whoClosed(port: number | undefined, log: AccessLogEntry[] | null): string | undefined {
-  const entry = log?.find((e) => e.kind === 'tcp' && port !== undefined && e.ds_remote?.endsWith(`:${port}`));
+  // A TCP connection's entry, or a WebSocket's (its 101 is logged when the connection ends).
+  const entry = log?.find((e) => (e.kind === 'tcp' || e.code === 101) && port !== undefined && e.ds_remote?.endsWith(`:${port}`));
   const reason = entry?.ds_close ?? entry?.cx_term;
   return reason ? `Envoy: ${reason}` : undefined;
 }
+
+/** When it closed, as the client measured it: after an idle gap (a probe), or after how long open (a WebSocket); nothing rather than a guess. */
+const sinceWhat = (r: RequestEntry) => (r.closedAfterIdleMs !== undefined ? `after ${r.closedAfterIdleMs} ms idle` : r.closedAfterMs !== undefined ? `after ${r.closedAfterMs} ms open` : '');
 
 /** Only connections whose end was observed (a probe that waited for the close) get a bar. */
 export function lifetimes(requests: RequestEntry[], log: AccessLogEntry[] | null): Lifetime[] {
@@ -39,7 +43,7 @@ export function lifetimes(requests: RequestEntry[], log: AccessLogEntry[] | null
         start,
         end: (r.t + r.latencyMs) / 1000,
         ended: ENDED[r.closedBy!] ?? r.closedBy!,
-        who: whoClosed(r.localPort, log) ?? (r.closedBy === 'still-open' ? '' : `after ${r.closedAfterIdleMs ?? '?'} ms idle`),
+        who: whoClosed(r.localPort, log) ?? (r.closedBy === 'still-open' ? '' : sinceWhat(r)),
       };
     });
 }
