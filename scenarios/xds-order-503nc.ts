@@ -44,6 +44,19 @@ const noCluster = (r: { status?: number; body?: string }) => r.status === 503;
 /** Before the change: v1 served everything (the service was healthy). */
 const v1BeforeTheChange = (first: XdsKind) => everyRequest('before the change every call was served by v1', { before: first, min: 5 }, (r) => isOk(r) && r.servedBy === 'v1');
 
+/**
+ * The fix path: between the two pushes, with only the new cluster there, v1 kept serving. "In the
+ * gap" is a call answered before the RDS push: a call still in flight at the push may be routed
+ * by the new route (measured on docker under load: started 62 ms before the push, answered 38 ms
+ * after it, by v2), and that is the change arriving, not the gap.
+ */
+const v1ServedTheGap = check(`fix path: in the ${PUSH_GAP_MS} ms gap the new cluster sat ready and v1 kept serving`, (e) => {
+  const [cds, rds] = [markerT(e, 'cds'), markerT(e, 'rds')];
+  const gap = e.timeline.requests().filter((r) => r.t >= cds && r.t + r.latencyMs < rds);
+  const wrong = gap.filter((r) => !(isOk(r) && r.servedBy === 'v1'));
+  return { pass: gap.length >= IN_GAP && wrong.length === 0, evidence: `${gap.length} call(s) answered between the pushes (need ≥ ${IN_GAP}): ${outcomeCounts(gap)}${wrong.length ? `; ${wrong.length} not served by v1` : ''}` };
+});
+
 /** After the whole change was accepted: v2 serves everything (the change itself is sound). */
 const v2AfterTheChange = (last: XdsKind) =>
   check(`once Envoy had the whole change, every call went to the new cluster and was served by v2`, (e) => {
@@ -113,7 +126,7 @@ export default defineScenario({
       expect: [
         everyRequest('symptom gone: every call succeeded through the change', { min: 40 }, isOk),
         counterStayedZero(`http.${STAT_PREFIX}.no_cluster`, 'no route ever pointed at a missing cluster'),
-        everyRequest(`fix path: in the ${PUSH_GAP_MS} ms gap the new cluster sat ready and v1 kept serving`, { after: 'cds', before: 'rds', min: IN_GAP }, (r) => isOk(r) && r.servedBy === 'v1'),
+        v1ServedTheGap,
         v2AfterTheChange('rds'),
       ],
     },

@@ -102,6 +102,8 @@ export interface ReadPaste {
   /** Which unwrapping rules touched which lines (paste.ts). */
   unwrapped: Array<{ n: number; rules: string[] }>;
   lineCount: number;
-  /** The entries are a whole log (a lab run's): what it does not show did not happen. A paste is an excerpt. */
+  /** The access-log entries are a whole log (a lab run's): what it does not show did not happen. A paste is an excerpt. */
   wholeLog?: boolean;
+  /** All a run left is here (its app's errors, Envoy's log, counters): a mark it does not show did not happen. */
+  wholeRun?: boolean;
 }

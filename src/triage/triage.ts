@@ -244,7 +244,7 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   // A whole log (a run's: its access log, the app's errors, Envoy's log) without the incident's
   // entries or marks says it did not happen; an excerpt cannot say so.
   if (!excerpt && forms.length && whole.length && !best.fits.some((c) => c.kind === 'access-log')) facts.push({ says: 'its entries are in the access log', holds: false, evidence: `none of the ${whole.length} entries of the whole log is ${describePattern(forms[0]!.entries)}` });
-  if (!excerpt) for (const m of (sig.marks ?? []).filter((x) => !ctx.marked.some((c) => c.mark === x))) facts.push({ says: `its mark: ${MARKS[m]}`, holds: false, evidence: 'not in the whole run' });
+  if (ctx.read.wholeRun) for (const m of (sig.marks ?? []).filter((x) => !ctx.marked.some((c) => c.mark === x))) facts.push({ says: `its mark: ${MARKS[m]}`, holds: false, evidence: 'not in the whole run' });
   // Marks the paste shows that the incident leaves.
   const reportedAs = (m: Mark) => sig.reported?.find((r) => r.mark === m)?.source;
   const marksSeen = ctx.marked.filter((c) => sig.marks?.includes(c.mark!) || reportedAs(c.mark!));
@@ -280,7 +280,7 @@ function judge(scenario: string, phase: string, sig: Signature, ctx: Context): C
   const p = best.form?.entries;
   const thin = best.fits.length > 0 && !marksSeen.length && !whenSeen.length && !checks.some((f) => f.holds === true) && kinds.length <= 1 && [...best.agreed].every((f) => GENERIC_FIELDS.has(f)) && (p?.code === undefined || (typeof p.code === 'number' ? GENERIC_CODES.has(p.code) : p.code.every((c) => GENERIC_CODES.has(c)))) && (p?.flags ?? '').split(',').filter(Boolean).every((f) => GENERIC_FLAGS.has(f));
   // When in the pod's life (a sidecar terminating) matches alone only in an excerpt: a whole run shows whether the incident followed.
-  const isMatch = support.length > 0 && !ruledOut && (best.fits.length > 0 || marksSeen.length > 0 || shapes.some((s) => s.holds === true && !s.says.startsWith('config')) || (excerpt && whenSeen.length > 0));
+  const isMatch = support.length > 0 && !ruledOut && (best.fits.length > 0 || marksSeen.length > 0 || shapes.some((s) => s.holds === true && !s.says.startsWith('config')) || (!ctx.read.wholeRun && whenSeen.length > 0));
   const missing = best.fits.length || !sig.entries ? undefined : closestMissing(sig.entries, ctx);
   return { ...base, isMatch, missing, thin, nearly: nearly && !best.fits.length, confidence: confidenceOf(kinds, specificity, checks, best.weight) };
 }

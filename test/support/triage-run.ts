@@ -16,7 +16,7 @@ export function readRun(e: Evidence, artifactsDir: string): ReadPaste {
   const log = join(artifactsDir, 'envoy', 'envoy.log');
   const read = readPaste(pasteOfRun(e.data, existsSync(log) ? readFileSync(log, 'utf8') : ''));
   const entries = cluesOfEntries(e.accessLog).clues;
-  return { ...read, clues: [...read.clues, ...entries], wholeLog: true };
+  return { ...read, clues: [...read.clues, ...entries], wholeLog: true, wholeRun: true };
 }
 
 export const marksOf = (read: ReadPaste) => new Set(read.clues.flatMap((c) => (c.mark ? [c.mark] : [])));

@@ -45,7 +45,8 @@ const value = (s: string | undefined) => (s === undefined || s === '-' || s === 
 const num = (s: string | undefined) => (value(s) === undefined || !/^-?\d+$/.test(s!) ? undefined : Number(s));
 const ISO = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?/;
 
-const QUOTED_REQUEST = /^"(?:([A-Z]{3,7}) (\S*?) ?(HTTP\/[\d.]+|-)|(- - -))"\s+(\d{1,3})\s+(\S+)/;
+// The method is "-" where Envoy refused the request before reading it (431, 426: "- - HTTP/1.1").
+const QUOTED_REQUEST = /^"(?:(- - -)|([A-Z]{3,7}|-) (\S*?) ?(HTTP\/[\d.]+|-))"\s+(\d{1,3})\s+(\S+)/;
 
 /** The quoted request and the code and flags after it, found from the quote before "HTTP/" (or "- - -"): no scan from every quote. */
 function quotedRequest(line: string): (RegExpExecArray & { index: number }) | null {
@@ -71,14 +72,14 @@ export function readAccessLine(line: string): { entry: SeenEntry; form: LineForm
   if (!line.includes('HTTP/') && !line.includes('"- - -"') && !/^\s*\d{1,3} /.test(line)) return undefined;
   const quoted = quotedRequest(line);
   if (quoted && isFlags(quoted[6]!)) {
-    const tcp = quoted[4] !== undefined;
+    const tcp = quoted[1] !== undefined;
     // Built field by field (no spreads): a big log has tens of thousands of these lines.
     const rest = readAfterFlags(line.slice(quoted.index + quoted[0].length));
     const e = rest.entry;
     e.kind = tcp ? 'tcp' : 'http';
     if (!tcp) {
-      set(e, 'method', value(quoted[1]));
-      set(e, 'protocol', value(quoted[3]));
+      set(e, 'method', value(quoted[2]));
+      set(e, 'protocol', value(quoted[4]));
     }
     e.code = Number(quoted[5]);
     set(e, 'flags', value(quoted[6]));
