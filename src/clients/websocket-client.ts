@@ -18,6 +18,9 @@ export interface WebSocketChat {
 
 let seq = 0;
 
+/** Each echo on the timeline: a room watching the demo sees the frames stop where the connection went. */
+const emitEcho = (emit: Emit, echoed: number, sent: number, localPort?: number) => emit('app-event', { what: 'websocket echo', detail: `frame ${echoed} of ${sent} back (local port ${localPort})` });
+
 function chat(c: WebSocketChat, emit: Emit): Promise<Outcome> {
   const at = Date.now();
   const n = ++seq;
@@ -51,6 +54,7 @@ function chat(c: WebSocketChat, emit: Emit): Promise<Outcome> {
     ws.on('open', sendNext);
     ws.on('message', () => {
       framesEchoed++;
+      emitEcho(emit, framesEchoed, framesSent, localPort);
       if (framesEchoed < want) sendNext();
       else ws.close(1000);
     });
@@ -119,11 +123,7 @@ function hold(h: WebSocketHold, emit: Emit): Promise<Outcome> {
       clearTimeout(end);
       setTimeout(() => finish({ ok: true, closedBy: 'still-open', closedAfterMs: Date.now() - openedAt! }), h.durationMs);
     });
-    // Each echo on the timeline: a room watching the demo sees the frames stop where the connection went.
-    ws.on('message', () => {
-      framesEchoed++;
-      emit('app-event', { what: 'websocket echo', detail: `frame ${framesEchoed} of ${framesSent} back (local port ${localPort})` });
-    });
+    ws.on('message', () => emitEcho(emit, ++framesEchoed, framesSent, localPort));
     // Closed before its time: by whom (a close frame, or the connection cut) and when.
     ws.on('close', (code) => finish({ ok: false, closedBy: code === 1006 ? 'fin' : undefined, closedAfterMs: openedAt !== undefined ? Date.now() - openedAt : undefined, error: 'CLOSED', errorMessage: `closed with code ${code}${code === 1006 ? ' (no close frame: the connection went)' : ''} after ${framesEchoed} echo(es)` }));
     ws.on('unexpected-response', (_req, res) => finish({ status: res.statusCode, ok: false, error: 'UPGRADE_REFUSED', errorMessage: `Unexpected server response: ${res.statusCode}` }));

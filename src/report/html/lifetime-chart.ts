@@ -23,7 +23,8 @@ const ENDED: Record<string, string> = { fin: 'FIN (orderly close)', rst: 'RST (r
 function whoClosed(port: number | undefined, log: AccessLogEntry[] | null): string | undefined {
   // A TCP connection's entry, or a WebSocket's (its 101 is logged when the connection ends).
   const entry = log?.find((e) => (e.kind === 'tcp' || e.code === 101) && port !== undefined && e.ds_remote?.endsWith(`:${port}`));
-  const reason = entry?.ds_close ?? entry?.cx_term;
+  // Envoy's close reason: the TCP proxy's, or for an upgraded stream its details when Envoy ended it (DC).
+  const reason = entry?.ds_close ?? entry?.cx_term ?? (entry?.flags?.includes('DC') ? entry.details : undefined);
   return reason ? `Envoy: ${reason}` : undefined;
 }
 
