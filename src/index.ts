@@ -43,6 +43,7 @@ export { SERVICE_CLUSTER, SERVICE_URL, chatThreeTimes, clusterStat, sendThreeTim
 export { variantPath } from './envoy/config.js';
 export { compareVersions } from './envoy/version.js';
 export { validateVariantFile } from './scenario/validate-variant.js';
-export { facts as signatureFacts, type NoSignature, type Signature } from './triage/signature.js';
+export { facts as signatureFacts } from './triage/facts.js';
+export type { NoSignature, Signature } from './triage/signature.js';
 export { configShapes, counterShapes, socketShapes } from './triage/shapes.js';
 export type { SidecarShutdown } from './lab/sidecar-shutdown.js';
