@@ -27,7 +27,7 @@ function random(seed: number) {
 }
 
 export function mixedPaste(lines: number): string {
-  const corpus = join(PROJECT_ROOT, 'test/triage-corpus/pastes');
+  const corpus = join(PROJECT_ROOT, 'test/triage/corpus/pastes');
   const pastes = readdirSync(corpus).map((f) => readFileSync(join(corpus, f), 'utf8').trimEnd());
   const rnd = random(42);
   const out: string[] = [];

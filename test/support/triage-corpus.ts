@@ -17,7 +17,7 @@ import { envoyOfIstio } from '../../src/triage/envoy-of-istio.js';
 import { readPaste } from '../../src/triage/read/read-paste.js';
 import { triagePaste, type Triage } from '../../src/triage/triage.js';
 
-export const CORPUS_DIR = join(import.meta.dirname, '../triage-corpus');
+export const CORPUS_DIR = join(import.meta.dirname, '../triage/corpus');
 
 export interface CorpusItem {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * Triage on real pastes (test/triage-corpus: 60 snippets people pasted into public threads, each
+ * Triage on real pastes (test/triage/corpus: 60 snippets people pasted into public threads, each
  * with its thread's incident). Scored as README's triage page reports it (test/support/triage-corpus.ts):
  * no paste may throw, none may get a wrong first answer, at least 85 % of those whose incident the
  * lab reproduces must be named first, and a paste named first (`first: true` in answers.yaml) must

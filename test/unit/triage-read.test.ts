@@ -139,7 +139,7 @@ describe('damaged input never throws', async () => {
   const { loadScenario, scenarioIds } = await import('../../src/scenario/registry.js');
   const { triagePaste } = await import('../../src/triage/triage.js');
   const scenarios = await Promise.all(scenarioIds().map(loadScenario));
-  const dir = join(import.meta.dirname, '../triage-corpus/pastes');
+  const dir = join(import.meta.dirname, '../triage/corpus/pastes');
   const pastes = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
 
   it('every corpus paste cut at 200 places, joined with its neighbour, its quotes and braces taken out', () => {
