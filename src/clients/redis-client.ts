@@ -91,8 +91,20 @@ class RedisCli {
     });
   }
 
-  /** Sends one command line and waits for its one-line reply, or the error redis-cli prints for it. */
-  async send(line: string, timeoutMs = 5000): Promise<string> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Sends one command line and waits for its one-line reply, or the error redis-cli prints for it.
+   * One command at a time: redis-cli replies in order on one pipe, so the keepalive PING and the
+   * app's command must not interleave (a PING sent mid-command would take the command's reply).
+   */
+  send(line: string, timeoutMs = 5000): Promise<string> {
+    const turn = this.queue.then(() => this.sendNow(line, timeoutMs));
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+
+  private async sendNow(line: string, timeoutMs: number): Promise<string> {
     this.replies.length = 0;
     this.errors.length = 0;
     this.proc.stdin!.write(`${line}\n`);
