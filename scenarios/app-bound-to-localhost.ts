@@ -20,9 +20,9 @@ const CALLS = 5;
 
 /** The caller calls the app on the pod's address; then, inside the pod, the app is called on localhost. */
 async function callTheAppThenLocalhost(lab: Lab) {
-  await lab.snapshotConnections(SOCKETS);
-  for (let i = 0; i < CALLS; i++) await lab.onHost('client', 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/orders`, headers: [], label: 'GET /orders (caller → pod IP)' });
-  await lab.app('http.send', { url: `http://127.0.0.1:${APP_PORT}/orders`, headers: [], label: 'GET /orders (curl localhost, inside the pod)' });
+  await lab.hosts.snapshotConnections(SOCKETS);
+  for (let i = 0; i < CALLS; i++) await lab.caller('client').send({ url: `http://${lab.ip('pod')}:${APP_PORT}/orders`, headers: [], label: 'GET /orders (caller → pod IP)' });
+  await lab.app.send({ url: `http://127.0.0.1:${APP_PORT}/orders`, headers: [], label: 'GET /orders (curl localhost, inside the pod)' });
 }
 
 const SOCKETS = 'sockets in the pod';

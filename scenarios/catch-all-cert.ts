@@ -28,7 +28,7 @@ const TRAEFIK = 'outbound|443||traefik.custom-name';
 async function httpsCalls(lab: Lab) {
   const caFile = `${lab.certDir}/ca.crt`;
   for (const [host, verify] of [['known.test', true], ['unknown.test', true], ['unknown.test', false], ['www.example.com', true]] as const) {
-    await lab.app('tls.get', { host, port: 443, caFile, verify });
+    await lab.app.tlsGet({ host, port: 443, caFile, verify });
   }
 }
 
@@ -185,9 +185,9 @@ export default defineScenario({
       config: 'broken',
       run: async (lab) => {
         const bad = variantPath('catch-all-cert', 'bad-duplicate-catchall');
-        lab.note('envoy --mode validate', (await validateVariantFile(lab.sidecar().binary, bad)).message);
+        lab.note('envoy --mode validate', (await validateVariantFile(lab.sidecar.binary, bad)).message);
         try {
-          await lab.applyConfig(bad, 'second ServiceEntry without addresses pushed');
+          await lab.push.variant(bad, 'second ServiceEntry without addresses pushed');
           lab.note('LDS push', 'accepted');
         } catch (err) {
           lab.timeline.mark('config', 'second ServiceEntry without addresses pushed (rejected)');

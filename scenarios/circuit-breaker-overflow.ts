@@ -24,7 +24,7 @@ const OVERFLOW = clusterStat('upstream_rq_pending_overflow');
 
 /** The app fans out: 10 calls at once to the slow service. */
 const burst = async (lab: Lab) => {
-  await lab.concurrent(BURST, serviceRequest('/quote', { timeoutMs: 5000 }));
+  await lab.app.concurrent(BURST, serviceRequest('/quote', { timeoutMs: 5000 }));
 };
 
 const is503 = (r: { status?: number }) => r.status === 503;

@@ -28,13 +28,13 @@ const SCENARIO = 'config-push-drains-connections';
 
 /** A caller's WebSocket into the pod, used every 250 ms, kept 6 s; 1 s in, the variant is pushed. */
 const holdThenPush = (variant: string, what: string) => async (lab: Lab) => {
-  const ws = lab.onHost('client', 'ws.hold', { url: `ws://${lab.ip('pod')}:${APP_PORT}/live`, durationMs: HOLD_MS, everyMs: 250, label: 'WebSocket /live (a caller)' });
+  const ws = lab.caller('client').holdWebSocket({ url: `ws://${lab.ip('pod')}:${APP_PORT}/live`, durationMs: HOLD_MS, everyMs: 250, label: 'WebSocket /live (a caller)' });
   // A push with no Istio form is N/A under --istio: the lab is then torn down under the open WebSocket.
   ws.catch(() => undefined);
   await lab.sleep(PUSH_AFTER_MS);
-  await lab.applyConfig(variantPath(SCENARIO, variant), what);
-  lab.note('filter chains draining', await lab.envoyStat('listener_manager.total_filter_chains_draining'));
-  lab.note('listeners draining', await lab.envoyStat('listener_manager.total_listeners_draining'));
+  await lab.push.variant(variantPath(SCENARIO, variant), what);
+  lab.note('filter chains draining', await lab.sidecar.stat('listener_manager.total_filter_chains_draining'));
+  lab.note('listeners draining', await lab.sidecar.stat('listener_manager.total_listeners_draining'));
   await ws;
   // The lab reads a DC entry ending within 50 ms of the app's stop as the stop's doing (src/checks/slices.ts).
   await lab.sleep(200);

@@ -17,7 +17,7 @@ const CALLS = 3;
 
 async function postWithTwoContentTypes(lab: Lab) {
   for (let i = 0; i < CALLS; i++) {
-    await lab.onHost('client', 'http.send', {
+    await lab.caller('client').send({
       url: `http://${lab.ip('pod')}:${APP_PORT}/orders`,
       method: 'POST',
       headers: [['Content-Type', 'application/json'], ['Content-Type', 'text/plain']],

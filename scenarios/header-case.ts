@@ -24,7 +24,8 @@ const CALLS = 3;
 /** The caller sends X-UserId (in that case) to the app, over HTTP/1.1 or HTTP/2 (h2c). */
 const callWithMixedCaseHeader = (protocol: 'http/1.1' | 'h2c' = 'http/1.1') => async (lab: Lab) => {
   for (let i = 0; i < CALLS; i++) {
-    await lab.onHost('client', protocol === 'h2c' ? 'http2.send' : 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/profile`, headers: [['X-UserId', '12345']], label: `GET /profile with X-UserId (${protocol})` });
+    const caller = lab.caller('client');
+    await (protocol === 'h2c' ? caller.sendH2 : caller.send).call(caller, { url: `http://${lab.ip('pod')}:${APP_PORT}/profile`, headers: [['X-UserId', '12345']], label: `GET /profile with X-UserId (${protocol})` });
   }
 };
 

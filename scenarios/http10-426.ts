@@ -28,8 +28,8 @@ const UNKNOWN_HOST = 'nowhere.test:8080';
 
 /** CALLS HTTP/1.0 calls to the service, then LOCAL that Envoy answers itself. */
 async function http10Calls(lab: Lab) {
-  for (let i = 0; i < CALLS; i++) await lab.app('http10.get', { host: 'app.test', port: 8080, path: '/', hostHeader: SERVICE, timeoutMs: 5000 });
-  for (let i = 0; i < LOCAL; i++) await lab.app('http10.get', { host: 'app.test', port: 8080, path: '/', hostHeader: UNKNOWN_HOST, timeoutMs: 5000 });
+  for (let i = 0; i < CALLS; i++) await lab.app.http10Get({ host: 'app.test', port: 8080, path: '/', hostHeader: SERVICE, timeoutMs: 5000 });
+  for (let i = 0; i < LOCAL; i++) await lab.app.http10Get({ host: 'app.test', port: 8080, path: '/', hostHeader: UNKNOWN_HOST, timeoutMs: 5000 });
 }
 
 const proxied = (r: RequestEntry) => r.op?.includes(SERVICE) === true;

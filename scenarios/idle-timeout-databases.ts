@@ -44,30 +44,30 @@ interface PoolOptions {
 
 /** The app: one query on each pooled connection, a quiet period, the same again; then the servers' own accounts. */
 const poolsIdleThenQuery = (o: PoolOptions = {}) => async (lab: Lab) => {
-  const rstsBefore = await Promise.all([DB, CACHE].map((t) => lab.kernelCounter(t.server, 'TcpOutRsts')));
-  await lab.app('mysql.connect', { host: DB.host, port: DB.port, ...o });
-  await lab.app('memcached.connect', { host: CACHE.host, port: CACHE.port, ...o });
+  const rstsBefore = await Promise.all([DB, CACHE].map((t) => lab.hosts.kernelCounter(t.server, 'TcpOutRsts')));
+  await lab.app.mysql.connect({ host: DB.host, port: DB.port, ...o });
+  await lab.app.memcached.connect({ host: CACHE.host, port: CACHE.port, ...o });
   lab.timeline.mark('note', `pools idle for ${POOL_IDLE_MS} ms`);
   const gapStart = Date.now();
   await lab.sleep(800);
-  await lab.snapshotConnections('during the idle gap'); // before any timeout: the seed's `netstat -o` view
+  await lab.hosts.snapshotConnections('during the idle gap'); // before any timeout: the seed's `netstat -o` view
   await lab.sleep(POOL_IDLE_MS - (Date.now() - gapStart));
-  await lab.app('mysql.query', { sql: 'SELECT CONNECTION_ID()' });
-  await lab.app('memcached.command', { op: 'get session' });
+  await lab.app.mysql.command({ sql: 'SELECT CONNECTION_ID()' });
+  await lab.app.memcached.command({ op: 'get session' });
   // Who sent FIN first: the side that closes first keeps its socket in TIME-WAIT (60 s).
-  for (const host of ['pod', DB.server, CACHE.server]) await lab.snapshotConnections(`after the gap: ${host}`, undefined, host);
-  for (const [i, t] of [DB, CACHE].entries()) lab.note(`${t.server}: RSTs its kernel sent`, String((await lab.kernelCounter(t.server, 'TcpOutRsts')) - rstsBefore[i]!));
-  await lab.app('mysql.close');
-  await lab.app('memcached.close');
-  const log = await lab.backend.exec(DB.server, ['sh', '-c', `cat ${lab.backend.workDir}/logs/mariadb-${DB.server}.log`]);
-  lab.note('MariaDB: aborted connections (wait_timeout)', log.exitCode === 0 ? String(log.stdout.split(TIMEOUT_LINE).length - 1) : 'unreadable');
-  lab.note('MariaDB: aborted connections (client side gone)', log.exitCode === 0 ? String(log.stdout.split(GONE_LINE).length - 1) : 'unreadable');
+  for (const host of ['pod', DB.server, CACHE.server]) await lab.hosts.snapshotConnections(`after the gap: ${host}`, undefined, host);
+  for (const [i, t] of [DB, CACHE].entries()) lab.note(`${t.server}: RSTs its kernel sent`, String((await lab.hosts.kernelCounter(t.server, 'TcpOutRsts')) - rstsBefore[i]!));
+  await lab.app.mysql.close();
+  await lab.app.memcached.close();
+  const log = await lab.hosts.serverLog('mariadb', DB.server);
+  lab.note('MariaDB: aborted connections (wait_timeout)', log !== undefined ? String(log.split(TIMEOUT_LINE).length - 1) : 'unreadable');
+  lab.note('MariaDB: aborted connections (client side gone)', log !== undefined ? String(log.split(GONE_LINE).length - 1) : 'unreadable');
   lab.note('memcached: idle_kicks', await memcachedStat(lab, 'idle_kicks'));
 };
 
 /** One of memcached's own `stats` counters, asked over its text protocol on its host. */
 async function memcachedStat(lab: Lab, name: string): Promise<string> {
-  const r = await lab.backend.exec(CACHE.server, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${CACHE.port}; printf 'stats\\r\\nquit\\r\\n' >&3; timeout 2 cat <&3`]);
+  const r = await lab.hosts.run(CACHE.server, ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${CACHE.port}; printf 'stats\\r\\nquit\\r\\n' >&3; timeout 2 cat <&3`]);
   return new RegExp(`STAT ${name} (\\d+)`).exec(r.stdout)?.[1] ?? `unreadable: no "STAT ${name}" in ${r.stdout.length} bytes of stats`;
 }
 

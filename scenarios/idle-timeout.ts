@@ -53,21 +53,21 @@ interface AppOptions {
 /** The app: one raw TCP connection left idle, and an ioredis pool used, left idle 4 s, used again. */
 function poolIdlesThenUses(o: AppOptions = {}) {
   return async (lab: Lab) => {
-    const probesBefore = await lab.kernelCounter('pod', 'TcpExtTCPKeepAlive');
-    const raw = o.rawProbe === false ? undefined : lab.app('tcp.probe', { ...REDIS, send: 'PING\r\n', maxWaitMs: IDLE_TIMEOUT_MS + 2000, tcpKeepAliveMs: o.tcpKeepAliveMs });
-    await lab.app('redis.connect', { ...REDIS, tcpKeepAliveMs: o.tcpKeepAliveMs, pingEveryMs: o.pingEveryMs });
-    await lab.app('redis.command', { args: ['SET', 'session', 'alive'] });
+    const probesBefore = await lab.hosts.kernelCounter('pod', 'TcpExtTCPKeepAlive');
+    const raw = o.rawProbe === false ? undefined : lab.app.tcpProbe({ ...REDIS, send: 'PING\r\n', maxWaitMs: IDLE_TIMEOUT_MS + 2000, tcpKeepAliveMs: o.tcpKeepAliveMs });
+    await lab.app.redis.connect({ ...REDIS, tcpKeepAliveMs: o.tcpKeepAliveMs, pingEveryMs: o.pingEveryMs });
+    await lab.app.redis.command({ args: ['SET', 'session', 'alive'] });
     lab.timeline.mark('note', `pool idle for ${POOL_IDLE_MS} ms`);
     await lab.sleep(POOL_IDLE_MS);
-    await lab.snapshotConnections('end of the idle gap');
-    await lab.app('redis.command', { args: ['GET', 'session'] });
+    await lab.hosts.snapshotConnections('end of the idle gap');
+    await lab.app.redis.command({ args: ['GET', 'session'] });
     await raw;
-    await lab.app('redis.close');
+    await lab.app.redis.close();
     // redis-server's own count; a PING it never saw is absent from commandstats (then 0 calls).
-    const stats = await lab.backend.exec('redis', ['redis-cli', 'info', 'commandstats']);
+    const stats = await lab.hosts.run('redis', ['redis-cli', 'info', 'commandstats']);
     const pings = stats.exitCode !== 0 ? 'unreadable' : (/cmdstat_ping:calls=(\d+)/.exec(stats.stdout)?.[1] ?? '0');
     lab.note('redis-server PING calls', pings);
-    lab.note('keepalive probes sent in the pod', String((await lab.kernelCounter('pod', 'TcpExtTCPKeepAlive')) - probesBefore));
+    lab.note('keepalive probes sent in the pod', String((await lab.hosts.kernelCounter('pod', 'TcpExtTCPKeepAlive')) - probesBefore));
   };
 }
 
@@ -217,11 +217,11 @@ export default defineScenario({
       title: 'idle_timeout 3 s → 30 s pushed by LDS while a connection is open: does the open one get it?',
       config: 'broken',
       run: async (lab) => {
-        const old = lab.app('tcp.probe', { ...REDIS, send: 'PING\r\n', maxWaitMs: 6000 });
+        const old = lab.app.tcpProbe({ ...REDIS, send: 'PING\r\n', maxWaitMs: 6000 });
         await lab.sleep(500);
-        await lab.applyConfig(variantPath('idle-timeout', 'fix-longer-idle-timeout'), 'DestinationRule tcp.idleTimeout 30s pushed');
-        lab.note('filter chains draining', await lab.envoyStat('listener_manager.total_filter_chains_draining'));
-        const fresh = lab.app('tcp.probe', { ...REDIS, send: 'PING\r\n', maxWaitMs: IDLE_TIMEOUT_MS + 1500 });
+        await lab.push.variant(variantPath('idle-timeout', 'fix-longer-idle-timeout'), 'DestinationRule tcp.idleTimeout 30s pushed');
+        lab.note('filter chains draining', await lab.sidecar.stat('listener_manager.total_filter_chains_draining'));
+        const fresh = lab.app.tcpProbe({ ...REDIS, send: 'PING\r\n', maxWaitMs: IDLE_TIMEOUT_MS + 1500 });
         await Promise.all([old, fresh]);
       },
       // What real Envoy does: the open connection stays on the old filter chain, which is drained;

@@ -22,10 +22,10 @@ const CALLS = 5;
 /** The caller calls the app on the pod's address, CALLS times, each on a new connection. */
 async function callTheApp(lab: Lab) {
   for (let i = 0; i < CALLS; i++) {
-    await lab.onHost('client', 'http.send', { url: `http://${lab.ip('pod')}:${APP_PORT}/whoami`, headers: [['Accept', 'application/json']], label: 'GET /whoami' });
+    await lab.caller('client').send({ url: `http://${lab.ip('pod')}:${APP_PORT}/whoami`, headers: [['Accept', 'application/json']], label: 'GET /whoami' });
   }
-  lab.note('nat ISTIO_IN_REDIRECT packets', String(await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')));
-  lab.note('mangle ISTIO_TPROXY packets', String(await lab.chainPackets('pod', 'mangle', 'ISTIO_TPROXY')));
+  lab.note('nat ISTIO_IN_REDIRECT packets', String(await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')));
+  lab.note('mangle ISTIO_TPROXY packets', String(await lab.hosts.chainPackets('pod', 'mangle', 'ISTIO_TPROXY')));
 }
 
 const peerIp = appPeerIp;

@@ -28,9 +28,9 @@ const CALLS = 10;
 
 /** The app calls the service 10 times, 150 ms apart, on its kept-alive connection. */
 async function tenCalls(lab: Lab) {
-  await lab.startApp({ url: `${SERVICE_URL}/`, everyMs: 150, maxRequests: CALLS, maxDurationMs: 6000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  await lab.app.start({ url: `${SERVICE_URL}/`, everyMs: 150, maxRequests: CALLS, maxDurationMs: 6000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
   await lab.waitFor(`${CALLS} calls`, (t) => t.requests().length >= CALLS, 6000);
-  await lab.stopApp();
+  await lab.app.stop();
 }
 
 /** The server's sidecar turned every connection away: no filter chain for it (its listener's own log). */

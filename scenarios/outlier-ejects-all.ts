@@ -33,13 +33,13 @@ const VIEW = 'after the 500s';
 
 /** The app calls the service every 100 ms; after the pods' 500s, Envoy's view of the hosts is taken; the calls go on until 3 are served again or 7 s. */
 const callThroughThe500s = (pods: number) => async (lab: Lab) => {
-  await lab.startApp({ url: `${SERVICE_URL}/`, everyMs: EVERY_MS, maxRequests: 80, maxDurationMs: 9000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  await lab.app.start({ url: `${SERVICE_URL}/`, everyMs: EVERY_MS, maxRequests: 80, maxDurationMs: 9000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
   await lab.waitFor(`each pod answered its 500 (${pods})`, (t) => t.requests().filter((r) => r.status === 500).length >= pods, 5000);
   const seen = lab.timeline.requests().length;
   await lab.waitFor('5 more calls', (t) => t.requests().length >= seen + 5, 5000);
-  await lab.hostHealth(VIEW, SERVICE_CLUSTER);
+  await lab.sidecar.hostHealth(VIEW, SERVICE_CLUSTER);
   await lab.waitFor('3 calls served after the 500s', (t) => afterThe500s(t.requests(), pods).filter(isOk).length >= 3, EJECTION_MS + 4000);
-  await lab.stopApp();
+  await lab.app.stop();
 };
 
 /** The calls after the last of the pods' 500s. */

@@ -34,9 +34,9 @@ const HOSTS = 'cluster.PassthroughCluster.membership_total';
 /** The SDK's polling: CYCLES rounds of one call to each of the 40 destinations, `gapMs` apart. */
 const pollPassthrough = (gapMs: number) => async (lab: Lab) => {
   for (let c = 0; c < CYCLES; c++) {
-    for (const port of PORTS) await lab.app('http.send', { url: `http://${lab.ip('eureka')}:${port}/eureka/apps`, headers: [], label: `GET eureka:${port}` });
-    lab.note(MEMORY, String(await lab.envoyMemory()), { quiet: true });
-    lab.note(HOSTS, await lab.envoyStat(HOSTS), { quiet: true });
+    for (const port of PORTS) await lab.app.send({ url: `http://${lab.ip('eureka')}:${port}/eureka/apps`, headers: [], label: `GET eureka:${port}` });
+    lab.note(MEMORY, String(await lab.sidecar.memory()), { quiet: true });
+    lab.note(HOSTS, await lab.sidecar.stat(HOSTS), { quiet: true });
     await lab.sleep(gapMs);
   }
 };

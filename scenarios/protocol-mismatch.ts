@@ -129,8 +129,8 @@ export default defineScenario({
       signature: { none: "Envoy logs a plain TCP connection to PassthroughCluster: the marks are the caller's \"wrong version number\" and the app's 400" },
       upstreams: HTTP1_APP,
       run: async (lab: Lab) => {
-        for (let i = 0; i < 3; i++) await lab.app('tls.get', { host: 'app.test', port: 8080, verify: true });
-        await lab.upstreamCounts('app');
+        for (let i = 0; i < 3; i++) await lab.app.tlsGet({ host: 'app.test', port: 8080, verify: true });
+        await lab.hosts.upstreamCounts('app');
       },
       expect: [
         everyRequest('symptom: the TLS handshake fails with OpenSSL\'s "wrong version number", every time', { min: 3 }, (r) => r.status === undefined && /wrong version number/i.test(r.errorMessage ?? '')),

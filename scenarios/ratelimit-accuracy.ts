@@ -28,7 +28,7 @@ const LIMITER = 'http_local_rate_limiter.http_local_rate_limit';
 
 /** A caller outside the pod at 200 requests/s on one keep-alive connection (serial, paced every 5 ms). */
 async function offeredLoad(lab: Lab) {
-  await lab.onHost('client', 'client.start', {
+  await lab.caller('client').start({
     url: `http://${lab.ip('pod')}:${APP_PORT}/api/test`,
     everyMs: 1000 / OFFERED_RPS,
     maxRequests: (OFFERED_RPS * LOAD_MS) / 1000,
@@ -38,7 +38,7 @@ async function offeredLoad(lab: Lab) {
     keepAliveTimeoutMs: 30_000,
   });
   await lab.sleep(LOAD_MS); // the client stops by itself at LOAD_MS; stop waits for its last request
-  await lab.onHost('client', 'client.stop', {});
+  await lab.caller('client').stop();
 }
 
 /** Requests that started inside the steady-state window. */

@@ -30,9 +30,9 @@ const APP_ROUTE = (field: string) => ({ route: '8080', domain: 'app.test', field
 /** The app makes 5 payments, one after another, each with its own idempotency key; then the service is asked what it did. */
 const pay = async (lab: Lab) => {
   for (let i = 1; i <= PAYMENTS; i++) {
-    await lab.send(serviceRequest('/pay', { method: 'POST', headers: [['content-type', 'application/json'], ['idempotency-key', `payment-${i}`]], body: `{"payment":${i},"amount":10}`, label: `POST /pay #${i}` }));
+    await lab.app.send(serviceRequest('/pay', { method: 'POST', headers: [['content-type', 'application/json'], ['idempotency-key', `payment-${i}`]], body: `{"payment":${i},"amount":10}`, label: `POST /pay #${i}` }));
   }
-  await lab.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('app');
 };
 
 /** How many times the service did the work, per payment the app asked for. */

@@ -24,7 +24,7 @@
  * Time      The EDS lag is 1.5 s (3 s for a black-holed pod, as each pick waits for the 1 s
  *           connect timeout, Istio's 10 s scaled); the app calls every 50 ms.
  *
- * The endpoints are pushed over EDS (lab.pushEndpoints): the service's cluster is `type: EDS`, as
+ * The endpoints are pushed over EDS (lab.push.endpoints): the service's cluster is `type: EDS`, as
  * istiod renders it, and under --istio the lab changes the ServiceEntry's endpoints so that
  * istiod itself pushes.
  */
@@ -39,7 +39,7 @@ const STALE_LATER = 'just before EDS moved on';
 const REFUSED = /^upstream_reset_before_response_started\{(remote_connection_failure|connection_failure)(,|\|)?.*(Connection_refused|111)/;
 
 const appCalls = (lab: Lab, maxDurationMs: number) =>
-  lab.startApp({ url: `${SERVICE_URL}/`, everyMs: EVERY_MS, maxRequests: 400, maxDurationMs, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  lab.app.start({ url: `${SERVICE_URL}/`, everyMs: EVERY_MS, maxRequests: 400, maxDurationMs, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
 
 /**
  * Two pods serve; app-1 goes (`fault`) while EDS still lists it, and EDS catches up `lagMs` later.
@@ -49,35 +49,35 @@ const podGoes = (fault: Fault, o: { lagMs: number; preStopMs?: number }) => asyn
   await appCalls(lab, o.lagMs + 6000);
   await lab.waitFor('10 calls served', (t) => t.requests().filter(isOk).length >= 10, 3000);
   if (o.preStopMs !== undefined) {
-    await lab.pushEndpoints(SERVICE, ['app-2']);
+    await lab.push.endpoints(SERVICE, ['app-2']);
     await lab.sleep(o.preStopMs);
-    await lab.inject(fault, 'app-1');
+    await lab.hosts.inject(fault, 'app-1');
   } else {
-    await lab.inject(fault, 'app-1');
-    await lab.hostHealth(STALE, SERVICE_CLUSTER);
+    await lab.hosts.inject(fault, 'app-1');
+    await lab.sidecar.hostHealth(STALE, SERVICE_CLUSTER);
     await lab.sleep(o.lagMs);
-    await lab.hostHealth(STALE_LATER, SERVICE_CLUSTER);
-    await lab.pushEndpoints(SERVICE, ['app-2']);
+    await lab.sidecar.hostHealth(STALE_LATER, SERVICE_CLUSTER);
+    await lab.push.endpoints(SERVICE, ['app-2']);
   }
   const seen = lab.timeline.requests().length;
   await lab.waitFor('20 calls after the EDS push', (t) => t.requests().length >= seen + 20, 5000);
-  await lab.stopApp();
+  await lab.app.stop();
 };
 
 /** The one pod goes; EDS removes it after the lag, and lists the new pod a second later. */
 async function onlyPodReplaced(lab: Lab) {
   await appCalls(lab, 9000);
   await lab.waitFor('5 calls served', (t) => t.requests().filter(isOk).length >= 5, 3000);
-  await lab.inject(stop, 'app-1');
-  await lab.hostHealth(STALE, SERVICE_CLUSTER);
+  await lab.hosts.inject(stop, 'app-1');
+  await lab.sidecar.hostHealth(STALE, SERVICE_CLUSTER);
   await lab.sleep(EDS_LAG_MS);
-  await lab.pushEndpoints(SERVICE, []);
+  await lab.push.endpoints(SERVICE, []);
   await lab.sleep(1000);
-  await lab.pushEndpoints(SERVICE, ['app-2']);
+  await lab.push.endpoints(SERVICE, ['app-2']);
   // Counted from the marker, as the check counts: a call in flight at the push ends after it.
   const newPodAt = lab.timeline.markers().filter((m) => m.category === 'eds').at(-1)!.t;
   await lab.waitFor('10 calls started after the new pod is in EDS', (t) => t.requests().filter((r) => r.t >= newPodAt).length >= 10, 5000);
-  await lab.stopApp();
+  await lab.app.stop();
 }
 
 /** The EDS pushes' marker labels (`push` when sent, `eds` when Envoy has the new set). */

@@ -30,8 +30,8 @@ const ROUTE = { route: '8080', domain: 'app.test', field: 'timeout' };
 
 /** The app asks for the slow report, once; the service's own count is taken after. */
 const oneSlowCall = (path: string) => async (lab: Lab) => {
-  await lab.send(serviceRequest(path, { timeoutMs: SLOW_MS + 5000 }));
-  await lab.upstreamCounts('app');
+  await lab.app.send(serviceRequest(path, { timeoutMs: SLOW_MS + 5000 }));
+  await lab.hosts.upstreamCounts('app');
 };
 
 /** At the deadline: Envoy's own duration may read 1 ms short (14999 measured), the client's a little long. */

@@ -53,15 +53,15 @@ const DRAIN_DURATION_MS = 9000;
  * the SIGTERM, whatever the backend's own latency).
  */
 const podTerminates = async (lab: Lab) => {
-  await lab.startApp({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
+  await lab.app.start({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
   await lab.sleep(SIGTERM_AT_MS);
-  const redirectedBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT');
+  const redirectedBefore = await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_REDIRECT');
   lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
-  const sidecarGone = lab.shutDownSidecar();
+  const sidecarGone = lab.sidecar.shutDown();
   await lab.sleep(APP_SHUTDOWN_MS);
-  await lab.stopApp();
+  await lab.app.stop();
   await sidecarGone;
-  lab.note('nat ISTIO_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')) - redirectedBefore));
+  lab.note('nat ISTIO_REDIRECT packets after the SIGTERM', String((await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')) - redirectedBefore));
 };
 
 /**
@@ -74,21 +74,21 @@ const podTerminatesWithCallers = async (lab: Lab) => {
   const until = Date.now() + SIGTERM_AT_MS + APP_SHUTDOWN_MS;
   const calling = (async () => {
     while (Date.now() < until) {
-      await lab.onHost('client', 'http.send', { url, headers: [], label: 'GET /work (caller pod → pod)', timeoutMs: 2000 });
+      await lab.caller('client').send({ url, headers: [], label: 'GET /work (caller pod → pod)', timeoutMs: 2000 });
       await delay(200);
     }
   })();
   let inboundBefore = 0;
   try {
     await lab.sleep(SIGTERM_AT_MS);
-    inboundBefore = await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT');
+    inboundBefore = await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT');
     lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
-    await lab.shutDownSidecar();
+    await lab.sidecar.shutDown();
   } finally {
     await calling.catch(() => {}); // its own failure is reported below; a failure above ends the phase first
   }
   await calling;
-  lab.note('nat ISTIO_IN_REDIRECT packets after the SIGTERM', String((await lab.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')) - inboundBefore));
+  lab.note('nat ISTIO_IN_REDIRECT packets after the SIGTERM', String((await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_IN_REDIRECT')) - inboundBefore));
 };
 
 const exitedAt = (e: Evidence) => e.noteNumber('sidecar exited');

@@ -34,7 +34,7 @@ const REDIRECTED_NOTE = 'ISTIO_REDIRECT packets before the sidecar started';
 const REDIRECT_READ = 'ISTIO_REDIRECT counter read';
 
 const startTheApp = (lab: Lab) =>
-  lab.startApp({ url: `http://${SERVICE}:8080/config`, everyMs: POLL_MS, maxRequests: POLLS, maxDurationMs: 10_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  lab.app.start({ url: `http://${SERVICE}:8080/config`, everyMs: POLL_MS, maxRequests: POLLS, maxDurationMs: 10_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
 
 /** Waits until the app has made all its calls (it stops by itself after POLLS). */
 const untilTheAppIsDone = (lab: Lab) => lab.waitFor(`the app's ${POLLS} calls`, (t) => t.requests().length >= POLLS, 15_000);
@@ -45,21 +45,21 @@ async function appBeforeSidecar(lab: Lab) {
   await lab.sleep(SIDECAR_LATE_MS);
   // The counter is read after this marker: every call that ended before it had its SYN counted.
   lab.timeline.mark('note', REDIRECT_READ);
-  lab.note(REDIRECTED_NOTE, String(await lab.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')));
-  await lab.startSidecar();
+  lab.note(REDIRECTED_NOTE, String(await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_REDIRECT')));
+  await lab.sidecar.start();
   await untilTheAppIsDone(lab);
 }
 
 /** holdApplicationUntilProxyStarts: the app starts only once Envoy is ready. */
 async function sidecarFirst(lab: Lab) {
-  await lab.startSidecar();
+  await lab.sidecar.start();
   await startTheApp(lab);
   await untilTheAppIsDone(lab);
 }
 
 /** The same, held by pilot-agent itself: its `pilot-agent wait` postStart hook returns, then the app starts. */
 async function heldByPilotAgent(lab: Lab) {
-  await lab.startSidecar({ holdApplication: true });
+  await lab.sidecar.start({ holdApplication: true });
   await startTheApp(lab);
   await untilTheAppIsDone(lab);
 }

@@ -73,7 +73,7 @@ const OBSERVE_MS = 5000;
  */
 function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; snapshotUntil?: RegExp; observeMs?: number } = {}) {
   return async (lab: Lab) => {
-    await lab.startApp({
+    await lab.app.start({
       url: `http://${NAME}:${port}/`,
       everyMs: 200,
       maxRequests: 200,
@@ -83,14 +83,14 @@ function incident(port: number, o: { midIncident?: (lab: Lab) => Promise<void>; 
       keepAliveTimeoutMs: 30_000,
     });
     await lab.waitFor('3 requests served by old', (t) => t.requests().filter((r) => r.servedBy === 'old').length >= 3, 10_000);
-    await lab.inject(blackhole, 'old');
+    await lab.hosts.inject(blackhole, 'old');
     const failing = (t: Lab['timeline']) => t.requests().filter((r) => r.t > t.marker('fault')!.t && !isOk(r)).length >= 2;
     await lab.waitFor('2 failed requests after the fault', failing, 10_000);
     await lab.say('The name now points at a healthy IP. Does the app recover? Envoy was asked for the original destination of the app\'s connection, not for the name.');
-    await lab.switchDns(NAME, 'new');
+    await lab.hosts.switchDns(NAME, 'new');
     await lab.sleep(CONNECT_TIMEOUT_MS + 500);
     await lab.say('The seed\'s view: in the pod, the app\'s socket is ESTAB "to" the dead IP (Envoy holds the other end) while Envoy\'s own dial to it is SYN-SENT.');
-    await lab.snapshotConnections('after the DNS switch', o.snapshotUntil);
+    await lab.hosts.snapshotConnections('after the DNS switch', o.snapshotUntil);
     if (o.midIncident) await o.midIncident(lab);
     await lab.sleep((o.observeMs ?? OBSERVE_MS) - CONNECT_TIMEOUT_MS - 500);
   };
@@ -348,7 +348,7 @@ export default defineScenario({
       run: incident(80, {
         midIncident: async (lab) => {
           await lab.sleep(1000); // the symptom, on the stuck connection, before the fix arrives
-          await lab.applyConfig(variantPath('sticky-503', 'fix-dns-cluster'), 'ServiceEntry test-com.test (resolution DNS) pushed');
+          await lab.push.variant(variantPath('sticky-503', 'fix-dns-cluster'), 'ServiceEntry test-com.test (resolution DNS) pushed');
         },
       }),
       expect: [

@@ -22,8 +22,8 @@ const LIMIT_MS = 2000;
 
 /** The app opens the stream once; the service's count is taken after. */
 const openStream = async (lab: Lab) => {
-  await lab.send(serviceRequest('/events', { timeoutMs: 15_000 }));
-  await lab.upstreamCounts('app');
+  await lab.app.send(serviceRequest('/events', { timeoutMs: 15_000 }));
+  await lab.hosts.upstreamCounts('app');
 };
 
 const serviceGotIt = upstreamCounted('trigger: the service received the call and was still streaming', 'app', (c) => c.requests['GET /events'] === 1);

@@ -26,7 +26,7 @@ const ROUTE = { route: '8080', domain: 'app.test', field: 'cluster' };
 
 const tenCalls = async (lab: Lab) => {
   for (let i = 1; i <= CALLS; i++) {
-    await lab.send(serviceRequest('/', { label: `GET / #${i}` }));
+    await lab.app.send(serviceRequest('/', { label: `GET / #${i}` }));
     await lab.sleep(100);
   }
 };

@@ -33,8 +33,8 @@ const ALB_LIKE_APP = { h2c: 'only' as const, goawayAfter: LIMIT, delayMs: 20 };
 
 /** The app fans out: BURSTS × AT_ONCE calls, each burst at once, one burst after another. */
 async function load(lab: Lab) {
-  for (let i = 0; i < BURSTS; i++) await lab.concurrent(AT_ONCE, call);
-  await lab.upstreamCounts('app');
+  for (let i = 0; i < BURSTS; i++) await lab.app.concurrent(AT_ONCE, call);
+  await lab.hosts.upstreamCounts('app');
 }
 
 /** A stream the service's connection close cut before its answer: not a refused stream, so refused-stream does not retry it. */
@@ -130,8 +130,8 @@ export default defineScenario({
       title: 'The failure rate per load level, no retries: 1, 5, 10 and 20 calls at once, 60 calls each',
       config: 'broken',
       run: async (lab: Lab) => {
-        for (const atOnce of LEVELS) for (let i = 0; i < 60 / atOnce; i++) await lab.concurrent(atOnce, call);
-        await lab.upstreamCounts('app');
+        for (const atOnce of LEVELS) for (let i = 0; i < 60 / atOnce; i++) await lab.app.concurrent(atOnce, call);
+        await lab.hosts.upstreamCounts('app');
       },
       expect: [
         check('the rate per level: none lost one at a time (the GOAWAY comes before the next stream), some lost at 20 at once, every loss a 503', (e) => {

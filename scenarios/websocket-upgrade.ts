@@ -36,7 +36,7 @@ const h2Refusal = (version: string) =>
 
 /** A plain call first (it must work, and says which protocol reached the app), then the WebSockets. */
 const plainCallThenChats = async (lab: Lab) => {
-  await lab.send(status);
+  await lab.app.send(status);
   await chatThreeTimes(chat)(lab);
 };
 

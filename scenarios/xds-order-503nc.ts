@@ -14,7 +14,7 @@
  *           HasSynced fix for ServiceEntries).
  *
  * The lab's control plane is Envoy's file-based xDS: one watched file per part, so the parts
- * can be pushed in any order and Envoy takes each on its own (lab.pushConfig). The change is
+ * can be pushed in any order and Envoy takes each on its own (lab.push.inOrder). The change is
  * canary-v2.yaml: a new cluster (subset v2) and the route that sends the traffic to it.
  */
 import { check, type Check, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, markerT, outcomeCounts, signatureFacts, variantPath, type XdsKind } from '../src/index.js';
@@ -29,11 +29,11 @@ const IN_GAP = 10;
 
 /** The app calls reviews.test every 50 ms; the change is pushed in `order` while it does. */
 const changeWhileCalling = (order: readonly XdsKind[]) => async (lab: Lab) => {
-  await lab.startApp({ url: `http://${SERVICE}:8080/`, everyMs: POLL_MS, maxRequests: 200, maxDurationMs: 15_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+  await lab.app.start({ url: `http://${SERVICE}:8080/`, everyMs: POLL_MS, maxRequests: 200, maxDurationMs: 15_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
   await lab.waitFor('5 calls served by v1', (t) => t.requests().filter((r) => r.servedBy === 'v1').length >= 5, 10_000);
-  await lab.pushConfig(variantPath('xds-order-503nc', 'canary-v2'), { order, gapMs: PUSH_GAP_MS });
+  await lab.push.inOrder(variantPath('xds-order-503nc', 'canary-v2'), { order, gapMs: PUSH_GAP_MS });
   await lab.sleep(1000);
-  await lab.stopApp();
+  await lab.app.stop();
 };
 
 /** ms into the phase when Envoy had accepted the last part (its push marker + the noted accept time). */

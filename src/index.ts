@@ -3,7 +3,12 @@
  *   import { defineScenario, everyRequest, blackhole, … } from '../src/index.js';
  */
 export { defineScenario, type Phase, type PhaseKind, type Scenario } from './scenario/scenario.js';
-export type { Lab } from './lab/lab.js';
+export type { ScenarioLab as Lab } from './lab/lab.js';
+export type { Sidecar } from './lab/sidecar.js';
+export type { Hosts } from './lab/hosts.js';
+export type { App, PooledClient } from './lab/app.js';
+export type { Caller } from './lab/caller.js';
+export type { ConfigPushes } from './lab/config-pushes.js';
 export type { XdsKind } from './envoy/envoy.js';
 export type { UpstreamSpec } from './lab/lab-spec.js';
 
@@ -25,7 +30,7 @@ export type { AccessLogEntry } from './envoy/access-log.js';
 export { envoyOwnMs } from './envoy/access-log.js';
 export type { RequestEntry } from './timeline/timeline.js';
 
-// Faults a scenario injects with lab.inject(fault, host).
+// Faults a scenario injects with lab.hosts.inject(fault, host).
 export { blackhole } from './faults/blackhole.js';
 export { refuse } from './faults/refuse.js';
 export { stop } from './faults/stop.js';

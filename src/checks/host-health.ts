@@ -1,4 +1,4 @@
-/** Checks on Envoy's own view of a cluster's hosts, taken mid-phase with lab.hostHealth(label, cluster). */
+/** Checks on Envoy's own view of a cluster's hosts, taken mid-phase with lab.sidecar.hostHealth(label, cluster). */
 import { check, type Check } from './check.js';
 
 /** Host lines ("198.18.4.31:8080 failed_outlier_check") of the view taken under `label`. */

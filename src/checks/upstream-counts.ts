@@ -1,5 +1,5 @@
 /**
- * Checks on what an upstream HTTP host counted itself (lab.upstreamCounts): requests and the work
+ * Checks on what an upstream HTTP host counted itself (lab.hosts.upstreamCounts): requests and the work
  * they did per "METHOD /path". Envoy's own account says how many attempts it made; this says how
  * many times the work really happened (a payout, an order), which is what the incident costs.
  */
@@ -8,12 +8,12 @@ import { EvidenceMissing } from '../evidence/evidence.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import { check, type Check, type Finding } from './check.js';
 
-/** The host's last counts the phase took (lab.upstreamCounts); never taken → EvidenceMissing. */
+/** The host's last counts the phase took (lab.hosts.upstreamCounts); never taken → EvidenceMissing. */
 export function upstreamCountsOf(e: Evidence, host: string): UpstreamCounts {
   try {
     return JSON.parse(e.note(`${host} counts`)) as UpstreamCounts;
   } catch (err) {
-    if (err instanceof EvidenceMissing) throw new EvidenceMissing(`what ${host} counted: the phase never called lab.upstreamCounts('${host}')`);
+    if (err instanceof EvidenceMissing) throw new EvidenceMissing(`what ${host} counted: the phase never called lab.hosts.upstreamCounts('${host}')`);
     throw err;
   }
 }

@@ -35,6 +35,8 @@ export interface Outcome {
   contentLength?: number;
   /** With a gap schedule: how long the connection sat idle before this request (planned, ms). */
   idleGapMs?: number;
+  /** Redis, SQL, memcached: the server's reply, as text. */
+  result?: string;
   /** Redis: the server-side CLIENT ID of the connection that ran the command (same id = same connection). */
   clientId?: number;
   /** WebSocket: text frames sent, and how many of them came back (the app echoes each). */

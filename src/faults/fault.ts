@@ -2,7 +2,7 @@
  * A fault is something the lab does to one of its own hosts, with a way to prove afterwards that
  * it fired: a kernel rule whose packet counter is read back, or an instrument (the fake upstream)
  * that counts what it did. One file per fault; every fault is injected the same way
- * (`lab.inject(fault, host)`) and judged the same way (`faultFired`).
+ * (`lab.hosts.inject(fault, host)`) and judged the same way (`faultFired`).
  */
 import type { ExecResult } from '../backends/backend.js';
 import type { FaultRecord } from '../evidence/evidence.js';

@@ -32,8 +32,8 @@ export const runsAgent = (u: UpstreamSpec) => !(REAL_SERVER_KINDS as readonly st
 /** The app's own server in the pod (as uid 1000), behind the sidecar's inbound half. */
 export type AppServerSpec = { port: number } & Omit<HttpUpstreamOptions, 'name' | 'ports'>;
 
-/** istio-init's inbound capture mode (sidecar.istio.io/interceptionMode). */
-export type InboundMode = 'REDIRECT' | 'TPROXY';
+import type { InboundMode } from '../interception/capture.js';
+export type { InboundMode };
 
 export interface LabSpec {
   upstreams: UpstreamSpec[];
@@ -120,9 +120,12 @@ export interface LabTimings {
   cpuMs?: number;
   /**
    * The lab's own steps, ms each, in order (StepClock): prepare (validation, backend), hosts,
-   * agents, servers, intercept, istiod, peer, sidecar, then collect and teardown after the script.
+   * agents, servers, intercept, control plane, peer, sidecar, then collect and teardown after the script.
    */
   steps?: Record<string, number>;
 }
+
+/** Envoy's --drain-time-s (pilot-agent's drainDuration): the phase's shutdown's, or the lab's 2 s. */
+export const drainTimeS = (spec: LabSpec) => Math.max(1, Math.round((spec.sidecar.shutdown?.drainDurationMs ?? 2000) / 1000));
 
 export { hostPlaceholder, labVars } from '../topology/placeholders.js';

@@ -14,7 +14,7 @@ import { everyRequest } from '../checks/requests.js';
 import { accessAfter, describeAccess, isOk, requestsAfter } from '../checks/slices.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
 import { resetIdleReuse } from '../faults/reset-idle-reuse.js';
-import type { Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab.js';
 import type { RequestEntry } from '../timeline/timeline.js';
 
 export const CONNECTION_TERMINATION_503 = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
@@ -44,15 +44,15 @@ const clientOptions = (url: string, o: Partial<HttpClientOptions>): HttpClientOp
 /** Runs the client until it has sent `n` more requests, then stops it. */
 async function runClient(lab: Lab, t: RaceTarget, o: Partial<HttpClientOptions> & { maxRequests: number; maxDurationMs: number }) {
   const before = lab.timeline.requests().length;
-  await lab.onHost(t.client, 'client.start', clientOptions(t.url(lab), o));
+  await lab.caller(t.client).start(clientOptions(t.url(lab), o));
   await lab.waitFor(`${o.maxRequests} requests`, (tl) => tl.requests().length >= before + o.maxRequests, o.maxDurationMs);
-  await lab.onHost(t.client, 'client.stop', {}, 60_000);
+  await lab.caller(t.client).stop();
 }
 
 /** Serial calls with idle gaps longer than the server's keep-alive; the server RSTs a reused idle connection. */
 export function callsWithIdleGaps(t: RaceTarget, o: { requests: number; gapMs: number; serverKeepAliveMs: number }) {
   return async (lab: Lab) => {
-    await lab.inject(resetIdleReuse(o.serverKeepAliveMs), t.server);
+    await lab.hosts.inject(resetIdleReuse(o.serverKeepAliveMs), t.server);
     await runClient(lab, t, { gapAfterMs: o.gapMs, maxRequests: o.requests, maxDurationMs: o.requests * (o.gapMs + 3000) });
   };
 }

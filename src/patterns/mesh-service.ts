@@ -5,7 +5,7 @@
  */
 import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
-import type { Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab.js';
 
 export const SERVICE_URL = 'http://app.test:8080';
 export const SERVICE_CLUSTER = 'outbound|8080||app.test';
@@ -22,11 +22,11 @@ export function serviceRequest(path: string, o: Partial<Omit<RawRequest, 'url'>>
 /** A phase's run: the app does `once` 3 times, one after another; the service's own count is taken after. */
 const threeTimes = (once: (lab: Lab) => Promise<unknown>) => async (lab: Lab) => {
   for (let i = 0; i < 3; i++) await once(lab);
-  await lab.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('app');
 };
 
 /** The app sends the request 3 times. */
-export const sendThreeTimes = (r: RawRequest) => threeTimes((lab) => lab.send(r));
+export const sendThreeTimes = (r: RawRequest) => threeTimes((lab) => lab.app.send(r));
 
 /** A WebSocket to the service (ws://app.test:8080<path>): 3 frames, each echoed by the app. */
 export const serviceWebSocket = (path: string, label = `WebSocket ${path}`): WebSocketChat => ({ url: `ws://app.test:8080${path}`, messages: 3, label });
@@ -38,6 +38,6 @@ export const serviceWebSocket = (path: string, label = `WebSocket ${path}`): Web
  */
 export const chatThreeTimes = (c: WebSocketChat) =>
   threeTimes(async (lab) => {
-    await lab.websocket(c);
+    await lab.app.websocket(c);
     await lab.sleep(100);
   });

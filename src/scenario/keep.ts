@@ -1,6 +1,5 @@
 /** --keep: leave the lab up after the traffic and tell the user how to poke at it. */
 import { createInterface } from 'node:readline/promises';
-import { join } from 'node:path';
 import type { Lab } from '../lab/lab.js';
 
 /** `input`: workshop mode's reader of stdin, so --keep and --step share one (two would race for Enter). */
@@ -13,15 +12,10 @@ export async function pauseForPoking(lab: Lab, input?: { enter(): Promise<void> 
     `The lab is up (${b.kind}, ${b.plan.cidr}). Hosts: ${hosts.map((h) => `${h}=${lab.ip(h)}`).join(' ')}`,
     `  connections:  ${on('pod')} ss -tanp`,
     `  interception: ${on('pod')} iptables -t nat -L ISTIO_OUTPUT -n -v`,
-    lab.envoy ? `  Envoy admin:  curl --unix-socket ${lab.envoy.admin.socketPath} http://x/clusters` : '  Envoy admin:  (the sidecar was not started in this phase)',
+    lab.sidecar.ifStarted ? `  Envoy admin:  curl --unix-socket ${lab.sidecar.ifStarted.admin.socketPath} http://x/clusters` : '  Envoy admin:  (the sidecar was not started in this phase)',
     `  as the app:   ${on('pod', true)} curl -sv http://<name>/`,
     `  DNS:          ${on('pod')} dig @${lab.ip('dns')} <name>`,
-    ...(lab.istiod
-      ? [
-          `  istiod:       edit ${join(b.workDir, 'istiod', 'istio.yaml')} (a kubectl apply): istiod pushes it; ${join(b.workDir, 'istiod', 'status.log')} says what it applied`,
-          `                what it generates: ${join(b.workDir, 'istiod', 'config_dump.json.<n>')} (one per generation)`,
-        ]
-      : []),
+    ...lab.controlPlaneHints(),
     'Press Enter to judge the phase and tear the lab down (Ctrl-C tears it down at once).',
   ];
   process.stderr.write(`${lines.join('\n')}\n`);

@@ -192,12 +192,12 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
       { envoy: o.envoy, artifactsDir: o.artifactsDir, log: o.log, omitFaults: o.omitFaults, narrator: o.narrator, httpClient: o.httpClient, appOnly: o.appOnly, scenario: scenario.id, phase: phase.name },
     );
     lab.timings.steps = { prepare: prepareMs, ...lab.timings.steps };
-    o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.envoy ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
+    o.log?.(`lab ${backend.labId} up on ${backend.plan.cidr} (topology ${lab.timings.topologyUpMs} ms, ${lab.sidecar.ifStarted ? `Envoy ready ${lab.timings.envoyReadyMs} ms` : 'the sidecar starts when the scenario says'})`);
     const userApp = o.appCommand ? await UserApp.start(lab.backend, o.appCommand, lab.timeline, o.artifactsDir, o.appImage) : undefined;
     try {
       await phase.run(lab);
     } finally {
-      await lab.stopApp().catch(() => {});
+      await lab.app.stop().catch(() => {});
       if (userApp) o.log?.(await userApp.stop());
     }
     if (lab.notApplicableReason) throw new NotApplicableError(lab.notApplicableReason);

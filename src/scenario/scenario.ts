@@ -10,7 +10,7 @@ import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
 import type { PhaseLoad } from '../scheduler/phase-load.js';
 import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
-import type { Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab.js';
 import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
 import { isSignature, patternSize, type NoSignature, type Signature } from '../triage/signature.js';
 
@@ -59,10 +59,10 @@ export interface Phase {
   peerSidecar?: string | false;
   /** Per-phase changes to the pod's app server, merged into the scenario's. */
   appServer?: Partial<AppServerSpec>;
-  /** The scenario starts Envoy itself (lab.startSidecar), after the interception is in place. */
+  /** The scenario starts Envoy itself (lab.sidecar.start), after the interception is in place. */
   deferSidecar?: boolean;
   /**
-   * How the pod's sidecar ends when `lab.shutDownSidecar()` sends SIGTERM: pilot-agent's
+   * How the pod's sidecar ends when `lab.sidecar.shutDown()` sends SIGTERM: pilot-agent's
    * terminationDrainDuration, EXIT_ON_ZERO_ACTIVE_CONNECTIONS, MINIMUM_DRAIN_DURATION and a preStop
    * hook (default: Istio's, a 5 s drain). Declared with the phase: pilot-agent reads them at start.
    */

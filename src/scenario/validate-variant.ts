@@ -6,7 +6,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { loadVariant, renderResources, sdsSecretNames } from '../envoy/config.js';
-import { workloadIdentity } from '../lab/boot.js';
+import { workloadIdentity } from '../lab/control-plane/workload-identity.js';
 import type { EnvoyBinary } from '../envoy/install.js';
 import { validateResources, type ValidationResult } from '../envoy/validate.js';
 import { EnvoyConfigError } from '../errors.js';

@@ -8,8 +8,8 @@ import type { Outcome } from '../clients/outcome.js';
 import { WaitTimeoutError } from '../util/time.js';
 
 /**
- * `cds` / `rds` / `lds`: one xDS part accepted by Envoy on its own (lab.pushConfig). `push`: a live
- * config change started (lab.applyConfig); `config`: Envoy has accepted it. A request started
+ * `cds` / `rds` / `lds`: one xDS part accepted by Envoy on its own (lab.push.inOrder). `push`: a live
+ * config change started (lab.push.variant); `config`: Envoy has accepted it. A request started
  * between the two may already run on the new config (measured: 20 ms before `config`).
  */
 /** The timeline event that says your own app (--app) ran in the pod during the phase. */

@@ -37,11 +37,11 @@ describe.skipIf(!!netns.unavailable)('faults, through the sidecar', () => {
         { upstreams: [{ name: 'old', octet: 21, ports: [80] }, { name: 'new', octet: 22, ports: [80] }], dns: { 'test-com.test': 'old' }, sidecar: { config: variantPath('sticky-503', 'broken') } },
         { envoy, artifactsDir: `${RUNS_DIR}/faults-test/${fault.type}` },
       );
-      await lab.startApp({ url: 'http://test-com.test/', everyMs: 100, maxRequests: 30, maxDurationMs: 10_000, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
+      await lab.app.start({ url: 'http://test-com.test/', everyMs: 100, maxRequests: 30, maxDurationMs: 10_000, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
       await lab.waitFor('2 OK', (t) => t.requests().filter((r) => r.status === 200).length >= 2, 5000);
-      await lab.inject(fault, 'old');
+      await lab.hosts.inject(fault, 'old');
       await lab.waitFor('2 failures', (t) => t.requests().filter((r) => r.t > t.marker('fault')!.t && r.status === 503).length >= 2, 8000);
-      await lab.stopApp();
+      await lab.app.stop();
       const e = new Evidence(await lab.collect());
       // A request Envoy puts on its kept-alive upstream connection in the instant the fault closes
       // it gets 503 UC connection_termination instead (seen once in a full suite): at most the first.

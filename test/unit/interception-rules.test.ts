@@ -9,7 +9,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ISTIO_IPTABLES_SCRIPT, captureFlags, istioIptablesBinary, tproxyLeftOut } from '../../src/istio/istio-iptables.js';
+import { ISTIO_IPTABLES_SCRIPT, captureFlags, istioIptablesBinary, tproxyLeftOut } from '../../src/interception/istio-iptables.js';
 import { LAB_DIR } from '../../src/paths.js';
 
 type Rules = Record<string, string[]>;

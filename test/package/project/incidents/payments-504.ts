@@ -11,7 +11,7 @@ import { defineScenario, everyAccessEntry, everyRequest, routeHas, serviceReques
 
 const SLOW_MS = 1500;
 const oneCharge = async (lab: Lab) => {
-  await lab.send(serviceRequest('/charge', { timeoutMs: 10_000 }));
+  await lab.app.send(serviceRequest('/charge', { timeoutMs: 10_000 }));
 };
 const ROUTE = { route: '8080', domain: 'app.test', field: 'timeout' };
 
