@@ -3,7 +3,7 @@
  *   import { defineScenario, everyRequest, blackhole, … } from '../src/index.js';
  */
 export { defineScenario, type Phase, type PhaseKind, type Scenario } from './scenario/scenario.js';
-export type { ScenarioLab as Lab } from './lab/lab.js';
+export type { ScenarioLab as Lab } from './lab/lab-context.js';
 export type { Sidecar } from './lab/sidecar.js';
 export type { Hosts } from './lab/hosts.js';
 export type { App, PooledClient } from './lab/app.js';

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
-import { LabStartError } from '../errors.js';
+import { LabRuntimeError, LabStartError } from '../errors.js';
 import { APP_UID, DNS_HOST, POD, podWithUpstreams } from '../topology/topology.js';
 import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
@@ -86,6 +86,13 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
   ]);
   mark('servers');
   return { agents: [...started], dns: dns!, app: app!, upstreams, certDir };
+}
+
+/** The lab agent of a host: the app's in the pod, the DNS server's, an upstream's or a caller's. */
+export function agentOn(booted: BootedHosts, host: string): AgentHandle {
+  const a = host === POD.name ? booted.app : host === DNS_HOST.name ? booted.dns : booted.upstreams.get(host);
+  if (!a) throw new LabRuntimeError(`no lab agent on "${host}"`, { fix: `agents run on: pod, dns, ${[...booted.upstreams.keys()].join(', ')} (redis hosts run a real redis-server)` });
+  return a;
 }
 
 /** istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase asks. */

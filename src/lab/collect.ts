@@ -3,7 +3,7 @@
  * the faults' counters, the timeline), write the artifacts a person reads, and return the
  * evidence as data. A source that cannot be read is recorded as null (missing), never as empty.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats } from '../envoy/admin.js';
 import { readAccessLog } from '../envoy/access-log.js';
@@ -82,4 +82,13 @@ export async function collectEvidence(src: PhaseSources): Promise<EvidenceData> 
     writeFile(join(dir, 'timeline.jsonl'), src.timeline.entries.map((e) => JSON.stringify(e)).join('\n') + '\n'),
   ]);
   return data;
+}
+
+/** What the lab wrote (configs, Envoy's log, access log, agent logs), kept with the run's artifacts. */
+export async function keepLabFiles(workDir: string, artifactsDir: string): Promise<void> {
+  await cp(workDir, artifactsDir, {
+    recursive: true,
+    // Unix sockets (the admin relay's, pilot-agent's XDS and SDS sockets) cannot be copied: one would end the copy half-way.
+    filter: async (src) => !src.endsWith('.tmp') && !src.endsWith('owner.pid') && !(await lstat(src).then((st) => st.isSocket() || st.isFIFO()).catch(() => true)),
+  }).catch(() => {});
 }

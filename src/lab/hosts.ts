@@ -44,9 +44,9 @@ export class Hosts {
     this.lab.log(`fault: ${fault.type} on ${host} (${ip(host)}): ${fault.describe}`);
   }
 
-  /** What each injected fault did, read from its host at the end of the phase. */
-  faultEvidence(): Promise<FaultRecord[]> {
-    return Promise.all(this.faults.map(({ fault, host }) => fault.evidence(this.faultContext(host))));
+  /** What the evidence reads of the hosts after the script: what each fault did (read from its host then), the `ss` tables. */
+  evidenceSources(): { readFaults: () => Promise<FaultRecord[]>; snapshots: Record<string, string> } {
+    return { readFaults: () => Promise.all(this.faults.map(({ fault, host }) => fault.evidence(this.faultContext(host)))), snapshots: this.snapshots };
   }
 
   /** Points a DNS name at an upstream host, as the seed's operator did with the record. */

@@ -9,7 +9,11 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import type { NotApplicableError } from '../errors.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { AgentHandle } from './agent-handle.js';
+import type { Lab } from './lab.js';
 import type { LabOptions, LabSpec } from './lab-spec.js';
+
+/** What a scenario's `run` sees of a Lab: the typed verbs, never the backend or an agent's command names. */
+export type ScenarioLab = Pick<Lab, 'timeline' | 'ip' | 'certDir' | 'artifactsDir' | 'sleep' | 'waitFor' | 'say' | 'note' | 'sidecar' | 'hosts' | 'app' | 'caller' | 'push'>;
 
 export interface LabStartOptions extends LabOptions {
   envoy: EnvoyBinary;

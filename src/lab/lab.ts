@@ -1,8 +1,7 @@
 /**
- * A Lab is a started Topology for one phase: the pod (app + Envoy sidecar behind Istio-shaped
- * interception), the lab DNS, the upstream hosts and the control plane, plus the phase's timeline.
- * This file is the core: bringing the lab up in order, the scenario's own time (sleep, waitFor,
- * say, note) and teardown. What a scenario does goes through one concern each:
+ * A Lab is one phase's world, started: the pod (app + Envoy sidecar behind istio-init's rules), the
+ * lab DNS, the upstream hosts, the control plane, and the phase's timeline. This core brings it up
+ * in order, keeps the scenario's own time (sleep, waitFor, say, note) and tears it down; the rest:
  *   lab.sidecar  start, SIGTERM and drain, stats, host health   (sidecar.ts)
  *   lab.hosts    faults, DNS, kernel and server counters, sockets (hosts.ts)
  *   lab.app      the app in the pod and its clients               (app.ts)
@@ -10,18 +9,17 @@
  *   lab.push     config, endpoints, xDS order, via the control plane (config-pushes.ts, control-plane/)
  * `await using lab = await Lab.start(...)` tears everything down, whatever happens.
  */
-import { cp, lstat } from 'node:fs/promises';
 import type { Backend } from '../backends/backend.js';
 import type { EvidenceData } from '../evidence/evidence.js';
-import { LabRuntimeError, NotApplicableError } from '../errors.js';
+import { NotApplicableError } from '../errors.js';
 import type { Timeline } from '../timeline/timeline.js';
-import { DNS_HOST, POD } from '../topology/topology.js';
+import { DNS_HOST, hostIp, POD } from '../topology/topology.js';
 import { delay } from '../util/time.js';
 import type { AgentHandle } from './agent-handle.js';
 import { App } from './app.js';
-import { bootHosts, intercept, type BootedHosts } from './boot.js';
+import { agentOn, bootHosts, intercept, type BootedHosts } from './boot.js';
 import { Caller } from './caller.js';
-import { collectEvidence } from './collect.js';
+import { collectEvidence, keepLabFiles } from './collect.js';
 import { ConfigPushes } from './config-pushes.js';
 import { controlPlaneHosts, startControlPlane } from './control-plane/choose.js';
 import type { ControlPlane } from './control-plane/control-plane.js';
@@ -34,13 +32,8 @@ import { ScriptedTime } from './scripted-time.js';
 import { Sidecar } from './sidecar.js';
 import { StepClock } from './step-clock.js';
 
-export type { LabStartOptions };
-
 /** --app-only: how long a wait on the lab client's records lasts when your app plays instead. */
 const APP_ONLY_WAIT_MS = 3000;
-
-/** What a scenario's `run` sees: the typed verbs, never the backend or an agent's command names. */
-export type ScenarioLab = Pick<Lab, 'timeline' | 'ip' | 'certDir' | 'artifactsDir' | 'sleep' | 'waitFor' | 'say' | 'note' | 'sidecar' | 'hosts' | 'app' | 'caller' | 'push'>;
 
 export class Lab implements AsyncDisposable {
   private readonly recorder = new Recorder();
@@ -53,38 +46,28 @@ export class Lab implements AsyncDisposable {
   private controlPlane?: ControlPlane;
   readonly hosts: Hosts;
   readonly app: App;
-  /** Set once the control plane is up (before any scenario code runs). */
-  sidecar!: Sidecar;
+  sidecar!: Sidecar; // these two are set once the control plane is up, before any scenario code runs
   push!: ConfigPushes;
-  /**
-   * Set when the phase asked for something this mode cannot do: the phase is N/A with this reason,
-   * even if the scenario's own code caught the error (a phase that expects a push to fail does).
-   */
+  /** The phase asked for what this mode cannot do: N/A with this reason, even if the scenario caught the error. */
   notApplicableReason?: string;
   private disposing?: Promise<void>;
-  /** backend.down(), once started. */
-  private removal?: Promise<void>;
+  private removal?: Promise<void>; // backend.down(), once started
   private startedAt = Date.now();
+  readonly artifactsDir: string;
 
   private constructor(
     readonly backend: Backend,
     readonly spec: LabSpec,
     private readonly o: LabStartOptions,
   ) {
-    const log = o.log ?? (() => {});
+    this.artifactsDir = o.artifactsDir;
+    // What the concerns share; an N/A is remembered even if the scenario catches its error.
     this.context = {
-      backend, spec, options: o, timeline: this.timeline, started: this.started, log,
-      ip: (h) => this.ip(h),
-      agentOf: (h) => this.agentOf(h),
-      sidecar: () => this.sidecar.envoy,
-      note: (what, detail, n) => this.note(what, detail, n),
-      narrate: async (what, n) => o.narrator?.before(what, n),
-      scripted: (call) => this.time.run(call),
-      sleep: (ms) => this.sleep(ms),
-      notApplicable: (reason) => {
-        this.notApplicableReason ??= reason;
-        return new NotApplicableError(reason);
-      },
+      backend, spec, options: o, timeline: this.timeline, started: this.started, log: o.log ?? (() => {}),
+      ip: (h) => this.ip(h), agentOf: (h) => agentOn(this.booted, h), sidecar: () => this.sidecar.envoy,
+      note: (what, detail, n) => this.note(what, detail, n), narrate: async (what, n) => o.narrator?.before(what, n),
+      scripted: (call) => this.time.run(call), sleep: (ms) => this.sleep(ms),
+      notApplicable: (reason) => new NotApplicableError((this.notApplicableReason ??= reason)),
     };
     this.hosts = new Hosts(this.context);
     this.app = new App(this.context);
@@ -119,38 +102,24 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
-  get artifactsDir(): string {
-    return this.o.artifactsDir;
-  }
-
   /** The lab CA and site certificates (when the lab has TLS sites): the app trusts ca.crt. */
   get certDir(): string {
     return this.booted.certDir;
   }
 
+  /** A lab host's address (pod, dns, an upstream, the control plane's host). */
   ip(host: string): string {
-    const all = [POD, DNS_HOST, ...this.spec.upstreams, ...controlPlaneHosts(this.spec)];
-    const spec = all.find((h) => h.name === host);
-    if (!spec) throw new LabRuntimeError(`no host "${host}" in this lab`, { fix: `hosts: ${all.map((h) => h.name).join(', ')}` });
-    return this.backend.plan.ip(spec);
-  }
-
-  private agentOf(host: string): AgentHandle {
-    const a = host === POD.name ? this.booted.app : host === DNS_HOST.name ? this.booted.dns : this.booted.upstreams.get(host);
-    if (!a) throw new LabRuntimeError(`no lab agent on "${host}"`, { fix: `agents run on: pod, dns, ${[...this.booted.upstreams.keys()].join(', ')} (redis hosts run a real redis-server)` });
-    return a;
+    return hostIp(this.backend.plan, [POD, DNS_HOST, ...this.spec.upstreams, ...controlPlaneHosts(this.spec)], host);
   }
 
   /** A caller on another lab host (an upstream of kind `client`), calling into the pod. */
   caller(host: string): Caller {
-    this.agentOf(host);
+    agentOn(this.booted, host);
     return new Caller(this.context, host);
   }
 
   /** What --keep prints about the control plane: how to poke at it. */
-  controlPlaneHints(): string[] {
-    return this.controlPlane?.pokeHints() ?? [];
-  }
+  controlPlaneHints = (): string[] => this.controlPlane?.pokeHints() ?? [];
 
   /** The scenario telling its story: a sentence for the workshop (--narrate prints it, --step waits for Enter after it); a note on the timeline otherwise. */
   async say(text: string): Promise<void> {
@@ -170,17 +139,16 @@ export class Lab implements AsyncDisposable {
     await this.time.run(() => delay(ms));
   }
 
-  /** Waits until the timeline satisfies `predicate` (e.g. 10 calls served), or fails with `what` after `timeoutMs`. */
+  /**
+   * Waits until the timeline satisfies `predicate` (e.g. 10 calls served), or fails with `what` after
+   * `timeoutMs`. --app-only: the lab cannot see your app's requests, so the wait gets a fixed time, said on the timeline.
+   */
   async waitFor(what: string, predicate: (t: Timeline) => boolean, timeoutMs: number): Promise<void> {
     await this.o.narrator?.before(`wait for ${what}`);
-    if (this.o.appOnly) {
-      // The lab cannot see your app's requests: a wait on them gets a fixed time, said on the timeline.
-      const givenMs = Math.min(timeoutMs, APP_ONLY_WAIT_MS);
-      const met = await this.time.run(() => this.timeline.waitFor(what, predicate, givenMs)).then(() => true, () => false);
-      if (!met) this.note('app-only wait', `"${what}": the lab cannot see your app's requests; gave it ${givenMs} ms`);
-      return;
-    }
-    await this.time.run(() => this.timeline.waitFor(what, predicate, timeoutMs));
+    const givenMs = this.o.appOnly ? Math.min(timeoutMs, APP_ONLY_WAIT_MS) : timeoutMs;
+    const waited = this.time.run(() => this.timeline.waitFor(what, predicate, givenMs));
+    if (!this.o.appOnly) return waited;
+    if (!(await waited.then(() => true, () => false))) this.note('app-only wait', `"${what}": the lab cannot see your app's requests; gave it ${givenMs} ms`);
   }
 
   /** Stops Envoy, gathers the evidence and writes the artifacts. Call once, before dispose. */
@@ -188,25 +156,20 @@ export class Lab implements AsyncDisposable {
     return collectEvidence({
       scenario: this.o.scenario ?? '',
       phase: this.o.phase ?? '',
-      envoy: this.sidecar?.ifStarted,
       envoyVersion: this.o.envoy.version,
-      statsBefore: this.sidecar?.statsBefore ?? null,
+      artifactsDir: this.artifactsDir,
       timeline: this.timeline,
       served: this.recorder.served,
-      readFaults: () => this.hosts.faultEvidence(),
+      ...(this.sidecar?.evidenceSources() ?? { envoy: undefined, statsBefore: null }),
+      ...this.hosts.evidenceSources(),
       ips: Object.fromEntries([POD, DNS_HOST, ...this.spec.upstreams].map((h) => [h.name, this.ip(h.name)])),
-      snapshots: this.hosts.snapshots,
-      artifactsDir: this.artifactsDir,
-      peer: this.sidecar?.peer && { host: this.spec.peerSidecar!.host, envoy: this.sidecar.peer },
       labClientAbsent: this.o.appOnly ? "--app-only: the lab's own client did not run (your command was the app), so there are no request records of it" : undefined,
     });
   }
 
   /**
-   * Stops every process, keeps the lab's files with the run and removes the lab. With
-   * `teardownInBackground` the removal itself (namespaces, containers, networks: 0.1 s on netns,
-   * 0.4-0.5 s on docker) is handed to the caller as a promise instead of awaited, so the next
-   * phase need not wait for it; `gone()` still waits for it (Ctrl-C does).
+   * Stops every process, keeps the lab's files with the run and removes the lab. `teardownInBackground`
+   * gets the removal (0.1 s on netns, 0.4-0.5 s on docker) to await, so the next phase need not.
    */
   dispose(o: { teardownInBackground?: (gone: Promise<void>) => void } = {}): Promise<void> {
     return (this.disposing ??= this.tearDown(o));
@@ -223,12 +186,7 @@ export class Lab implements AsyncDisposable {
     for (const a of this.started) a.stop();
     await this.sidecar?.stop();
     await this.controlPlane?.stop().catch(() => {});
-    // Keep what the lab wrote (configs, Envoy's log, access log, agent logs) with the run.
-    await cp(this.backend.workDir, this.artifactsDir, {
-      recursive: true,
-      // Unix sockets (the admin relay's, pilot-agent's XDS and SDS sockets) cannot be copied: one would end the copy half-way.
-      filter: async (src) => !src.endsWith('.tmp') && !src.endsWith('owner.pid') && !(await lstat(src).then((st) => st.isSocket() || st.isFIFO()).catch(() => true)),
-    }).catch(() => {});
+    await keepLabFiles(this.backend.workDir, this.artifactsDir);
     // Before the processes go: what they used, for the scheduler's next plan.
     this.timings.cpuMs = await this.backend.cpuMs().catch(() => undefined);
     this.timings.lifetimeMs = Date.now() - this.startedAt;
@@ -238,7 +196,5 @@ export class Lab implements AsyncDisposable {
     this.timings.teardownMs = Date.now() - t;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
-  }
+  [Symbol.asyncDispose] = (): Promise<void> => this.dispose();
 }

@@ -13,6 +13,7 @@ import { LabRuntimeError } from '../errors.js';
 import { captureTraffic } from '../interception/capture.js';
 import { POD } from '../topology/topology.js';
 import { delay } from '../util/time.js';
+import type { PhaseSources } from './collect.js';
 import type { ControlPlane } from './control-plane/control-plane.js';
 import type { LabContext } from './lab-context.js';
 import { drainTimeS, type LabTimings } from './lab-spec.js';
@@ -135,7 +136,12 @@ export class Sidecar {
     await this.peer?.stop().catch(() => {});
   }
 
-  /** The pod's Envoy if it ever started (the evidence reads it after the script). */
+  /** What the evidence reads of the sidecars after the script. */
+  evidenceSources(): Pick<PhaseSources, 'envoy' | 'statsBefore' | 'peer'> {
+    return { envoy: this.running, statsBefore: this.statsBefore, peer: this.peer && { host: this.lab.spec.peerSidecar!.host, envoy: this.peer } };
+  }
+
+  /** The pod's Envoy if it ever started. */
   get ifStarted(): Envoy | undefined {
     return this.running;
   }

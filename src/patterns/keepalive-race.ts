@@ -14,7 +14,7 @@ import { everyRequest } from '../checks/requests.js';
 import { accessAfter, describeAccess, isOk, requestsAfter } from '../checks/slices.js';
 import type { HttpClientOptions } from '../clients/http-client.js';
 import { resetIdleReuse } from '../faults/reset-idle-reuse.js';
-import type { ScenarioLab as Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab-context.js';
 import type { RequestEntry } from '../timeline/timeline.js';
 
 export const CONNECTION_TERMINATION_503 = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';

@@ -5,7 +5,7 @@
  */
 import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
-import type { ScenarioLab as Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab-context.js';
 
 export const SERVICE_URL = 'http://app.test:8080';
 export const SERVICE_CLUSTER = 'outbound|8080||app.test';

@@ -10,7 +10,7 @@ import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
 import type { PhaseLoad } from '../scheduler/phase-load.js';
 import type { Check } from '../checks/check.js';
 import { ScenarioDefinitionError } from '../errors.js';
-import type { ScenarioLab as Lab } from '../lab/lab.js';
+import type { ScenarioLab as Lab } from '../lab/lab-context.js';
 import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
 import { isSignature, patternSize, type NoSignature, type Signature } from '../triage/signature.js';
 

@@ -11,7 +11,7 @@
  * Backends (netns, docker) realise this; scenarios never see which one.
  */
 
-import { ScenarioDefinitionError } from '../errors.js';
+import { LabRuntimeError, ScenarioDefinitionError } from '../errors.js';
 
 /** control: the lab's own control plane (istiod under --istio). */
 export type HostRole = 'pod' | 'dns' | 'upstream' | 'control';
@@ -57,4 +57,11 @@ export function validateTopology(topology: Topology): void {
     names.add(h.name);
     octets.add(h.octet);
   }
+}
+
+/** The address of the host named `host` among `hosts`, or an error naming the hosts there are. */
+export function hostIp(plan: { ip(host: Pick<HostSpec, 'octet'>): string }, hosts: Array<Pick<HostSpec, 'name' | 'octet'>>, host: string): string {
+  const spec = hosts.find((h) => h.name === host);
+  if (!spec) throw new LabRuntimeError(`no host "${host}" in this lab`, { fix: `hosts: ${hosts.map((h) => h.name).join(', ')}` });
+  return plan.ip(spec);
 }
