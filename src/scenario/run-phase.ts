@@ -3,7 +3,6 @@
  * lab, play the incident, collect the evidence, tear down, judge. Never retries.
  * A missing prerequisite is not a phase result: it ends the whole run (exit 3), once.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackend, type BackendKind } from '../backends/create-backend.js';
@@ -19,9 +18,7 @@ import { UserApp } from '../lab/user-app.js';
 import type { HttpClientChoice } from '../lab/app-client.js';
 import type { LabOptions, LabSpec, LabTimings } from '../lab/lab-spec.js';
 import type { PhaseNarrator } from './phase-narrator.js';
-import { istioMeshFiles, istioYamlPath, rendersDifferently } from '../istio/istio-variant.js';
-import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
-import { compareIstioVersions } from '../istio/istio-version.js';
+import { istioAtLeast, istiodFailureReason, planIstiodPhase } from '../lab/control-plane/istiod-run.js';
 import { pauseForPoking } from './keep.js';
 import { labSpecFor, type Phase, type Scenario } from './scenario.js';
 import { assertVariantValid } from './validate-variant.js';
@@ -115,7 +112,7 @@ export function judgePhase(phase: Phase, evidence: Evidence): { status: PhaseSta
   const istio = evidence.data.istioVersion;
   const documented = judgeDocumented(phase.documented, evidence, (d) =>
     d.goneOnIstio !== undefined
-      ? istio !== undefined && compareIstioVersions(istio, d.goneOnIstio) >= 0 ? `Istio ${istio} (expected from ${d.goneOnIstio}), what istiod renders` : undefined
+      ? istio !== undefined && istioAtLeast(istio, d.goneOnIstio) ? `Istio ${istio} (expected from ${d.goneOnIstio}), what istiod renders` : undefined
       : d.goneFrom !== undefined && compareVersions(evidence.envoyVersion, d.goneFrom) >= 0 ? `Envoy ${evidence.envoyVersion} (expected from ${d.goneFrom})` : undefined,
   );
   const verdicts = [...base.verdicts, ...documented.verdicts];
@@ -151,21 +148,14 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   let istio: LabSpec['istio'];
   /** --istio: the Istio this run's istiod is built from (documented symptoms may be gone on it). */
   let running: string | undefined;
+  const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.lab.peerSidecar?.config) };
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
-    const source = istioYamlPath(scenario.id, phase.config);
-    if (!existsSync(source)) return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})`, strip: '' });
-    const version = typeof o.istio === 'string' ? o.istio : undefined;
-    running = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
-    if (phase.requiresIstio && compareIstioVersions(running, phase.requiresIstio.version) < 0) {
-      return finish({ status: 'not-applicable', verdicts: [], reason: `--istio: needs Istio ≥ ${phase.requiresIstio.version}: ${phase.requiresIstio.why}; this run uses Istio ${running}`, strip: '' });
-    }
-    // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
-    const peerVariant = phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.lab.peerSidecar?.config);
-    const peerSource = peerVariant && istioYamlPath(scenario.id, peerVariant);
-    istio = { scenario: scenario.id, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(scenario.id, phase.config), version };
-    base.configOverride = source;
-    o.log?.(`--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${phase.config}.yaml to the sidecar over ADS`);
+    const plan = await planIstiodPhase(istiodPhase, o.istio);
+    if ('notApplicable' in plan) return finish({ status: 'not-applicable', verdicts: [], reason: plan.notApplicable, strip: '' });
+    ({ spec: istio, running } = plan);
+    base.configOverride = plan.spec.source;
+    o.log?.(plan.describe);
   }
   // The machine's scheduler: wait for room, then hold it until the lab is gone (scheduler/).
   const backendKind = o.backend ?? 'netns';
@@ -211,7 +201,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
     await recordLoad({ backend: backendKind, scenario: scenario.id, phase: loadKey, cpuMs: (lab.timings.cpuMs ?? NaN) + harnessCpu(), wallMs: lab.timings.lifetimeMs ?? NaN });
     const verdict = judgePhase(phase, evidence);
     // With --istio, an incident that does not happen, or a fix that does not fix, is Istio rendering the objects differently: say so, with what it generated.
-    const reason = istio && (phase.kind === 'before' || phase.kind === 'fix') && verdict.status === 'fail' ? await rendersDifferently(scenario.id, phase, join(o.artifactsDir, 'istiod', 'config_dump.json.0'), istio.version ?? (await pinnedIstio())) : undefined;
+    const reason = istio && (phase.kind === 'before' || phase.kind === 'fix') && verdict.status === 'fail' ? await istiodFailureReason(istiodPhase, istio, o.artifactsDir) : undefined;
     return finish({ status: verdict.status, verdicts: verdict.verdicts, reason, strip: lab.timeline.strip(), timings: lab.timings });
   } catch (err) {
     await lab?.dispose();

@@ -78,6 +78,20 @@ describe('architecture', () => {
     expect(deep).toEqual([]);
   });
 
+  it("no module imports src/istio/ but the istiod control plane (and the commands that build, render and pick an Istio)", () => {
+    const allowed = (rel: string) => rel.startsWith('istio/') || /^lab\/control-plane\/istiod[^/]*\.ts$/.test(rel) || rel.startsWith('cli/') || rel.startsWith('matrix/');
+    const reaching = files(SRC)
+      .map((f) => relative(SRC, f))
+      .filter((rel) => !allowed(rel) && imports(join(SRC, rel)).some((p) => relative(SRC, p).startsWith('istio/')));
+    expect(reaching).toEqual([]);
+  });
+
+  it('the lab core and its concerns never branch on the config source: no `.istio` / `.istiod` read in src/lab/ outside control-plane/', () => {
+    const lab = files(join(SRC, 'lab')).filter((f) => !f.includes('/control-plane/'));
+    const reads = lab.flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, i) => ({ where: `${relative(SRC, f)}:${i + 1}`, code: l.replace(/\/\/.*$/, '') })));
+    expect(reads.filter((l) => /\.istiod?\b/.test(l.code) && !/^\s*\*/.test(l.code)).map((l) => `${l.where}: ${l.code.trim()}`)).toEqual([]);
+  });
+
   it('the agent bundle reaches no harness module (it runs inside lab hosts, built on its own)', () => {
     const seen = new Set<string>();
     const walk = (f: string) => {

@@ -1,0 +1,50 @@
+/**
+ * --istio for one phase: what the runner asks of the istiod control plane before and after the
+ * lab (the runner itself never reads Istio's files). Before: the phase's Istio YAML, the Istio
+ * version that runs and whether the phase can run on it. After a failed before or fix: whether
+ * Istio renders the objects differently from the hand-written variant (the likely reason).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { istioMeshFiles, istioYamlPath, rendersDifferently } from '../../istio/istio-variant.js';
+import { latestIstio, pinnedIstio } from '../../istio/istiod-binary.js';
+import { compareIstioVersions } from '../../istio/istio-version.js';
+import type { LabSpec } from '../lab-spec.js';
+
+export interface IstiodPhase {
+  scenario: string;
+  /** The phase's config variant, and its kind. */
+  config: string;
+  kind: string;
+  /** Another pod's own variant beside it, if the phase runs one. */
+  peerVariant?: string;
+  requiresIstio?: { version: string; why: string };
+}
+
+export type IstiodPlan = { notApplicable: string } | { spec: NonNullable<LabSpec['istio']>; running: string; describe: string };
+
+/** `istio`: true for the pinned Istio, or a version ('latest' for the newest built). */
+export async function planIstiodPhase(p: IstiodPhase, istio: true | string): Promise<IstiodPlan> {
+  const source = istioYamlPath(p.scenario, p.config);
+  if (!existsSync(source)) return { notApplicable: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})` };
+  const version = typeof istio === 'string' ? istio : undefined;
+  const running = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
+  if (p.requiresIstio && compareIstioVersions(running, p.requiresIstio.version) < 0) {
+    return { notApplicable: `--istio: needs Istio ≥ ${p.requiresIstio.version}: ${p.requiresIstio.why}; this run uses Istio ${running}` };
+  }
+  // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
+  const peerSource = p.peerVariant && istioYamlPath(p.scenario, p.peerVariant);
+  return {
+    spec: { scenario: p.scenario, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(p.scenario, p.config), version },
+    running,
+    describe: `--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${p.config}.yaml to the sidecar over ADS`,
+  };
+}
+
+/** A before that did not happen or a fix that did not fix, under --istio: how Istio's rendering differs from the hand-written variant. */
+export async function istiodFailureReason(p: IstiodPhase, spec: NonNullable<LabSpec['istio']>, artifactsDir: string): Promise<string> {
+  return rendersDifferently(p.scenario, { kind: p.kind, config: p.config }, join(artifactsDir, 'istiod', 'config_dump.json.0'), spec.version ?? (await pinnedIstio()));
+}
+
+/** Whether the running Istio is `from` or newer (a documented symptom gone from that release). */
+export const istioAtLeast = (running: string, from: string) => compareIstioVersions(running, from) >= 0;
