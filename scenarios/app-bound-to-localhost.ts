@@ -48,11 +48,10 @@ export default defineScenario({
   responseFlags: {
     UF: { where: 'before: 503 UF connection refused (delayed_connect_error 111) from the inbound cluster, for every caller' },
   },
-  lab: podServingCallers({ port: APP_PORT, bind: '127.0.0.1' }),
+  world: podServingCallers({ port: APP_PORT, bind: '127.0.0.1' }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'The app listens on 127.0.0.1:8080; the sidecar forwards to the pod IP (Istio ≥ 1.10): 503 for every caller',
       config: 'broken',
       signature: {
@@ -76,7 +75,6 @@ export default defineScenario({
     },
     {
       name: 'control-pre-1-10',
-      kind: 'control',
       title: 'The pre-1.10 inbound cluster (127.0.0.1:8080): the same app is reached, which is why it broke with the upgrade',
       config: 'control-pre-1-10',
       run: callTheAppThenLocalhost,
@@ -84,7 +82,6 @@ export default defineScenario({
     },
     {
       name: 'fix-bind-all',
-      kind: 'fix',
       title: 'The app listens on 0.0.0.0: the sidecar reaches it on the pod IP',
       config: 'broken',
       appServer: { bind: '0.0.0.0' },
@@ -93,7 +90,6 @@ export default defineScenario({
     },
     {
       name: 'fix-default-endpoint',
-      kind: 'fix',
       title: 'A Sidecar ingress with defaultEndpoint 127.0.0.1:8080: the inbound cluster goes to localhost',
       config: 'fix-default-endpoint',
       run: callTheAppThenLocalhost,

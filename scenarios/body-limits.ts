@@ -17,7 +17,7 @@
  *           cluster alone leaves both the 413 and the 500 (measured). Neither answer carries a
  *           response flag: the access log says "-" and only the details name the limit.
  */
-import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
+import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, meshService, sendThreeTimes, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const MIB2 = 2 * 1024 * 1024;
 const upload = serviceRequest('/upload', { method: 'POST', headers: [['content-type', 'application/octet-stream']], body: 'u'.repeat(MIB2), label: 'POST /upload (2 MiB)' });
@@ -32,14 +32,10 @@ export default defineScenario({
   symptom: '413 Payload Too Large for uploads over 1 MiB, none in the app\'s logs; 500 for large downloads the app answered 200',
   cause: "a filter that reads whole bodies makes Envoy buffer them, up to the listener's per_connection_buffer_limit_bytes (1 MiB)",
   timeScaling: 'none needed: 3 requests per phase',
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService(),
   phases: [
     {
       name: 'before-upload',
-      kind: 'before',
       title: 'A 2 MiB POST through the body-reading filter: 413 from Envoy, the app never sees it',
       config: 'broken',
       signature: {
@@ -57,7 +53,6 @@ export default defineScenario({
     },
     {
       name: 'before-download',
-      kind: 'before',
       title: 'The app answers 2 MiB through the body-reading filter: 500 from Envoy, the app did answer',
       config: 'broken',
       signature: {
@@ -76,7 +71,6 @@ export default defineScenario({
     },
     {
       name: 'fix-buffer-limit-upload',
-      kind: 'fix',
       title: 'per_connection_buffer_limit_bytes 4 MiB on the listener: the 2 MiB POST reaches the app',
       config: 'fix-buffer-limit',
       run: sendThreeTimes(upload),
@@ -87,7 +81,6 @@ export default defineScenario({
     },
     {
       name: 'fix-buffer-limit-download',
-      kind: 'fix',
       title: 'per_connection_buffer_limit_bytes 4 MiB on the listener: the 2 MiB answer reaches the caller',
       config: 'fix-buffer-limit',
       upstreams: BIG_RESPONSE,
@@ -96,7 +89,6 @@ export default defineScenario({
     },
     {
       name: 'fix-no-buffering',
-      kind: 'fix',
       title: 'No body-reading filter: Envoy streams the 2 MiB POST to the app',
       config: 'fix-no-buffering',
       run: sendThreeTimes(upload),

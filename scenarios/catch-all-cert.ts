@@ -57,8 +57,8 @@ const wrongCert: Check[] = [
     return { pass: r?.status === 404 && r.body === '404 page not found' && r.servedBy === 'traefik', evidence: describeCall(r) };
   }),
   everyAccessEntry('mechanism: the tcp access log shows SNI unknown.test sent to the traefik cluster', { kind: 'tcp', where: (a) => a.sni === 'unknown.test', min: 2 }, (a) => a.up_cluster === TRAEFIK),
-  counterGrew(`tcp.${TRAEFIK}.downstream_cx_total`, 2, 'mechanism: the no-match chain took the connections'),
-  servedNothing('other', "the real unknown.test site (host other) was never reached"),
+  counterGrew('mechanism: the no-match chain took the connections', `tcp.${TRAEFIK}.downstream_cx_total`, 2),
+  servedNothing("the real unknown.test site (host other) was never reached", 'other'),
   siteGetsItsOwnCert('known.test', 'known'),
 ];
 
@@ -71,7 +71,7 @@ export default defineScenario({
   cause: "a TLS ServiceEntry without addresses became a filter chain with no match on 0.0.0.0_443, which takes every unmatched SNI to traefik",
   timeScaling: 'none needed: every call is one TLS handshake',
   clients: ['openssl'],
-  lab: {
+  world: {
     upstreams: [
       { name: 'known', octet: 41, kind: 'tls', port: 443, tls: { cert: 'known.test' } },
       { name: 'other', octet: 42, kind: 'tls', port: 443, tls: { cert: 'unknown.test' } },
@@ -82,7 +82,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'traefik ServiceEntry without addresses: its no-match chain on 0.0.0.0_443 takes every unknown SNI',
       config: 'broken',
       signature: {
@@ -112,7 +111,6 @@ export default defineScenario({
       // What recent Istio does (measured, lab/istiod): the seed's TLS ServiceEntry no longer makes
       // a catch-all, but the same object with protocol TCP does, as default_filter_chain.
       name: 'before-protocol-tcp',
-      kind: 'before',
       title: "The same ServiceEntry with protocol TCP, as recent Istio renders it: the catch-all is 0.0.0.0_443's default_filter_chain",
       config: 'broken-protocol-tcp',
       signature: {
@@ -127,7 +125,6 @@ export default defineScenario({
     },
     {
       name: 'before-sidecar-scope',
-      kind: 'before',
       title: "After the upgrade: a Sidecar (egress ./*) hides the workaround ServiceEntries in another namespace; the declared site falls into the catch-all too",
       config: 'broken-sidecar-scope',
       signature: {
@@ -154,13 +151,12 @@ export default defineScenario({
           const has = e.configDump.includes('outbound|443||known.test');
           return { pass: !has, evidence: has ? 'outbound|443||known.test is in /config_dump' : 'no outbound|443||known.test in /config_dump' };
         }),
-        servedNothing('known', 'the real known.test site (host known) was never reached'),
-        servedNothing('other', 'the real unknown.test site (host other) was never reached'),
+        servedNothing('the real known.test site (host known) was never reached', 'known'),
+        servedNothing('the real unknown.test site (host other) was never reached', 'other'),
       ],
     },
     {
       name: 'fix-addresses',
-      kind: 'fix',
       title: 'addresses set: traefik gets <ip>_443; unknown hosts fall through to PassthroughCluster',
       config: 'fix-addresses',
       run: httpsCalls,

@@ -16,7 +16,7 @@
  *
  * Time scaling: the slow upstream takes 500 ms per response (a real one: seconds); 10 at once.
  */
-import { check, clusterStat, configHas, counterGrew, counterShapes, counterStayedZero, defineScenario, envoyOwnMs, everyAccessEntry, everyRequest, serviceRequest, type Lab } from '../src/index.js';
+import { check, clusterStat, configHas, counterGrew, counterShapes, counterStayedZero, defineScenario, envoyOwnMs, everyAccessEntry, everyRequest, type Lab, meshService, serviceRequest } from '../src/index.js';
 
 const SLOW_MS = 500;
 const BURST = 10;
@@ -79,14 +79,10 @@ export default defineScenario({
   cause: 'DestinationRule connectionPool (maxConnections 1, http1MaxPendingRequests 1) = circuit-breaker thresholds; Envoy rejects what does not fit',
   timeScaling: 'the service takes 500 ms per response; the app sends 10 calls at once',
   responseFlags: { UO: { where: 'before: 503 UO upstream_reset_before_response_started{overflow}, x-envoy-overloaded' } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ delayMs: SLOW_MS }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'maxConnections 1, http1MaxPendingRequests 1, 10 calls at once: 8 get 503 UO in milliseconds',
       config: 'broken',
       signature: {
@@ -103,19 +99,18 @@ export default defineScenario({
         uoNotRetried,
         answeredAtOnce,
         overflowCounted,
-        counterStayedZero(clusterStat('upstream_rq_retry'), 'control: not one retry was attempted for them'),
+        counterStayedZero('control: not one retry was attempted for them', clusterStat('upstream_rq_retry')),
       ],
     },
     {
       name: 'fix-pool-sized',
-      kind: 'fix',
       title: 'The pool sized for the concurrency (16): all 10 calls served, none overflowed',
       config: 'fix-pool-sized',
       run: burst,
       expect: [
         everyRequest(`symptom gone: all ${BURST} calls got 200 from the service`, { min: BURST }, (r) => r.status === 200 && r.servedBy === 'app'),
-        counterStayedZero(OVERFLOW, 'no request overflowed the pool'),
-        counterGrew(clusterStat('upstream_cx_total'), BURST, `fix path: Envoy opened a connection per call in flight (${BURST} at once), none waited`),
+        counterStayedZero('no request overflowed the pool', OVERFLOW),
+        counterGrew(`fix path: Envoy opened a connection per call in flight (${BURST} at once), none waited`, clusterStat('upstream_cx_total'), BURST),
       ],
     },
   ],

@@ -74,7 +74,7 @@ export default defineScenario({
   responseFlags: {
     DC: { where: 'before: the WebSocket\'s 101 ends DC downstream_local_disconnect(filter_chain_is_being_removed), the drain time after the push' },
   },
-  lab: {
+  world: {
     upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
     dns: {},
     appServer: { port: APP_PORT, websocket: true },
@@ -83,7 +83,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: `An AuthorizationPolicy edit (a DENY for /admin) pushed while a caller's WebSocket is open: closed ${DRAIN_MS / 1000} s later`,
       config: 'broken',
       signature: {
@@ -104,7 +103,6 @@ export default defineScenario({
     },
     {
       name: 'before-new-port',
-      kind: 'before',
       title: 'A new port on the pod pushed: istiod changes a field of virtualInbound itself, the whole listener drains, the WebSocket with it',
       config: 'broken',
       run: holdThenPush('push-new-port', 'port 9090 added to the pod\'s service'),
@@ -120,7 +118,6 @@ export default defineScenario({
     },
     {
       name: 'control-new-chain-only',
-      kind: 'control',
       title: 'A new chain on the same listener and nothing else changed: Envoy adds it in place, the open WebSocket stays',
       config: 'broken',
       run: holdThenPush('push-new-chain-only', 'a chain for 9090 added, the listener left as it was'),
@@ -128,7 +125,6 @@ export default defineScenario({
     },
     {
       name: 'control-other-listener',
-      kind: 'control',
       title: 'A new external service (another listener) pushed: the open WebSocket stays',
       config: 'broken',
       run: holdThenPush('push-other-listener', 'ServiceEntry api.partner.test added'),
@@ -136,7 +132,6 @@ export default defineScenario({
     },
     {
       name: 'fix-policy-scoped',
-      kind: 'fix',
       title: 'The policy scoped to the workload it is for: the pod gets the same listener, the open WebSocket stays',
       config: 'broken',
       run: holdThenPush('push-scoped-elsewhere', 'AuthorizationPolicy deny-admin, selector app: admin'),

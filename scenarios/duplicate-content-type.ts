@@ -37,11 +37,10 @@ export default defineScenario({
   symptom: '415 Unsupported Media Type from the app for requests that carry two Content-Type lines',
   cause: 'Envoy joins repeated Content-Type values into one line with a comma; the strict app cannot parse it',
   timeScaling: 'none needed: each call is one request',
-  lab: podServingCallers({ port: APP_PORT, echo: true, strictContentType: true }),
+  world: podServingCallers({ port: APP_PORT, echo: true, strictContentType: true }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'A plain sidecar: the app gets "application/json,text/plain" and answers 415',
       config: 'broken',
       // The 415 is the app's own (via_upstream): the mark is the one joined Content-Type the app received.
@@ -55,7 +54,6 @@ export default defineScenario({
     },
     {
       name: 'fix-lua-first',
-      kind: 'fix',
       title: "The seed's Lua filter keeps the first Content-Type value: the app answers 200",
       config: 'fix-lua-first',
       run: postWithTwoContentTypes,
@@ -67,7 +65,6 @@ export default defineScenario({
     },
     {
       name: 'control-no-sidecar',
-      kind: 'control',
       title: 'Control, without the sidecar in the path: the app gets both lines, takes the first and answers 200',
       config: 'broken',
       inbound: 'off',

@@ -39,11 +39,10 @@ export default defineScenario({
   symptom: 'the app answers 400 (no X-UserId) though the caller sent it; response headers reach the caller in lower case',
   cause: "Envoy's HTTP/1 codec lowercases header names both ways; the app compares names case-sensitively",
   timeScaling: 'none needed: each call is one request',
-  lab: podServingCallers({ port: APP_PORT, echo: true, requireHeaderCase: 'X-UserId', responseHeaders: { 'X-Request-Id': 'req-1' } }),
+  world: podServingCallers({ port: APP_PORT, echo: true, requireHeaderCase: 'X-UserId', responseHeaders: { 'X-Request-Id': 'req-1' } }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'A plain sidecar: the app gets x-userid and answers 400; the caller gets x-request-id',
       config: 'broken',
       // The 400 is the app's own (via_upstream): the mark is the header names the app received.
@@ -62,7 +61,6 @@ export default defineScenario({
     },
     {
       name: 'fix-preserve-case',
-      kind: 'fix',
       title: 'EnvoyFilter preserve_case on the HCM and the inbound cluster: names keep their case both ways',
       config: 'fix-preserve-case',
       run: callWithMixedCaseHeader(),
@@ -77,7 +75,6 @@ export default defineScenario({
       // HTTP/2 requires lower-case header names on the wire (RFC 9113 §8.2.2): a caller speaking
       // HTTP/2 never sends "X-UserId", so no sidecar setting can hand it to the app in that case.
       name: 'control-h2-caller',
-      kind: 'control',
       title: 'A caller speaking HTTP/2 (h2c): names are lower-case on the wire, the app gets x-userid whatever the sidecar does',
       config: 'broken',
       run: callWithMixedCaseHeader('h2c'),
@@ -91,7 +88,6 @@ export default defineScenario({
       // cluster's explicit HTTP/1.1 with use_downstream_protocol_config. An HTTP/2 caller then
       // makes Envoy speak HTTP/2 to the app, which only speaks HTTP/1.1: 502 UPE protocol_error.
       name: 'control-h2-caller-with-fix',
-      kind: 'control',
       title: "The seed's fix has a side effect: an HTTP/2 caller now reaches the HTTP/1-only app over HTTP/2: 502 UPE",
       config: 'fix-preserve-case',
       run: callWithMixedCaseHeader('h2c'),

@@ -19,7 +19,7 @@
  *           one gets 502 (response block 80 KiB, not 60); 100 headers; envoy --mode validate
  *           accepts max_request_headers_kb up to 8192 (PR#5859's cap was 96).
  */
-import { configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, sendThreeTimes, serviceRequest, signatureFacts, upstreamCounted } from '../src/index.js';
+import { configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, meshService, sendThreeTimes, serviceRequest, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const COOKIE_KB = 70;
 const HEADERS = 101;
@@ -51,14 +51,10 @@ export default defineScenario({
     DPE: { where: 'before-big-cookie, before-many-headers: 431 DPE http1.headers_too_large / http1.too_many_headers' },
     UPE: { where: 'before-big-response-header: 502 UPE from a 90 KiB Set-Cookie (the response-side default is 80 KiB)' },
   },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { maxHeaderKb: 128 } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ maxHeaderKb: 128 }),
   phases: [
     {
       name: 'before-big-cookie',
-      kind: 'before',
       title: `A ${COOKIE_KB} KiB cookie: 431 from Envoy (http1.headers_too_large), the app never sees it`,
       config: 'broken',
       signature: {
@@ -77,7 +73,6 @@ export default defineScenario({
     },
     {
       name: 'before-many-headers',
-      kind: 'before',
       title: `${HEADERS} extra headers: 431 from Envoy (http1.too_many_headers)`,
       config: 'broken',
       signature: {
@@ -96,7 +91,6 @@ export default defineScenario({
     },
     {
       name: 'before-big-response-header',
-      kind: 'before',
       title: `The app answers with a ${SET_COOKIE_KB} KiB Set-Cookie: 502 UPE from Envoy, the app did answer`,
       config: 'broken',
       signature: {
@@ -118,7 +112,6 @@ export default defineScenario({
     },
     {
       name: 'fix-max-request-headers-kb',
-      kind: 'fix',
       title: `max_request_headers_kb 96: the ${COOKIE_KB} KiB cookie reaches the app`,
       config: 'fix-max-request-headers-kb',
       run: sendThreeTimes(bigCookie),
@@ -126,7 +119,6 @@ export default defineScenario({
     },
     {
       name: 'fix-max-headers-count',
-      kind: 'fix',
       title: `max_headers_count 200: the ${HEADERS} headers reach the app`,
       config: 'fix-max-headers-count',
       run: sendThreeTimes(tooMany),
@@ -134,7 +126,6 @@ export default defineScenario({
     },
     {
       name: 'fix-max-response-headers-kb',
-      kind: 'fix',
       title: `max_response_headers_kb 96 on the cluster: the ${SET_COOKIE_KB} KiB Set-Cookie reaches the app's caller`,
       config: 'fix-max-response-headers-kb',
       upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },

@@ -15,7 +15,7 @@
  * The app's HTTP/1.0 client times, from its own side, the first byte, the last byte and the
  * server's close; the upstream answers without Content-Length, so the close ends the body.
  */
-import { check, type Check, configHas, configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, type Lab, type RequestEntry, servedNothing } from '../src/index.js';
+import { check, type Check, configHas, configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, type Lab, meshService, type RequestEntry, servedNothing } from '../src/index.js';
 
 const CALLS = 4;
 const LOCAL = 2;
@@ -55,14 +55,10 @@ export default defineScenario({
   cause: 'the HCM refuses HTTP/1.0 unless accept_http_10; Envoy ends an HTTP/1.0 response it answers by a delayed close (delayed_close_timeout 1 s)',
   timeScaling: "none: Envoy's own 1 s default is the symptom",
   responseFlags: { DPE: { where: 'before: 426 DPE low_version for an HTTP/1.0 call' } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { noContentLength: true } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ noContentLength: true }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'An HTTP/1.0 call through the sidecar: 426 Upgrade Required from Envoy itself',
       config: 'broken',
       signature: {
@@ -78,13 +74,12 @@ export default defineScenario({
       expect: [
         everyRequest('symptom: 426 Upgrade Required on every HTTP/1.0 call', { min: CALLS + LOCAL }, (r) => r.status === 426),
         everyAccessEntry('mechanism: Envoy answered 426 itself (DPE low_version), no upstream', { kind: 'http', min: CALLS + LOCAL }, (a) => a.code === 426 && a.flags === 'DPE' && a.details === 'low_version' && !a.up_host),
-        servedNothing('app', 'the app was never reached'),
+        servedNothing('the app was never reached', 'app'),
         closedAfter(`Envoy's own 426 reply is closed ${DELAYED_CLOSE_MS} ± ${TOLERANCE_MS} ms after it is sent (delayed close)`, () => true, CALLS + LOCAL, 'delayed'),
       ],
     },
     {
       name: 'fix-accept-http10',
-      kind: 'fix',
       title: "PILOT_HTTP10 (accept_http_10): HTTP/1.0 works; the 1 s delay is gone for proxied calls, still there on Envoy's own replies",
       config: 'fix-accept-http10',
       run: http10Calls,
@@ -112,7 +107,6 @@ export default defineScenario({
     },
     {
       name: 'fix-delayed-close-0',
-      kind: 'fix',
       title: "HTTP/1.0 accepted and the seed's EnvoyFilter delayed_close_timeout: 0s: every call ends with its last byte",
       config: 'fix-delayed-close-0',
       run: http10Calls,

@@ -116,10 +116,10 @@ const closedFirstBy = (t: Target, who: 'envoy' | 'server'): Check =>
   });
 
 /** Envoy as the closer: its idle timer fired and it closed first. */
-const envoyClosed = (t: Target): Check[] => [counterGrew(`tcp.${t.cluster}.idle_timeout`, 1, `mechanism: Envoy's idle timer closed the ${t.server} connection`), closedFirstBy(t, 'envoy')];
+const envoyClosed = (t: Target): Check[] => [counterGrew(`mechanism: Envoy's idle timer closed the ${t.server} connection`, `tcp.${t.cluster}.idle_timeout`, 1), closedFirstBy(t, 'envoy')];
 
 /** The server as the closer: Envoy's idle timer never fired; the server closed first. */
-const serverClosed = (t: Target): Check[] => [counterStayedZero(`tcp.${t.cluster}.idle_timeout`, "Envoy's idle timer never fired"), closedFirstBy(t, 'server')];
+const serverClosed = (t: Target): Check[] => [counterStayedZero("Envoy's idle timer never fired", `tcp.${t.cluster}.idle_timeout`), closedFirstBy(t, 'server')];
 
 const mariadbSays = (what: 'wait_timeout' | 'client side gone', min: number, max = Infinity): Check =>
   check(`MariaDB's own account: ${min === 0 ? 'no' : `${min}+`} connection(s) aborted for "${what === 'wait_timeout' ? TIMEOUT_LINE : GONE_LINE}"`, (e) => {
@@ -160,7 +160,7 @@ export default defineScenario({
   symptom: "after a quiet period the app's first query on a pooled MariaDB or memcached connection fails",
   cause: "either tcp_proxy's idle_timeout or the server's own idle timeout (wait_timeout, idle_timeout) closes the idle connection; the app cannot tell which",
   timeScaling: "Envoy's idle_timeout, MariaDB's wait_timeout and memcached's idle_timeout → 2 s; the pool's idle gap 5 s",
-  lab: {
+  world: {
     upstreams: [
       { name: 'mariadb', octet: 40, kind: 'mariadb', port: DB.port },
       // memcached reports idle_kicks only when it has an idle_timeout: 1 h unless a phase says otherwise.
@@ -171,7 +171,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: "Envoy the closer: idle_timeout 2 s, the pools idle 5 s, the servers' timeouts long",
       config: 'broken',
       signature: {
@@ -195,15 +194,13 @@ export default defineScenario({
     },
     {
       name: 'fix-idle-timeout',
-      kind: 'fix',
       title: "idle_timeout 1 h (Istio's default, DestinationRule tcp.idleTimeout): both connections survive the gap",
       config: 'fix-idle-timeout',
       run: poolsIdleThenQuery(),
-      expect: [sameConnectionSurvived(DB), sameConnectionSurvived(CACHE), counterStayedZero(`tcp.${DB.cluster}.idle_timeout`, "Envoy's idle timer never fired (MariaDB)"), counterStayedZero(`tcp.${CACHE.cluster}.idle_timeout`, "Envoy's idle timer never fired (memcached)")],
+      expect: [sameConnectionSurvived(DB), sameConnectionSurvived(CACHE), counterStayedZero("Envoy's idle timer never fired (MariaDB)", `tcp.${DB.cluster}.idle_timeout`), counterStayedZero("Envoy's idle timer never fired (memcached)", `tcp.${CACHE.cluster}.idle_timeout`)],
     },
     {
       name: 'fix-exclude',
-      kind: 'fix',
       title: "The seed's workaround: excludeOutboundIPRanges for both servers: the pools talk to them directly",
       config: 'broken',
       excludeOutbound: ['mariadb', 'memcached'],
@@ -211,13 +208,12 @@ export default defineScenario({
       expect: [
         sameConnectionSurvived(DB),
         sameConnectionSurvived(CACHE),
-        counterStayedZero(`cluster.${DB.cluster}.upstream_cx_total`, 'fix path: no MariaDB connection went through Envoy'),
-        counterStayedZero(`cluster.${CACHE.cluster}.upstream_cx_total`, 'fix path: no memcached connection went through Envoy'),
+        counterStayedZero('fix path: no MariaDB connection went through Envoy', `cluster.${DB.cluster}.upstream_cx_total`),
+        counterStayedZero('fix path: no memcached connection went through Envoy', `cluster.${CACHE.cluster}.upstream_cx_total`),
       ],
     },
     {
       name: 'before-server-timeouts',
-      kind: 'before',
       title: "The update: idle_timeout raised to 1 h, still \"invalid connection\": wait_timeout and memcached's idle_timeout are 2 s",
       config: 'fix-idle-timeout',
       signature: { none: "the server closed its own idle connection: Envoy logs a TCP connection ending (MariaDB's reset as UR), as for any server going away; the server's own log says why" },
@@ -235,7 +231,6 @@ export default defineScenario({
     },
     {
       name: 'fix-pool-max-idle',
-      kind: 'fix',
       title: 'The servers still close after 2 s; the pools retire connections idle > 1 s first (Go: SetConnMaxIdleTime)',
       config: 'fix-idle-timeout',
       upstreams: serversTimeOut,
@@ -244,7 +239,6 @@ export default defineScenario({
     },
     {
       name: 'control-tcp-keepalive',
-      kind: 'control',
       title: "Not a fix: TCP keepalive on Envoy's upstream sockets too: both netstat lines show timers, Envoy still closes at 2 s",
       config: 'control-tcp-keepalive',
       run: poolsIdleThenQuery({ tcpKeepAliveMs: 1000 }),

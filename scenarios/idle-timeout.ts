@@ -126,8 +126,8 @@ const poolConnectionSurvived = check(`the app: the same server connection served
 
 const idleTimeoutCounter = (expected: 'fired' | 'never'): Check =>
   expected === 'fired'
-    ? counterGrew(`tcp.${PREFIX}.idle_timeout`, 2, "mechanism: Envoy's idle timer closed the connections")
-    : counterStayedZero(`tcp.${PREFIX}.idle_timeout`, "Envoy's idle timer never fired");
+    ? counterGrew("mechanism: Envoy's idle timer closed the connections", `tcp.${PREFIX}.idle_timeout`, 2)
+    : counterStayedZero("Envoy's idle timer never fired", `tcp.${PREFIX}.idle_timeout`);
 
 /** On Envoy ≥ 1.38 the access log also says why Envoy closed the app's connection. */
 const closeReasonLogged = check('mechanism: the access log gives the close reason tcp_session_idle_timeout (Envoy ≥ 1.38)', (e) => {
@@ -146,14 +146,13 @@ export default defineScenario({
   cause: "tcp_proxy's idle timer (default 1 h) counts only payload bytes; the app's pool keeps connections idle longer",
   timeScaling: 'idle_timeout 1 h → 3 s; pool idle gap 4 s; drain time 45 s → 2 s',
   clients: ['redis-cli'],
-  lab: {
+  world: {
     upstreams: [{ name: 'redis', octet: 40, kind: 'redis', port: 6379 }],
     dns: { [REDIS.host]: 'redis' },
   },
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'idle_timeout 3 s, pool idle 4 s: Envoy closes the idle connections; ioredis reconnects',
       config: 'broken',
       signature: {
@@ -166,7 +165,6 @@ export default defineScenario({
     },
     {
       name: 'fix-longer-idle-timeout',
-      kind: 'fix',
       title: 'idle_timeout 30 s (DestinationRule tcp.idleTimeout): the pool connection survives the gap',
       config: 'fix-longer-idle-timeout',
       run: poolIdlesThenUses(),
@@ -181,7 +179,6 @@ export default defineScenario({
     },
     {
       name: 'fix-app-keepalive',
-      kind: 'fix',
       title: 'Application keepalive: ioredis PINGs every 1 s, so the connection is never idle 3 s',
       config: 'broken',
       run: poolIdlesThenUses({ pingEveryMs: 1000, rawProbe: false }),
@@ -197,7 +194,6 @@ export default defineScenario({
     {
       name: 'control-tcp-keepalive',
       notFor: { 'redis-cli': 'redis-cli sets its own TCP keepalive (15 s, not settable from the command line), so the app side of this control cannot be reproduced with it' },
-      kind: 'control',
       title: "Not a fix: TCP keepalive on the app's sockets and Envoy's upstream (real probes, timer not reset)",
       config: 'control-tcp-keepalive',
       run: poolIdlesThenUses({ tcpKeepAliveMs: 500 }),
@@ -213,7 +209,6 @@ export default defineScenario({
     },
     {
       name: 'live-idle-timeout',
-      kind: 'live',
       title: 'idle_timeout 3 s → 30 s pushed by LDS while a connection is open: does the open one get it?',
       config: 'broken',
       run: async (lab) => {
@@ -246,7 +241,7 @@ export default defineScenario({
           const n = e.noteNumber('filter chains draining');
           return { pass: n >= 1, evidence: `listener_manager.total_filter_chains_draining = ${n} right after the push` };
         }),
-        counterGrew('listener_manager.lds.update_success', 1, 'fix path: the LDS push was accepted'),
+        counterGrew('fix path: the LDS push was accepted', 'listener_manager.lds.update_success', 1),
       ],
     },
   ],

@@ -52,11 +52,10 @@ export default defineScenario({
   symptom: "the app's getRemoteAddr() is 127.0.0.6 for every caller, and nothing carries the caller's address",
   cause: "REDIRECT interception: Envoy terminates the caller's connection and opens its own to the app, bound to 127.0.0.6",
   timeScaling: 'none needed: each call is one request',
-  lab: podServingCallers({ port: APP_PORT, echo: true }),
+  world: podServingCallers({ port: APP_PORT, echo: true }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'REDIRECT interception (Istio default): the app sees 127.0.0.6 and no X-Forwarded-For',
       config: 'broken',
       // Nothing fails in Envoy: the mark is in what the app sees (and logs) of its callers.
@@ -78,7 +77,6 @@ export default defineScenario({
     },
     {
       name: 'fix-tproxy',
-      kind: 'fix',
       title: "interceptionMode TPROXY: Envoy's connection to the app keeps the caller's address",
       config: 'fix-tproxy',
       inbound: 'TPROXY',
@@ -99,7 +97,6 @@ export default defineScenario({
     },
     {
       name: 'fix-xff-lua',
-      kind: 'fix',
       title: "The seed's Lua filter sets X-Forwarded-For: the app reads the caller from it (the socket peer stays 127.0.0.6)",
       config: 'fix-xff-lua',
       run: callTheApp,

@@ -34,11 +34,10 @@ export default defineScenario({
   cause: "the app's server closes idle keep-alive connections sooner than Envoy's inbound cluster (1 h): Envoy reuses one the app gave up on",
   timeScaling: "app idle timeout (Tomcat 60 s) → 1 s; the caller's idle gaps 1.3 s; the fix's idleTimeout 20 s → 0.5 s",
   responseFlags: { UC: { where: "before: 503 UC connection_termination from the sidecar's inbound cluster" } },
-  lab: podServingCallers({ port: APP_PORT }),
+  world: podServingCallers({ port: APP_PORT }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: "Envoy keeps idle connections to the app for 1 h, the app gives up after 1 s: 503 UC on reuse",
       config: 'broken',
       signature: {
@@ -52,19 +51,18 @@ export default defineScenario({
     },
     {
       name: 'fix-idle-timeout',
-      kind: 'fix',
       title: "The seed's EnvoyFilter: inbound idleTimeout 0.5 s, below the app's: Envoy retires idle connections first",
       config: 'fix-idle-timeout',
       run: calls,
       expect: [
         everyRequestOk(REQUESTS),
-        counterGrew(`cluster.${TARGET.cluster}.upstream_cx_idle_timeout`, REQUESTS - 1, 'fix path: Envoy closed the idle connections to the app itself'),
+        counterGrew('fix path: Envoy closed the idle connections to the app itself', `cluster.${TARGET.cluster}.upstream_cx_idle_timeout`, REQUESTS - 1),
         check('fix path: every request reached the app on a fresh connection', (e) => {
           const http = e.accessLog.filter((a) => a.kind === 'http');
           const cxs = new Set(http.map((a) => a.up_cx));
           return { pass: http.length >= REQUESTS && cxs.size === http.length, evidence: `${http.length} requests on ${cxs.size} upstream connection(s) to the app` };
         }),
-        faultNeverFired('pod', 'reset-idle-reuse', "the app's server never had to reset a connection (the fault was armed)"),
+        faultNeverFired("the app's server never had to reset a connection (the fault was armed)", 'pod', 'reset-idle-reuse'),
       ],
     },
     {

@@ -19,24 +19,7 @@
  * close time and measures how often the race is lost at each gap (the danger window).
  * Time scaling: Node's 5 s keep-alive → 1 s; the app pauses 1.3 s between requests.
  */
-import {
-  signatureFacts,
-  counterShapes,
-  callsWithIdleGaps as callsThrough,
-  check,
-  configHas,
-  counterGrew,
-  defineScenario,
-  everyAccessEntry,
-  everyRequestOk,
-  faultFired,
-  faultNeverFired,
-  raceLost,
-  raceRateMeasured,
-  SWEEP,
-  sweepIdleGaps,
-  type RaceTarget,
-} from '../src/index.js';
+import { callsWithIdleGaps as callsThrough, check, configHas, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequestOk, faultFired, faultNeverFired, meshService, raceLost, raceRateMeasured, type RaceTarget, signatureFacts, SWEEP, sweepIdleGaps } from '../src/index.js';
 
 /** The pod's app calls the mesh service app.test:8080; the upstream host "app" serves it. */
 const TARGET: RaceTarget = { url: () => 'http://app.test:8080/', client: 'pod', server: 'app', cluster: 'outbound|8080||app.test' };
@@ -53,7 +36,7 @@ const stillFails = raceLost(TARGET);
 
 const allOk = everyRequestOk(REQUESTS);
 
-const upstreamNeverReset = faultNeverFired('app', 'reset-idle-reuse', 'the upstream never had to reset a connection (the fault was armed)');
+const upstreamNeverReset = faultNeverFired('the upstream never had to reset a connection (the fault was armed)', 'app', 'reset-idle-reuse');
 
 /** The route Envoy ran carries this retry_on: the control really was configured. */
 const routeHasRetryOn = (retryOn: string) => configHas(`the control was in force: Envoy's route has retry_on "${retryOn}"`, `"retry_on": "${retryOn}"`, 'dynamic route "8080"');
@@ -68,14 +51,10 @@ export default defineScenario({
   timeScaling: "upstream keep-alive 5 s → 1 s; the app's idle gaps 1.3 s; Envoy's fixed idle timeout 0.5 s",
   clients: ['go'],
   responseFlags: { UC: { where: 'before and natural: 503 UC connection_termination on a reused upstream connection' } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService(),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: "Envoy's 1 h upstream idle timeout vs a 1 s upstream keep-alive: 503 UC on reuse",
       config: 'broken',
       signature: {
@@ -89,13 +68,12 @@ export default defineScenario({
     },
     {
       name: 'fix-idle-timeout',
-      kind: 'fix',
       title: 'DestinationRule http.idleTimeout 0.5 s: Envoy retires idle connections first',
       config: 'fix-idle-timeout',
       run: callsWithIdleGaps(),
       expect: [
         allOk,
-        counterGrew(`cluster.${CLUSTER}.upstream_cx_idle_timeout`, REQUESTS - 1, 'fix path: Envoy closed the idle connections itself'),
+        counterGrew('fix path: Envoy closed the idle connections itself', `cluster.${CLUSTER}.upstream_cx_idle_timeout`, REQUESTS - 1),
         check('fix path: every request went out on a fresh upstream connection', (e) => {
           const http = e.accessLog.filter((a) => a.kind === 'http');
           const cxs = new Set(http.map((a) => a.up_cx));
@@ -106,20 +84,18 @@ export default defineScenario({
     },
     {
       name: 'fix-retry-reset',
-      kind: 'fix',
       title: 'VirtualService retries retryOn: reset: the race still happens, the retry hides it',
       config: 'fix-retry-reset',
       run: callsWithIdleGaps(),
       expect: [
         allOk,
         everyAccessEntry('fix path: the reset requests were retried (attempts 2) and succeeded', { kind: 'http', where: (a) => a.attempts === 2, min: 2 }, (a) => a.code === 200),
-        counterGrew(`cluster.${CLUSTER}.upstream_rq_retry_success`, 2, 'fix path'),
+        counterGrew('fix path', `cluster.${CLUSTER}.upstream_rq_retry_success`, 2),
         faultFired('app', 'reset-idle-reuse'),
       ],
     },
     {
       name: 'fix-longer-keepalive',
-      kind: 'fix',
       title: "The upstream's keep-alive raised above the idle gaps (5 s): connections are reused safely",
       config: 'broken',
       run: callsWithIdleGaps(5000),
@@ -134,7 +110,6 @@ export default defineScenario({
     },
     {
       name: 'control-reset-before-request',
-      kind: 'control',
       title: 'Not a fix: retryOn reset-before-request (the request was already sent)',
       config: 'control-reset-before-request',
       run: callsWithIdleGaps(),
@@ -142,7 +117,6 @@ export default defineScenario({
     },
     {
       name: 'control-istio-default-retry',
-      kind: 'control',
       title: "Not a fix: Istio's default retry_on (connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes)",
       config: 'control-istio-default-retry',
       run: callsWithIdleGaps(),

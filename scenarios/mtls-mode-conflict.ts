@@ -16,11 +16,11 @@
  * Fixes     tls.mode ISTIO_MUTUAL (or no tls at all: auto-mTLS); PERMISSIVE on the server during a
  *           migration (plaintext and mTLS both accepted).
  *
- * Two sidecars: the pod's (the client) and the server pod's own (lab.peerSidecar), each with
+ * Two sidecars: the pod's (the client) and the server pod's own (world.peerSidecar), each with
  * its workload certificate from the lab CA over SDS (`default`, `ROOTCA`, as pilot-agent serves
  * them). The mTLS is real: each side's access log names the peer's SPIFFE id from its certificate.
  */
-import { type AccessLogEntry, type Check, check, clusterStat, counterGrew, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, noAccessEntries, outcomeCounts, SERVICE_URL, signatureFacts } from '../src/index.js';
+import { type AccessLogEntry, type Check, check, clusterStat, counterGrew, counterShapes, defineScenario, describeAccess, everyAccessEntry, everyRequest, isOk, type Lab, meshService, noAccessEntries, outcomeCounts, SERVICE_URL, signatureFacts } from '../src/index.js';
 
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/sleep';
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/app';
@@ -71,15 +71,10 @@ export default defineScenario({
     UF: { where: 'before-mtls-to-plain-server: 503 UF, a TLS error (WRONG_VERSION_NUMBER) when mTLS reaches a server without a sidecar' },
   },
   timeScaling: 'none: 10 calls, 150 ms apart',
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080] }],
-    dns: { 'app.test': 'app' },
-    peerSidecar: { host: 'app', config: 'server-strict' },
-  },
+  world: { ...meshService(), peerSidecar: { host: 'app', config: 'server-strict' } },
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: "DestinationRule tls DISABLE on the client, STRICT on the server: 503 UC for every call, NR filter_chain_not_found at the server's sidecar",
       config: 'dr-disable',
       signature: {
@@ -100,7 +95,6 @@ export default defineScenario({
     },
     {
       name: 'before-no-sidecar',
-      kind: 'before',
       title: 'A client without a sidecar (its traffic bypasses Envoy) against STRICT: the connection is closed on it, the app never answers',
       config: 'dr-disable',
       excludeOutbound: ['app'],
@@ -116,7 +110,6 @@ export default defineScenario({
     },
     {
       name: 'before-mtls-to-plain-server',
-      kind: 'before',
       title: 'ISTIO_MUTUAL to a server pod without a sidecar (istio#35870): 503 UF, a TLS error, for every call',
       config: 'dr-istio-mutual',
       peerSidecar: false,
@@ -132,12 +125,11 @@ export default defineScenario({
         // Measured on 1.40.0: Istio's default retry policy (connect-failure) tries twice more, so
         // the entry is URX,UF after 3 attempts, each handshake answered by the app's plaintext.
         everyAccessEntry('mechanism: 503 URX,UF after 3 attempts: the TLS handshake got plaintext back (WRONG_VERSION_NUMBER)', { kind: 'http', min: CALLS }, (a) => a.code === 503 && (a.flags ?? '').split(',').sort().join(',') === 'UF,URX' && a.attempts === 3 && /WRONG_VERSION_NUMBER/.test(a.details ?? '')),
-        counterGrew(clusterStat('ssl.connection_error'), 1, "mechanism: the client's sidecar counted TLS connection errors to the service"),
+        counterGrew("mechanism: the client's sidecar counted TLS connection errors to the service", clusterStat('ssl.connection_error'), 1),
       ],
     },
     {
       name: 'fix-istio-mutual',
-      kind: 'fix',
       title: 'DestinationRule tls ISTIO_MUTUAL: mTLS end to end, every call served; each side names the other from its certificate',
       config: 'dr-istio-mutual',
       run: tenCalls,
@@ -145,7 +137,6 @@ export default defineScenario({
     },
     {
       name: 'fix-permissive',
-      kind: 'fix',
       title: 'PERMISSIVE on the server (a migration), the DestinationRule still DISABLE: plaintext accepted, every call served',
       config: 'dr-disable',
       peerSidecar: 'server-permissive',
@@ -157,7 +148,6 @@ export default defineScenario({
     },
     {
       name: 'fix-permissive-no-sidecar',
-      kind: 'fix',
       title: 'PERMISSIVE on the server: a client without a sidecar is served too',
       config: 'dr-disable',
       excludeOutbound: ['app'],
@@ -170,7 +160,6 @@ export default defineScenario({
     },
     {
       name: 'control-plain-server',
-      kind: 'control',
       title: 'DISABLE to a server pod without a sidecar: plaintext both ends, served (why DISABLE looked right for a service outside the mesh)',
       config: 'dr-disable',
       peerSidecar: false,

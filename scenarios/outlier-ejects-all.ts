@@ -92,7 +92,7 @@ export default defineScenario({
   cause: 'outlierDetection consecutive5xxErrors 1 + maxEjectionPercent 100 ejects every host; Istio sets the panic threshold to minHealthPercent (0), so Envoy has no host',
   timeScaling: 'baseEjectionTime 30 s → 3 s, interval 10 s → 1 s; the app calls every 100 ms',
   responseFlags: { UH: { where: 'before: 503 UH no_healthy_upstream with every host ejected (Envoy 1.36-1.40 keep routing to the host ejected last)', gone: true } },
-  lab: {
+  world: {
     upstreams: [
       { name: 'app-1', octet: 31, ports: [8080], http: { responses: [500] } },
       { name: 'app-2', octet: 32, ports: [8080], http: { responses: [500] } },
@@ -102,7 +102,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'consecutive5xxErrors 1, maxEjectionPercent 100, panic threshold 0: both pods ejected (the documented 503 UH: gone on 1.36-1.40)',
       config: 'broken',
       // The documented 503 UH does not come on the Envoy versions measured (the log shows the app's 500s, then calls served): the marks are the ejections.
@@ -116,22 +115,21 @@ export default defineScenario({
       expect: [
         each500(2),
         hostsFlagged('mechanism: /clusters shows failed_outlier_check on every host', VIEW, 'failed_outlier_check', 'all'),
-        counterGrew(EJECTED, 2, 'mechanism: Envoy ejected each host for its 5xx'),
+        counterGrew('mechanism: Envoy ejected each host for its 5xx', EJECTED, 2),
         configHas("trigger: the panic threshold in force is 0 (Istio's, as minHealthPercent is unset)", /"healthy_panic_threshold": \{\}/, 'cluster outbound|8080||app.test common_lb_config'),
-        counterStayedZero(clusterStat('lb_healthy_panic'), 'panic routing never happened (threshold 0)'),
+        counterStayedZero('panic routing never happened (threshold 0)', clusterStat('lb_healthy_panic')),
       ],
       documented: [
         {
           symptom: uhUntilEjectionEnds(2),
           goneFrom: '1.36.0',
-          trigger: [each500(2), hostsFlagged('every host was ejected (/clusters: failed_outlier_check)', VIEW, 'failed_outlier_check', 'all'), counterGrew(EJECTED, 2, 'Envoy ejected both hosts'), toTheLastEjected],
+          trigger: [each500(2), hostsFlagged('every host was ejected (/clusters: failed_outlier_check)', VIEW, 'failed_outlier_check', 'all'), counterGrew('Envoy ejected both hosts', EJECTED, 2), toTheLastEjected],
           why: 'measured on Envoy 1.36.4 and 1.40.0, hand-written and istiod-generated: with every host ejected Envoy keeps routing to the host it ejected last (membership_healthy 0, upstream_cx_none_healthy +0, lb_healthy_panic +0); a bare Envoy config does the same',
         },
       ],
     },
     {
       name: 'fix-min-health',
-      kind: 'fix',
       title: 'minHealthPercent 50: both pods ejected, calls served (measured: Envoy keeps the host ejected last, no panic routing needed)',
       config: 'fix-min-health',
       run: callThroughThe500s(2),
@@ -142,12 +140,11 @@ export default defineScenario({
         // Measured on 1.36-1.40: Envoy never enters panic here, as in the before phase (it keeps
         // the host ejected last); the threshold in force is what this fix changes.
         check('the fix in force: panic threshold 50 on the cluster', (e) => ({ pass: /"healthy_panic_threshold": \{\s*"value": 50/.test(e.configDump), evidence: /"healthy_panic_threshold": \{\s*"value": 50/.test(e.configDump) ? 'healthy_panic_threshold 50 in /config_dump' : 'no healthy_panic_threshold 50 in /config_dump' })),
-        counterStayedZero(clusterStat('lb_healthy_panic'), 'measured: panic routing is not entered either (Envoy keeps the host ejected last, as in before)'),
+        counterStayedZero('measured: panic routing is not entered either (Envoy keeps the host ejected last, as in before)', clusterStat('lb_healthy_panic')),
       ],
     },
     {
       name: 'fix-max-ejection',
-      kind: 'fix',
       title: 'maxEjectionPercent 50 with two pods: one ejected, the other keeps serving',
       config: 'fix-max-ejection',
       run: callThroughThe500s(2),
@@ -155,12 +152,11 @@ export default defineScenario({
         each500(2),
         hostsFlagged('fix path: /clusters shows exactly one host ejected', VIEW, 'failed_outlier_check', 1),
         servedRightAfter(2),
-        counterGrew(clusterStat('outlier_detection.ejections_overflow'), 1, 'fix path: the second ejection was refused (over maxEjectionPercent)'),
+        counterGrew('fix path: the second ejection was refused (over maxEjectionPercent)', clusterStat('outlier_detection.ejections_overflow'), 1),
       ],
     },
     {
       name: 'fix-gateway-errors',
-      kind: 'fix',
       title: "consecutiveGatewayErrors 1 instead of consecutive5xxErrors: the app's 500s eject nobody",
       config: 'fix-gateway-errors',
       run: callThroughThe500s(2),
@@ -168,12 +164,11 @@ export default defineScenario({
         each500(2),
         hostsFlagged('fix path: /clusters shows both hosts healthy', VIEW, 'healthy', 'all'),
         servedRightAfter(2),
-        counterStayedZero(clusterStat('outlier_detection.ejections_enforced_total'), 'no host was ejected'),
+        counterStayedZero('no host was ejected', clusterStat('outlier_detection.ejections_enforced_total')),
       ],
     },
     {
       name: 'control-one-host-max-50',
-      kind: 'control',
       title: 'One pod, maxEjectionPercent 50 (envoy#3263): Envoy 1.40 does not eject the only host (PR#27909 enforces the percentage)',
       config: 'control-one-host-max-50',
       run: callThroughThe500s(1),
@@ -181,7 +176,7 @@ export default defineScenario({
         each500(1),
         hostsFlagged('/clusters shows the only host healthy: not ejected', VIEW, 'healthy', 'all'),
         servedRightAfter(1, /app-1/),
-        counterGrew(clusterStat('outlier_detection.ejections_overflow'), 1, 'the ejection was refused as over maxEjectionPercent'),
+        counterGrew('the ejection was refused as over maxEjectionPercent', clusterStat('outlier_detection.ejections_overflow'), 1),
       ],
     },
   ],

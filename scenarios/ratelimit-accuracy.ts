@@ -116,11 +116,10 @@ export default defineScenario({
   cause: "descriptor token buckets were refilled on multiples of the global timer, and the timer's jitter skipped refills",
   timeScaling: 'none: 100/s limit, 200/s offered, as in the seed; 6 s of load instead of minutes',
   responseFlags: { RL: { where: 'the excess over the limit answered 429 RL local_rate_limited' } },
-  lab: podServingCallers({ port: APP_PORT }),
+  world: podServingCallers({ port: APP_PORT }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: "The seed's scenario 2: 100/s on path /api/test (descriptors), 200/s offered",
       config: 'broken',
       signature: {
@@ -131,14 +130,14 @@ export default defineScenario({
       run: offeredLoad,
       // 200/s held steady for 6 s: beside other labs on two cores the caller cannot hold it (measured: UNKNOWN with four labs).
       load: 'alone',
-      expect: [offeredTwiceTheLimit, limiterAnswered, counterGrew(`${LIMITER}.rate_limited`, 20, 'the per-path bucket ran dry')],
+      expect: [offeredTwiceTheLimit, limiterAnswered, counterGrew('the per-path bucket ran dry', `${LIMITER}.rate_limited`, 20)],
       documented: [
         {
           symptom: acceptedAtTheLimit(false),
           // envoy#21327 and its follow-up #21361 were merged in May 2022 (Envoy 1.23); Istio
           // 1.18.2 carries them (the seed). Measured on 1.36.4 and 1.40.0: 100 ± 2/s.
           goneFrom: '1.23.0',
-          trigger: [offeredTwiceTheLimit, loadSteadyAboveLimit, counterGrew(`${LIMITER}.rate_limited`, 20, 'the descriptor bucket for /api/test was the one enforced')],
+          trigger: [offeredTwiceTheLimit, loadSteadyAboveLimit, counterGrew('the descriptor bucket for /api/test was the one enforced', `${LIMITER}.rate_limited`, 20)],
           why: 'envoy#21327 (Envoy 1.23) counts timer ticks for descriptor refills',
         },
       ],

@@ -19,7 +19,7 @@
  * The service is the lab's programmable upstream: it does the work (counted per method and path),
  * then answers 503 (or resets the connection); in the fix it de-duplicates by Idempotency-Key.
  */
-import { type Check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, type Lab, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
+import { type Check, clusterStat, counterGrew, counterShapes, counterStayedZero, defineScenario, everyAccessEntry, everyRequest, type Lab, meshService, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const PAYMENTS = 5;
 const PAY = 'POST /pay';
@@ -47,8 +47,8 @@ const sawTheFailure = (what: string) =>
 /** Envoy's account of one payment: its attempts and the flags once they ran out. */
 const attempts = (n: number, flags: (f?: string) => boolean, label: string) => everyAccessEntry(label, { kind: 'http', where: (a) => a.method === 'POST', min: PAYMENTS }, (a) => a.attempts === n && flags(a.flags));
 
-const retriedCounted = counterGrew(RETRY, PAYMENTS * 2, 'mechanism: Envoy counted its retries');
-const neverRetried = (why: string) => counterStayedZero(RETRY, why);
+const retriedCounted = counterGrew('mechanism: Envoy counted its retries', RETRY, PAYMENTS * 2);
+const neverRetried = (why: string) => counterStayedZero(why, RETRY);
 
 const notRetried503 = [every503('the app still sees the failure'), attempts(1, (f) => f === undefined, 'Envoy sent each payment once and passed the 503 on (no flag)'), paidTimes(1, 'symptom gone'), sawTheFailure('503')];
 
@@ -61,14 +61,10 @@ export default defineScenario({
   cause: 'a route retry policy that retries a 503 or a reset (retriable_status_codes [503], retryOn 5xx) replays a POST whose work was already done',
   timeScaling: 'none needed: 5 payments, one after another',
   responseFlags: { URX: { where: 'before: 503 URX after 3 attempts (a 503 retried); before-reset: 503 URX,UC' }, UC: { where: 'before-reset: each attempt reset after the work (connection_termination)' } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { status: 503, body: 'payments: the payment was made, then the response failed\n' } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ status: 503, body: 'payments: the payment was made, then the response failed\n' }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'retriable_status_codes [503] and a service that answers 503 after the work: each payment made 3 times, URX',
       config: 'broken',
       signature: {
@@ -88,7 +84,6 @@ export default defineScenario({
     },
     {
       name: 'before-reset',
-      kind: 'before',
       title: 'retryOn 5xx and a service that resets the connection after the work: each payment made 3 times',
       config: 'broken-retry-5xx',
       signature: {
@@ -110,7 +105,6 @@ export default defineScenario({
     },
     {
       name: 'control-istio-default',
-      kind: 'control',
       title: "Today's Istio default retry policy (no VirtualService): a 503 is not retried, each payment made once",
       config: 'control-istio-default',
       run: pay,
@@ -122,7 +116,6 @@ export default defineScenario({
     },
     {
       name: 'fix-no-retries',
-      kind: 'fix',
       title: 'VirtualService retries.attempts 0 on the payment route: each payment made once, the app decides',
       config: 'fix-no-retries',
       run: pay,
@@ -134,7 +127,6 @@ export default defineScenario({
     },
     {
       name: 'fix-idempotency-key',
-      kind: 'fix',
       title: 'The same retries; the service de-duplicates by Idempotency-Key: each payment made once, the retry gets 200',
       config: 'fix-idempotency-key',
       upstreams: { app: { http: { idempotencyKey: 'Idempotency-Key' } } },
@@ -148,7 +140,6 @@ export default defineScenario({
     },
     {
       name: 'control-connect-failure',
-      kind: 'control',
       title: 'retryOn connect-failure alone: the 503 is not retried, each payment made once',
       config: 'control-connect-failure',
       run: pay,

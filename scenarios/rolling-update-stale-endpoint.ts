@@ -142,7 +142,7 @@ export default defineScenario({
     UH: { where: 'before-only-host: 503 UH no_healthy_upstream while EDS lists no pod' },
   },
   timeScaling: "EDS lag 1.5 s (3 s black-holed); connect timeout 10 s → 1 s; the app calls every 50 ms",
-  lab: {
+  world: {
     upstreams: [
       { name: 'app-1', octet: 31, ports: [8080] },
       { name: 'app-2', octet: 32, ports: [8080] },
@@ -152,7 +152,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'No retries: app-1 stops while EDS lists it for 1.5 s; the calls picked for it get 503 UF (refused)',
       config: 'broken',
       signature: {
@@ -167,13 +166,12 @@ export default defineScenario({
         staleInEds,
         staleWindow('symptom: until EDS moved on (into its second half), the calls picked for app-1 got 503 UF (refused at once), app-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && REFUSED.test(a.details ?? ''), { minFailed: 3, minServed: 1, lastMs: EDS_LAG_MS / 2 }),
         everyAccessEntry('mechanism: one attempt each, no retry (the route has no retry policy)', { kind: 'http', where: (a) => a.code === 503 }, (a) => (a.attempts ?? 1) === 1),
-        counterGrew(clusterStat('upstream_cx_connect_fail'), 1, 'mechanism: Envoy counted the refused connections to the service'),
+        counterGrew('mechanism: Envoy counted the refused connections to the service', clusterStat('upstream_cx_connect_fail'), 1),
         servedAfterEds(),
       ],
     },
     {
       name: 'before-blackholed',
-      kind: 'before',
       title: "No retries: app-1's IP stops answering while EDS lists it; the calls picked for it wait out the 1 s connect timeout, then 503 UF",
       config: 'broken',
       signature: {
@@ -187,13 +185,12 @@ export default defineScenario({
         faultFired('app-1', 'blackhole'),
         staleInEds,
         staleWindow('symptom: until EDS moved on, the calls picked for app-1 got 503 UF after the 1 s connect timeout, app-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && (a.duration_ms ?? 0) >= 900, { minFailed: 1, minServed: 0 }),
-        counterGrew(clusterStat('upstream_cx_connect_timeout'), 1, 'mechanism: Envoy counted connect timeouts to the service'),
+        counterGrew('mechanism: Envoy counted connect timeouts to the service', clusterStat('upstream_cx_connect_timeout'), 1),
         servedAfterEds(),
       ],
     },
     {
       name: 'before-only-host',
-      kind: 'before',
       title: "The service's only pod goes, Istio's default retries: 503 UF,URX while EDS lists it, 503 UH while EDS lists none, 200 once the new pod is in",
       config: 'before-only-host',
       signature: {
@@ -214,7 +211,7 @@ export default defineScenario({
           const w = entriesBetween(e, e.markerAt('eds', EMPTIED), e.markerAt('push', NEW_POD(e)));
           return { pass: w.length >= 5 && w.every((a) => a.code === 503 && a.flags === 'UH' && a.details === 'no_healthy_upstream'), evidence: describeAccess(w) };
         }),
-        counterGrew(clusterStat('upstream_rq_retry'), 2, 'mechanism: Envoy retried, and the retries failed too'),
+        counterGrew('mechanism: Envoy retried, and the retries failed too', clusterStat('upstream_rq_retry'), 2),
         check('once the new pod was in EDS, every call was served by it', (e) => {
           const rs = requestsIn(e).filter((r) => r.t >= e.markerAt('eds', NEW_POD(e)) - e.timeline.startedAt);
           return { pass: rs.length >= 10 && rs.every((r) => isOk(r) && r.servedBy === 'app-2'), evidence: outcomeCounts(rs) };
@@ -223,7 +220,6 @@ export default defineScenario({
     },
     {
       name: 'fix-default-retry',
-      kind: 'fix',
       title: "Istio's default retry policy: the calls picked for the gone pod are refused and retried on the other (previous_hosts)",
       config: 'fix-default-retry',
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
@@ -253,13 +249,12 @@ export default defineScenario({
           const served = retried.filter((a) => a.code === 200);
           return { pass: served.length >= 1 && served.every(toHost(e, 'app-2')), evidence: `retried calls: ${describeAccess(retried)}; attempts ${[...new Set(retried.map((a) => a.attempts))].join(', ') || 'none'}` };
         }),
-        counterGrew(clusterStat('upstream_cx_connect_fail'), 1, 'the trigger still fired: connections to the gone pod were refused'),
-        counterGrew(clusterStat('upstream_rq_retry_success'), 1, 'fix path: Envoy retried, and the retries succeeded'),
+        counterGrew('the trigger still fired: connections to the gone pod were refused', clusterStat('upstream_cx_connect_fail'), 1),
+        counterGrew('fix path: Envoy retried, and the retries succeeded', clusterStat('upstream_rq_retry_success'), 1),
       ],
     },
     {
       name: 'fix-outlier-detection',
-      kind: 'fix',
       title: "Outlier detection (consecutive5xxErrors 1), no retries: the gone pod's first refused call ejects it; the rest go to app-2 before EDS moves on",
       config: 'fix-outlier-detection',
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
@@ -276,21 +271,20 @@ export default defineScenario({
           const failed = rs.filter((r) => !isOk(r));
           return { pass: rs.length >= 40 && failed.length === 1 && failed[0]!.status === 503, evidence: `${failed.length} of ${rs.length} failed: ${outcomeCounts(failed)}` };
         }),
-        counterGrew(clusterStat('outlier_detection.ejections_enforced_consecutive_5xx'), 1, 'fix path: Envoy ejected the gone pod'),
+        counterGrew('fix path: Envoy ejected the gone pod', clusterStat('outlier_detection.ejections_enforced_consecutive_5xx'), 1),
         hostsFlagged('fix path: before EDS moved on, /clusters showed the gone pod ejected (failed_outlier_check)', STALE_LATER, 'failed_outlier_check', 1),
       ],
     },
     {
       name: 'fix-prestop',
-      kind: 'fix',
       title: "The server's preStop: EDS moves on first, the pod stops 1 s later; no call reaches it after it stopped",
       config: 'broken',
       run: podGoes(stop, { lagMs: EDS_LAG_MS, preStopMs: 1000 }),
       expect: [
-        faultNeverFired('app-1', 'stop', 'fix path: no connection reached app-1 after it stopped (EDS had moved on)'),
+        faultNeverFired('fix path: no connection reached app-1 after it stopped (EDS had moved on)', 'app-1', 'stop'),
         everyRequest('symptom gone: every call served', { min: 40 }, isOk),
         everyRequest('after the EDS push, app-2 served every call (app-1 kept serving until then, not after)', { after: 'eds', min: 20 }, (r) => isOk(r) && r.servedBy === 'app-2'),
-        counterStayedZero(clusterStat('upstream_cx_connect_fail'), 'no connection to the service failed'),
+        counterStayedZero('no connection to the service failed', clusterStat('upstream_cx_connect_fail')),
       ],
     },
   ],

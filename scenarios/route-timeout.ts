@@ -17,7 +17,7 @@
  * Not time-scaled: Envoy's own 15 s default is the subject. The service takes 16 s (a report that
  * runs 16 s); the stream sends a line every 1.1 s, 16 lines.
  */
-import { check, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
+import { check, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, meshService, routeHas, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const DEFAULT_MS = 15_000;
 const SLOW_MS = 16_000;
@@ -50,14 +50,10 @@ export default defineScenario({
   cause: "the route sets no timeout, so Envoy's default of 15 s applies (hand-written Envoy, Gateway API, older Istio)",
   timeScaling: "none: Envoy's 15 s default is the subject; the service takes 16 s, the stream 16 lines over 16.5 s",
   responseFlags: { UT: { where: 'before: 504 UT response_timeout at 15 s; before-stream: 200 UT, cut at 15 s' } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS, body: 'the report\n' } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ delayMs: SLOW_MS, body: 'the report\n' }),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'No route timeout set, a 16 s call: 504 UT response_timeout after 15.0 s',
       config: 'broken',
       signature: {
@@ -76,7 +72,6 @@ export default defineScenario({
     },
     {
       name: 'before-stream',
-      kind: 'before',
       title: 'The same route, a response streaming 16 lines over 16.5 s: cut off at 15 s, before its last line',
       config: 'broken',
       signature: {
@@ -96,7 +91,6 @@ export default defineScenario({
     },
     {
       name: 'control-istio-default',
-      kind: 'control',
       title: "Today's istiod with no VirtualService timeout: timeout 0s, the 16 s call succeeds",
       config: 'control-istio-default',
       run: oneSlowCall('/report'),
@@ -104,7 +98,6 @@ export default defineScenario({
     },
     {
       name: 'fix-vs-timeout',
-      kind: 'fix',
       title: 'VirtualService timeout 30s: the 16 s call gets its 200',
       config: 'fix-vs-timeout',
       run: oneSlowCall('/report'),
@@ -112,7 +105,6 @@ export default defineScenario({
     },
     {
       name: 'fix-stream-no-timeout',
-      kind: 'fix',
       title: 'No route timeout for the stream (no VirtualService timeout: Istio rejects `timeout: 0s`): all 16 lines arrive',
       config: 'fix-stream-no-timeout',
       upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },

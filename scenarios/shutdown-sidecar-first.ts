@@ -114,7 +114,7 @@ export default defineScenario({
     URX: { where: "before-inbound: 503 URX,UF, every retry refused by the same terminating pod" },
   },
   timeScaling: "terminationDrainDuration 5 s → 1 s, drainDuration 45 s → 9 s, the app's shutdown 15 s → 3 s",
-  lab: {
+  world: {
     upstreams: [
       { name: 'app', octet: 30, ports: [8080] },
       // The inbound side: a caller pod, with its own sidecar in the phases that name one.
@@ -127,7 +127,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: `terminationDrainDuration ${DRAIN_MS / 1000} s, the app works ${APP_SHUTDOWN_MS / 1000} s after SIGTERM: its calls after the sidecar exits are refused`,
       config: 'broken',
       // The refused calls never reach Envoy (it has exited): the app's ECONNREFUSED is the mark.
@@ -159,7 +158,6 @@ export default defineScenario({
     },
     {
       name: 'before-inbound',
-      kind: 'before',
       title: `The inbound side: callers (with their own sidecars) still call the pod ${APP_SHUTDOWN_MS / 1000} s after SIGTERM; once its sidecar exits, 503 UF`,
       config: 'pod-serving',
       inbound: 'REDIRECT',
@@ -193,7 +191,6 @@ export default defineScenario({
     },
     {
       name: 'fix-inbound-drain-duration',
-      kind: 'fix',
       title: `The inbound side, terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s: the sidecar outlives the callers' last call`,
       config: 'pod-serving',
       inbound: 'REDIRECT',
@@ -204,7 +201,6 @@ export default defineScenario({
     },
     {
       name: 'fix-drain-duration',
-      kind: 'fix',
       title: `terminationDrainDuration ${(APP_SHUTDOWN_MS + 1000) / 1000} s, longer than the app's shutdown: every call served`,
       config: 'broken',
       shutdown: { terminationDrainMs: APP_SHUTDOWN_MS + 1000, drainDurationMs: DRAIN_DURATION_MS },
@@ -213,7 +209,6 @@ export default defineScenario({
     },
     {
       name: 'fix-sidecar-prestop',
-      kind: 'fix',
       title: `A preStop hook on the sidecar (${APP_SHUTDOWN_MS / 1000} s): its drain starts after the app's work`,
       config: 'broken',
       shutdown: { preStopMs: APP_SHUTDOWN_MS, terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
@@ -222,7 +217,6 @@ export default defineScenario({
     },
     {
       name: 'fix-exit-on-zero-active',
-      kind: 'fix',
       title: 'EXIT_ON_ZERO_ACTIVE_CONNECTIONS (MINIMUM_DRAIN_DURATION 1 s): the sidecar waits until the app has closed its connection',
       config: 'broken',
       shutdown: { terminationDrainMs: DRAIN_MS, exitOnZeroActive: true, minimumDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },

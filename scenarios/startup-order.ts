@@ -137,14 +137,13 @@ export default defineScenario({
   cause: "istio-init's iptables redirect the app's connections to 15001 before istio-proxy listens there",
   timeScaling: 'the sidecar starts 1.2 s after the app; the app polls every 100 ms',
   clients: ['curl', 'go'],
-  lab: {
+  world: {
     upstreams: [{ name: 'config', octet: 30, ports: [8080] }],
     dns: { [SERVICE]: 'config' },
   },
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'The app starts first and calls config.test at once; the sidecar starts 1.2 s later',
       config: 'broken',
       // The refused calls never reach Envoy: its access log has nothing of them; the app's ECONNREFUSED is the mark.
@@ -155,7 +154,6 @@ export default defineScenario({
     },
     {
       name: 'fix-hold-by-pilot-agent',
-      kind: 'fix',
       title: "holdApplicationUntilProxyStarts done by Istio's own pilot-agent: its postStart hook (pilot-agent wait) holds the app until Envoy is ready",
       config: 'broken',
       deferSidecar: true,
@@ -165,7 +163,6 @@ export default defineScenario({
     },
     {
       name: 'fix-hold-application',
-      kind: 'fix',
       title: 'holdApplicationUntilProxyStarts: the sidecar first, the app once Envoy is ready',
       // The sidecar's configuration does not change: the fix is in the pod's start order.
       config: 'broken',

@@ -123,7 +123,7 @@ const CURL_DNS_CACHE = "curl caches DNS answers for 60 s (libcurl's default, not
 /** The app had to open a new connection to recover (what the fixes that close connections do). */
 const recoversOnNewConnection = recoveredOnNewConnection({ keptAliveBefore: 'fault', after: 'dns', servedBy: 'new' });
 
-const oldServedNothingAfterFault = servedNothing('old', 'the fault held: old served nothing after it was blackholed', { after: 'fault' });
+const oldServedNothingAfterFault = servedNothing('the fault held: old served nothing after it was blackholed', 'old', { after: 'fault' });
 
 /** What ServiceEntry resolution DNS fixes: Envoy resolves the name itself and follows the switch. */
 const dnsClusterFixed = [
@@ -135,8 +135,8 @@ const dnsClusterFixed = [
           const pass = ok.length > 0 && ok.every((a) => a.up_cluster === `outbound|80||${NAME}` && a.up_host === `${e.ip('new')}:80`);
           return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; ${sameCx ? 'on the same downstream connection that had the 503s' : 'on a new downstream connection'}` };
         }),
-        counterGrew(`cluster.outbound|80||${NAME}.membership_change`, 1, 'fix path: the DNS cluster saw the new address'),
-        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic for the declared name'),
+        counterGrew('fix path: the DNS cluster saw the new address', `cluster.outbound|80||${NAME}.membership_change`, 1),
+        counterStayedZero('no PassthroughCluster traffic for the declared name', 'cluster.PassthroughCluster.upstream_rq_total'),
         faultFired('old', 'blackhole'),
         oldServedNothingAfterFault,
 ];
@@ -151,7 +151,7 @@ export default defineScenario({
   timeScaling: 'connect timeout 10 s → 1 s, DNS refresh 60 s → 1 s, client idle timeout 90 s → 30 s',
   clients: ['curl', 'go'],
   responseFlags: { UF: { where: 'before: 503 UF upstream_reset_before_response_started{connection_timeout}, pinned to the dead IP on one kept-alive connection' } },
-  lab: {
+  world: {
     upstreams: [
       { name: 'old', octet: 21, ports: [80, 8080] }, // test.com's first IP (the seed's dead public IP)
       { name: 'new', octet: 22, ports: [80, 8080] }, // where DNS moves it (the seed's healthy public IP)
@@ -161,7 +161,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'Istio ALLOW_ANY passthrough on :80: 503 UF continues after the DNS switch, same connection',
       config: 'broken',
       signature: {
@@ -207,12 +206,11 @@ export default defineScenario({
           return { pass: uf.length > 0 && timeouts >= most, evidence: `cluster.PassthroughCluster.upstream_cx_connect_timeout +${timeouts} for ${uf.length} 503 UF connection_timeout entries (${perCx.join(' + ')} per downstream connection; ${n503})` };
         }),
         faultFired('old', 'blackhole'),
-        servedNothing('new', 'new was never reached'),
+        servedNothing('new was never reached', 'new'),
       ],
     },
     {
       name: 'fix-dns-cluster',
-      kind: 'fix',
       title: 'ServiceEntry resolution: DNS: Envoy re-resolves the name and follows the switch',
       config: 'fix-dns-cluster',
       run: incident(80),
@@ -224,7 +222,6 @@ export default defineScenario({
       // ServiceEntry (240.240.0.0/16); the app's connections carry that address, and Envoy's DNS
       // cluster for the name, not PassthroughCluster, follows the switch.
       name: 'fix-dns-capture',
-      kind: 'fix',
       title: "Istio's DNS proxy (DNS_CAPTURE, DNS_AUTO_ALLOCATE): the name gets its own address and cluster, Envoy follows the switch",
       config: 'fix-dns-capture',
       dnsCapture: true,
@@ -244,7 +241,6 @@ export default defineScenario({
       // (v0.0.0-20260827124520-eed52ebb66ad renders it as a dynamic forward proxy); the pinned
       // v0.0.0-20260423205519-b01690e6db7d parses it but routes unknown hosts to block_all.
       name: 'fix-dynamic-dns',
-      kind: 'fix',
       title: 'outboundTrafficPolicy ALLOW_ANY_DYNAMIC_DNS (newer Istio): a dynamic forward proxy resolves each request\'s Host, so requests follow DNS',
       config: 'fix-dynamic-dns',
       requiresIstio: { version: 'v0.0.0-20260827124520-eed52ebb66ad', why: 'the pinned Istio (v0.0.0-20260423205519-b01690e6db7d) parses ALLOW_ANY_DYNAMIC_DNS but renders no dynamic forward proxy: route 80 gets block_all and every call fails (measured)' },
@@ -257,7 +253,7 @@ export default defineScenario({
           const pass = ok.length > 0 && ok.every((a) => a.up_cluster === 'AllowAnyDynamicDNSCluster' && a.up_host === `${e.ip('new')}:80`) && ok.some((a) => failedCx.has(a.cx));
           return { pass, evidence: `200s after the switch: ${describeAccess(ok)}; downstream connection(s) of the 503s: ${[...failedCx].join(', ') || 'none'}` };
         }),
-        counterStayedZero('cluster.PassthroughCluster.upstream_rq_total', 'no PassthroughCluster traffic: the name went through the dynamic forward proxy'),
+        counterStayedZero('no PassthroughCluster traffic: the name went through the dynamic forward proxy', 'cluster.PassthroughCluster.upstream_rq_total'),
         faultFired('old', 'blackhole'),
         oldServedNothingAfterFault,
       ],
@@ -265,7 +261,6 @@ export default defineScenario({
     {
       name: 'fix-exclude-range',
       notFor: { curl: CURL_DNS_CACHE },
-      kind: 'fix',
       title: 'excludeOutboundIPRanges: the sidecar is out of the path; the app times out and redials',
       config: 'broken',
       excludeOutbound: ['old', 'new'],
@@ -277,14 +272,13 @@ export default defineScenario({
         // the fault's (measured in a clean-clone run: started 10 ms before the fault's marker, ECONNRESET).
         everyRequest("the app's own connect timeouts replace Envoy's 503s", { after: 'fault', where: (r) => !isOk(r) }, isConnectTimeout),
         noAccessEntries('fix path: Envoy saw none of this traffic (no access-log entry)'),
-        counterStayedZero('cluster.PassthroughCluster.upstream_cx_total', 'fix path: Envoy opened no upstream connection'),
+        counterStayedZero('fix path: Envoy opened no upstream connection', 'cluster.PassthroughCluster.upstream_cx_total'),
         faultFired('old', 'blackhole'),
       ],
     },
     {
       name: 'fix-port-8080',
       notFor: { curl: CURL_DNS_CACHE },
-      kind: 'fix',
       title: 'A port with no HTTP listener (8080): tcp_proxy closes the app connection; the app redials',
       config: 'broken',
       run: incident(8080),
@@ -296,21 +290,20 @@ export default defineScenario({
           const tcp = e.accessLog.filter((a) => a.kind === 'tcp' && a.flags?.includes('UF'));
           return { pass: tcp.length > 0 && tcp.every((a) => a.up_host === `${e.ip('old')}:8080`), evidence: `tcp access log: ${describeAccess(tcp)}` };
         }),
-        counterGrew('cluster.PassthroughCluster.upstream_cx_connect_timeout', 1, 'mechanism'),
+        counterGrew('mechanism', 'cluster.PassthroughCluster.upstream_cx_connect_timeout', 1),
         faultFired('old', 'blackhole'),
       ],
     },
     {
       name: 'fix-max-requests',
       notFor: { curl: CURL_DNS_CACHE },
-      kind: 'fix',
       title: 'Bounded downstream reuse (max_requests_per_connection 3): Envoy closes, the app redials',
       config: 'fix-max-requests',
       run: incident(80),
       expect: [
         recoversAfterSwitch(3 * CONNECT_TIMEOUT_MS + 1500),
         recoversOnNewConnection,
-        counterGrew('http.outbound_0.0.0.0_80.downstream_cx_max_requests_reached', 1, 'fix path'),
+        counterGrew('fix path', 'http.outbound_0.0.0.0_80.downstream_cx_max_requests_reached', 1),
         check('fix path: the app saw `connection: close` from Envoy', (e) => {
           const closes = e.timeline.requests().filter((r) => r.connectionHeader === 'close');
           return { pass: closes.length > 0, evidence: `${closes.length} response(s) carried connection: close` };
@@ -321,7 +314,6 @@ export default defineScenario({
     {
       name: 'fix-lua-drain',
       notFor: { curl: CURL_DNS_CACHE },
-      kind: 'fix',
       title: 'Lua drainConnectionUponCompletion() on 503: every 503 closes the app connection',
       config: 'fix-lua-drain',
       requires: { envoy: '1.37.0', why: 'streamInfo():drainConnectionUponCompletion() arrived in Envoy 1.37.0' },
@@ -342,7 +334,6 @@ export default defineScenario({
     },
     {
       name: 'live-dns-cluster',
-      kind: 'live',
       title: 'The ServiceEntry applied mid-incident (CDS + RDS push): is the stuck connection rescued?',
       config: 'broken',
       run: incident(80, {

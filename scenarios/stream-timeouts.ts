@@ -16,7 +16,7 @@
  * Time scaling: stream_idle_timeout 5 min → 2 s, max_stream_duration 2 min → 2 s; the service
  * pauses 3 s (before its headers, or between lines) or sends a line every 0.5-1 s.
  */
-import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, serviceRequest, upstreamCounted } from '../src/index.js';
+import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, meshService, serviceRequest, upstreamCounted } from '../src/index.js';
 
 const LIMIT_MS = 2000;
 
@@ -40,14 +40,10 @@ export default defineScenario({
   cause: 'stream_idle_timeout on the HCM ends a stream idle that long; max_stream_duration on the route ends any stream at that age',
   timeScaling: 'stream_idle_timeout 5 min → 2 s, max_stream_duration 2 min → 2 s; the service pauses 3 s',
   responseFlags: { SI: { where: 'before-idle-headers: 504 SI stream_idle_timeout; before-idle-body: 200 SI, cut mid-body' }, UMSDR: { where: 'before-max-duration: max_duration_timeout; Envoy 1.36.4 and 1.40.0 log no UMSDR flag there', gone: true } },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { body: 'done\n' } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ body: 'done\n' }),
   phases: [
     {
       name: 'before-idle-headers',
-      kind: 'before',
       // Envoy 1.36.4 and 1.40.0 answer 504 here (the docs and envoy#4374 say 408: the status for an upstream
       // request still in flight changed, envoy PR#19975); measured, and asserted as such.
       title: 'Idle timeout 2 s, the service thinks 3 s before it answers: 504 "stream timeout", SI stream_idle_timeout at 2 s',
@@ -70,7 +66,6 @@ export default defineScenario({
     },
     {
       name: 'before-idle-body',
-      kind: 'before',
       title: 'Idle timeout 2 s, the stream pauses 3 s after its first line: cut off mid-body at 2 s (SI)',
       config: 'broken-idle',
       signature: {
@@ -88,7 +83,6 @@ export default defineScenario({
     },
     {
       name: 'before-max-duration',
-      kind: 'before',
       // Envoy 1.36.4 and 1.40.0 log details max_duration_timeout with no response flag for a stream whose
       // headers were sent (UMSDR is the flag the docs give); measured, and asserted as such.
       title: 'max_stream_duration 2 s, a busy stream (a line every 0.5 s for 4 s): cut at 2 s, max_duration_timeout',
@@ -108,7 +102,6 @@ export default defineScenario({
     },
     {
       name: 'fix-keepalive-data',
-      kind: 'fix',
       title: 'The same 2 s idle timeout, a keepalive line every second for 5 s: the stream arrives whole',
       config: 'fix-keepalive-data',
       upstreams: { app: { http: { slowBody: { chunks: 6, everyMs: 1000 } } } },
@@ -121,7 +114,6 @@ export default defineScenario({
     },
     {
       name: 'fix-no-idle-timeout',
-      kind: 'fix',
       title: "No stream idle timeout (Istio's sidecar default) nor max_stream_duration: the 3 s pauses are fine",
       config: 'fix-no-idle-timeout',
       upstreams: { app: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },

@@ -46,7 +46,7 @@ export default defineScenario({
     NC: { where: 'before-no-subset: 503 NC cluster_not_found for every call, permanently' },
     UH: { where: 'before-no-endpoints: 503 UH no_healthy_upstream, the subset cluster has no endpoints' },
   },
-  lab: {
+  world: {
     upstreams: [
       { name: 'app-1', octet: 31, ports: [8080], labels: { version: 'v1' } },
       { name: 'app-2', octet: 32, ports: [8080], labels: { version: 'v2' } },
@@ -56,7 +56,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before-no-subset',
-      kind: 'before',
       title: 'The route to subset v2, no DestinationRule subset v2: every call 503 NC cluster_not_found',
       config: 'broken-no-subset',
       signature: {
@@ -72,12 +71,11 @@ export default defineScenario({
         routedToV2,
         everyRequest(`symptom: all ${CALLS} calls got 503, none reached a pod`, { min: CALLS }, (r) => r.status === 503 && !r.servedBy),
         everyAccessEntry('mechanism: Envoy answered them itself: 503 NC cluster_not_found', { kind: 'http', min: CALLS }, (a) => a.code === 503 && a.flags === 'NC' && a.details === 'cluster_not_found'),
-        counterGrew(`http.outbound_0.0.0.0_8080.no_cluster`, CALLS, "mechanism: the router's no_cluster counter"),
+        counterGrew("mechanism: the router's no_cluster counter", `http.outbound_0.0.0.0_8080.no_cluster`, CALLS),
       ],
     },
     {
       name: 'before-no-endpoints',
-      kind: 'before',
       title: 'Subset v2 defined with labels no pod carries (version: "2"): every call 503 UH no_healthy_upstream',
       config: 'broken-no-endpoints',
       signature: {
@@ -91,16 +89,15 @@ export default defineScenario({
         routedToV2,
         everyRequest(`symptom: all ${CALLS} calls got 503 "no healthy upstream", none reached a pod`, { min: CALLS }, (r) => r.status === 503 && /no healthy upstream/.test(r.body ?? '') && !r.servedBy),
         everyAccessEntry('mechanism: Envoy answered them itself: 503 UH no_healthy_upstream', { kind: 'http', min: CALLS }, (a) => a.code === 503 && a.flags === 'UH' && a.details === 'no_healthy_upstream'),
-        counterGrew(`cluster.${V2}.upstream_cx_none_healthy`, CALLS, 'mechanism: the subset cluster exists but has no host'),
+        counterGrew('mechanism: the subset cluster exists but has no host', `cluster.${V2}.upstream_cx_none_healthy`, CALLS),
       ],
     },
     {
       name: 'fix-subset-defined',
-      kind: 'fix',
       title: 'The DestinationRule defines v2 with the labels the v2 pod carries: every call served by app-2',
       config: 'fix-subset-defined',
       run: tenCalls,
-      expect: [routedToV2, v2PodAnswers(`symptom gone: all ${CALLS} calls served by the v2 pod (app-2)`), counterGrew(`cluster.${V2}.upstream_rq_total`, CALLS, 'fix path: the subset cluster carried them')],
+      expect: [routedToV2, v2PodAnswers(`symptom gone: all ${CALLS} calls served by the v2 pod (app-2)`), counterGrew('fix path: the subset cluster carried them', `cluster.${V2}.upstream_rq_total`, CALLS)],
     },
   ],
 });

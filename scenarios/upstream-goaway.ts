@@ -21,7 +21,7 @@
  *           (measured: 3 of 200 calls in one run, under --istio on docker; none in most runs).
  * Time      The ALB's 10,000 requests per connection scaled to 10; 10 bursts of 20 calls at once.
  */
-import { type AccessLogEntry, check, clusterStat, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, outcomeCounts, serviceRequest, signatureFacts, upstreamCounted, upstreamCountsOf } from '../src/index.js';
+import { type AccessLogEntry, check, clusterStat, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, meshService, outcomeCounts, serviceRequest, signatureFacts, upstreamCounted, upstreamCountsOf } from '../src/index.js';
 
 const LIMIT = 10;
 const BURSTS = 10;
@@ -60,14 +60,10 @@ export default defineScenario({
     UR: { where: 'before: 503 UR remote_refused_stream_reset for each stream past a GOAWAY (no retry policy on the route)' },
   },
   timeScaling: "the ALB's 10,000 requests per connection → 10; 10 bursts of 20 calls at once",
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: ALB_LIKE_APP }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService(ALB_LIKE_APP),
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: `200 calls, 20 at a time, to a service that GOAWAYs each HTTP/2 connection after ${LIMIT} requests; no retries on the route`,
       config: 'broken',
       signature: {
@@ -97,19 +93,17 @@ export default defineScenario({
     },
     {
       name: 'fix-max-requests',
-      kind: 'fix',
       title: `max_requests_per_connection ${LIMIT - 1}: Envoy retires its connections before the service's limit`,
       config: 'fix-max-requests',
       run: load,
       expect: [
         everyRequest('symptom gone: every call served', { min: BURSTS * AT_ONCE }, (r) => isOk(r) && r.servedBy === 'app'),
         upstreamCounted('fix path: the service never reached its limit (no GOAWAY)', 'app', (c) => c.goaways === 0 && c.requests['GET /quote'] === BURSTS * AT_ONCE),
-        counterGrew(clusterStat('upstream_cx_max_requests'), 1, 'fix path: Envoy closed connections at its own limit'),
+        counterGrew('fix path: Envoy closed connections at its own limit', clusterStat('upstream_cx_max_requests'), 1),
       ],
     },
     {
       name: 'fix-retry-refused-stream',
-      kind: 'fix',
       title: "Istio's default retry policy (retry_on ...,refused-stream): each refused stream goes again on a new connection",
       config: 'fix-retry-refused-stream',
       run: load,
@@ -121,7 +115,7 @@ export default defineScenario({
         // service is closing ends 503 UC connection_termination, which refused-stream does not retry
         // (measured under --istio on docker: 3 of 200 calls in one of the suite's runs, none in the others).
         everyAccessEntry('fix path: the calls whose first stream was refused were served on a second attempt (or cut with the connection it landed on)', { kind: 'http', min: 1, where: (a) => (a.attempts ?? 1) > 1 }, (a) => a.code === 200 || cutWithItsConnection(a)),
-        counterGrew(clusterStat('upstream_rq_retry_success'), 1, 'fix path: Envoy retried, and the retries succeeded'),
+        counterGrew('fix path: Envoy retried, and the retries succeeded', clusterStat('upstream_rq_retry_success'), 1),
       ],
     },
     {

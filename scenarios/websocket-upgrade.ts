@@ -21,7 +21,7 @@
  *           HTTP/2 connection plain calls use. Today's istiod allows websocket on every HCM: under
  *           --istio the before is an EnvoyFilter that disables it on the route (same 403).
  */
-import { accessIn, chatThreeTimes, check, compareVersions, configShapes, counterShapes, defineScenario, describeAccess, distinct, everyAccessEntry, everyRequest, type Lab, outcomeCounts, serviceRequest, serviceWebSocket, signatureFacts, upstreamCounted } from '../src/index.js';
+import { accessIn, chatThreeTimes, check, compareVersions, configShapes, counterShapes, defineScenario, describeAccess, distinct, everyAccessEntry, everyRequest, type Lab, meshService, outcomeCounts, serviceRequest, serviceWebSocket, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
 const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
@@ -55,14 +55,10 @@ export default defineScenario({
     UPE: { where: 'before-h2-upgrade: 502 UPE protocol_error, the WebSocket as an extended CONNECT the app\'s HTTP/2 server resets (Envoy ≥ 1.37)' },
     UR: { where: 'before-h2-upgrade on Envoy 1.36: 503 UR remote_reset for the same reset' },
   },
-  lab: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { websocket: true } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ websocket: true }),
   phases: [
     {
       name: 'before-no-upgrade',
-      kind: 'before',
       title: 'No upgrade_configs on the HCM: every WebSocket handshake gets 403 from Envoy',
       config: 'broken',
       signature: {
@@ -81,7 +77,6 @@ export default defineScenario({
     },
     {
       name: 'fix-upgrade-configs',
-      kind: 'fix',
       title: 'upgrade_configs websocket on the HCM (what istiod renders): 101, and frames flow both ways',
       config: 'fix-upgrade-configs',
       run: chatThreeTimes(chat),
@@ -93,7 +88,6 @@ export default defineScenario({
     },
     {
       name: 'before-h2-upgrade',
-      kind: 'before',
       title: 'HTTP/2 to the app (h2UpgradePolicy: UPGRADE): plain calls work, WebSockets fail again',
       config: 'h2-upgrade',
       signature: {
@@ -129,7 +123,6 @@ export default defineScenario({
     },
     {
       name: 'fix-do-not-upgrade',
-      kind: 'fix',
       title: 'h2UpgradePolicy: DO_NOT_UPGRADE for the host: HTTP/1.1 to the app, WebSockets open and frames flow',
       config: 'fix-do-not-upgrade',
       upstreams: H2C_APP,

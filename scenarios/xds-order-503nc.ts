@@ -88,7 +88,7 @@ export default defineScenario({
   timeScaling: 'the two parts of the change 1.5 s apart; the app calls every 50 ms',
   clients: ['curl', 'go'],
   responseFlags: { NC: { where: 'before: 503 NC cluster_not_found between the RDS and the CDS push' } },
-  lab: {
+  world: {
     upstreams: [
       { name: 'v1', octet: 30, ports: [8080] },
       { name: 'v2', octet: 31, ports: [8080] },
@@ -98,7 +98,6 @@ export default defineScenario({
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'The change pushed route first (RDS), its cluster (CDS) 1.5 s later: 503 NC in between',
       config: 'broken',
       signature: {
@@ -113,19 +112,18 @@ export default defineScenario({
         v1BeforeTheChange('rds'),
         nc503InTheGap,
         ncInAccessLog,
-        counterGrew(`http.${STAT_PREFIX}.no_cluster`, IN_GAP, "the router's no_cluster counter"),
+        counterGrew("the router's no_cluster counter", `http.${STAT_PREFIX}.no_cluster`, IN_GAP),
         v2AfterTheChange('cds'),
       ],
     },
     {
       name: 'fix-make-before-break',
-      kind: 'fix',
       title: "The same change in istiod's order, cluster first (CDS), route 1.5 s later (RDS): no 503",
       config: 'broken',
       run: changeWhileCalling(['cds', 'rds']),
       expect: [
         everyRequest('symptom gone: every call succeeded through the change', { min: 40 }, isOk),
-        counterStayedZero(`http.${STAT_PREFIX}.no_cluster`, 'no route ever pointed at a missing cluster'),
+        counterStayedZero('no route ever pointed at a missing cluster', `http.${STAT_PREFIX}.no_cluster`),
         v1ServedTheGap,
         v2AfterTheChange('rds'),
       ],

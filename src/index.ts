@@ -2,7 +2,7 @@
  * The lab's public entry: everything a scenario file uses, from one import.
  *   import { defineScenario, everyRequest, blackhole, … } from '../src/index.js';
  */
-export { defineScenario, type Phase, type PhaseKind, type Scenario } from './scenario/scenario.js';
+export { defineScenario, type Phase, type PhaseDefinition, type PhaseKind, type Scenario, type ScenarioDefinition, type World } from './scenario/scenario.js';
 export type { ScenarioLab as Lab } from './lab/lab-context.js';
 export type { Sidecar } from './lab/sidecar.js';
 export type { Hosts } from './lab/hosts.js';
@@ -13,7 +13,7 @@ export type { XdsKind } from './envoy/envoy.js';
 export type { UpstreamSpec } from './lab/lab-spec.js';
 
 // Checks: the named vocabulary first, `check` for what only one scenario needs.
-export { check, type Check, type Finding, type Verdict } from './checks/check.js';
+export { all, any, check, type Check, type Finding, type Verdict } from './checks/check.js';
 export { everyRequest, everyRequestOk, oneConnection, recoveredOnNewConnection, servedNothing } from './checks/requests.js';
 export { everyAccessEntry, noAccessEntries } from './checks/access-log.js';
 export { configHas, counterGrew, counterStayedZero } from './checks/counters.js';
@@ -42,7 +42,7 @@ export type { RawRequest } from './clients/raw-http.js';
 // Incident scripts several scenarios share.
 export { CONNECTION_TERMINATION_503, SWEEP, callsWithIdleGaps, raceLost, raceRateMeasured, sweepIdleGaps, type RaceTarget } from './patterns/keepalive-race.js';
 export { podServingCallers } from './patterns/pod-as-server.js';
-export { SERVICE_CLUSTER, SERVICE_URL, chatThreeTimes, clusterStat, sendThreeTimes, serviceRequest, serviceWebSocket } from './patterns/mesh-service.js';
+export { SERVICE_CLUSTER, SERVICE_URL, chatThreeTimes, clusterStat, meshService, sendThreeTimes, serviceRequest, serviceWebSocket } from './patterns/mesh-service.js';
 
 // Configs and versions.
 export { variantPath } from './envoy/config.js';

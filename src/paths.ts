@@ -27,6 +27,11 @@ export const ENVOY_CONFIGS_DIR = `${REPO_ROOT}/envoy-configs`;
 export const SCENARIOS_DIR = join(CODE_DIR, '..', 'scenarios');
 export const SCENARIO_EXT = CODE_EXT;
 export const README_PATH = `${REPO_ROOT}/README.md`;
+export const DOCS_DIR = `${REPO_ROOT}/docs`;
+/** docs/response-flags.md: Envoy's response flags and the scenarios that show each (src/report/flag-table.ts). */
+export const RESPONSE_FLAGS_DOC_PATH = `${DOCS_DIR}/response-flags.md`;
+/** docs/scenarios/<id>.md: one generated page per scenario (src/report/scenario-docs.ts). */
+export const SCENARIO_DOCS_DIR = `${DOCS_DIR}/scenarios`;
 export const LAB_DIR = `${REPO_ROOT}/lab`;
 export const AGENT_ENTRY = join(CODE_DIR, `agent-main${CODE_EXT}`);
 /** `lab clean` as a command line this machine can run: through tsx from the sources, plain node from dist/. */

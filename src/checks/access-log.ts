@@ -6,7 +6,7 @@ import { accessIn, describeAccess, distinct, type Window } from './slices.js';
 export interface AccessSelection extends Window {
   kind?: 'http' | 'tcp';
   where?: (a: AccessLogEntry) => boolean;
-  /** Whose access log: the pod's sidecar (default) or the other pod's own sidecar (lab.peerSidecar). */
+  /** Whose access log: the pod's sidecar (default) or the other pod's own sidecar (world.peerSidecar). */
   sidecar?: 'pod' | 'peer';
   /** At least this many entries must be selected (default 1). */
   min?: number;

@@ -38,6 +38,24 @@ export function check(label: string, judge: (e: Evidence) => Finding): Check {
   return Object.assign(c, { label });
 }
 
+/** The verdict of several checks as one: what each saw, joined. */
+function combined(label: string, checks: Check[], status: (all: CheckStatus[]) => CheckStatus): Check {
+  const c = (e: Evidence): Verdict => {
+    const verdicts = checks.map((k) => k(e));
+    const mark = (v: Verdict) => `${v.status === 'pass' ? '✓' : v.status === 'fail' ? '✗' : '?'} ${v.label}: ${v.evidence}`;
+    return { label, status: status(verdicts.map((v) => v.status)), evidence: verdicts.map(mark).join('; ') };
+  };
+  return Object.assign(c, { label });
+}
+
+/** Passes when every check passes; fails when one fails; otherwise unknown (one lacked its evidence). */
+export const all = (label: string, ...checks: Check[]): Check =>
+  combined(label, checks, (s) => (s.every((x) => x === 'pass') ? 'pass' : s.includes('fail') ? 'fail' : 'unknown'));
+
+/** Passes when one check passes; fails when every check fails; otherwise unknown (none passed, one lacked its evidence). */
+export const any = (label: string, ...checks: Check[]): Check =>
+  combined(label, checks, (s) => (s.includes('pass') ? 'pass' : s.every((x) => x === 'fail') ? 'fail' : 'unknown'));
+
 export interface PhaseVerdict {
   status: CheckStatus;
   verdicts: Verdict[];

@@ -5,16 +5,16 @@
 import { check, type Check } from './check.js';
 
 /** An Envoy counter grew by at least `min` during the phase. */
-export function counterGrew(name: string, min: number, why: string): Check {
-  return check(`${why}: ${name} grew by ≥ ${min}`, (e) => {
+export function counterGrew(label: string, name: string, min: number): Check {
+  return check(`${label}: ${name} grew by ≥ ${min}`, (e) => {
     const n = e.counter(name);
     return { pass: n >= min, evidence: `${name} +${n}` };
   });
 }
 
 /** An Envoy counter that exists did not move during the phase. */
-export function counterStayedZero(name: string, why: string): Check {
-  return check(`${why}: ${name} stayed at 0`, (e) => {
+export function counterStayedZero(label: string, name: string): Check {
+  return check(`${label}: ${name} stayed at 0`, (e) => {
     const n = e.counter(name);
     return { pass: n === 0, evidence: `${name} +${n}` };
   });

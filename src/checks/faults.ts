@@ -11,7 +11,7 @@ export function faultFired(host: string, fault: string): Check {
 }
 
 /** The fault was in place but never had to act (a fix made its trigger disappear). */
-export function faultNeverFired(host: string, fault: string, label: string): Check {
+export function faultNeverFired(label: string, host: string, fault: string): Check {
   return check(label, (e) => {
     const rec = e.faults.find((f) => f.host === host && f.fault === fault);
     if (!rec) return { pass: false, evidence: `no ${fault} fault was injected on ${host}: nothing was tested` };

@@ -61,7 +61,7 @@ export function recoveredOnNewConnection(sel: { keptAliveBefore: Window['after']
 }
 
 /** An upstream host served no request (in the window). */
-export function servedNothing(host: string, label: string, w: Window = {}): Check {
+export function servedNothing(label: string, host: string, w: Window = {}): Check {
   return check(label, (e) => {
     const total = e.served(host);
     const from = w.after ? e.markerAt(w.after) - e.timeline.startedAt : -Infinity;

@@ -1,20 +1,21 @@
 /**
- * `npm run lab -- <command>`: what the lab shows of configs and runs: the response-flag table, a
- * run's sidecar as istioctl proxy-config shows it, a user's config_dump imported as a variant, a
- * run's report.html rewritten.
+ * `npm run lab -- <command>`: what the lab shows of configs and runs: the response-flag table, the
+ * scenarios' generated docs (README's table, docs/scenarios/), a run's sidecar as istioctl
+ * proxy-config shows it, a user's config_dump imported as a variant, a run's report.html rewritten.
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { UsageError } from '../errors.js';
-import { README_PATH, RUNS_DIR } from '../paths.js';
+import { REPO_ROOT, RESPONSE_FLAGS_DOC_PATH, RUNS_DIR } from '../paths.js';
 import { PROXY_CONFIG_VIEWS, proxyConfigText, type ProxyConfigView } from '../envoy/proxy-config.js';
 import { writeRunReport } from '../report/html/run-report.js';
 import { flagTable, writeFlagTable } from '../report/flag-table.js';
+import { staleScenarioDocs, writeScenarioDocs } from '../report/scenario-docs.js';
 import type { RunSummary } from '../report/run-files.js';
 import { importVariant } from '../scenario/import-variant.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
@@ -25,15 +26,32 @@ const { say, progress } = labIo;
 export function addConfigCommands(program: Command): void {
   program
     .command('flags')
-    .description("Envoy's response flags and the scenarios that reproduce each, from the scenarios' responseFlags (README's table)")
-    .option('--write', "rewrite README.md's response-flag table")
+    .description("Envoy's response flags and the scenarios that reproduce each, from the scenarios' responseFlags (docs/response-flags.md)")
+    .option('--write', "rewrite docs/response-flags.md's table")
     .action(async (o: { write?: boolean }) => {
       const scenarios = await Promise.all(scenarioIds().map(loadScenario));
       if (!o.write) {
         say(flagTable(scenarios));
         return;
       }
-      say((await writeFlagTable(README_PATH, scenarios)) ? 'README.md: response-flag table rewritten' : 'README.md: response-flag table already up to date');
+      say((await writeFlagTable(RESPONSE_FLAGS_DOC_PATH, scenarios)) ? 'docs/response-flags.md: table rewritten' : 'docs/response-flags.md: table already up to date');
+    });
+  program
+    .command('docs')
+    .description("the scenarios' docs generated from their files: README's scenario table and docs/scenarios/<id>.md (exit 1 when one is stale)")
+    .option('--write', 'rewrite the stale ones, delete the pages of scenarios that no longer exist')
+    .action(async (o: { write?: boolean }) => {
+      const stale = await staleScenarioDocs(await Promise.all(scenarioIds().map(loadScenario)));
+      if (!stale.length) return say('README.md and docs/scenarios/ are up to date');
+      if (o.write) await writeScenarioDocs(stale);
+      for (const f of stale) {
+        const what = f.text === undefined ? (o.write ? 'deleted' : 'stale (no such scenario any more)') : o.write ? 'rewrote' : 'stale';
+        say(`${what}: ${relative(REPO_ROOT, f.path)}`);
+      }
+      if (!o.write) {
+        say('fix: npm run lab -- docs --write');
+        labIo.exitCode = 1;
+      }
     });
   program
     .command('proxy-config [view]')

@@ -42,7 +42,7 @@ export function addHousekeepingCommands(program: Command): void {
     .action(async (variant: string | undefined, o: { envoy: string }) => {
       const what = await renderPlayground({ variant, envoyVersion: o.envoy });
       say(`rendered envoy-configs/${what}.yaml into lab/playground/envoy/ (a running playground picks it up live)`);
-      say('start it: docker compose up -d   (Debian: docker-compose up -d); see README "Playground"');
+      say('start it: docker compose up -d   (Debian: docker-compose up -d); see docs/playground.md');
     });
   program
     .command('doctor')

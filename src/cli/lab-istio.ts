@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { istioIptablesBinary } from '../istio/istio-iptables.js';
+import { istioIptablesBinary } from '../interception/istio-iptables.js';
 import { pilotAgentBinary } from '../istio/pilot-agent.js';
 import { UsageError } from '../errors.js';
 import { configsDir } from '../envoy/configs-dir.js';

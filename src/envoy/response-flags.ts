@@ -1,6 +1,6 @@
 /**
  * Envoy's response flags (%RESPONSE_FLAGS% in the access log, short form) and what each means,
- * from Envoy's access-log documentation. README's response-flag table lists each with the
+ * from Envoy's access-log documentation. docs/response-flags.md lists each with the
  * scenarios that reproduce it (src/report/flag-table.ts).
  */
 export const RESPONSE_FLAGS: Record<string, string> = {

@@ -36,7 +36,7 @@ export interface EvidenceData {
   snapshots: Record<string, string>;
   /** Envoy's /config_dump at the end of the phase (JSON text): what it really ran. */
   configDump: string | null;
-  /** Another pod's own sidecar (lab.peerSidecar): its access log and its counters at the end (it started with the lab). */
+  /** Another pod's own sidecar (world.peerSidecar): its access log and its counters at the end (it started with the lab). */
   peerSidecar?: { host: string; accessLog: AccessLogEntry[] | null; stats: Record<string, number> | null };
   /** --istio: the Istio whose istiod generated the config (a module pseudo-version). */
   istioVersion?: string;

@@ -206,11 +206,11 @@ export interface VariantDrift {
 const NOT_VARIANTS = new Set(['mesh.yaml', 'known-drift.yaml']);
 
 /**
- * Another pod's variant (what a phase names as lab.peerSidecar's config) is that pod's sidecar:
+ * Another pod's variant (what a phase names as world.peerSidecar's config) is that pod's sidecar:
  * istiod renders it for that pod, beside the objects of the first phase that runs with it.
  */
 function peerRendering(scenario: Parameters<typeof scenarioDrift>[0], variant: string): { host: string; beside: string } | undefined {
-  const server = scenario.lab.peerSidecar;
+  const server = scenario.world.peerSidecar;
   if (!server) return undefined;
   const phase = scenario.phases?.find((p) => p.peerSidecar !== false && (p.peerSidecar ?? server.config) === variant);
   return phase ? { host: server.host, beside: phase.config } : undefined;
@@ -218,7 +218,7 @@ function peerRendering(scenario: Parameters<typeof scenarioDrift>[0], variant: s
 
 /** Each variant that has both a hand-written config and Istio YAML, compared. */
 export async function scenarioDrift(
-  scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }>; peerSidecar?: { host: string; config?: string } }; phases?: Array<{ config: string; peerSidecar?: string | false }> },
+  scenario: { id: string; world: { upstreams: Array<{ name: string; octet: number }>; peerSidecar?: { host: string; config?: string } }; phases?: Array<{ config: string; peerSidecar?: string | false }> },
   progress?: (line: string) => void,
   version?: string,
 ): Promise<VariantDrift[]> {

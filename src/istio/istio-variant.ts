@@ -33,7 +33,7 @@ export async function rendersDifferently(scenario: string, phase: { kind: string
   ].join('\n');
 }
 
-/** The app label another pod's sidecar gives istiod (lab.peerSidecar): never the pod's own "app". */
+/** The app label another pod's sidecar gives istiod (world.peerSidecar): never the pod's own "app". */
 export const peerApp = (host: string) => `${host}-peer`;
 
 export const istioYamlPath = (scenario: string, variant: string) => join(configsDir(scenario), 'istio', `${variant}.yaml`);
@@ -51,8 +51,8 @@ export function istioMeshFiles(scenario: string, variant: string): string[] {
  * A scenario's Istio YAML made concrete: its ${…} placeholders filled with the fixed address plan
  * (written to `filled`), with the mesh settings it runs with.
  */
-export async function istioInput(scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } }, source: string, filled: string): Promise<{ filled: string; vars: Record<string, string>; meshFiles: string[] }> {
-  const vars = labVars(new AddressPlan('000000'), { upstreams: scenario.lab.upstreams });
+export async function istioInput(scenario: { id: string; world: { upstreams: Array<{ name: string; octet: number }> } }, source: string, filled: string): Promise<{ filled: string; vars: Record<string, string>; meshFiles: string[] }> {
+  const vars = labVars(new AddressPlan('000000'), { upstreams: scenario.world.upstreams });
   await writeFile(filled, fillPlaceholders(await readFile(source, 'utf8'), vars, source));
   return { filled, vars, meshFiles: istioMeshFiles(scenario.id, basename(source).replace(/\.yaml$/, '')) };
 }
@@ -62,12 +62,12 @@ export const scenarioOfIstioFile = (file: string): string | undefined => /envoy-
 
 /** The runnable variant Istio generates for `variant`, written under `dir`; undefined when the scenario has no Istio YAML for it. */
 export async function istioVariant(
-  scenario: { id: string; lab: { upstreams: Array<{ name: string; octet: number }> } },
+  scenario: { id: string; world: { upstreams: Array<{ name: string; octet: number }> } },
   variant: string,
   dir: string,
   progress?: (line: string) => void,
   version?: string,
-  /** Another pod's variant (lab.peerSidecar): rendered for that pod (its host, label app: <host>-peer), in one store with the phase variant it runs beside. */
+  /** Another pod's variant (world.peerSidecar): rendered for that pod (its host, label app: <host>-peer), in one store with the phase variant it runs beside. */
   peer?: { host: string; beside: string },
 ): Promise<{ file: string; changes: string[] } | undefined> {
   const source = istioYamlPath(scenario.id, variant);

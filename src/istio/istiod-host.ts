@@ -24,7 +24,7 @@ export const ISTIOD_XDS_PORT = 15010;
 
 /**
  * What a sidecar tells istiod about itself (pilot-agent's bootstrap node), so istiod renders for
- * its pod: the lab's pod is app (label app: app); another pod (lab.peerSidecar) names itself.
+ * its pod: the lab's pod is app (label app: app); another pod (world.peerSidecar) names itself.
  */
 export function sidecarNode(podIp: string, app = 'app'): { id: string; cluster: string; metadata: Record<string, unknown> } {
   return {
@@ -50,7 +50,7 @@ export function accessLogEnvoyFilter(accessLogPath: string, envoyVersion: string
     kind: 'EnvoyFilter',
     metadata: { name: forApp ? `lab-access-log-${forApp}` : 'lab-access-log', namespace: 'istio-system' },
     spec: {
-      // With another pod's sidecar in the lab (lab.peerSidecar), each sidecar writes its own log.
+      // With another pod's sidecar in the lab (world.peerSidecar), each sidecar writes its own log.
       ...(forApp ? { workloadSelector: { labels: { app: forApp } } } : {}),
       configPatches: [
         patch(HCM, 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', 'http'),

@@ -70,7 +70,7 @@ export interface LabSpec {
     scenario: string;
     /** The Istio YAML of the phase's config: envoy-configs/<scenario>/istio/<variant>.yaml. */
     source: string;
-    /** The other pod's own objects (lab.peerSidecar): its variant's Istio YAML, always in the store beside `source`. */
+    /** The other pod's own objects (world.peerSidecar): its variant's Istio YAML, always in the store beside `source`. */
     peerSource?: string;
     /** Mesh settings files, applied in order (the scenario's time scaling, the variant's own). */
     meshFiles: string[];

@@ -68,8 +68,8 @@ export function raceLost(t: RaceTarget, min = 2): Check[] {
       const pass = uc.length >= min && uc.every((a) => a.flags === 'UC' && /connection_termination/.test(a.details ?? '') && a.attempts === 1) && reused.length === uc.length;
       return { pass, evidence: `${describeAccess(uc)}; ${reused.length}/${uc.length} on a reused upstream connection (up_cx ${uc.map((a) => a.up_cx).join(', ')})` };
     }),
-    counterGrew(`cluster.${t.cluster}.upstream_cx_destroy_remote_with_active_rq`, min, 'mechanism: the server closed connections with a request on them'),
-    counterStayedZero(`cluster.${t.cluster}.upstream_rq_retry`, 'no retry was attempted'),
+    counterGrew('mechanism: the server closed connections with a request on them', `cluster.${t.cluster}.upstream_cx_destroy_remote_with_active_rq`, min),
+    counterStayedZero('no retry was attempted', `cluster.${t.cluster}.upstream_rq_retry`),
     faultFired(t.server, 'reset-idle-reuse'),
   ];
 }
@@ -123,6 +123,6 @@ export function raceRateMeasured(t: RaceTarget): Check[] {
         evidence: `${lost.length}/${rs.length} requests lost the race; per idle gap: ${perGap(rs)}; access log: ${describeAccess(uc)}`,
       };
     }),
-    counterGrew(`cluster.${t.cluster}.upstream_cx_destroy_remote`, 1, 'the race was real: the server closed idle connections between requests'),
+    counterGrew('the race was real: the server closed idle connections between requests', `cluster.${t.cluster}.upstream_cx_destroy_remote`, 1),
   ];
 }

@@ -6,9 +6,20 @@
 import type { RawRequest } from '../clients/raw-http.js';
 import type { WebSocketChat } from '../clients/websocket-client.js';
 import type { ScenarioLab as Lab } from '../lab/lab-context.js';
+import type { World } from '../scenario/scenario.js';
+import type { HttpUpstreamOptions } from '../upstreams/http-upstream.js';
 
 export const SERVICE_URL = 'http://app.test:8080';
 export const SERVICE_CLUSTER = 'outbound|8080||app.test';
+
+/**
+ * The world: one mesh service, app.test, whose one pod is the lab host `app` (.30) serving HTTP on
+ * 8080 with these options (a delay, a status, a body, WebSocket echo, …).
+ */
+export const meshService = (http?: Omit<HttpUpstreamOptions, 'name' | 'ports'>): World => ({
+  upstreams: [{ name: 'app', octet: 30, ports: [8080], ...(http ? { http } : {}) }],
+  dns: { 'app.test': 'app' },
+});
 
 /** A counter of the service's cluster, e.g. upstream_rq_pending_overflow. */
 export const clusterStat = (name: string) => `cluster.${SERVICE_CLUSTER}.${name}`;

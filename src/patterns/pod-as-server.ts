@@ -4,9 +4,9 @@
  * calls it on the pod's address.
  */
 import type { AppServerSpec } from '../lab/lab-spec.js';
-import type { Scenario } from '../scenario/scenario.js';
+import type { World } from '../scenario/scenario.js';
 
-export const podServingCallers = (appServer: AppServerSpec): Scenario['lab'] => ({
+export const podServingCallers = (appServer: AppServerSpec): World => ({
   upstreams: [{ name: 'client', octet: 60, kind: 'client' }],
   dns: {},
   appServer,

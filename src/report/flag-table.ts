@@ -1,7 +1,8 @@
 /**
- * README's response-flag table, generated from the scenarios' own `responseFlags` declarations:
- * every Envoy flag, the scenarios that reproduce it, and the ones none reproduces yet.
- * test/unit/flag-table.test.ts keeps README equal to it; `npm run lab -- flags --write` updates it.
+ * The response-flag table of docs/response-flags.md, generated from the scenarios' own
+ * `responseFlags` declarations: every Envoy flag, the scenarios that reproduce it, and the ones
+ * none reproduces yet. test/unit/flag-table.test.ts keeps the page equal to it; `npm run lab --
+ * flags --write` updates it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { RESPONSE_FLAGS } from '../envoy/response-flags.js';
@@ -21,17 +22,17 @@ export function flagTable(scenarios: Scenario[]): string {
   return ['| flag | Envoy says | reproduced by |', '|---|---|---|', ...rows].join('\n');
 }
 
-/** README with the table between its markers replaced. */
-export function withFlagTable(readme: string, table: string): string {
-  const from = readme.indexOf(FLAGS_BEGIN);
-  const to = readme.indexOf(FLAGS_END);
-  if (from < 0 || to < from) throw new Error(`README.md has no response-flag markers (${FLAGS_BEGIN} … ${FLAGS_END})`);
-  return `${readme.slice(0, from + FLAGS_BEGIN.length)}\n${table}\n${readme.slice(to)}`;
+/** The page (docs/response-flags.md) with the table between its markers replaced. */
+export function withFlagTable(page: string, table: string): string {
+  const from = page.indexOf(FLAGS_BEGIN);
+  const to = page.indexOf(FLAGS_END);
+  if (from < 0 || to < from) throw new Error(`docs/response-flags.md has no response-flag markers (${FLAGS_BEGIN} … ${FLAGS_END})`);
+  return `${page.slice(0, from + FLAGS_BEGIN.length)}\n${table}\n${page.slice(to)}`;
 }
 
-export async function writeFlagTable(readmePath: string, scenarios: Scenario[]): Promise<boolean> {
-  const before = await readFile(readmePath, 'utf8');
+export async function writeFlagTable(pagePath: string, scenarios: Scenario[]): Promise<boolean> {
+  const before = await readFile(pagePath, 'utf8');
   const after = withFlagTable(before, flagTable(scenarios));
-  if (after !== before) await writeFile(readmePath, after);
+  if (after !== before) await writeFile(pagePath, after);
   return after !== before;
 }

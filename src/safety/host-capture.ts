@@ -130,7 +130,7 @@ export async function leaksIn(dir: string, labNames: ReadonlySet<string>): Promi
 /** Every name the lab's DNS serves or its configs name: the scenarios' records and the variants' (and Istio YAML's) hostnames. */
 export async function labNames(): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const id of scenarioIds()) for (const n of Object.keys((await loadScenario(id)).lab.dns)) names.add(n.toLowerCase());
+  for (const id of scenarioIds()) for (const n of Object.keys((await loadScenario(id)).world.dns)) names.add(n.toLowerCase());
   const configFiles = (await readdir(ENVOY_CONFIGS_DIR, { recursive: true })).filter((f) => f.endsWith('.yaml')).map((f) => join(ENVOY_CONFIGS_DIR, f));
   for (const f of configFiles) {
     // socket_address hostnames (DNS clusters), and list items such as a ServiceEntry's hosts.

@@ -19,7 +19,7 @@ import { assertVariantValid } from './validate-variant.js';
 
 /** ip → ${PLACEHOLDER}, for the hosts this scenario's lab has. */
 async function addressMap(scenario: Scenario, dumpFile: string, mapFile?: string): Promise<{ map: Record<string, string>; from: string }> {
-  const hosts = new Set([POD.name, DNS_HOST.name, ...scenario.lab.upstreams.map((u) => u.name)]);
+  const hosts = new Set([POD.name, DNS_HOST.name, ...scenario.world.upstreams.map((u) => u.name)]);
   let byIp: Record<string, string>;
   let from: string;
   if (mapFile) {

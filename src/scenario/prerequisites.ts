@@ -9,7 +9,7 @@ import { PrerequisiteError } from '../errors.js';
 import type { Scenario } from './scenario.js';
 
 export function assertScenarioPrerequisites(scenario: Scenario, backend: BackendKind): void {
-  const missing = upstreamRequirements(scenario.lab.upstreams.map((u) => u.kind), backend).filter((r) => !r.ok);
+  const missing = upstreamRequirements(scenario.world.upstreams.map((u) => u.kind), backend).filter((r) => !r.ok);
   if (missing.length) {
     throw new PrerequisiteError(`scenario ${scenario.id} needs ${missing.map((r) => r.what).join(', ')}, which this machine lacks`, {
       fix: `${fixFor(missing)} (or \`npm run lab -- doctor --fix\`)`,

@@ -148,7 +148,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   let istio: LabSpec['istio'];
   /** --istio: the Istio this run's istiod is built from (documented symptoms may be gone on it). */
   let running: string | undefined;
-  const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.lab.peerSidecar?.config) };
+  const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.world.peerSidecar?.config) };
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const plan = await planIstiodPhase(istiodPhase, o.istio);
@@ -170,9 +170,9 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   try {
     await sweepStaleLabs();
     // Under --istio Envoy validates what istiod pushes itself (a rejection fails the sidecar's start).
-    if (!istio) await assertVariantValid(o.envoy, configPath, scenario.lab.upstreams);
+    if (!istio) await assertVariantValid(o.envoy, configPath, scenario.world.upstreams);
     const server = labSpecFor(scenario, phase, configPath).peerSidecar;
-    if (!istio && server) await assertVariantValid(o.envoy, server.config, scenario.lab.upstreams);
+    if (!istio && server) await assertVariantValid(o.envoy, server.config, scenario.world.upstreams);
     await o.narrator?.phase(scenario, phase);
     const backend = await createBackend(o.backend ?? 'netns', o.envoy);
     const prepareMs = Date.now() - started;

@@ -102,6 +102,16 @@ export interface Phase {
   expect: Check[];
 }
 
+/** What a scenario's lab is made of, declared once for all its phases. */
+export type World = Omit<LabSpec, 'sidecar' | 'peerSidecar'> & {
+  inbound?: InboundMode;
+  /**
+   * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): the lab
+   * host and its sidecar's config variant (none: only the phases that name one run it).
+   */
+  peerSidecar?: { host: string; config?: string };
+};
+
 export interface Scenario {
   id: string;
   title: string;
@@ -116,15 +126,8 @@ export interface Scenario {
   cause: string;
   /** How real-world timeouts were scaled down so a phase takes seconds. */
   timeScaling: string;
-  /** The world: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
-  lab: Omit<LabSpec, 'sidecar' | 'peerSidecar'> & {
-    inbound?: InboundMode;
-    /**
-     * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): the lab
-     * host and its sidecar's config variant (none: only the phases that name one run it).
-     */
-    peerSidecar?: { host: string; config?: string };
-  };
+  /** The world the incident happens in: upstream hosts, DNS records, the pod's app server, the inbound capture mode. */
+  world: World;
   /**
    * Third-party programs that can play this scenario's app (--client), with its before and fixes
    * holding for each (the test suite proves it). Only for scenarios whose app is the lab's HTTP
@@ -141,8 +144,25 @@ export interface Scenario {
 }
 
 /** Checks a scenario's shape when its file loads: a wrong one never reaches a lab. */
-export function defineScenario(s: Scenario): Scenario {
-  const bad = (what: string, fix: string) => new ScenarioDefinitionError(`scenario ${s.id}: ${what}`, { fix });
+/** A phase as written: its kind may be left to its name (before-…, fix-…, control-…, live-…, measure-…). */
+export type PhaseDefinition = Omit<Phase, 'kind'> & { kind?: PhaseKind };
+
+/** A scenario as written in its file (defineScenario fills in what its phases' names say). */
+export type ScenarioDefinition = Omit<Scenario, 'phases'> & { phases: PhaseDefinition[] };
+
+const PHASE_KINDS: readonly PhaseKind[] = ['before', 'fix', 'live', 'control', 'measure'];
+
+/** The kind a phase's name says: its first word, when that is a kind ("fix-retry" → fix). */
+export const kindFromName = (name: string): PhaseKind | undefined => PHASE_KINDS.find((k) => name === k || name.startsWith(`${k}-`));
+
+export function defineScenario(definition: ScenarioDefinition): Scenario {
+  const bad = (what: string, fix: string) => new ScenarioDefinitionError(`scenario ${definition.id}: ${what}`, { fix });
+  const phases = definition.phases.map((p): Phase => {
+    const kind = p.kind ?? kindFromName(p.name);
+    if (!kind) throw bad(`phase "${p.name}" has no kind, and its name does not say one`, `name it ${PHASE_KINDS.map((k) => `${k}-…`).join(', ')}, or set kind: ${PHASE_KINDS.join(' | ')}`);
+    return { ...p, kind };
+  });
+  const s: Scenario = { ...definition, phases };
   for (const flag of Object.keys(s.responseFlags ?? {})) {
     if (!(flag in RESPONSE_FLAGS)) throw bad(`responseFlags names "${flag}", which is not an Envoy response flag`, `use one of ${Object.keys(RESPONSE_FLAGS).join(', ')}`);
   }
@@ -155,20 +175,20 @@ export function defineScenario(s: Scenario): Scenario {
     if (isSignature(p.signature) && p.signature.entries && patternSize(p.signature.entries) < 2) throw bad(`phase "${p.name}"'s signature says one thing about an entry`, 'say at least two (code and flags, flags and details, …): one shared flag must never make a match');
     if (isSignature(p.signature) && !p.signature.entries && !p.signature.marks?.length && !p.signature.reported?.length) throw bad(`phase "${p.name}"'s signature has neither entries nor marks`, 'say what Envoy logs for it (entries) or what else it leaves (marks: the app\'s errors, Envoy\'s debug lines), or declare { none: why }');
     for (const host of Object.keys(p.upstreams ?? {})) {
-      if (!s.lab.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
+      if (!s.world.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.world.upstreams.map((u) => u.name).join(', ')}`);
     }
   }
   if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
-  const server = s.lab.peerSidecar;
-  if (server && !s.lab.upstreams.some((u) => u.name === server.host && ['http', 'client'].includes(u.kind ?? 'http'))) throw bad(`lab.peerSidecar names host "${server.host}", which is not one of its HTTP upstreams or callers`, `hosts: ${s.lab.upstreams.map((u) => u.name).join(', ')}`);
+  const server = s.world.peerSidecar;
+  if (server && !s.world.upstreams.some((u) => u.name === server.host && ['http', 'client'].includes(u.kind ?? 'http'))) throw bad(`world.peerSidecar names host "${server.host}", which is not one of its HTTP upstreams or callers`, `hosts: ${s.world.upstreams.map((u) => u.name).join(', ')}`);
   const unserved = s.phases.find((p) => p.peerSidecar !== undefined && !server);
-  if (unserved) throw bad(`phase "${unserved.name}" sets peerSidecar, and the lab has no other pod with a sidecar`, 'declare lab.peerSidecar: {host, config}');
+  if (unserved) throw bad(`phase "${unserved.name}" sets peerSidecar, and the lab has no other pod with a sidecar`, 'declare world.peerSidecar: {host, config}');
   return s;
 }
 
 /** The lab a phase runs: the scenario's world with the phase's changes, and its sidecar config. */
 export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
-  const { inbound, peerSidecar: server, ...world } = s.lab;
+  const { inbound, peerSidecar: server, ...world } = s.world;
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
   const serverVariant = p.peerSidecar === false ? undefined : (p.peerSidecar ?? server?.config);
   const peerSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
@@ -177,7 +197,7 @@ export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
 
 /** The scenario's upstream hosts with a phase's changes merged in. */
 export function upstreamsFor(s: Scenario, p: Phase): UpstreamSpec[] {
-  return s.lab.upstreams.map((u) => {
+  return s.world.upstreams.map((u) => {
     const change = p.upstreams?.[u.name];
     if (!change) return u;
     const merged: Record<string, unknown> = { ...u };

@@ -18,7 +18,7 @@ import { loadScenario, scenarioIds } from './registry.js';
 export async function validateVariantFile(envoy: EnvoyBinary, configPath: string, upstreams?: UpstreamSpec[]): Promise<ValidationResult> {
   const owner = basename(dirname(configPath));
   const resources = await loadVariant(configPath);
-  upstreams ??= scenarioIds().includes(owner) ? (await loadScenario(owner)).lab.upstreams : standInUpstreams(resources);
+  upstreams ??= scenarioIds().includes(owner) ? (await loadScenario(owner)).world.upstreams : standInUpstreams(resources);
   const rendered = renderResources(resources, {
     vars: labVars(new AddressPlan('000000'), { upstreams }),
     accessLogPath: '/dev/null',

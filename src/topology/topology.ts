@@ -48,7 +48,7 @@ export function podWithUpstreams(upstreams: Array<{ name: string; octet: number 
 export function validateTopology(topology: Topology): void {
   const names = new Set<string>();
   const octets = new Set<number>();
-  const bad = (what: string) => new ScenarioDefinitionError(what, { fix: `fix the scenario's lab.upstreams (pod is .${POD.octet}, dns .${DNS_HOST.octet})` });
+  const bad = (what: string) => new ScenarioDefinitionError(what, { fix: `fix the scenario's world.upstreams (pod is .${POD.octet}, dns .${DNS_HOST.octet})` });
   for (const h of topology.hosts) {
     if (!/^[a-z][a-z0-9-]{0,11}$/.test(h.name)) throw bad(`host name "${h.name}" must match [a-z][a-z0-9-]{0,11} (it names namespaces and containers)`);
     if (h.octet < 2 || h.octet > 254) throw bad(`host ${h.name}: octet ${h.octet} is outside 2..254`);

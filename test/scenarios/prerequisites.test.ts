@@ -35,7 +35,7 @@ describe.skipIf(!!netns.unavailable)('missing prerequisites', () => {
       symptom: '-',
       cause: '-',
       timeScaling: '-',
-      lab: { upstreams: [{ name: 'old', octet: 21, ports: [80] }, { name: 'new', octet: 22, ports: [80] }], dns: {} },
+      world: { upstreams: [{ name: 'old', octet: 21, ports: [80] }, { name: 'new', octet: 22, ports: [80] }], dns: {} },
       phases: [phase('before', 'before'), phase('fix-a', 'fix'), phase('fix-b', 'fix')],
     });
     const attempt = async (parallel?: number) => {

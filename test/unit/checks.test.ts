@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { check, judge, judgeDocumented } from '../../src/checks/check.js';
+import { all, any, check, judge, judgeDocumented } from '../../src/checks/check.js';
 import { everyAccessEntry, noAccessEntries } from '../../src/checks/access-log.js';
 import { connectionTableShows } from '../../src/checks/connections.js';
 import { counterGrew, counterStayedZero } from '../../src/checks/counters.js';
 import { faultFired, faultNeverFired } from '../../src/checks/faults.js';
 import { everyRequest, oneConnection } from '../../src/checks/requests.js';
 import { accessAfter, firstSuccessAfter, localPorts, outcomeCounts, requestsAfter, requestsIn } from '../../src/checks/slices.js';
-import { Evidence, type EvidenceData } from '../../src/evidence/evidence.js';
+import { Evidence, EvidenceMissing, type EvidenceData } from '../../src/evidence/evidence.js';
 import { Timeline, USER_APP_STARTED } from '../../src/timeline/timeline.js';
 
 const T0 = 1_000_000;
@@ -48,7 +48,7 @@ describe('judge', () => {
   });
 
   it('is UNKNOWN, not PASS, when a check lacks its evidence and none failed', () => {
-    const v = judge([check('a', () => ({ pass: true, evidence: 'ok' })), counterStayedZero('cluster.x.upstream_rq_retry', 'no retry')], evidence(oneRequest));
+    const v = judge([check('a', () => ({ pass: true, evidence: 'ok' })), counterStayedZero('no retry', 'cluster.x.upstream_rq_retry')], evidence(oneRequest));
     expect(v.status).toBe('unknown');
   });
 
@@ -61,21 +61,21 @@ describe('judge', () => {
 describe('absent evidence is never a zero', () => {
   it('a counter Envoy does not have: "stayed at 0" and "grew" are both UNKNOWN, naming the stat', () => {
     const e = evidence(oneRequest, { statsBefore: { 'cluster.real.upstream_rq_total': 1 }, statsAfter: { 'cluster.real.upstream_rq_total': 1 } });
-    for (const c of [counterStayedZero('cluster.misspelt.upstream_rq_total', 'why'), counterGrew('cluster.misspelt.upstream_rq_total', 1, 'why')]) {
+    for (const c of [counterStayedZero('why', 'cluster.misspelt.upstream_rq_total'), counterGrew('why', 'cluster.misspelt.upstream_rq_total', 1)]) {
       expect(c(e)).toMatchObject({ status: 'unknown', evidence: expect.stringMatching(/cluster\.misspelt\.upstream_rq_total: Envoy has no such stat/) });
     }
-    expect(counterStayedZero('cluster.real.upstream_rq_total', 'why')(e).status).toBe('pass');
+    expect(counterStayedZero('why', 'cluster.real.upstream_rq_total')(e).status).toBe('pass');
   });
 
   it('no stats snapshot at all is UNKNOWN', () => {
     const e = evidence(oneRequest, { statsAfter: null });
-    expect(counterStayedZero('x', 'why')(e).status).toBe('unknown');
+    expect(counterStayedZero('why', 'x')(e).status).toBe('unknown');
   });
 
   it('a counter that appears during the phase counts from 0', () => {
     const e = evidence(oneRequest, { statsBefore: {}, statsAfter: { 'cluster.x.upstream_cx_connect_timeout': 3 } });
-    expect(counterGrew('cluster.x.upstream_cx_connect_timeout', 4, 'why')(e)).toMatchObject({ status: 'fail', evidence: 'cluster.x.upstream_cx_connect_timeout +3' });
-    expect(counterGrew('cluster.x.upstream_cx_connect_timeout', 3, 'why')(e).status).toBe('pass');
+    expect(counterGrew('why', 'cluster.x.upstream_cx_connect_timeout', 4)(e)).toMatchObject({ status: 'fail', evidence: 'cluster.x.upstream_cx_connect_timeout +3' });
+    expect(counterGrew('why', 'cluster.x.upstream_cx_connect_timeout', 3)(e).status).toBe('pass');
   });
 
   it('a missing access-log file is UNKNOWN, an empty one is evidence', () => {
@@ -134,8 +134,8 @@ describe('fault checks', () => {
 
   it('"never fired" needs the fault to have been in place', () => {
     const armed = evidence(oneRequest, { faults: [{ host: 'app', fault: 'reset-idle-reuse', fired: 0, detail: 'armed' }] });
-    expect(faultNeverFired('app', 'reset-idle-reuse', 'never')(armed).status).toBe('pass');
-    expect(faultNeverFired('app', 'reset-idle-reuse', 'never')(evidence(oneRequest)).status).toBe('fail');
+    expect(faultNeverFired('never', 'app', 'reset-idle-reuse')(armed).status).toBe('pass');
+    expect(faultNeverFired('never', 'app', 'reset-idle-reuse')(evidence(oneRequest)).status).toBe('fail');
   });
 });
 
@@ -204,5 +204,25 @@ describe('documented symptoms expected gone on newer Envoy', () => {
     expect(judgeDocumented(many(false, false), e, () => 'Istio v0.0.0-20260423205519-b01690e6db7d').gone).toBe(true);
     expect(judgeDocumented(many(true, true), e, () => 'Istio v0.0.0-20260423205519-b01690e6db7d').verdicts[0]!.status).toBe('fail');
     expect(judgeDocumented(many(true, false), e, () => undefined).verdicts.map((v) => v.status)).toEqual(['pass', 'fail']);
+  });
+});
+
+describe('all / any: several checks judged as one', () => {
+  const passing = check('p', () => ({ pass: true, evidence: 'yes' }));
+  const failing = check('f', () => ({ pass: false, evidence: 'no' }));
+  const missing = check('m', () => {
+    throw new EvidenceMissing('the access log');
+  });
+  const e = evidence(() => {});
+  it('all passes only when every check passes, and fails on one failure even beside an unknown', () => {
+    expect(all('both', passing, passing)(e)).toMatchObject({ label: 'both', status: 'pass', evidence: '✓ p: yes; ✓ p: yes' });
+    expect(all('both', passing, failing)(e).status).toBe('fail');
+    expect(all('both', missing, failing)(e).status).toBe('fail');
+    expect(all('both', passing, missing)(e).status).toBe('unknown');
+  });
+  it('any passes on one pass, fails only when every check fails, and is unknown otherwise', () => {
+    expect(any('either', failing, passing)(e).status).toBe('pass');
+    expect(any('either', failing, failing)(e).status).toBe('fail');
+    expect(any('either', failing, missing)(e).status).toBe('unknown');
   });
 });

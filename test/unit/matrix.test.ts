@@ -12,7 +12,7 @@ import { runPool } from '../../src/util/pool.js';
 
 const ok = check('x', () => ({ pass: true, evidence: '' }));
 const phase = (name: string, kind: Phase['kind'] = 'fix'): Phase => ({ name, kind, title: name, config: 'broken', run: async () => {}, expect: [ok] });
-const scenario = (id: string, phases: Phase[]): Scenario => ({ id, title: id, seed: '-', reported: [], symptom: '-', cause: '-', timeScaling: '-', lab: { upstreams: [], dns: {} }, phases });
+const scenario = (id: string, phases: Phase[]): Scenario => ({ id, title: id, seed: '-', reported: [], symptom: '-', cause: '-', timeScaling: '-', world: { upstreams: [], dns: {} }, phases });
 const result = (scenario: string, phase: string, kind: string, version: string, status: PhaseStatus, iteration = 1): PhaseResult =>
   ({ scenario, phase, kind, title: phase, iteration, envoyVersion: version, backend: 'netns', artifactsDir: `/x/${version}/${scenario}/${phase}`, status, verdicts: [], strip: '', timings: { topologyUpMs: 0, envoyReadyMs: 0, scriptedMs: 0, teardownMs: 0, wallMs: 1 } }) as PhaseResult;
 

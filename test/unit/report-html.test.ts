@@ -64,7 +64,7 @@ describe('report.html parts', () => {
   });
 
   it("a team's own incident: no seed, a free-form source shown as text, a URL as a link", async () => {
-    const scenario = { id: 'payments-503', title: 'Our 503s', symptom: 's', cause: 'c', timeScaling: 't', lab: { upstreams: [], dns: {} }, phases: [] };
+    const scenario = { id: 'payments-503', title: 'Our 503s', symptom: 's', cause: 'c', timeScaling: 't', world: { upstreams: [], dns: {} }, phases: [] };
     const bare = await runReportHtml('/tmp', { scenario, results: [], repeat: 1, backend: 'netns', envoy: 'Envoy 1.40.0' });
     expect(bare).not.toMatch(/<dt>Seed<\/dt>|<dt>Reported<\/dt>/);
     const given = await runReportHtml('/tmp', { scenario: { ...scenario, reported: ['PM-2211 (postmortem, 2026-10-02)', 'https://example.invalid/pm/2211'] }, results: [], repeat: 1, backend: 'netns', envoy: 'Envoy 1.40.0' });

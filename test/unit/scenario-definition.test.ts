@@ -12,7 +12,7 @@ const scenario = (phases: Phase[]): Scenario => ({
   symptom: '-',
   cause: '-',
   timeScaling: '-',
-  lab: { upstreams: [{ name: 'old', octet: 21, ports: [80] }], dns: {} },
+  world: { upstreams: [{ name: 'old', octet: 21, ports: [80] }], dns: {} },
   phases,
 });
 
@@ -29,6 +29,12 @@ describe('defineScenario', () => {
 
   it('accepts a well-formed scenario as it is', () => {
     const s = scenario([phase({})]);
-    expect(defineScenario(s)).toBe(s);
+    expect(defineScenario(s)).toEqual(s);
+  });
+
+  it("takes a phase's kind from its name, and asks for one when the name does not say it", () => {
+    const { kind: _, ...unkinded } = phase({});
+    expect(defineScenario({ ...scenario([]), phases: [{ ...unkinded, name: 'fix-retry' }, { ...unkinded, name: 'before' }] }).phases.map((p) => p.kind)).toEqual(['fix', 'before']);
+    expect(() => defineScenario({ ...scenario([]), phases: [{ ...unkinded, name: 'before' }, { ...unkinded, name: 'natural' }] })).toThrow(/phase "natural" has no kind, and its name does not say one/);
   });
 });

@@ -36,7 +36,7 @@ function checksHtml(r: PhaseResult): Html {
   )}</table>`;
 }
 
-/** A sidecar's access log as a table (the pod's, or another pod's: lab.peerSidecar). */
+/** A sidecar's access log as a table (the pod's, or another pod's: world.peerSidecar). */
 function accessLogHtml(e: EvidenceData, log: AccessLogEntry[] | null = e.accessLog): Html {
   if (log === null) return html`<p class="missing">Envoy's access log was missing at the end of the phase.</p>`;
   if (log.length === 0) return html`<p>Envoy logged nothing (no request or connection went through a logged listener).</p>`;

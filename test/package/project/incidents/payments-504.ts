@@ -22,14 +22,13 @@ export default defineScenario({
   symptom: 'POST /charge answered 504 "upstream request timeout" after 1.0 s',
   cause: 'a VirtualService timeout of 1 s, below the service’s slowest call (1.5 s)',
   timeScaling: 'none: the service takes 1.5 s, as in production',
-  lab: {
+  world: {
     upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS, body: 'charged\n' } }],
     dns: { 'app.test': 'app' },
   },
   phases: [
     {
       name: 'before',
-      kind: 'before',
       title: 'Route timeout 1 s, a 1.5 s call: 504 UT after 1.0 s',
       config: 'before',
       // What our sidecars log for it: triage --scenarios ./incidents names it from a pasted line.
@@ -43,7 +42,6 @@ export default defineScenario({
     },
     {
       name: 'fix-timeout-5s',
-      kind: 'fix',
       title: 'Route timeout 5 s: the 1.5 s call is answered',
       config: 'fix',
       run: oneCharge,
