@@ -52,7 +52,7 @@ export async function addScenarioDir(dir: string): Promise<Scenario[]> {
   } catch (err) {
     throw new UsageError(`--scenarios ${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (err as Error).message}`, { fix: 'give the folder that holds your incident files (e.g. ./incidents)' });
   }
-  if (!files.length) throw new UsageError(`--scenarios ${dir}: the folder has no scenario files (.ts or .js)`, { fix: 'write one: see README, "Use it in your own repo"' });
+  if (!files.length) throw new UsageError(`--scenarios ${dir}: the folder has no scenario files (.ts or .js)`, { fix: 'write one: see docs/own-repo.md' });
   const loaded: Scenario[] = [];
   for (const f of files.sort()) loaded.push(await addScenarioFile(`${dir.replace(/\/$/, '')}/${f}`));
   return loaded;

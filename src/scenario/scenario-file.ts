@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import { LabError, UsageError } from '../errors.js';
+import { LabError, PrerequisiteError, UsageError } from '../errors.js';
 import { registerConfigsDir } from '../envoy/configs-dir.js';
 import type { Scenario } from './scenario.js';
 
@@ -106,10 +106,13 @@ function loadError(file: string, err: unknown): UsageError {
   return new UsageError(`${at(file, Number.isFinite(located) ? located : undefined)}: the scenario file does not load: ${what}`, { fix: 'fix the file (imports come from "envoy-fault-lab")' });
 }
 
-/** `tsc --noEmit` on the file with the project's TypeScript (the lab's when the project has none). */
+/**
+ * `tsc --noEmit` on the file with the project's TypeScript, or the lab's own (a dependency of the
+ * package): a scenario with a type error never runs.
+ */
 async function typeCheck(file: string): Promise<void> {
   const tsc = [createRequire(file), createRequire(import.meta.url)].map(tscOf).find((t) => t);
-  if (!tsc) return; // No TypeScript anywhere: tsx still loads it, and runtime errors still name the line.
+  if (!tsc) throw new PrerequisiteError(`no TypeScript to type-check ${shown(file)} with: neither the project nor envoy-fault-lab has one installed`, { fix: 'reinstall with `npm ci` (typescript is a dependency of envoy-fault-lab), or `npm install -D typescript`' });
   const args = ['--noEmit', '--pretty', 'false', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', file];
   // Outside any tsconfig.json: TypeScript ≥ 6 refuses files on the command line beside one (TS5112).
   const r = await execa(process.execPath, [tsc, ...args], { reject: false, all: true, cwd: tmpdir() });
@@ -120,7 +123,7 @@ async function typeCheck(file: string): Promise<void> {
   const first = /\((\d+),\d+\)/.exec((mine[0] ?? errors[0]) ?? '')?.[1];
   throw new UsageError(`${at(file, mine.length ? Number(first) : undefined)}: the scenario does not type-check (${errors.length} error${errors.length === 1 ? '' : 's'})`, {
     evidence: (errors.length ? errors : String(r.all ?? '').split('\n')).slice(0, 10).join('\n'),
-    fix: 'fix the types (everything a scenario uses comes from "envoy-fault-lab"; see README, "How to add a scenario")',
+    fix: 'fix the types (everything a scenario uses comes from "envoy-fault-lab"; docs/authoring.md lists it)',
   });
 }
 

@@ -137,7 +137,7 @@ export interface Scenario {
   /**
    * The Envoy response flags (src/envoy/response-flags.ts) this scenario's incident shows, each
    * with a few words on where; `gone: true` when it is documented but does not happen on the
-   * Envoy versions the lab runs. README's response-flag table is generated from these.
+   * Envoy versions the lab runs. docs/response-flags.md is generated from these.
    */
   responseFlags?: Record<string, { where: string; gone?: boolean }>;
   phases: Phase[];

@@ -1,13 +1,13 @@
 /**
  * A lab entry written as Istio's text access-log line (pilot/pkg/model/telemetry_logging.go,
- * EnvoyTextLogFormat, Istio ≥ 1.9), for the README's example and the tests that read a lab run as
+ * EnvoyTextLogFormat, Istio ≥ 1.9), for the tests that read a lab run as
  * a user's log (read/access-log-line.ts reads it back).
  */
 import type { AccessLogEntry } from '../envoy/access-log.js';
 
 /**
  * An entry written as Istio's text format (what `kubectl logs <pod> -c istio-proxy` shows), for
- * the README's example and the tests that read a lab run as a user's log. What the lab's log does
+ * the tests that read a lab run as a user's log. What the lab's log does
  * not record (bytes, user agent, request id, path, protocol) is given as "-" or a stand-in.
  */
 export function toIstioTextLine(a: AccessLogEntry, o: { requestId?: string } = {}): string {
