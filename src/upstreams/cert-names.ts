@@ -1,6 +1,6 @@
 /**
  * Lab certificate file names: "*" is spelled "wildcard" (*.example.com → wildcard.example.com); a
- * workload identity spiffe://<domain>/ns/<ns>/sa/<sa> is spiffe-<ns>-<sa> (lab/make-certs.sh).
+ * workload identity spiffe://<domain>/ns/<ns>/sa/<sa> is spiffe-<ns>-<sa> (make-certs.ts).
  */
 export const certFile = (name: string) => {
   const spiffe = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/(.+)$/.exec(name);

@@ -1,12 +1,12 @@
 /**
- * The lab's TLS material, made once by lab/make-certs.sh and cached (readable by the app's uid):
+ * The lab's TLS material, made once (make-certs.ts) and cached (readable by the app's uid):
  * ca.crt and <name>.crt/.key per name (see cert-names.ts).
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { CACHE_ROOT, LAB_DIR } from '../paths.js';
+import { CACHE_ROOT } from '../paths.js';
+import { makeCerts } from './make-certs.js';
 
 /**
  * The mesh's workload identities (Istio's SPIFFE form): the pod's sidecar and another pod's
@@ -36,7 +36,7 @@ export function ensureLabCerts(): Promise<string> {
 async function makeLabCerts(dir: string): Promise<string> {
   await mkdir(CACHE_ROOT, { recursive: true });
   const tmp = await mkdtemp(`${dir}.tmp-`); // unique per making: another process may be making them too
-  await execa('sh', [join(LAB_DIR, 'make-certs.sh'), tmp, ...LAB_CERT_NAMES]);
+  await makeCerts(tmp, LAB_CERT_NAMES);
   await chmod(tmp, 0o755);
   await rename(tmp, dir).catch(async () => rm(tmp, { recursive: true, force: true })); // another run made it first
   return dir;
