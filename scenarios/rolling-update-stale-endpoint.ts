@@ -1,3 +1,5 @@
+// Long: one incident told whole, as one report: its story, its world and its phases (three
+// befores, three fixes), each with the checks that prove it.
 /**
  * rolling-update-stale-endpoint: a pod of a rolling update goes while the caller's sidecar still
  * has it in EDS; the calls Envoy picks for it fail with 503 UF until EDS moves on.

@@ -1,3 +1,5 @@
+// Long: one incident told whole, as one report: its story, its world and its phases (the seed's
+// fixes and the controls), each with the checks that prove it.
 /**
  * sticky-503: after the IP behind an external name dies and DNS moves the name to a healthy IP,
  * the app keeps getting 503 forever.

@@ -1,3 +1,5 @@
+// Long: one Envoy process's whole life in one place: its bootstrap, its start (directly or through
+// pilot-agent), config pushes through its watched xDS files in any order, and its stop.
 /**
  * A running Envoy sidecar in a lab host, as uid 1337 (the uid Istio's interception exempts),
  * with one worker (pools are per worker: determinism), short drain, and its config from watched

@@ -1,3 +1,5 @@
+// Long: the drift between two configs is one comparison, part by part (listeners, filters,
+// clusters, routes), with the known differences a scenario declares.
 /**
  * Drift between a hand-written variant and what Istio generates from the scenario's Istio YAML,
  * in the parts that decide the failures the lab reproduces: which listeners exist, what each filter

@@ -45,7 +45,8 @@ export function scenarioTable(scenarios: Scenario[]): string {
  * ` * ` prefixes; empty when the file does not start with one.
  */
 export function incidentReport(source: string): string {
-  const m = /^\s*\/\*\*([\s\S]*?)\*\//.exec(source);
+  // Line comments may come first (a `// Long:` reason): the report is the first block comment.
+  const m = /^(?:\s*\/\/[^\n]*\n)*\s*\/\*\*([\s\S]*?)\*\//.exec(source);
   if (!m) return '';
   const lines = m[1]!.split('\n').map((l) => l.replace(/^\s*\* ?/, '').replace(/\s+$/, ''));
   while (lines.length && !lines[0]) lines.shift();

@@ -1,3 +1,5 @@
+// Long: one request handler and the app behaviours scenarios ask of it (status, delays, resets,
+// GOAWAY, h2c, idempotency keys, WebSocket), each a few lines beside the handler that branches to it.
 /**
  * A fake upstream application (runs inside an upstream host): a plain Node HTTP/1.1 server that
  * says which host served each response (`x-served-by` header and body) and on which of its

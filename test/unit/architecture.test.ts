@@ -92,6 +92,14 @@ describe('architecture', () => {
     expect(reads.filter((l) => /\.istiod?\b/.test(l.code) && !/^\s*\*/.test(l.code)).map((l) => `${l.where}: ${l.code.trim()}`)).toEqual([]);
   });
 
+  it('no source file is over 250 lines without a reason at its top (// Long: why)', () => {
+    const long = [...files(SRC), ...files(join(REPO_ROOT, 'scenarios'))].filter((f) => {
+      const text = readFileSync(f, 'utf8');
+      return text.split('\n').length > 251 && !text.startsWith('// Long: ');
+    });
+    expect(long.map((f) => relative(REPO_ROOT, f))).toEqual([]);
+  });
+
   it('the agent bundle reaches no harness module (it runs inside lab hosts, built on its own)', () => {
     const seen = new Set<string>();
     const walk = (f: string) => {

@@ -1,3 +1,5 @@
+// Long: the Backend interface for Docker in one place: the lab's network, one container per host
+// (the pod's two), processes through each host's runner, and teardown by the lab's label.
 /**
  * Realises a Topology with Docker containers (dockerode): one per host on a per-lab **internal**
  * network with fixed addresses from the lab's /24. The pod is two containers, as in Kubernetes:
