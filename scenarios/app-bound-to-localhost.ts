@@ -40,7 +40,6 @@ const everyCallerServed = everyRequest('symptom gone: every caller served by the
 export default defineScenario({
   id: 'app-bound-to-localhost',
   title: 'An app bound to 127.0.0.1 behind the Istio ≥ 1.10 sidecar: 503 UF for every caller, localhost works',
-  seed: 'catalogue §16 (app-bound-to-localhost)',
   reported: ['https://istio.io/latest/blog/2021/upcoming-networking-changes/', 'https://github.com/istio/istio/issues/48267', 'https://github.com/istio/istio/issues/51267'],
   symptom: "every call to the pod gets 503 from its sidecar, while curl localhost inside the pod works; the app's logs show nothing",
   cause: "since Istio 1.10 the inbound cluster forwards to the pod's IP, not 127.0.0.1: an app listening on 127.0.0.1 only is not there",

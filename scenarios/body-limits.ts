@@ -27,7 +27,6 @@ const BIG_RESPONSE = { app: { http: { bodyKb: 2048 } } };
 export default defineScenario({
   id: 'body-limits',
   title: 'A body-reading filter: 413 for a 2 MiB upload, 500 for a 2 MiB download, from Envoy',
-  seed: 'catalogue §14 (buffer-limit-413-500)',
   reported: ['https://github.com/istio/istio/issues/55358', 'https://github.com/istio/istio/issues/15260', 'https://github.com/istio/istio/issues/13719', 'https://github.com/envoyproxy/envoy/issues/2919'],
   symptom: '413 Payload Too Large for uploads over 1 MiB, none in the app\'s logs; 500 for large downloads the app answered 200',
   cause: "a filter that reads whole bodies makes Envoy buffer them, up to the listener's per_connection_buffer_limit_bytes (1 MiB)",

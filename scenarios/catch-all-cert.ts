@@ -65,7 +65,7 @@ const wrongCert: Check[] = [
 export default defineScenario({
   id: 'catch-all-cert',
   title: 'Wrong certificate (*.example.com) for every undeclared HTTPS host: a ServiceEntry without addresses',
-  seed: '004_3e691d711667e781.txt',
+  seed: '"记一次 Istio ServiceEntry 的填坑之路", a write-up in Chinese (Istio 1.11)',
   reported: ['seed 004: 记一次 Istio ServiceEntry 的填坑之路 (Istio 1.11)'],
   symptom: 'TLS to any external host not named by a ServiceEntry presents *.example.com and answers "404 page not found"',
   cause: "a TLS ServiceEntry without addresses became a filter chain with no match on 0.0.0.0_443, which takes every unmatched SNI to traefik",

@@ -73,7 +73,6 @@ const answeredAtOnce = check(`mechanism: Envoy answered each at once: < ${ANSWER
 export default defineScenario({
   id: 'circuit-breaker-overflow',
   title: 'A connection pool sized for one: a burst of calls gets 503 UO at once',
-  seed: 'catalogue §4 (circuit-breaker-overflow)',
   reported: ['https://github.com/istio/istio/issues/19454', 'https://github.com/envoyproxy/envoy/issues/36771', 'https://istio.io/latest/docs/ops/common-problems/network-issues/'],
   symptom: 'a burst of calls gets 503 UO "reset reason: overflow" with x-envoy-overloaded at once, while the service is up',
   cause: 'DestinationRule connectionPool (maxConnections 1, http1MaxPendingRequests 1) = circuit-breaker thresholds; Envoy rejects what does not fit',

@@ -66,7 +66,6 @@ const noChainDraining: Check = check('mechanism: no filter chain and no listener
 export default defineScenario({
   id: SCENARIO,
   title: 'An AuthorizationPolicy edit closes every open WebSocket into the pod, drainDuration after the push',
-  seed: 'catalogue §9 (listener-drain-on-config-push)',
   reported: ['https://github.com/istio/istio/issues/48077', 'https://github.com/istio/istio/issues/53539', 'https://github.com/istio/istio/issues/19664', 'https://github.com/envoyproxy/envoy/issues/35259'],
   symptom: 'long-lived connections into a pod all close together, drainDuration (45 s) after an unrelated config change',
   cause: 'a push that changes the filter chain a connection is on makes Envoy drain the old chain and close its connections at the end of the drain',

@@ -32,7 +32,7 @@ const contentTypesOf = (r: RequestEntry) => JSON.stringify(appView(r)?.contentTy
 export default defineScenario({
   id: 'duplicate-content-type',
   title: 'Two Content-Type headers joined with a comma by the sidecar: a strict app answers 415',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §7: 重复Header处理'],
   symptom: '415 Unsupported Media Type from the app for requests that carry two Content-Type lines',
   cause: 'Envoy joins repeated Content-Type values into one line with a comma; the strict app cannot parse it',

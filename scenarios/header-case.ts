@@ -34,7 +34,7 @@ const namesTheAppGot = (r: RequestEntry) => appView(r)?.headerNames.join(' ') ??
 export default defineScenario({
   id: 'header-case',
   title: 'Header names lowercased by the sidecar: a case-sensitive app misses X-UserId',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §6: Header大小写敏感'],
   symptom: 'the app answers 400 (no X-UserId) though the caller sent it; response headers reach the caller in lower case',
   cause: "Envoy's HTTP/1 codec lowercases header names both ways; the app compares names case-sensitively",

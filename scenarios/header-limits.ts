@@ -42,7 +42,6 @@ const envoySaid = (code: number, details: string, flags: string, label: string) 
 export default defineScenario({
   id: 'header-limits',
   title: "Envoy's header limits: 431 for a 70 KiB cookie or a 101st header, 502 for a 90 KiB Set-Cookie",
-  seed: 'catalogue §8 (header-size-or-count-limits)',
   reported: ['https://github.com/istio/istio/issues/33622', 'https://github.com/istio/istio/issues/50098', 'https://github.com/istio/istio/issues/53812', 'https://github.com/envoyproxy/envoy/issues/34231'],
   symptom: '431 Request Header Fields Too Large for a big cookie or too many headers, 502 for a big response header, none of it in the app\'s logs',
   cause: "the HCM's max_request_headers_kb (60 KiB) and max_headers_count (100), the cluster's response header limit (80 KiB)",

@@ -49,7 +49,7 @@ const closedAfter = (label: string, which: (r: RequestEntry) => boolean, min: nu
 export default defineScenario({
   id: 'http10-426',
   title: 'HTTP/1.0 through the sidecar: 426 Upgrade Required, then 1 s more per request (delayed close)',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §5: HTTP1.0支持'],
   symptom: '426 Upgrade Required for HTTP/1.0 clients; with HTTP/1.0 accepted, calls end ~1 s after their last byte',
   cause: 'the HCM refuses HTTP/1.0 unless accept_http_10; Envoy ends an HTTP/1.0 response it answers by a delayed close (delayed_close_timeout 1 s)',

@@ -155,7 +155,7 @@ const serversTimeOut = { mariadb: { mariadb: { waitTimeoutS: SERVER_TIMEOUT_S } 
 export default defineScenario({
   id: 'idle-timeout-databases',
   title: '"invalid connection" from pooled MariaDB and memcached clients: Envoy or the server, who closed it?',
-  seed: '002_def8ad761a90e687.txt',
+  seed: '"Istio Idle Timeout问题复现和解决" (2024-03-25), a write-up in Chinese whose author\'s reproduction is in reported',
   reported: ['seed 002, update 2024-04-01: mysql (sharding-sphere) and memcached still "invalid connection"'],
   symptom: "after a quiet period the app's first query on a pooled MariaDB or memcached connection fails",
   cause: "either tcp_proxy's idle_timeout or the server's own idle timeout (wait_timeout, idle_timeout) closes the idle connection; the app cannot tell which",

@@ -140,7 +140,7 @@ const closeReasonLogged = check('mechanism: the access log gives the close reaso
 export default defineScenario({
   id: 'idle-timeout',
   title: "tcp_proxy idle_timeout closes the app's idle pooled connection to an external redis",
-  seed: '002_def8ad761a90e687.txt',
+  seed: '"Istio Idle Timeout问题复现和解决" (2024-03-25), a write-up in Chinese whose author\'s reproduction is in reported',
   reported: ['https://github.com/yeqown/playground/tree/master/k8s/istio-idle-timeout (the seed author\'s reproduction)'],
   symptom: "after a quiet period the app's pooled redis connection is gone: closed by the sidecar exactly idle_timeout after its last byte",
   cause: "tcp_proxy's idle timer (default 1 h) counts only payload bytes; the app's pool keeps connections idle longer",

@@ -47,7 +47,7 @@ const captured = (chain: 'nat ISTIO_IN_REDIRECT' | 'mangle ISTIO_TPROXY') =>
 export default defineScenario({
   id: 'inbound-source-ip',
   title: "The app behind the sidecar sees every caller as 127.0.0.6",
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §10: 源IP地址保持'],
   symptom: "the app's getRemoteAddr() is 127.0.0.6 for every caller, and nothing carries the caller's address",
   cause: "REDIRECT interception: Envoy terminates the caller's connection and opens its own to the app, bound to 127.0.0.6",

@@ -28,7 +28,7 @@ const calls = callsWithIdleGaps(TARGET, { requests: REQUESTS, gapMs: 1300, serve
 export default defineScenario({
   id: 'keepalive-race-inbound',
   title: 'Sporadic 503 UC on the inbound side: the app closes an idle connection as its sidecar reuses it',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §9: 偶发503问题'],
   symptom: '503 UC upstream_reset_before_response_started{connection_termination} for callers of the app, now and then',
   cause: "the app's server closes idle keep-alive connections sooner than Envoy's inbound cluster (1 h): Envoy reuses one the app gave up on",

@@ -44,8 +44,8 @@ const routeHasRetryOn = (retryOn: string) => configHas(`the control was in force
 export default defineScenario({
   id: 'keepalive-race',
   title: 'Sporadic 503 UC: the upstream resets an idle kept-alive connection as Envoy reuses it',
-  seed: '003_06cfa856d656aa2a.txt',
-  reported: ['https://github.com/envoyproxy/envoy/issues/47468', 'https://github.com/istio/istio/issues/55138'],
+  seed: '"令人困惑的 503s 和 Istio到底是哪里引起的?" (2021-09-20), a Chinese translation of "Puzzling 503s and Istio" (in reported)',
+  reported: ['https://medium.com/@in.live.in/puzzling-503s-and-istio-1bf504b9aae6', 'https://github.com/envoyproxy/envoy/issues/47468', 'https://github.com/istio/istio/issues/55138'],
   symptom: '503 UC "upstream connect error or disconnect/reset before headers. reset reason: connection termination" after idle periods',
   cause: "the upstream's keep-alive timeout (Node 5 s) is shorter than Envoy's upstream idle timeout (1 h): Envoy reuses a connection the upstream has given up on",
   timeScaling: "upstream keep-alive 5 s → 1 s; the app's idle gaps 1.3 s; Envoy's fixed idle timeout 0.5 s",

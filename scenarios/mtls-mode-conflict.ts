@@ -61,7 +61,6 @@ const allServed = everyRequest('symptom gone: every call served by the app', { m
 export default defineScenario({
   id: 'mtls-mode-conflict',
   title: 'A DestinationRule with tls DISABLE against a STRICT server: 503 UC, and NR filter_chain_not_found on the server',
-  seed: 'catalogue §3 (mtls-mode-conflict)',
   reported: ['https://istio.io/latest/docs/ops/common-problems/network-issues/', 'https://github.com/istio/istio/issues/27169', 'https://github.com/istio/istio/issues/35870'],
   symptom: "every call to one service fails with 503 'connection termination' right after a DestinationRule; the server's sidecar logs NR filter_chain_not_found",
   cause: "the client's sidecar sends plaintext (DestinationRule tls DISABLE); the server's sidecar is STRICT: its inbound listener has only TLS chains for the port, so none matches and it closes the connection",

@@ -86,7 +86,6 @@ const EJECTED = clusterStat('outlier_detection.ejections_enforced_consecutive_5x
 export default defineScenario({
   id: 'outlier-ejects-all',
   title: 'Outlier detection ejects every pod: 503 UH no_healthy_upstream while the pods are up',
-  seed: 'catalogue §13 (outlier-ejects-all-hosts)',
   reported: ['https://github.com/istio/istio/issues/20135', 'https://github.com/envoyproxy/envoy/issues/3263', 'https://github.com/envoyproxy/envoy/pull/27909'],
   symptom: '503 UH no_healthy_upstream for baseEjectionTime after a few 5xx, every host failed_outlier_check, pods Running',
   cause: 'outlierDetection consecutive5xxErrors 1 + maxEjectionPercent 100 ejects every host; Istio sets the panic threshold to minHealthPercent (0), so Envoy has no host',

@@ -88,7 +88,7 @@ const neverSwept = check('the hosts stayed: no sweep removed them between cycles
 export default defineScenario({
   id: 'passthrough-memory',
   title: "Periodic calls to a host outside the mesh: the sidecar's memory creeps up (PassthroughCluster cleanup leak)",
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §8: Passthrough内存增高', 'https://github.com/envoyproxy/envoy/issues/22218', 'https://github.com/envoyproxy/envoy/pull/22371'],
   symptom: "the sidecar's memory grows slowly and is never released on pods that call an outside host every 30 s",
   cause: 'PassthroughCluster sweeps unused hosts every cleanup_interval (5 s); the sweep leaked their connection pools',

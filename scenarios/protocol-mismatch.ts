@@ -39,7 +39,6 @@ const envoyAnswered = (label: string, code: number, flags: string, details: stri
 export default defineScenario({
   id: 'protocol-mismatch',
   title: 'A port declared HTTP for an h2c app, or HTTP2 for an HTTP/1.1 app: every call fails at the sidecar',
-  seed: 'catalogue §15 (protocol-mismatch)',
   reported: ['https://github.com/istio/istio/issues/40104', 'https://github.com/istio/istio/issues/57294', 'https://github.com/istio/istio/issues/35378'],
   symptom: 'every call to the service fails with a 5xx from the sidecar, although the app is up and answers in its own protocol',
   cause: "the port's declared protocol (its name, protocol: or appProtocol) decides what Envoy speaks to the app, not what the app speaks",

@@ -110,7 +110,7 @@ const limiterAnswered = everyAccessEntry("the limiter answered the excess itself
 export default defineScenario({
   id: 'ratelimit-accuracy',
   title: 'A 100 requests/s local rate limit on one path lets through less than 100/s (descriptor refills skipped)',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §11: 边车限流不准问题', 'https://github.com/envoyproxy/envoy/issues/19474', 'https://github.com/envoyproxy/envoy/pull/21327'],
   symptom: 'a per-path local rate limit of 100/s under 200/s of load does not hold a steady 50 % success rate; a whole-listener one does',
   cause: "descriptor token buckets were refilled on multiples of the global timer, and the timer's jitter skipped refills",

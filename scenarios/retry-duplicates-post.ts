@@ -55,7 +55,6 @@ const notRetried503 = [every503('the app still sees the failure'), attempts(1, (
 export default defineScenario({
   id: 'retry-duplicates-post',
   title: 'Retries that repeat a payment: one POST from the app, three at the service',
-  seed: 'catalogue §6 (default-retry-duplicates-non-idempotent)',
   reported: ['https://github.com/istio/istio/issues/50506', 'https://github.com/istio/istio/issues/13851', 'https://github.com/istio/istio/pull/10566'],
   symptom: 'a POST that failed with 503 was done two or three times by the service',
   cause: 'a route retry policy that retries a 503 or a reset (retriable_status_codes [503], retryOn 5xx) replays a POST whose work was already done',

@@ -134,7 +134,6 @@ const staleInEds = hostsListed('trigger: when the pod went, EDS (/clusters) stil
 export default defineScenario({
   id: 'rolling-update-stale-endpoint',
   title: 'A pod of a rolling update goes while EDS still lists it: 503 UF for the calls picked for it, UH when the only pod goes',
-  seed: 'catalogue §2 (stale-endpoints-rolling-update)',
   reported: ['https://github.com/istio/istio/issues/36222', 'https://github.com/istio/istio/issues/54539', 'https://github.com/envoyproxy/gateway/issues/4685'],
   symptom: 'during a rollout some calls get 503 UF (connection refused, or a connect timeout) to a pod IP that is gone; UF,URX when the retries hit it too; UH when the only pod has gone from EDS',
   cause: "EDS lags behind the pod's removal: Envoy's load balancer keeps picking the pod that has gone until the control plane's update arrives",

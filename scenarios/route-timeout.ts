@@ -44,7 +44,6 @@ const servedInFull = (what: string) => everyRequest(`symptom gone: ${what}`, { m
 export default defineScenario({
   id: 'route-timeout',
   title: "Envoy's default route timeout: 504 UT at exactly 15 s, streams cut at 15 s",
-  seed: 'catalogue §5 (default-route-timeout-15s)',
   reported: ['https://github.com/istio/istio/issues/16915', 'https://github.com/istio/istio/issues/1667', 'https://github.com/istio/istio/issues/57931', 'https://github.com/envoyproxy/envoy/issues/14606'],
   symptom: 'calls longer than 15 s get 504 "upstream request timeout" (UT) after exactly 15 s; long responses are cut at 15 s',
   cause: "the route sets no timeout, so Envoy's default of 15 s applies (hand-written Envoy, Gateway API, older Istio)",

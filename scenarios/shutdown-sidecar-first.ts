@@ -105,7 +105,6 @@ const noCallRefused = everyRequest("symptom gone: every call of the app's shutdo
 export default defineScenario({
   id: 'shutdown-sidecar-first',
   title: "Pod shutdown: the sidecar drains and exits first, the app's last calls are refused at once",
-  seed: 'catalogue §1 (graceful-shutdown-sidecar-exits-first)',
   reported: ['https://github.com/istio/istio/issues/7136', 'https://github.com/istio/istio/issues/19564', 'https://github.com/istio/istio/issues/34855', 'https://github.com/istio/istio/issues/36222'],
   symptom: "a terminating pod's last outbound calls fail with connection refused, to services that are up",
   cause: 'pilot-agent drains and terminates Envoy after terminationDrainDuration while the app still works; the interception sends its new connections to 15001, where nothing listens',

@@ -131,7 +131,7 @@ const throughTheSidecar = (min: number) =>
 export default defineScenario({
   id: 'startup-order',
   title: "The app calls out before its sidecar listens: refused connections at start-up, then all fine",
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §4: Sidecar启动顺序', 'https://github.com/istio/istio/issues/11130'],
   symptom: "the app's first calls at start-up fail with connection refused although the service is up; a moment later they work",
   cause: "istio-init's iptables redirect the app's connections to 15001 before istio-proxy listens there",

@@ -146,7 +146,7 @@ const dnsClusterFixed = [
 export default defineScenario({
   id: 'sticky-503',
   title: 'Sticky 503 UF after a DNS switch: the app connection stays pinned to the dead IP',
-  seed: '000_bdd7608d89297fac.txt',
+  seed: 'the reporter\'s write-up of istio#36768, in Chinese',
   reported: ['https://github.com/istio/istio/issues/36768', 'https://github.com/envoyproxy/envoy/issues/19458', 'https://github.com/envoyproxy/envoy/issues/12370'],
   symptom: 'HTTP 503 (UF, connection_timeout) every connect timeout, continuing after DNS points the name at a healthy IP',
   cause: 'PassthroughCluster (ORIGINAL_DST) takes the upstream address from the kept-alive app connection; a router 503 does not close it',

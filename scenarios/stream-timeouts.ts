@@ -34,7 +34,6 @@ const lines = (body: string | undefined) => (body ?? '').split('\n').filter((l) 
 export default defineScenario({
   id: 'stream-timeouts',
   title: 'Streams ended by Envoy: SI after an idle pause, max_duration_timeout at a fixed age',
-  seed: 'catalogue §19 (long-stream-timeouts)',
   reported: ['https://github.com/envoyproxy/envoy/issues/4374', 'https://github.com/istio/istio/issues/55831', 'https://github.com/envoyproxy/envoy/pull/19975'],
   symptom: 'a pausing stream gets 504 (408 in older Envoy) "stream timeout" or is cut off mid-body (SI); a busy stream is cut at a fixed age (max_duration_timeout)',
   cause: 'stream_idle_timeout on the HCM ends a stream idle that long; max_stream_duration on the route ends any stream at that age',

@@ -37,7 +37,6 @@ const v2PodAnswers = (how: string) => everyRequest(`${how}`, { min: CALLS }, (r)
 export default defineScenario({
   id: 'subset-missing',
   title: 'A VirtualService subset no DestinationRule defines (503 NC), or whose labels match no pod (503 UH)',
-  seed: 'catalogue §18 (subset-missing-or-empty)',
   reported: ['https://github.com/istio/istio/issues/6335', 'https://github.com/istio/istio/issues/54023', 'https://github.com/istio/istio/issues/31925'],
   symptom: 'every call to the service fails with 503 NC cluster_not_found (or 503 UH no_healthy_upstream) after a canary route, and stays failing',
   cause: 'the route names the subset cluster outbound|8080|v2|app.test: not defined by any DestinationRule (NC), or defined with labels no pod carries (UH)',

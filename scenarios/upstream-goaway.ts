@@ -52,7 +52,6 @@ const refusedStreamRetryFixes = check('symptom gone: every call served, but for 
 export default defineScenario({
   id: 'upstream-goaway',
   title: 'An HTTP/2 service that sends GOAWAY after 10 requests per connection: 503s at every rotation under load',
-  seed: 'catalogue §20 (upstream-goaway-max-requests-per-connection)',
   reported: ['https://github.com/envoyproxy/envoy/issues/36450', 'https://github.com/envoyproxy/envoy/issues/7614', 'https://github.com/envoyproxy/envoy/issues/22825'],
   symptom: 'a steady small share of 503s in bursts under load to one HTTP/2 service, which never saw those calls',
   cause: 'the service GOAWAYs each connection at its request limit and closes it; streams Envoy had already sent past the last one are lost unless the route retries them',

@@ -46,7 +46,6 @@ const appEchoedAll = upstreamCounted('fix path: the app accepted 3 WebSockets an
 export default defineScenario({
   id: 'websocket-upgrade',
   title: 'WebSocket through the sidecar: 403 upgrade_failed without upgrade_configs; failing again over an HTTP/2 hop',
-  seed: 'catalogue §7 (websocket-upgrade-failures)',
   reported: ['https://github.com/istio/istio/issues/50980', 'https://github.com/istio/istio/issues/27078', 'https://github.com/istio/istio/issues/33534', 'https://github.com/envoyproxy/envoy/issues/5595'],
   symptom: 'WebSocket handshakes get 403 Forbidden from the sidecar (the app never sees them) while plain calls work; with HTTP/2 to the app, WebSockets fail again',
   cause: 'an HCM without upgrade_configs refuses the Upgrade itself (403 upgrade_failed); over an HTTP/2 upstream the WebSocket becomes an extended CONNECT the app does not allow',

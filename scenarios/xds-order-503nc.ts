@@ -81,7 +81,7 @@ const ncInAccessLog = everyAccessEntry('mechanism: Envoy answered them itself: 5
 export default defineScenario({
   id: 'xds-order-503nc',
   title: 'A route that arrives before its cluster: 503 NC until the cluster comes',
-  seed: '001_1893f8f80347ef09.txt',
+  seed: 'a write-up in Chinese of the xDS problems one team met in production (its sections are cited in reported)',
   reported: ['seed 001 §1-3: xDS push, ServiceEntry sync', 'https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#eventual-consistency-considerations'],
   symptom: 'calls fail with 503, response flag NC, right after a routing change, for as long as the rest of the change takes to arrive',
   cause: 'Envoy got a route naming a cluster it did not have yet (RDS before CDS)',
