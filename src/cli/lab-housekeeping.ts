@@ -4,23 +4,15 @@
  * safety rule.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sweepStaleLabs } from '../backends/reaper.js';
 import { assertInstallable, ensureEnvoy } from '../envoy/install.js';
 import { DEFAULT_ENVOY_VERSION } from '../envoy/version.js';
 import { PrerequisiteError } from '../errors.js';
-import { RUNS_DIR, VALIDATED_DIR } from '../paths.js';
-import { configsDir } from '../envoy/configs-dir.js';
+import { RUNS_DIR } from '../paths.js';
 import { hasCommand } from '../backends/capabilities.js';
-import { CAPTURE_FILTER, labNames, leaksIn, startHostCapture, stopHostCapture } from '../safety/host-capture.js';
+import { leakCheck } from '../safety/leak-check.js';
 import { renderPlayground } from '../playground/render.js';
-import { renderIstio } from '../istio/render.js';
-import { istioInput } from '../istio/istio-variant.js';
-import { loadScenario, scenarioIds } from '../scenario/registry.js';
-import { validateVariantFile } from '../scenario/validate-variant.js';
 import { doctor, fixWithApt } from './doctor.js';
 import { labIo } from './lab-io.js';
 
@@ -70,35 +62,11 @@ export function addHousekeepingCommands(program: Command): void {
       await assertInstallable(o.envoy);
       const envoy = await ensureEnvoy(o.envoy, progress);
       const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
-      await rm(VALIDATED_DIR, { recursive: true, force: true });
-      const capture = await startHostCapture(join(RUNS_DIR, `${stamp}-leak-check`));
-      progress(`tcpdump on ${capture.tcpdumps.map((t) => t.interface).join(', ')}; validation cache emptied`);
-      let done = 0;
-      try {
-        for (const id of scenarioIds()) {
-          const dir = configsDir(id);
-          if (!existsSync(dir)) continue;
-          for (const f of (await readdir(dir)).filter((f) => f.endsWith('.yaml') && !f.startsWith('imported-'))) {
-            await validateVariantFile(envoy, join(dir, f));
-            done++;
-          }
-          if (o.istio && existsSync(join(dir, 'istio'))) {
-            for (const f of (await readdir(join(dir, 'istio'))).filter((f) => f.endsWith('.yaml') && !f.includes('mesh') && f !== 'known-drift.yaml')) {
-              const tmp = await mkdtemp(join(tmpdir(), 'efl-leak-'));
-              const input = await istioInput(await loadScenario(id), join(dir, 'istio', f), join(tmp, f));
-              await renderIstio([input.filled], { podIp: input.vars.POD_IP, meshFiles: input.meshFiles, progress }).finally(() => rm(tmp, { recursive: true, force: true }));
-              done++;
-            }
-          }
-          progress(`  ${id}: done (${done} so far)`);
-        }
-      } finally {
-        const stats = await stopHostCapture(capture);
-        const { leaks, packets } = await leaksIn(capture.dir, await labNames());
-        say(`${done} config(s) validated or rendered; tcpdump kept ${Object.entries(stats).map(([i, n]) => `${n ?? '?'} on ${i}`).join(', ')} (filter "${CAPTURE_FILTER}"); ${packets} read back; ${leaks.length} leak(s)`);
-        for (const l of leaks) say(`  LEAK ${l.interface}: ${l.why}: ${l.line}`);
-        say(`capture: ${capture.dir}`);
-        labIo.exitCode = leaks.length ? 1 : 0;
-      }
+      const r = await leakCheck({ envoy, istio: o.istio, captureDir: join(RUNS_DIR, `${stamp}-leak-check`), progress });
+      say(`${r.done} config(s) validated or rendered; tcpdump kept ${Object.entries(r.kept).map(([i, n]) => `${n ?? '?'} on ${i}`).join(', ')} (filter "${r.filter}"); ${r.packets} read back; ${r.leaks.length} leak(s)`);
+      for (const l of r.leaks) say(`  LEAK ${l.interface}: ${l.why}: ${l.line}`);
+      say(`capture: ${r.captureDir}`);
+      labIo.exitCode = r.leaks.length ? 1 : 0;
+      if (r.failure !== undefined) throw r.failure;
     });
 }

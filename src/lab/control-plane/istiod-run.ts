@@ -5,8 +5,11 @@
  * Istio renders the objects differently from the hand-written variant (the likely reason).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { istioMeshFiles, istioYamlPath, rendersDifferently } from '../../istio/istio-variant.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { istioInput, istioMeshFiles, istioYamlPath, rendersDifferently } from '../../istio/istio-variant.js';
+import { renderIstio } from '../../istio/render.js';
 import { latestIstio, pinnedIstio } from '../../istio/istiod-binary.js';
 import { compareIstioVersions } from '../../istio/istio-version.js';
 import type { LabSpec } from '../lab-spec.js';
@@ -48,3 +51,14 @@ export async function istiodFailureReason(p: IstiodPhase, spec: NonNullable<LabS
 
 /** Whether the running Istio is `from` or newer (a documented symptom gone from that release). */
 export const istioAtLeast = (running: string, from: string) => compareIstioVersions(running, from) >= 0;
+
+/** What istiod generates from one of a scenario's Istio YAML files, rendered outside any lab (with this lab's placeholders filled in). */
+export async function renderScenarioIstio(scenario: { id: string; world: { upstreams: Array<{ name: string; octet: number }> } }, file: string, progress?: (line: string) => void): Promise<void> {
+  const tmp = await mkdtemp(join(tmpdir(), 'efl-render-'));
+  try {
+    const input = await istioInput(scenario, file, join(tmp, basename(file)));
+    await renderIstio([input.filled], { podIp: input.vars.POD_IP, meshFiles: input.meshFiles, progress });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
