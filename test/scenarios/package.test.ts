@@ -30,7 +30,7 @@ describe('the package in a user project', () => {
 
   it('installs what a user runs: the bin, compiled JavaScript with declarations, no TypeScript sources', async () => {
     const pkg = join(dir, 'node_modules/envoy-fault-lab');
-    for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/vitest.js', 'dist/scenarios/sticky-503.js', 'envoy-configs/common/mesh-service-app.yaml', 'lab/istiod/go.mod', '.ci/setup']) expect(existsSync(join(pkg, f)), f).toBe(true);
+    for (const f of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/vitest.js', 'dist/scenarios/sticky-503.js', 'envoy-configs/common/mesh-service-app.yaml', 'lab/istiod/go.mod', '.ci/setup', '.ci/setup.mjs']) expect(existsSync(join(pkg, f)), f).toBe(true);
     expect(existsSync(join(pkg, 'src')), 'src/ (TypeScript) is not shipped').toBe(false);
     const help = await lab('--help');
     expect(help.exitCode, help.all).toBe(0);

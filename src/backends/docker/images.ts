@@ -18,6 +18,7 @@ import type Docker from 'dockerode';
 import { PrerequisiteError } from '../../errors.js';
 import { LAB_DIR } from '../../paths.js';
 import type { SidecarBinary } from '../backend.js';
+import { buildBaseRootfs } from './base-rootfs.js';
 
 export const BASE_IMAGE = 'efl/base:bookworm-2';
 export const nodeImage = () => `efl/node:${process.version.slice(1)}`;
@@ -67,11 +68,11 @@ export async function ensureImages(docker: Docker, envoy: SidecarBinary, bundle:
   const official = officialImages(envoy.version);
   if (source === 'offline' && !(await imageExists(docker, BASE_IMAGE))) {
     progress(`building ${BASE_IMAGE} from Debian packages (mmdebstrap + docker import, about a minute)…`);
-    const r = await withTicker(`building ${BASE_IMAGE}`, progress, () => execa('sh', [join(LAB_DIR, 'images/base-rootfs.sh'), BASE_IMAGE], { reject: false, all: true }));
-    if (r.exitCode !== 0) {
+    const r = await withTicker(`building ${BASE_IMAGE}`, progress, () => buildBaseRootfs(BASE_IMAGE));
+    if (!r.ok) {
       throw new PrerequisiteError(`could not build ${BASE_IMAGE}`, {
         fix: 'install mmdebstrap (apt-get install -y mmdebstrap) and check that the apt sources are reachable',
-        evidence: String(r.all ?? '').split('\n').slice(-10).join('\n'),
+        evidence: r.output.split('\n').slice(-10).join('\n'),
       });
     }
     built.push(BASE_IMAGE);
