@@ -3,7 +3,7 @@
  * `npx envoy-fault-lab <command> …`: the installed package's one entry. Each command is the
  * CLI the npm scripts of this repository run, with the same flags:
  *   scenario → npm run scenario --, matrix → npm run matrix --, lab → npm run lab --,
- *   bench → npm run bench --, triage → npm run lab -- triage.
+ *   bench → npm run bench --, upgrade-check → npm run upgrade-check --, triage → npm run lab -- triage.
  */
 const COMMANDS: Record<string, { module: string; prefix?: string[]; what: string }> = {
   scenario: { module: './scenario.js', what: 'reproduce an incident (a built-in id or your ./incidents/<name>.ts), then prove each fix' },
@@ -11,13 +11,14 @@ const COMMANDS: Record<string, { module: string; prefix?: string[]; what: string
   triage: { module: './lab.js', prefix: ['triage'], what: "which incident is this? from a pod's access log (--config-dump, --stats, --ss)" },
   lab: { module: './lab.js', what: 'housekeeping: install, images, doctor, validate, istio, import-config, report, …' },
   bench: { module: './bench.js', what: 'where a phase run spends its time, serial and packed in one run' },
+  'upgrade-check': { module: './upgrade-check.js', what: "what an Istio upgrade changes for your Istio YAML, one behaviour change at a time" },
 };
 
 const [command, ...rest] = process.argv.slice(2);
 const chosen = command ? COMMANDS[command] : undefined;
 if (!chosen) {
   const help = command === undefined || command === '-h' || command === '--help';
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.what}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.what}`);
   const text = `Usage: envoy-fault-lab <command> [options]   (each command: --help)\n\nCommands:\n${lines.join('\n')}\n`;
   if (help) process.stdout.write(text);
   else process.stderr.write(`UsageError: unknown command "${command}"\n  fix: one of ${Object.keys(COMMANDS).join(', ')}\n\n${text}`);

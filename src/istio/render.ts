@@ -33,6 +33,13 @@ export interface RenderOptions {
   version?: string;
   /** Mesh config files, applied in order over Istio's defaults. */
   meshFiles?: string[];
+  /**
+   * istiod's behaviour flags for this render (PILOT_…=false: a release's old behaviour). The flags
+   * named in `flags` are set to exactly these values or left unset, whatever the caller's shell
+   * has: istiod reads them from its environment, so a stray one must not decide a comparison.
+   */
+  env?: Record<string, string>;
+  flags?: readonly string[];
   progress?: (line: string) => void;
 }
 
@@ -51,7 +58,9 @@ export async function renderIstio(files: string[], o: RenderOptions = {}): Promi
     // a phase run, so a phase that needs the machine alone is not overtaken by the drift checks
     // (beside 100 renders, ratelimit-accuracy's caller could not hold its rate: measured).
     const slot = await acquireSlot({ label: `istiod render ${basename(files[0] ?? '')}`, cores: RENDER_CORES, alone: false });
-    const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024 }).finally(() => slot.release());
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !o.flags?.includes(k)));
+    const env = { ...inherited, ...o.env };
+    const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024, env, extendEnv: false }).finally(() => slot.release());
     if (r.exitCode !== 0) throw new UsageError(`Istio could not generate a config from ${files.join(', ')}`, { fix: 'check the YAML (Istio objects and Kubernetes Services)', evidence: String(r.all ?? '').split('\n').filter((l) => !/\tinfo\t/.test(l)).slice(-10).join('\n') });
     return JSON.parse(await readFile(out, 'utf8'));
   } finally {

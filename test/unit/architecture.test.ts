@@ -78,8 +78,8 @@ describe('architecture', () => {
     expect(deep).toEqual([]);
   });
 
-  it("no module imports src/istio/ but the istiod control plane (and the commands that build, render and pick an Istio)", () => {
-    const allowed = (rel: string) => rel.startsWith('istio/') || /^lab\/control-plane\/istiod[^/]*\.ts$/.test(rel) || rel.startsWith('cli/') || rel.startsWith('matrix/');
+  it("no module imports src/istio/ but the istiod control plane (and the commands that build, render, compare or pick an Istio: cli, matrix, upgrade)", () => {
+    const allowed = (rel: string) => rel.startsWith('istio/') || /^lab\/control-plane\/istiod[^/]*\.ts$/.test(rel) || rel.startsWith('cli/') || rel.startsWith('matrix/') || rel.startsWith('upgrade/');
     const reaching = files(SRC)
       .map((f) => relative(SRC, f))
       .filter((rel) => !allowed(rel) && imports(join(SRC, rel)).some((p) => relative(SRC, p).startsWith('istio/')));

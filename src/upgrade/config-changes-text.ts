@@ -1,0 +1,24 @@
+/** The upgrade check's config changes as the terminal shows them: per behaviour change, its verdict for this YAML and what it changes. */
+import type { ConfigChanges, FactChange } from './config-changes.js';
+
+/** At most this many changed facts per behaviour change on screen (--json has them all). */
+const SHOWN = 8;
+
+const factLines = (d: FactChange[]) => [
+  ...d.slice(0, SHOWN).map((x) => `      ${x.what}: ${x.before} → ${x.after}`),
+  ...(d.length > SHOWN ? [`      …and ${d.length - SHOWN} more (--json lists them)`] : []),
+];
+
+export function configChangesText(r: ConfigChanges): string {
+  const lines = [`Istio ${r.to}, upgrading from ${r.from}: what each behaviour change does to the config istiod generates for your YAML`, ''];
+  for (const e of r.effects) {
+    const verdict = e.changes.length ? `changes your config (${e.changes.length} part${e.changes.length === 1 ? '' : 's'})` : 'no effect on your config';
+    lines.push(`  ${e.change.flag} (changed in ${e.change.changedIn}): ${verdict}`);
+    if (e.changes.length) lines.push(...factLines(e.changes), `      keeps the old behaviour: ${e.change.flag}=${e.change.oldValue} (istiod env; compatibilityVersion ${r.from.replace(/^compat-/, '')} sets it)`);
+  }
+  lines.push('', `  all of them at once: ${r.all.length ? `${r.all.length} part(s) change` : 'no change'}`);
+  if (r.unstable.length) lines.push(`  not compared (differ between two renders of the same YAML): ${r.unstable.join(', ')}`);
+  if (r.notRun.length) lines.push(`  not run by the lab (istio-cni / ztunnel Helm values in the profile): ${r.notRun.join(', ')}`);
+  lines.push('', '(each "before → after" is the old behaviour → the new one; only config is compared so far: traffic under each behaviour is the next step of the upgrade check)');
+  return lines.join('\n');
+}

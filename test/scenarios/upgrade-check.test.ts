@@ -1,0 +1,35 @@
+/**
+ * The upgrade check on a team's own Istio YAML: Istio's behaviour changes named by its own
+ * compatibility profile, each reverted alone and rendered by lab/istiod (real Istio). The YAML in
+ * test/upgrade/mirror-and-pool is written to be touched by exactly two of the four changes the
+ * pinned Istio lists since 1.27; the check must name those two, and no other.
+ */
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../src/paths.js';
+import type { ConfigChanges } from '../../src/upgrade/config-changes.js';
+
+const run = (...args: string[]) => execa('node', ['--import', 'tsx', 'src/cli/upgrade-check.ts', ...args], { cwd: REPO_ROOT, reject: false });
+
+describe('npm run upgrade-check: what each behaviour change does to your config', () => {
+  it('names exactly the two changes that touch the YAML, with the facts they change', async () => {
+    const r = await run('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as ConfigChanges;
+    const changed = result.effects.filter((e) => e.changes.length).map((e) => e.change.flag).sort();
+    expect(changed).toEqual(['DISABLE_SHADOW_HOST_SUFFIX', 'DISABLE_TRACK_REMAINING_CB_METRICS']);
+    expect(result.effects.map((e) => e.change.flag).sort()).toEqual(['DISABLE_SHADOW_HOST_SUFFIX', 'DISABLE_TRACK_REMAINING_CB_METRICS', 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE', 'PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY']);
+    const shadow = result.effects.find((e) => e.change.flag === 'DISABLE_SHADOW_HOST_SUFFIX')!;
+    expect(shadow.changes.map((c) => `${c.before} → ${c.after}`)).toContain('outbound|8080||reports-shadow.test (Host-shadow) → outbound|8080||reports-shadow.test (Host unchanged)');
+    const gauges = result.effects.find((e) => e.change.flag === 'DISABLE_TRACK_REMAINING_CB_METRICS')!;
+    expect(gauges.changes.some((c) => c.what === 'cluster outbound|8080||reports.test circuit_breakers track_remaining' && c.before === 'true' && c.after === 'false')).toBe(true);
+  });
+
+  it('says which profiles there are for one the Istio does not have, exit 2', async () => {
+    const r = await run('--from', 'compat-1.19', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/no compatibility profile 1\.19[\s\S]*fix: one of: compat-1\.25/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
