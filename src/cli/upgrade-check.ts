@@ -13,7 +13,7 @@ import { configChangesText } from '../upgrade/config-changes-text.js';
 import { cliCommand, main } from './main.js';
 
 const program = cliCommand('npm run upgrade-check --', "What an Istio upgrade changes for your Istio YAML, one behaviour change at a time (Istio's own compatibility profiles name them)")
-  .requiredOption('--from <compat>', 'the release you upgrade from, as a compatibility profile of the new Istio: compat-1.29 (or 1.29)')
+  .requiredOption('--from <compat|istio>', 'what you upgrade from: a compatibility profile of the new Istio (compat-1.29, or 1.29), or another Istio build (a module version, pinned or latest) rendered itself')
   .requiredOption('--istio-yaml <path>', 'your Istio objects: a file, or a folder of .yaml files (ServiceEntry, DestinationRule, VirtualService, Sidecar, Service, …)')
   .option('--to <istio>', 'the Istio you upgrade to, as a module version lab/istiod builds (default: the pinned one; npm run lab -- istio versions)')
   .option('--app <label>', "the pod whose sidecar is rendered: its app label", 'app')

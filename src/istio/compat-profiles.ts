@@ -101,3 +101,14 @@ export function profileEnv(profiles: Profile[], compat: string): Record<string, 
   if (!p) throw new UsageError(`this Istio has no compatibility profile ${version}`, { fix: `one of: ${profiles.map((x) => `compat-${x.version}`).join(', ')}` });
   return Object.fromEntries(p.pilotEnv.map((e) => [e.flag, e.value]));
 }
+
+/**
+ * The istiod flags a module's source registers (pilot/pkg/features): a change whose flag an older
+ * build does not know came after it, whatever its release number says (development snapshots all
+ * say the same).
+ */
+export async function flagsKnownBy(moduleDir: string): Promise<Set<string>> {
+  const dir = join(moduleDir, 'pilot/pkg/features');
+  const texts = await Promise.all((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.go')).map((f) => readFile(join(dir, f), 'utf8')));
+  return new Set(texts.flatMap((t) => [...t.matchAll(/env\.Register[A-Za-z]*\(\s*"([A-Z0-9_]+)"/g)].map((m) => m[1]!)));
+}

@@ -6,9 +6,11 @@
  * fact has no effect on this YAML; one that does is named with the facts it changes. A second render
  * of the same input shows what is not stable between renders, so it is never blamed on a flag.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { configFacts, factDiff, type Facts } from '../istio/config-facts.js';
-import { behaviourChanges, compatProfiles, istioModuleAt, profileEnv, type BehaviourChange } from '../istio/compat-profiles.js';
-import { pinnedIstio } from '../istio/istiod-binary.js';
+import { behaviourChanges, compatProfiles, flagsKnownBy, istioModuleAt, profileEnv, type BehaviourChange } from '../istio/compat-profiles.js';
+import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio, type RenderOptions } from '../istio/render.js';
 import { resourcesOfDump } from '../envoy/import-config.js';
 
@@ -17,7 +19,11 @@ export interface ConfigChangesOptions {
   files: string[];
   /** The Istio module rendering it ("to"): default the one lab/istiod pins. */
   to?: string;
-  /** The release upgraded from, as a compatibility profile of `to`: "compat-1.29" or "1.29". */
+  /**
+   * What is upgraded from: a compatibility profile of `to` ("compat-1.29" or "1.29": Istio's own
+   * emulation of that release on the new build), or another Istio build (a module version,
+   * `pinned` or `latest`), rendered itself.
+   */
   from: string;
   /** The pod whose sidecar is rendered: its app label and namespace. */
   app?: string;
@@ -31,6 +37,8 @@ export interface ChangeEffect {
   change: BehaviourChange;
   /** The facts that differ between this flag reverted (the old behaviour) and the "to" render. */
   changes: FactChange[];
+  /** false: the "to" Istio's source no longer registers the flag (a profile entry left behind), so setting it does nothing. */
+  read: boolean;
 }
 
 export interface ConfigChanges {
@@ -44,16 +52,35 @@ export interface ConfigChanges {
   unstable: string[];
   /** Settings of the profile the lab does not run (istio-cni, ztunnel Helm values). */
   notRun: string[];
+  /** With --from another Istio build: what that build renders differently, in all and behind no flag of the profile. */
+  fromBuild?: { version: string; release: string; profile?: string; all: FactChange[]; behindNoFlag: FactChange[] };
+}
+
+/** "compat-1.29" or "1.29": a profile; anything else names an Istio build. */
+const isProfile = (from: string) => /^(compat-)?\d+\.\d+$/.test(from);
+
+/** A module version for `pinned`, `latest` or a pseudo-version. */
+async function moduleVersion(name: string): Promise<string> {
+  return name === 'pinned' ? pinnedIstio() : name === 'latest' ? latestIstio() : name;
 }
 
 export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChanges> {
-  const to = o.to ?? (await pinnedIstio());
-  const profiles = await compatProfiles(await istioModuleAt(to));
-  const fromEnv = profileEnv(profiles, o.from);
+  const to = await moduleVersion(o.to ?? 'pinned');
+  const toModule = await istioModuleAt(to);
+  const profiles = await compatProfiles(toModule);
+  const readByTo = await flagsKnownBy(toModule);
+  // Another build: its release's profile on the new build, when the new build has one.
+  const fromVersion = isProfile(o.from) ? undefined : await moduleVersion(o.from);
+  const fromRelease = fromVersion && (await readFile(join(await istioModuleAt(fromVersion), 'VERSION'), 'utf8').catch(() => '')).trim();
+  const profile = fromVersion ? (profiles.some((p) => p.version === fromRelease) ? fromRelease : undefined) : o.from;
+  // The older build's behaviour: its release's profile, and every change whose flag it does not know yet.
+  const known = fromVersion ? await flagsKnownBy(await istioModuleAt(fromVersion)) : undefined;
+  const newer = known ? behaviourChanges(profiles).filter((c) => !known.has(c.flag)) : [];
+  const fromEnv = { ...(profile ? profileEnv(profiles, profile) : {}), ...Object.fromEntries(newer.map((c) => [c.flag, c.oldValue])) };
   const changes = behaviourChanges(profiles).filter((c) => c.flag in fromEnv);
   const flags = changes.map((c) => c.flag);
-  const render = async (env: Record<string, string>): Promise<Facts> => {
-    const dump = await renderIstio(o.files, { version: to, app: o.app, namespace: o.namespace, env, flags, progress: o.progress } satisfies RenderOptions);
+  const render = async (env: Record<string, string>, version = to): Promise<Facts> => {
+    const dump = await renderIstio(o.files, { version, app: o.app, namespace: o.namespace, env, flags, progress: o.progress } satisfies RenderOptions);
     return configFacts(resourcesOfDump(dump), { whole: true });
   };
   const now = await render({});
@@ -63,9 +90,14 @@ export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChan
   const effects: ChangeEffect[] = [];
   for (const change of changes) {
     o.progress?.(`rendering with ${change.flag}=${fromEnv[change.flag]} (the behaviour before ${change.changedIn})`);
-    effects.push({ change, changes: stable(factDiff(await render({ [change.flag]: fromEnv[change.flag]! }), now)) });
+    effects.push({ change, changes: stable(factDiff(await render({ [change.flag]: fromEnv[change.flag]! }), now)), read: readByTo.has(change.flag) });
   }
-  const all = stable(factDiff(await render(fromEnv), now));
-  const notRun = profiles.find((p) => p.version === o.from.replace(/^compat-/, ''))?.otherCharts ?? [];
-  return { to, from: o.from, effects, all, unstable: [...unstable], notRun };
+  const reverted = await render(fromEnv);
+  const all = stable(factDiff(reverted, now));
+  const notRun = profiles.find((p) => p.version === profile?.replace(/^compat-/, ''))?.otherCharts ?? [];
+  if (!fromVersion) return { to, from: o.from, effects, all, unstable: [...unstable], notRun };
+  o.progress?.(`rendering with Istio ${fromVersion} (release ${fromRelease || 'unknown'})`);
+  const old = await render({}, fromVersion);
+  const fromBuild = { version: fromVersion, release: fromRelease || 'unknown', ...(profile ? { profile } : {}), all: stable(factDiff(old, now)), behindNoFlag: stable(factDiff(old, reverted)) };
+  return { to, from: o.from, effects, all, unstable: [...unstable], notRun, fromBuild };
 }

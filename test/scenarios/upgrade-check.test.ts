@@ -33,3 +33,25 @@ describe('npm run upgrade-check: what each behaviour change does to your config'
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('npm run upgrade-check --from another Istio build', () => {
+  it("renders the older build itself, and puts what differs on the newer build's flags the older one does not know", async () => {
+    // The two builds .ci/setup makes: the pinned one, and a newer one from the 1.31 release candidate.
+    const r = await run('--from', 'pinned', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as ConfigChanges;
+    expect(result.effects.map((e) => `${e.change.flag} ${e.changes.length}`).sort()).toEqual(['PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS 2', 'PILOT_ENABLE_STRICT_GATEWAY_MERGING 0']);
+    expect(result.fromBuild?.all.map((c) => `${c.what}: ${c.before} → ${c.after}`)).toEqual([
+      'cluster outbound|8080||reports-shadow.test healthy_panic_threshold: 50 (default) → 0',
+      'cluster outbound|8080||reports.test healthy_panic_threshold: 50 (default) → 0',
+    ]);
+    expect(result.fromBuild?.behindNoFlag).toEqual([]);
+  });
+
+  it('says when a profile sets a flag the new build no longer reads, instead of calling it no effect on the YAML', async () => {
+    const r = await run('--from', 'compat-1.30', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as ConfigChanges;
+    expect(result.effects.filter((e) => !e.read).map((e) => e.change.flag)).toEqual(['PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY']);
+  });
+});

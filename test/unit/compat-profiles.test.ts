@@ -1,5 +1,8 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { behaviourChanges, profileEnv, readProfile } from '../../src/istio/compat-profiles.js';
+import { behaviourChanges, flagsKnownBy, profileEnv, readProfile } from '../../src/istio/compat-profiles.js';
 
 // The shape of Istio's own manifests/helm-profiles/compatibility-version-*.yaml (comments included).
 const P125 = `pilot:
@@ -42,5 +45,15 @@ describe("Istio's compatibility profiles, read from the module", () => {
     const profiles = [readProfile('1.25', P125), readProfile('1.28', P128)];
     expect(profileEnv(profiles, 'compat-1.28')).toEqual({ DISABLE_TRACK_REMAINING_CB_METRICS: 'false' });
     expect(() => profileEnv(profiles, '1.22')).toThrow(/no compatibility profile 1\.22[\s\S]*/);
+  });
+});
+
+describe('the flags a build of Istio knows', () => {
+  it("are the ones its pilot/pkg/features registers, on one line or over several", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'efl-features-'));
+    await mkdir(join(dir, 'pilot/pkg/features'), { recursive: true });
+    await writeFile(join(dir, 'pilot/pkg/features/pilot.go'), 'var A = env.Register("PILOT_A", false, "").Get()\nvar B = env.Register(\n\t"DISABLE_B",\n\tfalse,\n).Get()\nvar C = env.RegisterBoolVar("ENABLE_C", true, "").Get()\n// "NOT_A_FLAG" in a comment\n');
+    expect([...(await flagsKnownBy(dir))].sort()).toEqual(['DISABLE_B', 'ENABLE_C', 'PILOT_A']);
+    await rm(dir, { recursive: true, force: true });
   });
 });
