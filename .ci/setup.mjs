@@ -53,9 +53,11 @@ async function beside(name, run) {
 async function startDockerd() {
   const answers = () => $`docker info`.then(() => true, () => false);
   if (await answers()) return;
-  const log = openSync('/tmp/dockerd.log', 'a');
-  spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] }).unref();
-  for (let i = 0; i < 100 && !(await answers()); i++) await new Promise((r) => setTimeout(r, 200));
+  const log = openSync('/tmp/dockerd.log', 'w');
+  let failed;
+  spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] }).on('error', (err) => (failed = err)).unref();
+  for (let i = 0; i < 100 && !failed && !(await answers()); i++) await new Promise((r) => setTimeout(r, 200));
+  if (failed) throw new Error(`dockerd could not start: ${failed.message} (apt-get install -y docker.io)`);
   if (!(await answers())) throw new Error(`dockerd did not answer within 20 s: ${(await $`tail -20 /tmp/dockerd.log`.nothrow()).stdout}`);
 }
 

@@ -48,6 +48,7 @@ const next = (v: string) => `${v.split('.')[0]}.${minor(v) + 1}`;
 export async function compatProfiles(moduleDir: string): Promise<Profile[]> {
   const dir = join(moduleDir, 'manifests/helm-profiles');
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^compatibility-version-\d+\.\d+\.yaml$/.test(f));
+  if (!files.length) throw new PrerequisiteError(`no compatibility profiles in ${dir}`, { fix: 'an Istio older than 1.21 has none; upgrade-check needs the profiles of the Istio you upgrade to' });
   const profiles = await Promise.all(files.map(async (f) => readProfile(f.replace(/^compatibility-version-|\.yaml$/g, ''), await readFile(join(dir, f), 'utf8'))));
   return profiles.sort((a, b) => minor(a.version) - minor(b.version));
 }
@@ -109,6 +110,9 @@ export function profileEnv(profiles: Profile[], compat: string): Record<string, 
  */
 export async function flagsKnownBy(moduleDir: string): Promise<Set<string>> {
   const dir = join(moduleDir, 'pilot/pkg/features');
-  const texts = await Promise.all((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.go')).map((f) => readFile(join(dir, f), 'utf8')));
-  return new Set(texts.flatMap((t) => [...t.matchAll(/env\.Register[A-Za-z]*\(\s*"([A-Z0-9_]+)"/g)].map((m) => m[1]!)));
+  const texts = await Promise.all((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.go') && !f.endsWith('_test.go')).map((f) => readFile(join(dir, f), 'utf8')));
+  // env.Register("X", …), env.RegisterBoolVar(…), env.Register[int64](…), and wrappers such as registerAmbient("X", …).
+  const flags = new Set(texts.flatMap((t) => [...t.matchAll(/\b(?:env\.)?[rR]egister[A-Za-z]*(?:\[[\w.]+\])?\(\s*"([A-Z0-9_]+)"/g)].map((m) => m[1]!)));
+  if (!flags.size) throw new PrerequisiteError(`no istiod flag is registered in ${dir}: not an Istio module the lab can read`, { fix: 'build that Istio again (npm run lab -- istio install <version>): the Go module cache copy may be incomplete' });
+  return flags;
 }

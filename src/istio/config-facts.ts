@@ -133,7 +133,8 @@ export function configFacts(r: EnvoyResources, o: { whole?: boolean } = {}): Fac
     // it: Istio's own default moved (the newer Istio sets 0 on every cluster, PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS),
     // and only the outlier scenarios depend on it.
     const panic = c.common_lb_config?.healthy_panic_threshold;
-    if (panic !== undefined || o.whole) f.set(`cluster ${c.name} ${PANIC}`, panic === undefined ? '50 (default)' : String(panic.value ?? 0));
+    // Unset is Envoy's default, 50: the same routing as an explicit 50, so an upgrade that starts writing it changes nothing.
+    if (panic !== undefined || o.whole) f.set(`cluster ${c.name} ${PANIC}`, panic === undefined ? '50' : String(panic.value ?? 0));
     if (o.whole) wholeClusterFacts(f, c);
     const ka = c.upstream_connection_options?.tcp_keepalive;
     f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');

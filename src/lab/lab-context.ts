@@ -9,11 +9,16 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import type { NotApplicableError } from '../errors.js';
 import type { Timeline } from '../timeline/timeline.js';
 import type { AgentHandle } from './agent-handle.js';
+import type { Hosts } from './hosts.js';
 import type { Lab } from './lab.js';
+import type { Sidecar } from './sidecar.js';
 import type { LabOptions, LabSpec } from './lab-spec.js';
 
-/** What a scenario's `run` sees of a Lab: the typed verbs, never the backend or an agent's command names. */
-export type ScenarioLab = Pick<Lab, 'timeline' | 'ip' | 'certDir' | 'artifactsDir' | 'sleep' | 'waitFor' | 'say' | 'note' | 'sidecar' | 'hosts' | 'app' | 'caller' | 'push'>;
+/** What a scenario's `run` sees of a Lab: the typed verbs, never the backend, the lab's own steps or an agent's command names. */
+export type ScenarioLab = Pick<Lab, 'timeline' | 'ip' | 'certDir' | 'artifactsDir' | 'sleep' | 'waitFor' | 'say' | 'note' | 'app' | 'caller' | 'push'> & {
+  readonly sidecar: Pick<Sidecar, 'binary' | 'envoy' | 'start' | 'shutDown' | 'stat' | 'memory' | 'hostHealth'>;
+  readonly hosts: Pick<Hosts, 'inject' | 'switchDns' | 'chainPackets' | 'kernelCounter' | 'snapshotConnections' | 'upstreamCounts' | 'run' | 'serverLog'>;
+};
 
 export interface LabStartOptions extends LabOptions {
   envoy: EnvoyBinary;

@@ -67,7 +67,7 @@ export class Lab implements AsyncDisposable {
       ip: (h) => this.ip(h), agentOf: (h) => agentOn(this.booted, h), sidecar: () => this.sidecar.envoy,
       note: (what, detail, n) => this.note(what, detail, n), narrate: async (what, n) => o.narrator?.before(what, n),
       scripted: (call) => this.time.run(call), sleep: (ms) => this.sleep(ms),
-      notApplicable: (reason) => new NotApplicableError((this.notApplicableReason ??= reason)),
+      notApplicable: (reason) => ((this.notApplicableReason ??= reason), new NotApplicableError(reason)),
     };
     this.hosts = new Hosts(this.context);
     this.app = new App(this.context);

@@ -15,7 +15,8 @@ export function configChangesText(r: ConfigChanges): string {
   for (const e of r.effects) {
     const verdict = e.changes.length ? `changes your config (${e.changes.length} part${e.changes.length === 1 ? '' : 's'})` : e.read ? 'no effect on your config' : 'no effect: this Istio no longer reads the flag (the profile still sets it)';
     lines.push(`  ${e.change.flag} (changed in ${e.change.changedIn}): ${verdict}`);
-    const why = r.fromBuild ? `${r.fromBuild.version} predates the flag` : `compatibilityVersion ${r.from.replace(/^compat-/, '')} sets it`;
+    const profile = r.fromBuild?.profile ?? r.from.replace(/^compat-/, '');
+    const why = e.why === 'newer than the build' ? `${r.fromBuild?.version} predates the flag` : `compatibilityVersion ${profile} sets it`;
     if (e.changes.length) lines.push(...factLines(e.changes), `      keeps the old behaviour: ${e.change.flag}=${e.change.oldValue} (istiod env; ${why})`);
   }
   if (!r.effects.length) lines.push(`  no behaviour change of this Istio is named for ${r.fromBuild ? `${r.fromBuild.version}: it knows every flag, and no profile is for its release (${r.fromBuild.release})` : r.from}`);

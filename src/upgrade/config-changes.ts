@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configFacts, factDiff, type Facts } from '../istio/config-facts.js';
 import { behaviourChanges, compatProfiles, flagsKnownBy, istioModuleAt, profileEnv, type BehaviourChange } from '../istio/compat-profiles.js';
+import { UsageError } from '../errors.js';
 import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio, type RenderOptions } from '../istio/render.js';
 import { resourcesOfDump } from '../envoy/import-config.js';
@@ -39,6 +40,8 @@ export interface ChangeEffect {
   changes: FactChange[];
   /** false: the "to" Istio's source no longer registers the flag (a profile entry left behind), so setting it does nothing. */
   read: boolean;
+  /** Why it is reverted for the "from" side: its profile sets it, or the older build does not know the flag. */
+  why: 'profile' | 'newer than the build';
 }
 
 export interface ConfigChanges {
@@ -59,18 +62,21 @@ export interface ConfigChanges {
 /** "compat-1.29" or "1.29": a profile; anything else names an Istio build. */
 const isProfile = (from: string) => /^(compat-)?\d+\.\d+$/.test(from);
 
-/** A module version for `pinned`, `latest` or a pseudo-version. */
-async function moduleVersion(name: string): Promise<string> {
-  return name === 'pinned' ? pinnedIstio() : name === 'latest' ? latestIstio() : name;
+/** A module version for `pinned`, `latest` or a pseudo-version; anything else is bad input. */
+async function moduleVersion(name: string, option: string): Promise<string> {
+  if (name === 'pinned') return pinnedIstio();
+  if (name === 'latest') return latestIstio();
+  if (/^v\d+\.\d+\.\d+(-[\w.-]+)?$/.test(name)) return name;
+  throw new UsageError(`${option} "${name}" is neither a compatibility profile nor an Istio build`, { fix: `${option === '--from' ? 'compat-1.29 (or 1.29), or ' : ''}pinned, latest or a module pseudo-version such as ${await pinnedIstio()} (npm run lab -- istio versions)` });
 }
 
 export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChanges> {
-  const to = await moduleVersion(o.to ?? 'pinned');
+  const to = await moduleVersion(o.to ?? 'pinned', '--to');
   const toModule = await istioModuleAt(to);
   const profiles = await compatProfiles(toModule);
   const readByTo = await flagsKnownBy(toModule);
   // Another build: its release's profile on the new build, when the new build has one.
-  const fromVersion = isProfile(o.from) ? undefined : await moduleVersion(o.from);
+  const fromVersion = isProfile(o.from) ? undefined : await moduleVersion(o.from, '--from');
   const fromRelease = fromVersion && (await readFile(join(await istioModuleAt(fromVersion), 'VERSION'), 'utf8').catch(() => '')).trim();
   const profile = fromVersion ? (profiles.some((p) => p.version === fromRelease) ? fromRelease : undefined) : o.from;
   // The older build's behaviour: its release's profile, and every change whose flag it does not know yet.
@@ -90,7 +96,8 @@ export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChan
   const effects: ChangeEffect[] = [];
   for (const change of changes) {
     o.progress?.(`rendering with ${change.flag}=${fromEnv[change.flag]} (the behaviour before ${change.changedIn})`);
-    effects.push({ change, changes: stable(factDiff(await render({ [change.flag]: fromEnv[change.flag]! }), now)), read: readByTo.has(change.flag) });
+    const why = newer.some((c) => c.flag === change.flag) && !(profile && change.flag in profileEnv(profiles, profile)) ? 'newer than the build' : 'profile';
+    effects.push({ change, changes: stable(factDiff(await render({ [change.flag]: fromEnv[change.flag]! }), now)), read: readByTo.has(change.flag), why });
   }
   const reverted = await render(fromEnv);
   const all = stable(factDiff(reverted, now));

@@ -32,6 +32,12 @@ describe('npm run upgrade-check: what each behaviour change does to your config'
     expect(r.stderr).toMatch(/no compatibility profile 1\.19[\s\S]*fix: one of: compat-1\.25/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('says a --from that is neither a profile nor an Istio build is bad input, exit 2', async () => {
+    const r = await run('--from', '1.29.0', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--from "1\.29\.0" is neither a compatibility profile nor an Istio build[\s\S]*fix: compat-1\.29/);
+  });
 });
 
 describe('npm run upgrade-check --from another Istio build', () => {
@@ -42,8 +48,8 @@ describe('npm run upgrade-check --from another Istio build', () => {
     const result = JSON.parse(r.stdout) as ConfigChanges;
     expect(result.effects.map((e) => `${e.change.flag} ${e.changes.length}`).sort()).toEqual(['PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS 2', 'PILOT_ENABLE_STRICT_GATEWAY_MERGING 0']);
     expect(result.fromBuild?.all.map((c) => `${c.what}: ${c.before} → ${c.after}`)).toEqual([
-      'cluster outbound|8080||reports-shadow.test healthy_panic_threshold: 50 (default) → 0',
-      'cluster outbound|8080||reports.test healthy_panic_threshold: 50 (default) → 0',
+      'cluster outbound|8080||reports-shadow.test healthy_panic_threshold: 50 → 0',
+      'cluster outbound|8080||reports.test healthy_panic_threshold: 50 → 0',
     ]);
     expect(result.fromBuild?.behindNoFlag).toEqual([]);
   });

@@ -52,8 +52,14 @@ describe('the flags a build of Istio knows', () => {
   it("are the ones its pilot/pkg/features registers, on one line or over several", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'efl-features-'));
     await mkdir(join(dir, 'pilot/pkg/features'), { recursive: true });
-    await writeFile(join(dir, 'pilot/pkg/features/pilot.go'), 'var A = env.Register("PILOT_A", false, "").Get()\nvar B = env.Register(\n\t"DISABLE_B",\n\tfalse,\n).Get()\nvar C = env.RegisterBoolVar("ENABLE_C", true, "").Get()\n// "NOT_A_FLAG" in a comment\n');
-    expect([...(await flagsKnownBy(dir))].sort()).toEqual(['DISABLE_B', 'ENABLE_C', 'PILOT_A']);
+    await writeFile(join(dir, 'pilot/pkg/features/pilot.go'), 'var A = env.Register("PILOT_A", false, "").Get()\nvar B = env.Register(\n\t"DISABLE_B",\n\tfalse,\n).Get()\nvar C = env.RegisterBoolVar("ENABLE_C", true, "").Get()\nvar D = env.Register[int64]("INT_D", 1, "").Get()\nvar E = registerAmbient("AMBIENT_E", false, "")\n// "NOT_A_FLAG" in a comment\n');
+    expect([...(await flagsKnownBy(dir))].sort()).toEqual(['AMBIENT_E', 'DISABLE_B', 'ENABLE_C', 'INT_D', 'PILOT_A']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('are an error, not an empty answer, when the module has none to read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'efl-features-'));
+    await expect(flagsKnownBy(dir)).rejects.toThrow(/no istiod flag is registered/);
     await rm(dir, { recursive: true, force: true });
   });
 });

@@ -24,6 +24,10 @@ export async function buildBaseRootfs(tag: string): Promise<{ ok: boolean; outpu
   const imported = await rootfs.pipe('docker', ['import', '-c', 'CMD ["/bin/bash"]', '-', tag], { reject: false, all: true });
   const built = await rootfs;
   // A root filesystem cut short must not pass as an image, whatever docker import made of it.
-  if (built.exitCode !== 0) return { ok: false, output: `mmdebstrap (exit ${built.exitCode}): ${built.stderr}` };
+  if (built.exitCode !== 0 || built.failed) {
+    // docker import may have tagged what it got of the stream: an image that must not pass as built.
+    await execa('docker', ['rmi', '-f', tag], { reject: false });
+    return { ok: false, output: `mmdebstrap: ${built.shortMessage ?? `exit ${built.exitCode}`}\n${built.stderr}` };
+  }
   return { ok: imported.exitCode === 0, output: `docker import (exit ${imported.exitCode}): ${imported.all}` };
 }
