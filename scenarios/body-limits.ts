@@ -22,7 +22,7 @@ import { counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, me
 const MIB2 = 2 * 1024 * 1024;
 const upload = serviceRequest('/upload', { method: 'POST', headers: [['content-type', 'application/octet-stream']], body: 'u'.repeat(MIB2), label: 'POST /upload (2 MiB)' });
 const download = serviceRequest('/report', { label: 'GET /report (the app answers 2 MiB)' });
-const BIG_RESPONSE = { app: { http: { bodyKb: 2048 } } };
+const BIG_RESPONSE = { svc: { http: { bodyKb: 2048 } } };
 
 export default defineScenario({
   id: 'body-limits',
@@ -47,7 +47,7 @@ export default defineScenario({
         everyRequest('symptom: 413 Payload Too Large, every time', { min: 3 }, (r) => r.status === 413),
         // No response flag: Envoy logs "-"; the details name the limit (measured on 1.40.0).
         everyAccessEntry('mechanism: Envoy answered it: 413 request_payload_too_large, no upstream', { kind: 'http', min: 3 }, (a) => a.code === 413 && a.details === 'request_payload_too_large' && a.up_host === undefined),
-        upstreamCounted('the app never saw them', 'app', (c) => !c.requests['POST /upload']),
+        upstreamCounted('the app never saw them', 'svc', (c) => !c.requests['POST /upload']),
       ],
     },
     {
@@ -63,7 +63,7 @@ export default defineScenario({
       upstreams: BIG_RESPONSE,
       run: sendThreeTimes(download),
       expect: [
-        upstreamCounted('trigger: the app received all 3 and answered them (2 MiB each)', 'app', (c) => c.requests['GET /report'] === 3),
+        upstreamCounted('trigger: the app received all 3 and answered them (2 MiB each)', 'svc', (c) => c.requests['GET /report'] === 3),
         everyRequest('symptom: 500, every time, although the app answered 200', { min: 3 }, (r) => r.status === 500),
         everyAccessEntry('mechanism: Envoy gave up buffering the response: 500 response_payload_too_large', { kind: 'http', min: 3 }, (a) => a.code === 500 && a.details === 'response_payload_too_large'),
       ],
@@ -74,8 +74,8 @@ export default defineScenario({
       config: 'fix-buffer-limit',
       run: sendThreeTimes(upload),
       expect: [
-        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
-        upstreamCounted('fix path: the app received all 3', 'app', (c) => c.requests['POST /upload'] === 3),
+        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'),
+        upstreamCounted('fix path: the app received all 3', 'svc', (c) => c.requests['POST /upload'] === 3),
       ],
     },
     {
@@ -84,7 +84,7 @@ export default defineScenario({
       config: 'fix-buffer-limit',
       upstreams: BIG_RESPONSE,
       run: sendThreeTimes(download),
-      expect: [everyRequest('symptom gone: 200 with the whole 2 MiB body, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app' && r.bodyBytes === MIB2)],
+      expect: [everyRequest('symptom gone: 200 with the whole 2 MiB body, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc' && r.bodyBytes === MIB2)],
     },
     {
       name: 'fix-no-buffering',
@@ -92,8 +92,8 @@ export default defineScenario({
       config: 'fix-no-buffering',
       run: sendThreeTimes(upload),
       expect: [
-        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
-        upstreamCounted('fix path: the app received all 3', 'app', (c) => c.requests['POST /upload'] === 3),
+        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'),
+        upstreamCounted('fix path: the app received all 3', 'svc', (c) => c.requests['POST /upload'] === 3),
       ],
     },
   ],

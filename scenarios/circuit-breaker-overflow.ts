@@ -107,7 +107,7 @@ export default defineScenario({
       config: 'fix-pool-sized',
       run: burst,
       expect: [
-        everyRequest(`symptom gone: all ${BURST} calls got 200 from the service`, { min: BURST }, (r) => r.status === 200 && r.servedBy === 'app'),
+        everyRequest(`symptom gone: all ${BURST} calls got 200 from the service`, { min: BURST }, (r) => r.status === 200 && r.servedBy === 'svc'),
         counterStayedZero('no request overflowed the pool', OVERFLOW),
         counterGrew(`fix path: Envoy opened a connection per call in flight (${BURST} at once), none waited`, clusterStat('upstream_cx_total'), BURST),
       ],

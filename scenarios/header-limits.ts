@@ -33,8 +33,8 @@ const bigCookie = serviceRequest('/profile', { headers: [['cookie', cookie]], la
 const tooMany = serviceRequest('/profile', { headers: manyHeaders, label: `GET /profile with ${HEADERS} extra headers` });
 const plain = serviceRequest('/profile', { label: `GET /profile (the app sets a ${SET_COOKIE_KB} KiB cookie)` });
 
-const appSawNothing = upstreamCounted('the app never saw them: Envoy answered before forwarding', 'app', (c) => !c.requests['GET /profile']);
-const appServedAll = upstreamCounted('fix path: the app received all 3 and answered them', 'app', (c) => c.requests['GET /profile'] === 3);
+const appSawNothing = upstreamCounted('the app never saw them: Envoy answered before forwarding', 'svc', (c) => !c.requests['GET /profile']);
+const appServedAll = upstreamCounted('fix path: the app received all 3 and answered them', 'svc', (c) => c.requests['GET /profile'] === 3);
 /** Envoy's own answer, before it chose any upstream. */
 const envoySaid = (code: number, details: string, flags: string, label: string) =>
   everyAccessEntry(label, { kind: 'http', min: 3 }, (a) => a.code === code && a.details === details && a.flags === flags && a.up_host === undefined);
@@ -101,10 +101,10 @@ export default defineScenario({
         facts: [signatureFacts.noCallToTheClusterSucceeds()],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_cx_protocol_error$/, 'the cluster counted upstream protocol errors (the response header block refused by the codec)')],
       },
-      upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
+      upstreams: { svc: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
       run: sendThreeTimes(plain),
       expect: [
-        upstreamCounted(`trigger: the app received all 3 and answered them (with its ${SET_COOKIE_KB} KiB Set-Cookie)`, 'app', (c) => c.requests['GET /profile'] === 3),
+        upstreamCounted(`trigger: the app received all 3 and answered them (with its ${SET_COOKIE_KB} KiB Set-Cookie)`, 'svc', (c) => c.requests['GET /profile'] === 3),
         everyRequest('symptom: 502, every time, although the app answered 200', { min: 3 }, (r) => r.status === 502),
         everyAccessEntry('mechanism: Envoy refused the response: 502 UPE upstream_reset_before_response_started{protocol_error}', { kind: 'http', min: 3 }, (a) => a.code === 502 && a.flags === 'UPE' && /protocol_error/.test(a.details ?? '')),
       ],
@@ -114,23 +114,23 @@ export default defineScenario({
       title: `max_request_headers_kb 96: the ${COOKIE_KB} KiB cookie reaches the app`,
       config: 'fix-max-request-headers-kb',
       run: sendThreeTimes(bigCookie),
-      expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'), appServedAll],
+      expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'), appServedAll],
     },
     {
       name: 'fix-max-headers-count',
       title: `max_headers_count 200: the ${HEADERS} headers reach the app`,
       config: 'fix-max-headers-count',
       run: sendThreeTimes(tooMany),
-      expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'), appServedAll],
+      expect: [everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'), appServedAll],
     },
     {
       name: 'fix-max-response-headers-kb',
       title: `max_response_headers_kb 96 on the cluster: the ${SET_COOKIE_KB} KiB Set-Cookie reaches the app's caller`,
       config: 'fix-max-response-headers-kb',
-      upstreams: { app: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
+      upstreams: { svc: { http: { responseHeaders: { 'Set-Cookie': setCookie } } } },
       run: sendThreeTimes(plain),
       expect: [
-        everyRequest('symptom gone: 200 with the Set-Cookie, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app' && (r.responseHeaderNames ?? []).map((h) => h.toLowerCase()).includes('set-cookie')),
+        everyRequest('symptom gone: 200 with the Set-Cookie, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc' && (r.responseHeaderNames ?? []).map((h) => h.toLowerCase()).includes('set-cookie')),
         appServedAll,
       ],
     },

@@ -74,7 +74,7 @@ export default defineScenario({
       expect: [
         everyRequest('symptom: 426 Upgrade Required on every HTTP/1.0 call', { min: CALLS + LOCAL }, (r) => r.status === 426),
         everyAccessEntry('mechanism: Envoy answered 426 itself (DPE low_version), no upstream', { kind: 'http', min: CALLS + LOCAL }, (a) => a.code === 426 && a.flags === 'DPE' && a.details === 'low_version' && !a.up_host),
-        servedNothing('the app was never reached', 'app'),
+        servedNothing('the app was never reached', 'svc'),
         closedAfter(`Envoy's own 426 reply is closed ${DELAYED_CLOSE_MS} ± ${TOLERANCE_MS} ms after it is sent (delayed close)`, () => true, CALLS + LOCAL, 'delayed'),
       ],
     },

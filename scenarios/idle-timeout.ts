@@ -104,7 +104,7 @@ const ioredisConnectionLost = check('ioredis: its pooled connection was closed a
   const [set, get] = commands(e) as [RequestEntry?, RequestEntry?];
   const close = closeEvents(e)[0];
   const idleAtClose = close && set ? close.t - (set.t + set.latencyMs) : NaN;
-  const events = e.timeline.events().filter((x) => x.source === 'app' && x.what.startsWith('redis') && set && get && x.t > set.t && x.t < get.t).map((x) => x.what.replace('redis ', ''));
+  const events = e.timeline.events().filter((x) => x.source === 'svc' && x.what.startsWith('redis') && set && get && x.t > set.t && x.t < get.t).map((x) => x.what.replace('redis ', ''));
   const pass = !!set && !!get && Math.abs(idleAtClose - IDLE_TIMEOUT_MS) <= TOLERANCE_MS + 100 && (get.ok === false || get.clientId !== set.clientId);
   return {
     pass,

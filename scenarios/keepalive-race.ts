@@ -21,8 +21,8 @@
  */
 import { callsWithIdleGaps as callsThrough, check, configHas, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequestOk, faultFired, faultNeverFired, meshService, raceLost, raceRateMeasured, type RaceTarget, signatureFacts, SWEEP, sweepIdleGaps } from '../src/index.js';
 
-/** The pod's app calls the mesh service app.test:8080; the upstream host "app" serves it. */
-const TARGET: RaceTarget = { url: () => 'http://app.test:8080/', client: 'pod', server: 'app', cluster: 'outbound|8080||app.test' };
+/** The pod's app calls the mesh service app.test:8080; the upstream host "svc" serves it. */
+const TARGET: RaceTarget = { url: () => 'http://app.test:8080/', client: 'pod', server: 'svc', cluster: 'outbound|8080||app.test' };
 const CLUSTER = TARGET.cluster;
 const UPSTREAM_KEEPALIVE_MS = 1000;
 const IDLE_GAP_MS = 1300;
@@ -36,7 +36,7 @@ const stillFails = raceLost(TARGET);
 
 const allOk = everyRequestOk(REQUESTS);
 
-const upstreamNeverReset = faultNeverFired('the upstream never had to reset a connection (the fault was armed)', 'app', 'reset-idle-reuse');
+const upstreamNeverReset = faultNeverFired('the upstream never had to reset a connection (the fault was armed)', 'svc', 'reset-idle-reuse');
 
 /** The route Envoy ran carries this retry_on: the control really was configured. */
 const routeHasRetryOn = (retryOn: string) => configHas(`the control was in force: Envoy's route has retry_on "${retryOn}"`, `"retry_on": "${retryOn}"`, 'dynamic route "8080"');
@@ -91,7 +91,7 @@ export default defineScenario({
         allOk,
         everyAccessEntry('fix path: the reset requests were retried (attempts 2) and succeeded', { kind: 'http', where: (a) => a.attempts === 2, min: 2 }, (a) => a.code === 200),
         counterGrew('fix path', `cluster.${CLUSTER}.upstream_rq_retry_success`, 2),
-        faultFired('app', 'reset-idle-reuse'),
+        faultFired('svc', 'reset-idle-reuse'),
       ],
     },
     {
@@ -132,7 +132,7 @@ export default defineScenario({
       kind: 'measure',
       title: 'An upstream that closes idle connections after 100 ms: idle gaps swept in 1 ms steps across its measured close; the rate of 503 UC per gap',
       config: 'broken',
-      upstreams: { app: { http: { idleCloseMs: SWEEP.idleCloseMs } } },
+      upstreams: { svc: { http: { idleCloseMs: SWEEP.idleCloseMs } } },
       run: sweepIdleGaps(TARGET),
       // A 1 ms sweep: its loss rate per gap would measure the neighbours' load, not the race.
       load: 'alone',

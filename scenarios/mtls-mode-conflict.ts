@@ -42,7 +42,7 @@ const noChainCounted = check("mechanism: the server's virtualInbound counted con
   return { pass: n >= 1, evidence: `listener.0.0.0.0_15006.no_filter_chain_match ${n} on the server's sidecar` };
 });
 
-const appSawNothing = check('the app on the server never saw a call', (e) => ({ pass: e.served('app') === 0, evidence: `app served ${e.served('app')}` }));
+const appSawNothing = check('the app on the server never saw a call', (e) => ({ pass: e.served('svc') === 0, evidence: `app served ${e.served('svc')}` }));
 
 /** mTLS end to end: each side's log names the other's SPIFFE id, from the certificate it checked. */
 const mutualTls: Check[] = [
@@ -56,7 +56,7 @@ const mutualTls: Check[] = [
  */
 const plaintextChain = (a: AccessLogEntry) => a.code === 200 && (a.chain ?? '').startsWith('0.0.0.0_8080') && !a.ds_tls && a.ds_peer === undefined;
 
-const allServed = everyRequest('symptom gone: every call served by the app', { min: CALLS }, (r) => isOk(r) && r.servedBy === 'app');
+const allServed = everyRequest('symptom gone: every call served by the app', { min: CALLS }, (r) => isOk(r) && r.servedBy === 'svc');
 
 export default defineScenario({
   id: 'mtls-mode-conflict',
@@ -70,7 +70,7 @@ export default defineScenario({
     UF: { where: 'before-mtls-to-plain-server: 503 UF, a TLS error (WRONG_VERSION_NUMBER) when mTLS reaches a server without a sidecar' },
   },
   timeScaling: 'none: 10 calls, 150 ms apart',
-  world: { ...meshService(), peerSidecar: { host: 'app', config: 'server-strict' } },
+  world: { ...meshService(), peerSidecar: { host: 'svc', config: 'server-strict' } },
   phases: [
     {
       name: 'before',
@@ -96,7 +96,7 @@ export default defineScenario({
       name: 'before-no-sidecar',
       title: 'A client without a sidecar (its traffic bypasses Envoy) against STRICT: the connection is closed on it, the app never answers',
       config: 'dr-disable',
-      excludeOutbound: ['app'],
+      excludeOutbound: ['svc'],
       signature: { none: "the client has no sidecar: its log has nothing; the server's sidecar logs NR filter_chain_not_found, which a listener-level log shows (Istio's default has none)" },
       run: tenCalls,
       expect: [
@@ -149,7 +149,7 @@ export default defineScenario({
       name: 'fix-permissive-no-sidecar',
       title: 'PERMISSIVE on the server: a client without a sidecar is served too',
       config: 'dr-disable',
-      excludeOutbound: ['app'],
+      excludeOutbound: ['svc'],
       peerSidecar: 'server-permissive',
       run: tenCalls,
       expect: [

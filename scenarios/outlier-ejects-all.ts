@@ -93,10 +93,10 @@ export default defineScenario({
   responseFlags: { UH: { where: 'before: 503 UH no_healthy_upstream with every host ejected (Envoy 1.36-1.40 keep routing to the host ejected last)', gone: true } },
   world: {
     upstreams: [
-      { name: 'app-1', octet: 31, ports: [8080], http: { responses: [500] } },
-      { name: 'app-2', octet: 32, ports: [8080], http: { responses: [500] } },
+      { name: 'svc-1', octet: 31, ports: [8080], http: { responses: [500] } },
+      { name: 'svc-2', octet: 32, ports: [8080], http: { responses: [500] } },
     ],
-    dns: { 'app.test': 'app-1' },
+    dns: { 'app.test': 'svc-1' },
   },
   phases: [
     {
@@ -174,7 +174,7 @@ export default defineScenario({
       expect: [
         each500(1),
         hostsFlagged('/clusters shows the only host healthy: not ejected', VIEW, 'healthy', 'all'),
-        servedRightAfter(1, /app-1/),
+        servedRightAfter(1, /svc-1/),
         counterGrew('the ejection was refused as over maxEjectionPercent', clusterStat('outlier_detection.ejections_overflow'), 1),
       ],
     },

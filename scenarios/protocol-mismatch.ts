@@ -22,9 +22,9 @@ import { accessIn, check, clusterStat, counterGrew, counterShapes, defineScenari
 
 const call = serviceRequest('/orders', { label: 'GET /orders' });
 /** The app speaks only HTTP/2 without TLS (h2c), as a gRPC server does. */
-const H2C_ONLY_APP = { app: { http: { h2c: 'only' } } };
+const H2C_ONLY_APP = { svc: { http: { h2c: 'only' } } };
 /** The app speaks only HTTP/1.1 (Node's http server). */
-const HTTP1_APP = { app: { http: { h2c: false } } };
+const HTTP1_APP = { svc: { http: { h2c: false } } };
 // The app's parse errors are checked as "at least one": the last connection's error can be
 // reported after the phase takes the app's counts (measured: 2 of 3 in 2 of 6 runs).
 
@@ -64,7 +64,7 @@ export default defineScenario({
       expect: [
         everyRequest('symptom: every call fails with a 5xx from the sidecar', { min: 3 }, (r) => r.status !== undefined && r.status >= 500 && r.servedBy === undefined),
         counterGrew('trigger: Envoy opened HTTP/1.1 connections to the app (the declared protocol)', clusterStat('upstream_cx_http1_total'), 1),
-        upstreamCounted('trigger: the app could not read them as HTTP/2 (no preface) and served nothing', 'app', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
+        upstreamCounted('trigger: the app could not read them as HTTP/2 (no preface) and served nothing', 'svc', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
         // Measured on 1.40.0: 502 (the catalogue's figure), not 503; one attempt each.
         envoyAnswered('mechanism: Envoy could not parse the app\'s HTTP/2 GOAWAY as an HTTP/1.1 response: 502 UPE protocol_error', 502, 'UPE', 'upstream_reset_before_response_started{protocol_error}'),
       ],
@@ -76,8 +76,8 @@ export default defineScenario({
       upstreams: H2C_ONLY_APP,
       run: sendThreeTimes(call),
       expect: [
-        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
-        upstreamCounted('fix path: the app read all 3 as HTTP/2', 'app', (c) => c.requests['GET /orders'] === 3 && c.protocols['2.0'] === 3 && c.unreadable === 0),
+        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'),
+        upstreamCounted('fix path: the app read all 3 as HTTP/2', 'svc', (c) => c.requests['GET /orders'] === 3 && c.protocols['2.0'] === 3 && c.unreadable === 0),
         counterGrew('fix path: Envoy spoke HTTP/2 to the app', clusterStat('upstream_cx_http2_total'), 1),
       ],
     },
@@ -97,7 +97,7 @@ export default defineScenario({
       expect: [
         everyRequest('symptom: every call fails with a 5xx from the sidecar', { min: 3 }, (r) => r.status !== undefined && r.status >= 500 && r.servedBy === undefined),
         counterGrew('trigger: Envoy opened HTTP/2 connections to the app (the declared protocol)', clusterStat('upstream_cx_http2_total'), 1),
-        upstreamCounted('trigger: the app could not read HTTP/2\'s preface as HTTP/1.1 and served nothing', 'app', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
+        upstreamCounted('trigger: the app could not read HTTP/2\'s preface as HTTP/1.1 and served nothing', 'svc', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
         envoyAnswered('mechanism: Envoy could not parse the app\'s HTTP/1.1 400 as HTTP/2: 502 UPE protocol_error', 502, 'UPE', 'upstream_reset_before_response_started{protocol_error}'),
       ],
     },
@@ -108,8 +108,8 @@ export default defineScenario({
       upstreams: HTTP1_APP,
       run: sendThreeTimes(call),
       expect: [
-        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'app'),
-        upstreamCounted('fix path: the app read all 3 as HTTP/1.1', 'app', (c) => c.requests['GET /orders'] === 3 && c.protocols['1.1'] === 3 && c.unreadable === 0),
+        everyRequest('symptom gone: 200 from the app, every time', { min: 3 }, (r) => isOk(r) && r.servedBy === 'svc'),
+        upstreamCounted('fix path: the app read all 3 as HTTP/1.1', 'svc', (c) => c.requests['GET /orders'] === 3 && c.protocols['1.1'] === 3 && c.unreadable === 0),
         counterGrew('fix path: Envoy spoke HTTP/1.1 to the app', clusterStat('upstream_cx_http1_total'), 1),
       ],
     },
@@ -121,7 +121,7 @@ export default defineScenario({
       upstreams: HTTP1_APP,
       run: async (lab: Lab) => {
         for (let i = 0; i < 3; i++) await lab.app.tlsGet({ host: 'app.test', port: 8080, verify: true });
-        await lab.hosts.upstreamCounts('app');
+        await lab.hosts.upstreamCounts('svc');
       },
       expect: [
         everyRequest('symptom: the TLS handshake fails with OpenSSL\'s "wrong version number", every time', { min: 3 }, (r) => r.status === undefined && /wrong version number/i.test(r.errorMessage ?? '')),
@@ -130,7 +130,7 @@ export default defineScenario({
         // the app, whose HTTP/1.1 server answers the TLS bytes with a plaintext 400 (not Envoy's
         // 400 DPE of the docs: that needs an HCM that takes every connection as HTTP).
         everyAccessEntry('mechanism: the ClientHello was not HTTP: tcp_proxy to PassthroughCluster, to the app', { kind: 'tcp', min: 3 }, (a) => a.up_cluster === 'PassthroughCluster' && a.up_host !== undefined),
-        upstreamCounted('the app got TLS bytes on its HTTP port and could not read them (it answered 400)', 'app', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
+        upstreamCounted('the app got TLS bytes on its HTTP port and could not read them (it answered 400)', 'svc', (c) => c.unreadable >= 1 && Object.keys(c.requests).length === 0),
       ],
     },
   ],

@@ -32,17 +32,17 @@ const pay = async (lab: Lab) => {
   for (let i = 1; i <= PAYMENTS; i++) {
     await lab.app.send(serviceRequest('/pay', { method: 'POST', headers: [['content-type', 'application/json'], ['idempotency-key', `payment-${i}`]], body: `{"payment":${i},"amount":10}`, label: `POST /pay #${i}` }));
   }
-  await lab.hosts.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('svc');
 };
 
 /** How many times the service did the work, per payment the app asked for. */
 const paidTimes = (times: number, why: string): Check =>
-  upstreamCounted(`${why}: the service did ${PAYMENTS} payments ${times === 1 ? 'once each' : `${times} times each`} (${PAYMENTS * times} in all)`, 'app', (c) => c.work[PAY] === PAYMENTS * times);
+  upstreamCounted(`${why}: the service did ${PAYMENTS} payments ${times === 1 ? 'once each' : `${times} times each`} (${PAYMENTS * times} in all)`, 'svc', (c) => c.work[PAY] === PAYMENTS * times);
 
 const every503 = (why: string) => everyRequest(`${why}: every payment got 503`, { min: PAYMENTS }, (r) => r.status === 503);
 
 const sawTheFailure = (what: string) =>
-  upstreamCounted(`trigger: the service failed every attempt after doing the work (${what})`, 'app', (c) => (c.requests[PAY] ?? 0) >= PAYMENTS && (what === 'reset' ? c.resetsAfterRead === c.requests[PAY] : c.resetsAfterRead === 0));
+  upstreamCounted(`trigger: the service failed every attempt after doing the work (${what})`, 'svc', (c) => (c.requests[PAY] ?? 0) >= PAYMENTS && (what === 'reset' ? c.resetsAfterRead === c.requests[PAY] : c.resetsAfterRead === 0));
 
 /** Envoy's account of one payment: its attempts and the flags once they ran out. */
 const attempts = (n: number, flags: (f?: string) => boolean, label: string) => everyAccessEntry(label, { kind: 'http', where: (a) => a.method === 'POST', min: PAYMENTS }, (a) => a.attempts === n && flags(a.flags));
@@ -90,7 +90,7 @@ export default defineScenario({
         entries: { method: 'POST', code: 503, flags: 'URX,UC', details: /connection_termination/ },
         counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_retry$/, 'the cluster counted retries (upstream_rq_retry)')],
       },
-      upstreams: { app: { http: { responses: Array(PAYMENTS * 3).fill('reset') } } },
+      upstreams: { svc: { http: { responses: Array(PAYMENTS * 3).fill('reset') } } },
       run: pay,
       expect: [
         routeHas('trigger: the route in force retries 5xx (a reset included)', APP_ROUTE('retry_policy'), (p) => p?.retry_on === '5xx'),
@@ -128,11 +128,11 @@ export default defineScenario({
       name: 'fix-idempotency-key',
       title: 'The same retries; the service de-duplicates by Idempotency-Key: each payment made once, the retry gets 200',
       config: 'fix-idempotency-key',
-      upstreams: { app: { http: { idempotencyKey: 'Idempotency-Key' } } },
+      upstreams: { svc: { http: { idempotencyKey: 'Idempotency-Key' } } },
       run: pay,
       expect: [
         paidTimes(1, 'symptom gone'),
-        upstreamCounted(`fix path: Envoy still retried, and the service absorbed one repeated key per payment (${PAYMENTS})`, 'app', (c) => c.duplicatesAbsorbed === PAYMENTS && c.requests[PAY] === PAYMENTS * 2),
+        upstreamCounted(`fix path: Envoy still retried, and the service absorbed one repeated key per payment (${PAYMENTS})`, 'svc', (c) => c.duplicatesAbsorbed === PAYMENTS && c.requests[PAY] === PAYMENTS * 2),
         everyRequest('the app got 200 for every payment (the retry was answered from the first attempt\'s work)', { min: PAYMENTS }, (r) => r.status === 200 && /done once/.test(r.body ?? '')),
         attempts(2, (f) => f === undefined, 'Envoy: 2 attempts per payment, the second one answered'),
       ],

@@ -44,22 +44,22 @@ const appCalls = (lab: Lab, maxDurationMs: number) =>
   lab.app.start({ url: `${SERVICE_URL}/`, everyMs: EVERY_MS, maxRequests: 400, maxDurationMs, requestTimeoutMs: 3000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 30_000 });
 
 /**
- * Two pods serve; app-1 goes (`fault`) while EDS still lists it, and EDS catches up `lagMs` later.
+ * Two pods serve; svc-1 goes (`fault`) while EDS still lists it, and EDS catches up `lagMs` later.
  * `preStopMs`: the fix order instead, EDS first and the pod `preStopMs` after.
  */
 const podGoes = (fault: Fault, o: { lagMs: number; preStopMs?: number }) => async (lab: Lab) => {
   await appCalls(lab, o.lagMs + 6000);
   await lab.waitFor('10 calls served', (t) => t.requests().filter(isOk).length >= 10, 3000);
   if (o.preStopMs !== undefined) {
-    await lab.push.endpoints(SERVICE, ['app-2']);
+    await lab.push.endpoints(SERVICE, ['svc-2']);
     await lab.sleep(o.preStopMs);
-    await lab.hosts.inject(fault, 'app-1');
+    await lab.hosts.inject(fault, 'svc-1');
   } else {
-    await lab.hosts.inject(fault, 'app-1');
+    await lab.hosts.inject(fault, 'svc-1');
     await lab.sidecar.hostHealth(STALE, SERVICE_CLUSTER);
     await lab.sleep(o.lagMs);
     await lab.sidecar.hostHealth(STALE_LATER, SERVICE_CLUSTER);
-    await lab.push.endpoints(SERVICE, ['app-2']);
+    await lab.push.endpoints(SERVICE, ['svc-2']);
   }
   const seen = lab.timeline.requests().length;
   await lab.waitFor('20 calls after the EDS push', (t) => t.requests().length >= seen + 20, 5000);
@@ -70,12 +70,12 @@ const podGoes = (fault: Fault, o: { lagMs: number; preStopMs?: number }) => asyn
 async function onlyPodReplaced(lab: Lab) {
   await appCalls(lab, 9000);
   await lab.waitFor('5 calls served', (t) => t.requests().filter(isOk).length >= 5, 3000);
-  await lab.hosts.inject(stop, 'app-1');
+  await lab.hosts.inject(stop, 'svc-1');
   await lab.sidecar.hostHealth(STALE, SERVICE_CLUSTER);
   await lab.sleep(EDS_LAG_MS);
   await lab.push.endpoints(SERVICE, []);
   await lab.sleep(1000);
-  await lab.push.endpoints(SERVICE, ['app-2']);
+  await lab.push.endpoints(SERVICE, ['svc-2']);
   // Counted from the marker, as the check counts: a call in flight at the push ends after it.
   const newPodAt = lab.timeline.markers().filter((m) => m.category === 'eds').at(-1)!.t;
   await lab.waitFor('10 calls started after the new pod is in EDS', (t) => t.requests().filter((r) => r.t >= newPodAt).length >= 10, 5000);
@@ -84,7 +84,7 @@ async function onlyPodReplaced(lab: Lab) {
 
 /** The EDS pushes' marker labels (`push` when sent, `eds` when Envoy has the new set). */
 const EMPTIED = `EDS ${SERVICE} → [none]`;
-const NEW_POD = (e: Evidence) => `EDS ${SERVICE} → [app-2 (${e.ip('app-2')})]`;
+const NEW_POD = (e: Evidence) => `EDS ${SERVICE} → [svc-2 (${e.ip('svc-2')})]`;
 const at = (a: AccessLogEntry) => Date.parse(a.ts);
 /**
  * Entries that started after `from` and had ended by `to`: a call still in flight while an EDS
@@ -120,16 +120,16 @@ const staleWindow = (symptom: string, failed: (a: AccessLogEntry) => boolean, o:
     const good = window.filter((a) => a.code === 200);
     const lastFailure = Math.max(...bad.map(at));
     return {
-      pass: bad.length >= o.minFailed && bad.every((a) => (failed(a) || closedAsItWent(e)(a)) && toHost(e, 'app-1')(a)) && good.length >= o.minServed && good.every(toHost(e, 'app-2')) && (o.lastMs === undefined || end - lastFailure <= o.lastMs),
+      pass: bad.length >= o.minFailed && bad.every((a) => (failed(a) || closedAsItWent(e)(a)) && toHost(e, 'svc-1')(a)) && good.length >= o.minServed && good.every(toHost(e, 'svc-2')) && (o.lastMs === undefined || end - lastFailure <= o.lastMs),
       evidence: `between the pod going and the EDS push: ${describeAccess(window)}${bad.length ? `; the last failure started ${end - lastFailure} ms before the push` : ''}`,
     };
   });
 
 /** After EDS moved on, every call was served by the pod that is still there. */
-const servedAfterEds = (host = 'app-2') =>
+const servedAfterEds = (host = 'svc-2') =>
   everyRequest(`after the EDS push every call was served by ${host}`, { after: 'eds', min: 10 }, (r) => isOk(r) && r.servedBy === host);
 
-const staleInEds = hostsListed('trigger: when the pod went, EDS (/clusters) still listed it, next to the other pod', STALE, ['app-1', 'app-2']);
+const staleInEds = hostsListed('trigger: when the pod went, EDS (/clusters) still listed it, next to the other pod', STALE, ['svc-1', 'svc-2']);
 
 export default defineScenario({
   id: 'rolling-update-stale-endpoint',
@@ -145,15 +145,15 @@ export default defineScenario({
   timeScaling: "EDS lag 1.5 s (3 s black-holed); connect timeout 10 s → 1 s; the app calls every 50 ms",
   world: {
     upstreams: [
-      { name: 'app-1', octet: 31, ports: [8080] },
-      { name: 'app-2', octet: 32, ports: [8080] },
+      { name: 'svc-1', octet: 31, ports: [8080] },
+      { name: 'svc-2', octet: 32, ports: [8080] },
     ],
-    dns: { 'app.test': 'app-1' },
+    dns: { 'app.test': 'svc-1' },
   },
   phases: [
     {
       name: 'before',
-      title: 'No retries: app-1 stops while EDS lists it for 1.5 s; the calls picked for it get 503 UF (refused)',
+      title: 'No retries: svc-1 stops while EDS lists it for 1.5 s; the calls picked for it get 503 UF (refused)',
       config: 'broken',
       signature: {
         says: 'calls picked for an endpoint that has gone (a pod of a rollout, still in EDS): refused, not retried',
@@ -163,9 +163,9 @@ export default defineScenario({
       },
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
       expect: [
-        faultFired('app-1', 'stop'),
+        faultFired('svc-1', 'stop'),
         staleInEds,
-        staleWindow('symptom: until EDS moved on (into its second half), the calls picked for app-1 got 503 UF (refused at once), app-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && REFUSED.test(a.details ?? ''), { minFailed: 3, minServed: 1, lastMs: EDS_LAG_MS / 2 }),
+        staleWindow('symptom: until EDS moved on (into its second half), the calls picked for svc-1 got 503 UF (refused at once), svc-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && REFUSED.test(a.details ?? ''), { minFailed: 3, minServed: 1, lastMs: EDS_LAG_MS / 2 }),
         everyAccessEntry('mechanism: one attempt each, no retry (the route has no retry policy)', { kind: 'http', where: (a) => a.code === 503 }, (a) => (a.attempts ?? 1) === 1),
         counterGrew('mechanism: Envoy counted the refused connections to the service', clusterStat('upstream_cx_connect_fail'), 1),
         servedAfterEds(),
@@ -173,7 +173,7 @@ export default defineScenario({
     },
     {
       name: 'before-blackholed',
-      title: "No retries: app-1's IP stops answering while EDS lists it; the calls picked for it wait out the 1 s connect timeout, then 503 UF",
+      title: "No retries: svc-1's IP stops answering while EDS lists it; the calls picked for it wait out the 1 s connect timeout, then 503 UF",
       config: 'broken',
       signature: {
         says: 'calls picked for an endpoint whose IP is gone (a pod of a rollout, still in EDS): connect timeout, not retried',
@@ -183,9 +183,9 @@ export default defineScenario({
       },
       run: podGoes(blackhole, { lagMs: 2 * EDS_LAG_MS }),
       expect: [
-        faultFired('app-1', 'blackhole'),
+        faultFired('svc-1', 'blackhole'),
         staleInEds,
-        staleWindow('symptom: until EDS moved on, the calls picked for app-1 got 503 UF after the 1 s connect timeout, app-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && (a.duration_ms ?? 0) >= 900, { minFailed: 1, minServed: 0 }),
+        staleWindow('symptom: until EDS moved on, the calls picked for svc-1 got 503 UF after the 1 s connect timeout, svc-2 served the others', (a) => a.code === 503 && a.flags === 'UF' && (a.duration_ms ?? 0) >= 900, { minFailed: 1, minServed: 0 }),
         counterGrew('mechanism: Envoy counted connect timeouts to the service', clusterStat('upstream_cx_connect_timeout'), 1),
         servedAfterEds(),
       ],
@@ -202,11 +202,11 @@ export default defineScenario({
       },
       run: onlyPodReplaced,
       expect: [
-        faultFired('app-1', 'stop'),
-        hostsListed('trigger: when the pod went, EDS (/clusters) still listed it, alone', STALE, ['app-1']),
-        check('symptom: while EDS still listed the dead pod, every call got 503 UF,URX: 3 attempts, all to app-1 (but one the pod\'s going cut: UC)', (e) => {
+        faultFired('svc-1', 'stop'),
+        hostsListed('trigger: when the pod went, EDS (/clusters) still listed it, alone', STALE, ['svc-1']),
+        check('symptom: while EDS still listed the dead pod, every call got 503 UF,URX: 3 attempts, all to svc-1 (but one the pod\'s going cut: UC)', (e) => {
           const w = entriesBetween(e, e.markerAt('fault'), e.markerAt('push'));
-          return { pass: w.length >= 3 && w.every((a) => ((a.code === 503 && flagSet(a) === 'UF,URX' && a.attempts === 3) || closedAsItWent(e)(a)) && toHost(e, 'app-1')(a)), evidence: `${describeAccess(w)}; attempts ${[...new Set(w.map((a) => a.attempts))].join(', ')}` };
+          return { pass: w.length >= 3 && w.every((a) => ((a.code === 503 && flagSet(a) === 'UF,URX' && a.attempts === 3) || closedAsItWent(e)(a)) && toHost(e, 'svc-1')(a)), evidence: `${describeAccess(w)}; attempts ${[...new Set(w.map((a) => a.attempts))].join(', ')}` };
         }),
         check('symptom: while EDS listed no pod, every call got 503 UH no_healthy_upstream', (e) => {
           const w = entriesBetween(e, e.markerAt('eds', EMPTIED), e.markerAt('push', NEW_POD(e)));
@@ -215,7 +215,7 @@ export default defineScenario({
         counterGrew('mechanism: Envoy retried, and the retries failed too', clusterStat('upstream_rq_retry'), 2),
         check('once the new pod was in EDS, every call was served by it', (e) => {
           const rs = requestsIn(e).filter((r) => r.t >= e.markerAt('eds', NEW_POD(e)) - e.timeline.startedAt);
-          return { pass: rs.length >= 10 && rs.every((r) => isOk(r) && r.servedBy === 'app-2'), evidence: outcomeCounts(rs) };
+          return { pass: rs.length >= 10 && rs.every((r) => isOk(r) && r.servedBy === 'svc-2'), evidence: outcomeCounts(rs) };
         }),
       ],
     },
@@ -225,14 +225,14 @@ export default defineScenario({
       config: 'fix-default-retry',
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
       expect: [
-        faultFired('app-1', 'stop'),
+        faultFired('svc-1', 'stop'),
         staleInEds,
         // Measured over ~190 retried calls (1.40.0, hand-written and istiod's): the retry went to
-        // app-2 on the second attempt in all but 4; 3 needed the third attempt, and 1 failed on all
+        // svc-2 on the second attempt in all but 4; 3 needed the third attempt, and 1 failed on all
         // three (503 URX,UF): previous_hosts lets Envoy pick 5 times for a host not tried yet, and
         // with two hosts all 5 picks can come back with the gone pod. Istio's default narrows the
         // window; it does not close it. At most one failed call per phase is allowed, of that kind or
-        // of one more: a call on a kept-alive connection that app-1 closed as it stopped (503 UC
+        // of one more: a call on a kept-alive connection that svc-1 closed as it stopped (503 UC
         // connection_termination, one attempt; seen once in a full suite, netns --istio, the call
         // ending 4 ms before the stop was done). Istio's default retry_on has no "reset", so the
         // real fix does not save that call either (keepalive-race and shutdown-sidecar-first show it).
@@ -242,13 +242,13 @@ export default defineScenario({
           const failures = (e.accessLog ?? []).filter((a) => a.kind === 'http' && a.code !== 200);
           const allThree = (a: AccessLogEntry) => flagSet(a) === 'UF,URX' && a.attempts === 3;
           const cutAsItWent = (a: AccessLogEntry) => flagSet(a) === 'UC' && /connection_termination/.test(a.details ?? '') && a.attempts === 1;
-          const onlyThoseKinds = failures.every((a) => a.code === 503 && (allThree(a) || cutAsItWent(a)) && toHost(e, 'app-1')(a));
+          const onlyThoseKinds = failures.every((a) => a.code === 503 && (allThree(a) || cutAsItWent(a)) && toHost(e, 'svc-1')(a));
           return { pass: rs.length >= 40 && failed.length <= 1 && failures.length === failed.length && onlyThoseKinds, evidence: `${rs.length} calls: ${outcomeCounts(rs)}; Envoy's failures: ${describeAccess(failures)}` };
         }),
-        check('fix path: the calls Envoy first sent to the gone pod were retried on app-2 and served', (e) => {
+        check('fix path: the calls Envoy first sent to the gone pod were retried on svc-2 and served', (e) => {
           const retried = (e.accessLog ?? []).filter((a) => a.kind === 'http' && (a.attempts ?? 1) > 1);
           const served = retried.filter((a) => a.code === 200);
-          return { pass: served.length >= 1 && served.every(toHost(e, 'app-2')), evidence: `retried calls: ${describeAccess(retried)}; attempts ${[...new Set(retried.map((a) => a.attempts))].join(', ') || 'none'}` };
+          return { pass: served.length >= 1 && served.every(toHost(e, 'svc-2')), evidence: `retried calls: ${describeAccess(retried)}; attempts ${[...new Set(retried.map((a) => a.attempts))].join(', ') || 'none'}` };
         }),
         counterGrew('the trigger still fired: connections to the gone pod were refused', clusterStat('upstream_cx_connect_fail'), 1),
         counterGrew('fix path: Envoy retried, and the retries succeeded', clusterStat('upstream_rq_retry_success'), 1),
@@ -256,14 +256,14 @@ export default defineScenario({
     },
     {
       name: 'fix-outlier-detection',
-      title: "Outlier detection (consecutive5xxErrors 1), no retries: the gone pod's first refused call ejects it; the rest go to app-2 before EDS moves on",
+      title: "Outlier detection (consecutive5xxErrors 1), no retries: the gone pod's first refused call ejects it; the rest go to svc-2 before EDS moves on",
       config: 'fix-outlier-detection',
       run: podGoes(stop, { lagMs: EDS_LAG_MS }),
       expect: [
         // The ejecting failure is a refused connect, or (seen once, docker --istio) a call cut as
         // the pod closed its connections: then no connection attempt reaches it after the stop.
         check('the trigger fired: a call to the gone pod failed (refused, or cut as it went)', (e) => {
-          const failed = (e.accessLog ?? []).filter((a) => a.kind === 'http' && a.code === 503 && toHost(e, 'app-1')(a));
+          const failed = (e.accessLog ?? []).filter((a) => a.kind === 'http' && a.code === 503 && toHost(e, 'svc-1')(a));
           return { pass: failed.length >= 1, evidence: describeAccess(failed) };
         }),
         staleInEds,
@@ -282,9 +282,9 @@ export default defineScenario({
       config: 'broken',
       run: podGoes(stop, { lagMs: EDS_LAG_MS, preStopMs: 1000 }),
       expect: [
-        faultNeverFired('fix path: no connection reached app-1 after it stopped (EDS had moved on)', 'app-1', 'stop'),
+        faultNeverFired('fix path: no connection reached svc-1 after it stopped (EDS had moved on)', 'svc-1', 'stop'),
         everyRequest('symptom gone: every call served', { min: 40 }, isOk),
-        everyRequest('after the EDS push, app-2 served every call (app-1 kept serving until then, not after)', { after: 'eds', min: 20 }, (r) => isOk(r) && r.servedBy === 'app-2'),
+        everyRequest('after the EDS push, svc-2 served every call (svc-1 kept serving until then, not after)', { after: 'eds', min: 20 }, (r) => isOk(r) && r.servedBy === 'svc-2'),
         counterStayedZero('no connection to the service failed', clusterStat('upstream_cx_connect_fail')),
       ],
     },

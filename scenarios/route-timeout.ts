@@ -31,13 +31,13 @@ const ROUTE = { route: '8080', domain: 'app.test', field: 'timeout' };
 /** The app asks for the slow report, once; the service's own count is taken after. */
 const oneSlowCall = (path: string) => async (lab: Lab) => {
   await lab.app.send(serviceRequest(path, { timeoutMs: SLOW_MS + 5000 }));
-  await lab.hosts.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('svc');
 };
 
 /** At the deadline: Envoy's own duration may read 1 ms short (14999 measured), the client's a little long. */
 const near = (ms: number, target: number) => ms >= target - 50 && ms < target + 600;
 
-const theServiceGotIt = (path: string) => upstreamCounted(`trigger: the service received the call (and was still working on it at 15 s)`, 'app', (c) => c.requests[`GET ${path}`] === 1);
+const theServiceGotIt = (path: string) => upstreamCounted(`trigger: the service received the call (and was still working on it at 15 s)`, 'svc', (c) => c.requests[`GET ${path}`] === 1);
 
 const servedInFull = (what: string) => everyRequest(`symptom gone: ${what}`, { min: 1 }, (r) => r.status === 200 && isOk(r) && r.latencyMs >= SLOW_MS - 100);
 
@@ -79,7 +79,7 @@ export default defineScenario({
         marks: ['routeTimeout'],
         counters: [counterShapes.counted(/^cluster\..+\.upstream_rq_timeout$/, 'the cluster counted route timeouts (upstream_rq_timeout)')],
       },
-      upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
+      upstreams: { svc: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
       run: oneSlowCall('/export'),
       expect: [
         routeHas("trigger: the route in force sets no timeout of its own (Envoy's default, 15 s) or exactly 15 s", ROUTE, (t) => t === undefined || t === '15s'),
@@ -106,7 +106,7 @@ export default defineScenario({
       name: 'fix-stream-no-timeout',
       title: 'No route timeout for the stream (no VirtualService timeout: Istio rejects `timeout: 0s`): all 16 lines arrive',
       config: 'fix-stream-no-timeout',
-      upstreams: { app: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
+      upstreams: { svc: { http: { delayMs: 0, slowBody: { chunks: CHUNKS, everyMs: LINE_EVERY_MS } } } },
       run: oneSlowCall('/export'),
       expect: [
         routeHas('fix path: the route in force says timeout 0s', ROUTE, (t) => t === '0s'),

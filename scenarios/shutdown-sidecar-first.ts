@@ -100,7 +100,7 @@ const sidecarOutlived = (who: string) => check(`fix path: the sidecar exited aft
   return { pass: exitedAt(e) > last, evidence: `last call ended at ${last} ms, sidecar exited at ${exitedAt(e)} ms` };
 });
 
-const noCallRefused = everyRequest("symptom gone: every call of the app's shutdown work served", { min: 15 }, (r) => isOk(r) && r.servedBy === 'app');
+const noCallRefused = everyRequest("symptom gone: every call of the app's shutdown work served", { min: 15 }, (r) => isOk(r) && r.servedBy === 'svc');
 
 export default defineScenario({
   id: 'shutdown-sidecar-first',
@@ -115,11 +115,11 @@ export default defineScenario({
   timeScaling: "terminationDrainDuration 5 s → 1 s, drainDuration 45 s → 9 s, the app's shutdown 15 s → 3 s",
   world: {
     upstreams: [
-      { name: 'app', octet: 30, ports: [8080] },
+      { name: 'svc', octet: 30, ports: [8080] },
       // The inbound side: a caller pod, with its own sidecar in the phases that name one.
       { name: 'client', octet: 60, kind: 'client' },
     ],
-    dns: { 'app.test': 'app' },
+    dns: { 'app.test': 'svc' },
     appServer: { port: APP_PORT },
     peerSidecar: { host: 'client' },
   },
@@ -133,7 +133,7 @@ export default defineScenario({
       shutdown: { terminationDrainMs: DRAIN_MS, drainDurationMs: DRAIN_DURATION_MS },
       run: podTerminates,
       expect: [
-        everyRequest('before the SIGTERM every call was served', { min: 3, before: 'note' }, (r) => isOk(r) && r.servedBy === 'app'),
+        everyRequest('before the SIGTERM every call was served', { min: 3, before: 'note' }, (r) => isOk(r) && r.servedBy === 'svc'),
         check('trigger: the app was still calling after the sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
         check('symptom: every call after the sidecar exited was refused at once (ECONNREFUSED, no timeout)', (e) => {
           const after = afterExit(e);

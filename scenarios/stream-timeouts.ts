@@ -23,10 +23,10 @@ const LIMIT_MS = 2000;
 /** The app opens the stream once; the service's count is taken after. */
 const openStream = async (lab: Lab) => {
   await lab.app.send(serviceRequest('/events', { timeoutMs: 15_000 }));
-  await lab.hosts.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('svc');
 };
 
-const serviceGotIt = upstreamCounted('trigger: the service received the call and was still streaming', 'app', (c) => c.requests['GET /events'] === 1);
+const serviceGotIt = upstreamCounted('trigger: the service received the call and was still streaming', 'svc', (c) => c.requests['GET /events'] === 1);
 /** At the deadline: Envoy's own duration may read 1 ms short, the client's a little long. */
 const near = (ms: number | undefined, target: number) => ms !== undefined && ms >= target - 50 && ms < target + 700;
 const lines = (body: string | undefined) => (body ?? '').split('\n').filter((l) => l.startsWith('chunk')).length;
@@ -55,7 +55,7 @@ export default defineScenario({
         alsoAs: [{ by: 'Envoy < 1.22, or a request not fully received', entries: { code: 408, details: /stream_idle_timeout/ }, source: "Envoy's history: envoy#20026 (1.22) answers 504 once the request is complete, 408 before" }],
         counters: [counterShapes.counted(/^http\..+\.downstream_rq_idle_timeout$/, 'the HCM counted streams ended by its idle timeout')],
       },
-      upstreams: { app: { http: { delayMs: 3000 } } },
+      upstreams: { svc: { http: { delayMs: 3000 } } },
       run: openStream,
       expect: [
         serviceGotIt,
@@ -72,7 +72,7 @@ export default defineScenario({
         entries: { code: 200, flags: 'SI', details: /stream_idle_timeout/ },
         counters: [counterShapes.counted(/^http\..+\.downstream_rq_idle_timeout$/, 'the HCM counted streams ended by its idle timeout')],
       },
-      upstreams: { app: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
+      upstreams: { svc: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
       run: openStream,
       expect: [
         serviceGotIt,
@@ -91,7 +91,7 @@ export default defineScenario({
         entries: { kind: 'http', details: /max_duration_timeout/ },
         counters: [counterShapes.counted(/^http\..+\.downstream_rq_max_duration_reached$/, 'the HCM counted streams that reached their max duration')],
       },
-      upstreams: { app: { http: { slowBody: { chunks: 8, everyMs: 500 } } } },
+      upstreams: { svc: { http: { slowBody: { chunks: 8, everyMs: 500 } } } },
       run: openStream,
       expect: [
         serviceGotIt,
@@ -103,7 +103,7 @@ export default defineScenario({
       name: 'fix-keepalive-data',
       title: 'The same 2 s idle timeout, a keepalive line every second for 5 s: the stream arrives whole',
       config: 'fix-keepalive-data',
-      upstreams: { app: { http: { slowBody: { chunks: 6, everyMs: 1000 } } } },
+      upstreams: { svc: { http: { slowBody: { chunks: 6, everyMs: 1000 } } } },
       run: openStream,
       expect: [
         serviceGotIt,
@@ -115,7 +115,7 @@ export default defineScenario({
       name: 'fix-no-idle-timeout',
       title: "No stream idle timeout (Istio's sidecar default) nor max_stream_duration: the 3 s pauses are fine",
       config: 'fix-no-idle-timeout',
-      upstreams: { app: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
+      upstreams: { svc: { http: { slowBody: { chunks: 3, everyMs: 3000 } } } },
       run: openStream,
       expect: [
         serviceGotIt,

@@ -15,7 +15,7 @@
  *           route to the missing cluster anyway; for a selector matching no pod, the cluster
  *           with no endpoints.
  *
- * The pods: app-1 labelled version=v1, app-2 version=v2 (their ServiceEntry endpoints carry the
+ * The pods: svc-1 labelled version=v1, svc-2 version=v2 (their ServiceEntry endpoints carry the
  * labels under --istio). The app calls the service 10 times, 100 ms apart.
  */
 import { configShapes, counterGrew, counterShapes, defineScenario, everyAccessEntry, everyRequest, isOk, type Lab, routeHas, serviceRequest, signatureFacts } from '../src/index.js';
@@ -32,7 +32,7 @@ const tenCalls = async (lab: Lab) => {
 };
 
 const routedToV2 = routeHas(`trigger: the route in force sends every call to subset v2 (${V2})`, ROUTE, (c) => c === V2);
-const v2PodAnswers = (how: string) => everyRequest(`${how}`, { min: CALLS }, (r) => isOk(r) && r.servedBy === 'app-2');
+const v2PodAnswers = (how: string) => everyRequest(`${how}`, { min: CALLS }, (r) => isOk(r) && r.servedBy === 'svc-2');
 
 export default defineScenario({
   id: 'subset-missing',
@@ -47,10 +47,10 @@ export default defineScenario({
   },
   world: {
     upstreams: [
-      { name: 'app-1', octet: 31, ports: [8080], labels: { version: 'v1' } },
-      { name: 'app-2', octet: 32, ports: [8080], labels: { version: 'v2' } },
+      { name: 'svc-1', octet: 31, ports: [8080], labels: { version: 'v1' } },
+      { name: 'svc-2', octet: 32, ports: [8080], labels: { version: 'v2' } },
     ],
-    dns: { 'app.test': 'app-1' },
+    dns: { 'app.test': 'svc-1' },
   },
   phases: [
     {
@@ -93,10 +93,10 @@ export default defineScenario({
     },
     {
       name: 'fix-subset-defined',
-      title: 'The DestinationRule defines v2 with the labels the v2 pod carries: every call served by app-2',
+      title: 'The DestinationRule defines v2 with the labels the v2 pod carries: every call served by svc-2',
       config: 'fix-subset-defined',
       run: tenCalls,
-      expect: [routedToV2, v2PodAnswers(`symptom gone: all ${CALLS} calls served by the v2 pod (app-2)`), counterGrew('fix path: the subset cluster carried them', `cluster.${V2}.upstream_rq_total`, CALLS)],
+      expect: [routedToV2, v2PodAnswers(`symptom gone: all ${CALLS} calls served by the v2 pod (svc-2)`), counterGrew('fix path: the subset cluster carried them', `cluster.${V2}.upstream_rq_total`, CALLS)],
     },
   ],
 });

@@ -34,7 +34,7 @@ const ALB_LIKE_APP = { h2c: 'only' as const, goawayAfter: LIMIT, delayMs: 20 };
 /** The app fans out: BURSTS × AT_ONCE calls, each burst at once, one burst after another. */
 async function load(lab: Lab) {
   for (let i = 0; i < BURSTS; i++) await lab.app.concurrent(AT_ONCE, call);
-  await lab.hosts.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('svc');
 }
 
 /** A stream the service's connection close cut before its answer: not a refused stream, so refused-stream does not retry it. */
@@ -43,7 +43,7 @@ const cutWithItsConnection = (a: AccessLogEntry) => a.code === 503 && a.flags ==
 /** Every call served, but for the residue the retry policy cannot reach (named, at most 2 %). */
 const refusedStreamRetryFixes = check('symptom gone: every call served, but for calls cut with a closing connection (503 UC connection_termination, at most 2 %)', (e) => {
   const rs = e.timeline.requests();
-  const failed = rs.filter((r) => !(isOk(r) && r.servedBy === 'app'));
+  const failed = rs.filter((r) => !(isOk(r) && r.servedBy === 'svc'));
   const cut = e.accessLog.filter(cutWithItsConnection).length;
   const allCut = failed.every((r) => r.status === 503) && failed.length <= cut;
   return { pass: rs.length >= BURSTS * AT_ONCE && allCut && failed.length <= (BURSTS * AT_ONCE) / 50, evidence: `${rs.length} call(s): ${outcomeCounts(rs)}; ${cut} access-log entr${cut === 1 ? 'y' : 'ies'} 503 UC connection_termination` };
@@ -74,7 +74,7 @@ export default defineScenario({
       },
       run: load,
       expect: [
-        upstreamCounted('trigger: the service sent GOAWAYs at its limit, and streams reached it past them', 'app', (c) => c.goaways >= 1 && c.pastGoaway >= 1),
+        upstreamCounted('trigger: the service sent GOAWAYs at its limit, and streams reached it past them', 'svc', (c) => c.goaways >= 1 && c.pastGoaway >= 1),
         check('symptom: some calls failed with 503, the rest were served', (e) => {
           const rs = e.timeline.requests();
           const failed = rs.filter((r) => !isOk(r));
@@ -84,7 +84,7 @@ export default defineScenario({
         // (remote_refused_stream_reset, flag UR), which nothing retries on this route.
         everyAccessEntry('mechanism: each failed call is a stream past a GOAWAY: 503 UR remote_refused_stream_reset, one attempt', { kind: 'http', min: 1, where: (a) => a.code !== 200 }, (a) => a.code === 503 && a.flags === 'UR' && a.details === 'upstream_reset_before_response_started{remote_refused_stream_reset}' && a.attempts === 1),
         check('the service never saw the failed calls: it served exactly the calls that succeeded', (e) => {
-          const served = upstreamCountsOf(e, 'app').requests['GET /quote'] ?? 0;
+          const served = upstreamCountsOf(e, 'svc').requests['GET /quote'] ?? 0;
           const ok = e.timeline.requests().filter(isOk).length;
           return { pass: served === ok, evidence: `the app served ${served}, the caller got ${ok} successes` };
         }),
@@ -96,8 +96,8 @@ export default defineScenario({
       config: 'fix-max-requests',
       run: load,
       expect: [
-        everyRequest('symptom gone: every call served', { min: BURSTS * AT_ONCE }, (r) => isOk(r) && r.servedBy === 'app'),
-        upstreamCounted('fix path: the service never reached its limit (no GOAWAY)', 'app', (c) => c.goaways === 0 && c.requests['GET /quote'] === BURSTS * AT_ONCE),
+        everyRequest('symptom gone: every call served', { min: BURSTS * AT_ONCE }, (r) => isOk(r) && r.servedBy === 'svc'),
+        upstreamCounted('fix path: the service never reached its limit (no GOAWAY)', 'svc', (c) => c.goaways === 0 && c.requests['GET /quote'] === BURSTS * AT_ONCE),
         counterGrew('fix path: Envoy closed connections at its own limit', clusterStat('upstream_cx_max_requests'), 1),
       ],
     },
@@ -108,7 +108,7 @@ export default defineScenario({
       run: load,
       expect: [
         refusedStreamRetryFixes,
-        upstreamCounted('the service still GOAWAYs at its limit, and streams still reach it past one', 'app', (c) => c.goaways >= 1 && c.pastGoaway >= 1),
+        upstreamCounted('the service still GOAWAYs at its limit, and streams still reach it past one', 'svc', (c) => c.goaways >= 1 && c.pastGoaway >= 1),
         // envoy#36450 reports that retries did not help (behind an ALB, on an older Envoy). On 1.40.0
         // against this service they do, with a rare residue: a retry that lands on a connection the
         // service is closing ends 503 UC connection_termination, which refused-stream does not retry
@@ -124,7 +124,7 @@ export default defineScenario({
       config: 'broken',
       run: async (lab: Lab) => {
         for (const atOnce of LEVELS) for (let i = 0; i < 60 / atOnce; i++) await lab.app.concurrent(atOnce, call);
-        await lab.hosts.upstreamCounts('app');
+        await lab.hosts.upstreamCounts('svc');
       },
       expect: [
         check('the rate per level: none lost one at a time (the GOAWAY comes before the next stream), some lost at 20 at once, every loss a 503', (e) => {

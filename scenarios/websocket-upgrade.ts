@@ -26,7 +26,7 @@ import { accessIn, chatThreeTimes, check, compareVersions, configShapes, counter
 const chat = serviceWebSocket('/chat', 'WebSocket /chat (3 frames)');
 const status = serviceRequest('/status', { label: 'GET /status (a plain call)' });
 /** The app serves HTTP/1.1 and HTTP/2 without TLS (h2c) on :8080, as a gRPC-capable framework does. */
-const H2C_APP = { app: { http: { websocket: true, h2c: true } } };
+const H2C_APP = { svc: { http: { websocket: true, h2c: true } } };
 
 /** What Envoy answers a WebSocket the app's HTTP/2 server resets, by version (measured). */
 const h2Refusal = (version: string) =>
@@ -41,7 +41,7 @@ const plainCallThenChats = async (lab: Lab) => {
 };
 
 const everyChatEchoed = everyRequest('symptom gone: 101 Switching Protocols and every frame echoed by the app, every time', { min: 3, where: (r) => r.framesSent !== undefined }, (r) => r.status === 101 && r.framesEchoed === 3);
-const appEchoedAll = upstreamCounted('fix path: the app accepted 3 WebSockets and echoed 9 frames', 'app', (c) => c.websockets === 3 && c.websocketMessages === 9);
+const appEchoedAll = upstreamCounted('fix path: the app accepted 3 WebSockets and echoed 9 frames', 'svc', (c) => c.websockets === 3 && c.websocketMessages === 9);
 
 export default defineScenario({
   id: 'websocket-upgrade',
@@ -71,7 +71,7 @@ export default defineScenario({
       expect: [
         everyRequest('symptom: the handshake answered 403 Forbidden, no frame sent, every time', { min: 3 }, (r) => r.status === 403 && r.framesEchoed === 0),
         everyAccessEntry('mechanism: Envoy answered it: 403 upgrade_failed, no upstream chosen', { kind: 'http', min: 3 }, (a) => a.code === 403 && a.details === 'upgrade_failed' && a.up_host === undefined),
-        upstreamCounted('the app never saw a handshake', 'app', (c) => c.websockets === 0 && !c.requests['GET /chat']),
+        upstreamCounted('the app never saw a handshake', 'svc', (c) => c.websockets === 0 && !c.requests['GET /chat']),
       ],
     },
     {
@@ -98,8 +98,8 @@ export default defineScenario({
       upstreams: H2C_APP,
       run: plainCallThenChats,
       expect: [
-        upstreamCounted('trigger: the hop to the app is HTTP/2 (the plain call reached it as HTTP/2.0)', 'app', (c) => (c.protocols['2.0'] ?? 0) >= 1 && !c.protocols['1.1']),
-        everyRequest('the plain call works', { where: (r) => r.framesSent === undefined }, (r) => r.status === 200 && r.servedBy === 'app'),
+        upstreamCounted('trigger: the hop to the app is HTTP/2 (the plain call reached it as HTTP/2.0)', 'svc', (c) => (c.protocols['2.0'] ?? 0) >= 1 && !c.protocols['1.1']),
+        everyRequest('the plain call works', { where: (r) => r.framesSent === undefined }, (r) => r.status === 200 && r.servedBy === 'svc'),
         check('symptom: no WebSocket opens, every time: 502 Bad Gateway (Envoy ≥ 1.37), 503 (1.36)', (e) => {
           const want = h2Refusal(e.envoyVersion);
           const ws = e.timeline.requests().filter((r) => r.framesSent !== undefined);
@@ -117,7 +117,7 @@ export default defineScenario({
           const reset = ws.filter((a) => a.code === want.status && a.flags === want.flags && a.details === want.details && (!want.sameConnection || a.up_cx === plain?.up_cx));
           return { pass: plain !== undefined && ws.length >= 3 && reset.length === ws.length, evidence: `plain call on upstream cx ${plain?.up_cx ?? '(none)'}; WebSockets: ${describeAccess(ws)} on upstream cx ${distinct(ws.map((a) => a.up_cx)).join(', ')}` };
         }),
-        upstreamCounted('the app accepted no WebSocket', 'app', (c) => c.websockets === 0),
+        upstreamCounted('the app accepted no WebSocket', 'svc', (c) => c.websockets === 0),
       ],
     },
     {
@@ -127,7 +127,7 @@ export default defineScenario({
       upstreams: H2C_APP,
       run: plainCallThenChats,
       expect: [
-        upstreamCounted('fix path: the hop to the app is HTTP/1.1 again', 'app', (c) => (c.protocols['1.1'] ?? 0) >= 4 && !c.protocols['2.0']),
+        upstreamCounted('fix path: the hop to the app is HTTP/1.1 again', 'svc', (c) => (c.protocols['1.1'] ?? 0) >= 4 && !c.protocols['2.0']),
         everyChatEchoed,
         appEchoedAll,
       ],

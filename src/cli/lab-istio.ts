@@ -67,7 +67,7 @@ export function addIstioCommands(program: Command): void {
       if (missing.length) throw new UsageError(`no such file: ${missing.join(', ')}`, { fix: 'give Istio YAML files, e.g. envoy-configs/catch-all-cert/istio/broken.yaml' });
       const variantsDir = files.find((f) => /envoy-configs\/[^/]+\/istio\/?$/.test(resolve(f)));
       if (variantsDir) throw new UsageError(`${variantsDir} holds one file per config variant (and mesh settings), not one mesh: render a variant`, { fix: `e.g. npm run lab -- istio render ${join(variantsDir, 'broken.yaml')}` });
-      // A scenario's Istio YAML has the lab's placeholders (${UPSTREAM_APP_IP}, …): filled with the
+      // A scenario's Istio YAML has the lab's placeholders (${UPSTREAM_SVC_IP}, …): filled with the
       // fixed address plan, and rendered with the scenario's mesh settings, as --istio does.
       const tmp = await mkdtemp(join(tmpdir(), 'efl-istio-render-'));
       let meshFiles: string[] | undefined;

@@ -13,12 +13,12 @@ export const SERVICE_URL = 'http://app.test:8080';
 export const SERVICE_CLUSTER = 'outbound|8080||app.test';
 
 /**
- * The world: one mesh service, app.test, whose one pod is the lab host `app` (.30) serving HTTP on
+ * The world: one mesh service, app.test, whose one pod is the lab host `svc` (.30) serving HTTP on
  * 8080 with these options (a delay, a status, a body, WebSocket echo, …).
  */
 export const meshService = (http?: Omit<HttpUpstreamOptions, 'name' | 'ports'>): World => ({
-  upstreams: [{ name: 'app', octet: 30, ports: [8080], ...(http ? { http } : {}) }],
-  dns: { 'app.test': 'app' },
+  upstreams: [{ name: 'svc', octet: 30, ports: [8080], ...(http ? { http } : {}) }],
+  dns: { 'app.test': 'svc' },
 });
 
 /** A counter of the service's cluster, e.g. upstream_rq_pending_overflow. */
@@ -33,7 +33,7 @@ export function serviceRequest(path: string, o: Partial<Omit<RawRequest, 'url'>>
 /** A phase's run: the app does `once` 3 times, one after another; the service's own count is taken after. */
 const threeTimes = (once: (lab: Lab) => Promise<unknown>) => async (lab: Lab) => {
   for (let i = 0; i < 3; i++) await once(lab);
-  await lab.hosts.upstreamCounts('app');
+  await lab.hosts.upstreamCounts('svc');
 };
 
 /** The app sends the request 3 times. */

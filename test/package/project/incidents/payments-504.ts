@@ -7,7 +7,7 @@
  * Cause     A VirtualService timeout of 1 s, copied from another service.
  * Fix       A timeout above payments' slowest call: 5 s.
  */
-import { defineScenario, everyAccessEntry, everyRequest, routeHas, serviceRequest, type Lab } from 'envoy-fault-lab';
+import { defineScenario, everyAccessEntry, everyRequest, meshService, routeHas, serviceRequest, type Lab } from 'envoy-fault-lab';
 
 const SLOW_MS = 1500;
 const oneCharge = async (lab: Lab) => {
@@ -22,10 +22,7 @@ export default defineScenario({
   symptom: 'POST /charge answered 504 "upstream request timeout" after 1.0 s',
   cause: 'a VirtualService timeout of 1 s, below the service’s slowest call (1.5 s)',
   timeScaling: 'none: the service takes 1.5 s, as in production',
-  world: {
-    upstreams: [{ name: 'app', octet: 30, ports: [8080], http: { delayMs: SLOW_MS, body: 'charged\n' } }],
-    dns: { 'app.test': 'app' },
-  },
+  world: meshService({ delayMs: SLOW_MS, body: 'charged\n' }),
   phases: [
     {
       name: 'before',
