@@ -26,3 +26,20 @@ export function routeHas(label: string, where: { route: string; domain: string; 
     return { pass: expected(value), evidence: `route "${where.route}" ${where.domain}: ${where.field} = ${value === undefined ? '(not set)' : JSON.stringify(value)}` };
   });
 }
+
+/** The cluster `name` as Envoy ran it (static or from CDS). */
+export function clusterOf(e: Evidence, name: string): Json {
+  const dump = JSON.parse(e.configDump) as { configs?: Json[] };
+  const clusters = (dump.configs ?? []).flatMap((c) => [...(c.dynamic_active_clusters ?? []), ...(c.static_clusters ?? [])].map((x: Json) => x.cluster));
+  const found = clusters.find((c) => c?.name === name);
+  if (!found) throw new EvidenceMissing(`cluster "${name}" in /config_dump (it has: ${clusters.map((c) => c?.name).join(', ') || 'none'})`);
+  return found;
+}
+
+/** The cluster Envoy ran satisfies `expected` at `field` (a dotted path, e.g. metadata.filter_metadata.istio.services); the evidence quotes it. */
+export function clusterHas(label: string, cluster: string, field: string, expected: (value: any) => boolean): Check {
+  return check(label, (e) => {
+    const value = field.split('.').reduce<any>((v, k) => v?.[k], clusterOf(e, cluster));
+    return { pass: expected(value), evidence: `cluster "${cluster}": ${field} = ${value === undefined ? '(not set)' : JSON.stringify(value)}` };
+  });
+}

@@ -19,7 +19,7 @@ export function upstreamCountsOf(e: Evidence, host: string): UpstreamCounts {
 }
 
 const describe = (c: UpstreamCounts) =>
-  `requests ${JSON.stringify(c.requests)}, work done ${JSON.stringify(c.work)}${c.duplicatesAbsorbed ? `, ${c.duplicatesAbsorbed} repeated key(s) absorbed` : ''}${c.resetsAfterRead ? `, ${c.resetsAfterRead} reset(s) after the request was read` : ''}${Object.keys(c.protocols ?? {}).length ? `, per HTTP version ${JSON.stringify(c.protocols)}` : ''}${c.websockets ? `, ${c.websockets} WebSocket(s), ${c.websocketMessages} message(s) echoed` : ''}${c.unreadable ? `, ${c.unreadable} parse error(s) on what came in (${c.lastUnreadable})` : ''}${c.goaways || c.pastGoaway ? `, ${c.goaways} GOAWAY(s) sent at its limit, ${c.pastGoaway} stream(s) past one never answered` : ''}`;
+  `requests ${JSON.stringify(c.requests)}, work done ${JSON.stringify(c.work)}${c.duplicatesAbsorbed ? `, ${c.duplicatesAbsorbed} repeated key(s) absorbed` : ''}${c.resetsAfterRead ? `, ${c.resetsAfterRead} reset(s) after the request was read` : ''}${Object.keys(c.protocols ?? {}).length ? `, per HTTP version ${JSON.stringify(c.protocols)}` : ''}${Object.keys(c.hosts ?? {}).length ? `, per Host ${JSON.stringify(c.hosts)}` : ''}${c.websockets ? `, ${c.websockets} WebSocket(s), ${c.websocketMessages} message(s) echoed` : ''}${c.unreadable ? `, ${c.unreadable} parse error(s) on what came in (${c.lastUnreadable})` : ''}${c.goaways || c.pastGoaway ? `, ${c.goaways} GOAWAY(s) sent at its limit, ${c.pastGoaway} stream(s) past one never answered` : ''}`;
 
 /** A check on an upstream's own counts; the evidence always shows them in full. */
 export function upstreamCounted(label: string, host: string, judge: (c: UpstreamCounts, e: Evidence) => boolean | Finding): Check {

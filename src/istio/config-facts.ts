@@ -85,7 +85,7 @@ function upgrades(list: any[]): string {
  * (an upgrade); without it, only the parts a hand-written variant states are compared where it
  * states them (the panic threshold, upgrades).
  */
-export function configFacts(r: EnvoyResources, o: { whole?: boolean } = {}): Facts {
+export function configFacts(r: EnvoyResources & { endpoints?: any[] }, o: { whole?: boolean } = {}): Facts {
   const f: Facts = new Map();
   for (const l of r.listeners) {
     const port = l.address?.socket_address?.port_value;
@@ -135,7 +135,7 @@ export function configFacts(r: EnvoyResources, o: { whole?: boolean } = {}): Fac
     const panic = c.common_lb_config?.healthy_panic_threshold;
     // Unset is Envoy's default, 50: the same routing as an explicit 50, so an upgrade that starts writing it changes nothing.
     if (panic !== undefined || o.whole) f.set(`cluster ${c.name} ${PANIC}`, panic === undefined ? '50' : String(panic.value ?? 0));
-    if (o.whole) wholeClusterFacts(f, c);
+    if (o.whole) wholeClusterFacts(f, c, r.endpoints);
     const ka = c.upstream_connection_options?.tcp_keepalive;
     f.set(`cluster ${c.name} tcp_keepalive`, ka ? ['keepalive_time', 'keepalive_interval', 'keepalive_probes'].map((k) => `${k}=${ka[k] ?? 'unset'}`).join(' ') : 'none');
   }
@@ -161,11 +161,27 @@ export function configFacts(r: EnvoyResources, o: { whole?: boolean } = {}): Fac
 }
 
 /** Parts only an upgrade compares: what Istio's behaviour flags change in a cluster. */
-function wholeClusterFacts(f: Facts, c: any): void {
+function wholeClusterFacts(f: Facts, c: any, eds: any[] = []): void {
+  // Which pods a service's cluster reaches (which namespace's ServiceEntry backs a host, unready
+  // pods sent or not): STATIC lists them in the cluster, EDS in the endpoint configs.
+  const assignment = c.load_assignment ?? eds.find((e) => e.cluster_name === (c.eds_cluster_config?.service_name ?? c.name));
+  if (assignment) f.set(`cluster ${c.name} endpoints`, endpointList(assignment));
   // DISABLE_TRACK_REMAINING_CB_METRICS: the remaining_* gauges a dashboard reads.
   f.set(`cluster ${c.name} circuit_breakers track_remaining`, String(c.circuit_breakers?.thresholds?.[0]?.track_remaining ?? false));
   const tls = c.transport_socket?.typed_config;
   if (tls) f.set(`cluster ${c.name} tls`, `sni=${tls.sni ?? 'unset'} auto_sni=${c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.upstream_http_protocol_options?.auto_sni ?? false}`);
+}
+
+/** "10.0.0.7:8080, 10.0.0.8:8080 UNHEALTHY": every endpoint of every priority, sorted. */
+function endpointList(assignment: any): string {
+  const list = (assignment.endpoints ?? []).flatMap((g: any) =>
+    (g.lb_endpoints ?? []).map((e: any) => {
+      const a = e.endpoint?.address?.socket_address;
+      const health = e.health_status && e.health_status !== 'HEALTHY' && e.health_status !== 'UNKNOWN' ? ` ${e.health_status}` : '';
+      return `${a?.address ?? '?'}:${a?.port_value ?? '?'}${health}`;
+    }),
+  );
+  return list.sort().join(', ') || 'none';
 }
 
 /** A route's mirrors: the cluster each copy goes to, and whether its Host keeps Envoy's "-shadow" suffix (DISABLE_SHADOW_HOST_SUFFIX). */

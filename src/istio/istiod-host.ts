@@ -82,6 +82,8 @@ export interface IstiodStartOptions {
   listenIp: string;
   /** The Istio to run (default: the one lab/istiod pins). */
   version?: string;
+  /** istiod's environment beyond the lab's own (a behaviour flag reverted); recorded in lab-settings.txt. */
+  env?: Record<string, string>;
   progress?: (line: string) => void;
 }
 
@@ -119,6 +121,7 @@ export class IstiodHost {
         ...ISTIO_SETTINGS_FOR_UPSTREAM_ENVOY.map((x) => `- ${x}`),
         "- EnvoyFilter istio-system/lab-access-log: the lab's JSON access log on every HCM and tcp_proxy (MERGE), in istio.yaml",
         `- the sidecar's node: ${JSON.stringify(sidecarNode(o.vars.POD_IP!))}`,
+        ...Object.entries(o.env ?? {}).map(([k, v]) => `- istiod env ${k}=${v} (the phase runs an Istio behaviour change reverted)`),
         '',
       ].join('\n'),
     );
@@ -127,7 +130,7 @@ export class IstiodHost {
     const mesh = o.meshFiles.map((_, i) => join(o.dir, `mesh-${i}.yaml`));
     await Promise.all(o.meshFiles.map((f, i) => copyFile(f, mesh[i]!)));
     if (mesh.length) args.push('-mesh', mesh.join(','));
-    const child = backend.spawn(ISTIOD_HOST.name, [bin, ...args], { logFile: join(o.dir, 'istiod.log') });
+    const child = backend.spawn(ISTIOD_HOST.name, [bin, ...args], { logFile: join(o.dir, 'istiod.log'), env: o.env });
     const host = new IstiodHost(o, child);
     await waitUntil(
       async () => {

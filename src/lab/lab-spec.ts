@@ -76,6 +76,8 @@ export interface LabSpec {
     meshFiles: string[];
     /** The Istio lab/istiod is built from (default: the version lab/istiod/go.mod pins). */
     version?: string;
+    /** istiod's environment beyond the lab's own: a behaviour flag reverted (Phase.oldIstioBehaviour). */
+    env?: Record<string, string>;
   };
 }
 

@@ -71,6 +71,8 @@ function phaseSection(p: Phase): string[] {
   out.push(`- config variant: \`${p.config}\``);
   if (p.requires) out.push(`- needs Envoy ≥ ${p.requires.envoy}: ${line(p.requires.why)}`);
   if (p.requiresIstio) out.push(`- under \`--istio\`, needs Istio ${p.requiresIstio.version}: ${line(p.requiresIstio.why)}`);
+  if (p.istioObjects) out.push(`- under \`--istio\`, serves the Istio YAML of \`${p.istioObjects}\``);
+  if (p.oldIstioBehaviour) out.push('- under `--istio`, istiod runs with the behaviour change reverted (its flag at the value of Istio\'s compatibility profile)');
   if (p.pilotAgentOnly) out.push(`- runs only under \`--istio\` (pilot-agent): ${line(p.pilotAgentOnly)}`);
   if (isSignature(p.signature)) out.push(`- signature (triage): ${line(p.signature.says)}`);
   else if (p.signature) out.push(`- no signature (triage): ${line(p.signature.none)}`);
@@ -107,6 +109,7 @@ export function scenarioPage(s: Scenario, source: string): string {
   if (reported.length === 1) out.push(`**Reported.** ${cite(reported[0]!)}`, '');
   else if (reported.length) out.push('**Reported.**', '', ...reported.map((r) => `- ${cite(r)}`), '');
   if (s.seed) out.push(`**Seed.** ${line(s.seed)}`, '');
+  if (s.behaviourChange) out.push(`**Istio behaviour change.** \`${s.behaviourChange}\`: its release and the value that reverts it are read from the Istio module that runs (its compatibility profiles); \`npm run upgrade-check\` names it when an upgrade brings it.`, '');
   if (s.clients?.length) out.push(`**Third-party clients** (\`--client\`): ${s.clients.join(', ')}`, '');
   out.push('## Response flags', '');
   if (flags.length) for (const [f, d] of flags) out.push(`- \`${f}\`${d.gone ? ' (documented, not shown by the Envoy versions measured)' : ''}: ${line(d.where)}`);

@@ -83,6 +83,17 @@ export interface Phase {
   requires?: { envoy: string; why: string };
   /** Under --istio, phases whose Istio objects need a newer Istio (a module pseudo-version) are not applicable on older ones. */
   requiresIstio?: { version: string; why: string };
+  /**
+   * Under --istio, istiod runs with the scenario's Istio behaviour change (Scenario.behaviourChange)
+   * reverted: its flag at the value Istio's own compatibility profile sets for the release before
+   * the change, read from the Istio module that runs. The hand-written variant models the same.
+   */
+  oldIstioBehaviour?: true;
+  /**
+   * Under --istio, the Istio YAML variant (envoy-configs/<id>/istio/<name>.yaml) this phase serves,
+   * when its objects are another phase's: a fix that changes istiod, not the objects (default: `config`).
+   */
+  istioObjects?: string;
   /** Symptoms the seed documents that may be gone on newer Envoy (see DocumentedSymptom). */
   documented?: DocumentedSymptom[];
   /**
@@ -140,6 +151,13 @@ export interface Scenario {
    * Envoy versions the lab runs. docs/response-flags.md is generated from these.
    */
   responseFlags?: Record<string, { where: string; gone?: boolean }>;
+  /**
+   * The Istio behaviour change this incident is, by its istiod flag as Istio's compatibility
+   * profiles name it (e.g. PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE): its release and the value
+   * that reverts it are read from the Istio module, never typed here. `npm run upgrade-check` runs
+   * this scenario's traffic when an upgrade brings the change.
+   */
+  behaviourChange?: string;
   phases: Phase[];
 }
 
@@ -178,6 +196,9 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
       if (!s.world.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.world.upstreams.map((u) => u.name).join(', ')}`);
     }
   }
+  const reverting = s.phases.find((p) => p.oldIstioBehaviour);
+  if (reverting && !s.behaviourChange) throw bad(`phase "${reverting.name}" runs with the old Istio behaviour, and the scenario names no behaviourChange`, 'set behaviourChange: the istiod flag of the change, as Istio\'s compatibility profiles name it');
+  if (s.behaviourChange && !/^[A-Z][A-Z0-9_]+$/.test(s.behaviourChange)) throw bad(`behaviourChange "${s.behaviourChange}" is not an istiod flag name`, 'the flag as Istio\'s compatibility profiles name it, e.g. PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE');
   if (!s.phases.some((p) => p.kind === 'before')) throw bad('no "before" phase', 'add the phase that reproduces the incident');
   const server = s.world.peerSidecar;
   if (server && !s.world.upstreams.some((u) => u.name === server.host && ['http', 'client'].includes(u.kind ?? 'http'))) throw bad(`world.peerSidecar names host "${server.host}", which is not one of its HTTP upstreams or callers`, `hosts: ${s.world.upstreams.map((u) => u.name).join(', ')}`);

@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio, type RenderOptions } from '../istio/render.js';
 import { resourcesOfDump } from '../envoy/import-config.js';
+import { TrafficComparison, type TrafficEffect, type TrafficOptions } from './traffic-changes.js';
 
 export interface ConfigChangesOptions {
   /** The Istio YAML files (a team's, or a scenario's). */
@@ -30,6 +31,8 @@ export interface ConfigChangesOptions {
   app?: string;
   namespace?: string;
   progress?: (line: string) => void;
+  /** Also run traffic through the renders a change alters (a lab each, real Envoy): what it does to calls, not only to config. */
+  traffic?: Omit<TrafficOptions, 'progress'>;
 }
 
 export type FactChange = { what: string; before: string; after: string };
@@ -42,6 +45,8 @@ export interface ChangeEffect {
   read: boolean;
   /** Why it is reverted for the "from" side: its profile sets it, or the older build does not know the flag. */
   why: 'profile' | 'newer than the build';
+  /** What it does to calls (with traffic, for a change that alters the config): the calls and deliveries that differ. */
+  traffic?: TrafficEffect;
 }
 
 export interface ConfigChanges {
@@ -85,19 +90,25 @@ export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChan
   const fromEnv = { ...(profile ? profileEnv(profiles, profile) : {}), ...Object.fromEntries(newer.map((c) => [c.flag, c.oldValue])) };
   const changes = behaviourChanges(profiles).filter((c) => c.flag in fromEnv);
   const flags = changes.map((c) => c.flag);
+  const dumps = new Map<Facts, object>();
   const render = async (env: Record<string, string>, version = to): Promise<Facts> => {
     const dump = await renderIstio(o.files, { version, app: o.app, namespace: o.namespace, env, flags, progress: o.progress } satisfies RenderOptions);
-    return configFacts(resourcesOfDump(dump), { whole: true });
+    const facts = configFacts(resourcesOfDump(dump), { whole: true });
+    dumps.set(facts, dump);
+    return facts;
   };
   const now = await render({});
   const again = await render({});
+  const traffic = o.traffic && new TrafficComparison(dumps.get(now)!, { ...o.traffic, progress: o.progress });
   const unstable = new Set(factDiff(now, again).map((d) => d.what));
   const stable = (d: FactChange[]) => d.filter((x) => !unstable.has(x.what));
   const effects: ChangeEffect[] = [];
   for (const change of changes) {
     o.progress?.(`rendering with ${change.flag}=${fromEnv[change.flag]} (the behaviour before ${change.changedIn})`);
     const why = newer.some((c) => c.flag === change.flag) && !(profile && change.flag in profileEnv(profiles, profile)) ? 'newer than the build' : 'profile';
-    effects.push({ change, changes: stable(factDiff(await render({ [change.flag]: fromEnv[change.flag]! }), now)), read: readByTo.has(change.flag), why });
+    const old = await render({ [change.flag]: fromEnv[change.flag]! });
+    const changed = stable(factDiff(old, now));
+    effects.push({ change, changes: changed, read: readByTo.has(change.flag), why, ...(traffic && changed.length ? { traffic: await traffic.against(dumps.get(old)!, `${change.flag}=${fromEnv[change.flag]}`) } : {}) });
   }
   const reverted = await render(fromEnv);
   const all = stable(factDiff(reverted, now));

@@ -139,6 +139,8 @@ export interface UpstreamCounts {
   resetsAfterRead: number;
   /** Requests per HTTP version as the app saw them ("1.1", "2.0"). */
   protocols: Record<string, number>;
+  /** Requests per Host (HTTP/2: :authority) as they arrived: a mirrored copy's "-shadow" suffix shows here. */
+  hosts: Record<string, number>;
   /** WebSocket upgrades the app accepted, and the messages it echoed on them. */
   websockets: number;
   websocketMessages: number;
@@ -152,7 +154,7 @@ export interface UpstreamCounts {
 
 /** A listening port: its close (listener gone, waits for connections) and the cut of every connection. */
 const servers: Array<{ close: () => Promise<void>; closeAllConnections: () => void }> = [];
-const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, websockets: 0, websocketMessages: 0, unreadable: 0, goaways: 0, pastGoaway: 0 };
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, hosts: {}, websockets: 0, websocketMessages: 0, unreadable: 0, goaways: 0, pastGoaway: 0 };
 const seenKeys = new Set<string>();
 const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
@@ -203,6 +205,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       if (o.goawayAfter !== undefined && 'stream' in req && conn.served > o.goawayAfter) return void counts.pastGoaway++;
       bump(counts.requests, what);
       bump(counts.protocols, req.httpVersion);
+      bump(counts.hosts, String(req.headers[':authority'] ?? req.headers.host ?? '(none)'));
       if (o.goawayAfter !== undefined && 'stream' in req && conn.served === o.goawayAfter) goAway(req, res as Http2ServerResponse, conn, emit, o.name);
       const key = o.idempotencyKey ? (req.headers[o.idempotencyKey.toLowerCase()] as string | undefined) : undefined;
       const duplicate = key !== undefined && seenKeys.has(key);

@@ -5,16 +5,20 @@
  * pinned Istio lists since 1.27; the check must name those two, and no other.
  */
 import { execa } from 'execa';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/paths.js';
 import type { ConfigChanges } from '../../src/upgrade/config-changes.js';
 
 const run = (...args: string[]) => execa('node', ['--import', 'tsx', 'src/cli/upgrade-check.ts', ...args], { cwd: REPO_ROOT, reject: false });
+/** Config only: these tests are about what is rendered; the traffic test below runs the labs. */
+const runConfig = (...args: string[]) => run(...args, '--no-traffic');
 
 describe('npm run upgrade-check: what each behaviour change does to your config', () => {
   it('names exactly the two changes that touch the YAML, with the facts they change', async () => {
-    const r = await run('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    const r = await runConfig('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ConfigChanges;
     const changed = result.effects.filter((e) => e.changes.length).map((e) => e.change.flag).sort();
@@ -27,14 +31,14 @@ describe('npm run upgrade-check: what each behaviour change does to your config'
   });
 
   it('says which profiles there are for one the Istio does not have, exit 2', async () => {
-    const r = await run('--from', 'compat-1.19', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
+    const r = await runConfig('--from', 'compat-1.19', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/no compatibility profile 1\.19[\s\S]*fix: one of: compat-1\.25/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('says a --from that is neither a profile nor an Istio build is bad input, exit 2', async () => {
-    const r = await run('--from', '1.29.0', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
+    const r = await runConfig('--from', '1.29.0', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'));
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/--from "1\.29\.0" is neither a compatibility profile nor an Istio build[\s\S]*fix: compat-1\.29/);
   });
@@ -43,7 +47,7 @@ describe('npm run upgrade-check: what each behaviour change does to your config'
 describe('npm run upgrade-check --from another Istio build', () => {
   it("renders the older build itself, and puts what differs on the newer build's flags the older one does not know", async () => {
     // The two builds .ci/setup makes: the pinned one, and a newer one from the 1.31 release candidate.
-    const r = await run('--from', 'pinned', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    const r = await runConfig('--from', 'pinned', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ConfigChanges;
     expect(result.effects.map((e) => `${e.change.flag} ${e.changes.length}`).sort()).toEqual(['PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS 2', 'PILOT_ENABLE_STRICT_GATEWAY_MERGING 0']);
@@ -55,9 +59,37 @@ describe('npm run upgrade-check --from another Istio build', () => {
   });
 
   it('says when a profile sets a flag the new build no longer reads, instead of calling it no effect on the YAML', async () => {
-    const r = await run('--from', 'compat-1.30', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
+    const r = await runConfig('--from', 'compat-1.30', '--to', 'v0.0.0-20260827124520-eed52ebb66ad', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/mirror-and-pool'), '--json');
     expect(r.exitCode, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ConfigChanges;
     expect(result.effects.filter((e) => !e.read).map((e) => e.change.flag)).toEqual(['PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY']);
+  });
+});
+
+describe('npm run upgrade-check with traffic: what each change does to calls through your config', () => {
+  it('names exactly the two changes that alter calls as "changes your traffic", the third as config only, and gates on --accept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'efl-accept-'));
+    const accept = join(dir, 'accepted.yaml');
+    await writeFile(accept, '- DISABLE_SHADOW_HOST_SUFFIX   # our shadow copy ignores Host\n');
+    try {
+      const r = await run('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/two-traffic-changes'), '--accept', accept, '--json');
+      expect(r.exitCode, r.stderr).toBe(1);
+      const result = JSON.parse(r.stdout) as ConfigChanges & { unaccepted: string[] };
+      const verdicts = Object.fromEntries(result.effects.map((e) => [e.change.flag, e.traffic?.verdict ?? (e.changes.length ? 'not run' : 'no effect')]));
+      expect(verdicts).toEqual({
+        DISABLE_SHADOW_HOST_SUFFIX: 'changes your traffic',
+        PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE: 'changes your traffic',
+        DISABLE_TRACK_REMAINING_CB_METRICS: 'config only',
+        PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY: 'no effect',
+      });
+      expect(result.unaccepted).toEqual(['PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE']);
+      const pick = result.effects.find((e) => e.change.flag === 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE')!.traffic!;
+      // The old behaviour: payments' pod (198.18.0.41) answers; the new: sandbox's 2023 copy (198.18.0.42).
+      expect(pick.differences.find((d) => d.what === 'call ledger.local.test:8080')).toMatchObject({ before: expect.stringMatching(/^200 from ep-\d+$/), after: expect.stringMatching(/^200 from ep-\d+$/) });
+      const shadow = result.effects.find((e) => e.change.flag === 'DISABLE_SHADOW_HOST_SUFFIX')!.traffic!;
+      expect(shadow.differences.map((d) => `${d.what}: ${d.before} → ${d.after}`).join('\n')).toMatch(/\(198\.18\.0\.32\) received: requests with Host .*-shadow.* → requests with Host reports\.test/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -37,4 +37,11 @@ describe('defineScenario', () => {
     expect(defineScenario({ ...scenario([]), phases: [{ ...unkinded, name: 'fix-retry' }, { ...unkinded, name: 'before' }] }).phases.map((p) => p.kind)).toEqual(['fix', 'before']);
     expect(() => defineScenario({ ...scenario([]), phases: [{ ...unkinded, name: 'before' }, { ...unkinded, name: 'natural' }] })).toThrow(/phase "natural" has no kind, and its name does not say one/);
   });
+
+  it('asks which Istio behaviour change a phase with the old behaviour reverts, by its flag name', () => {
+    const reverting = [phase({}), phase({ name: 'fix-old', kind: 'fix', oldIstioBehaviour: true })];
+    expect(() => defineScenario(scenario(reverting))).toThrow(/runs with the old Istio behaviour, and the scenario names no behaviourChange/);
+    expect(() => defineScenario({ ...scenario(reverting), behaviourChange: 'pick best namespace' })).toThrow(/is not an istiod flag name/);
+    expect(defineScenario({ ...scenario(reverting), behaviourChange: 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE' }).behaviourChange).toBe('PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE');
+  });
 });

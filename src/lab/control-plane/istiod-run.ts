@@ -12,6 +12,7 @@ import { istioInput, istioMeshFiles, istioYamlPath, rendersDifferently } from '.
 import { renderIstio } from '../../istio/render.js';
 import { latestIstio, pinnedIstio } from '../../istio/istiod-binary.js';
 import { compareIstioVersions } from '../../istio/istio-version.js';
+import { behaviourChanges, compatProfiles, flagsKnownBy, istioModuleAt } from '../../istio/compat-profiles.js';
 import type { LabSpec } from '../lab-spec.js';
 
 export interface IstiodPhase {
@@ -22,26 +23,49 @@ export interface IstiodPhase {
   /** Another pod's own variant beside it, if the phase runs one. */
   peerVariant?: string;
   requiresIstio?: { version: string; why: string };
+  /** The Istio YAML variant served, when it is not `config`'s (Phase.istioObjects). */
+  istioObjects?: string;
+  /** The scenario's Istio behaviour change (its istiod flag), and whether this phase runs it reverted. */
+  behaviourChange?: { flag: string; reverted: boolean };
 }
 
 export type IstiodPlan = { notApplicable: string } | { spec: NonNullable<LabSpec['istio']>; running: string; describe: string };
 
 /** `istio`: true for the pinned Istio, or a version ('latest' for the newest built). */
 export async function planIstiodPhase(p: IstiodPhase, istio: true | string): Promise<IstiodPlan> {
-  const source = istioYamlPath(p.scenario, p.config);
+  const objects = p.istioObjects ?? p.config;
+  const source = istioYamlPath(p.scenario, objects);
   if (!existsSync(source)) return { notApplicable: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})` };
   const version = typeof istio === 'string' ? istio : undefined;
   const running = version === 'latest' ? await latestIstio() : (version ?? (await pinnedIstio()));
   if (p.requiresIstio && compareIstioVersions(running, p.requiresIstio.version) < 0) {
     return { notApplicable: `--istio: needs Istio ≥ ${p.requiresIstio.version}: ${p.requiresIstio.why}; this run uses Istio ${running}` };
   }
+  const change = p.behaviourChange && (await behaviourChangeIn(running, p.behaviourChange));
+  if (change && 'notApplicable' in change) return change;
   // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
   const peerSource = p.peerVariant && istioYamlPath(p.scenario, p.peerVariant);
+  const env = change?.env ?? {};
   return {
-    spec: { scenario: p.scenario, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(p.scenario, p.config), version },
+    spec: { scenario: p.scenario, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(p.scenario, objects), version, env },
     running,
-    describe: `--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}) serves istio/${p.config}.yaml to the sidecar over ADS`,
+    describe: `--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}${change ? `, ${change.says}` : ''}) serves istio/${objects}.yaml to the sidecar over ADS`,
   };
+}
+
+/**
+ * The scenario's behaviour change in the Istio that runs, from that module's own compatibility
+ * profiles: the env that reverts it (for a phase with the old behaviour), or not applicable when
+ * this Istio's profiles do not list it (the change is newer than this build, or long permanent).
+ */
+async function behaviourChangeIn(running: string, c: { flag: string; reverted: boolean }): Promise<{ notApplicable: string } | { env: Record<string, string>; says: string }> {
+  const moduleDir = await istioModuleAt(running);
+  const change = behaviourChanges(await compatProfiles(moduleDir)).find((b) => b.flag === c.flag);
+  if (!change) return { notApplicable: `--istio: Istio ${running}'s compatibility profiles do not list ${c.flag}: this build has not the behaviour change (or no longer a way back from it)` };
+  if (!(await flagsKnownBy(moduleDir)).has(c.flag)) return { notApplicable: `--istio: Istio ${running} no longer reads ${c.flag} (its profiles still set it): the old behaviour cannot be had on it` };
+  return c.reverted
+    ? { env: { [c.flag]: change.oldValue }, says: `istiod env ${c.flag}=${change.oldValue}: the behaviour before ${change.changedIn}, as compatibilityVersion ${change.profiles.at(-1)} sets it` }
+    : { env: {}, says: `${c.flag} at this build's default: the behaviour since ${change.changedIn}` };
 }
 
 /** A before that did not happen or a fix that did not fix, under --istio: how Istio's rendering differs from the hand-written variant. */

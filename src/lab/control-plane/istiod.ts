@@ -50,6 +50,7 @@ export class IstiodControlPlane implements ControlPlane {
       dir,
       listenIp: backend.plan.ip(ISTIOD_HOST),
       version: spec.istio!.version,
+      env: spec.istio!.env,
       progress: lab.options.log,
     });
     return new IstiodControlPlane(lab, istiod);

@@ -1,0 +1,30 @@
+/**
+ * The team's reviewed changes (upgrade-check --accept): a YAML list of behaviour-change flags. A
+ * change that alters the team's traffic fails the gate (exit 1) until the team has looked at it
+ * and listed it; a change that touches only config never does.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { UsageError } from '../errors.js';
+import type { ConfigChanges } from './config-changes.js';
+
+export async function acceptedFlags(file: string): Promise<Set<string>> {
+  const fix = 'a YAML list of the behaviour-change flags your team has reviewed, e.g.\n  - DISABLE_SHADOW_HOST_SUFFIX   # our mirror target ignores Host';
+  const text = await readFile(resolve(file), 'utf8').catch(() => {
+    throw new UsageError(`--accept ${file}: cannot read it`, { fix });
+  });
+  let list: unknown;
+  try {
+    list = YAML.parse(text) ?? [];
+  } catch (err) {
+    throw new UsageError(`--accept ${file} is not YAML: ${(err as Error).message.split('\n')[0]}`, { fix });
+  }
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[A-Z][A-Z0-9_]+$/.test(x))) throw new UsageError(`--accept ${file} is not a list of flag names (it holds ${JSON.stringify(list).slice(0, 120)})`, { fix });
+  return new Set(list as string[]);
+}
+
+/** The flags whose change alters traffic and that the team has not accepted. */
+export function unacceptedTrafficChanges(r: ConfigChanges, accepted: Set<string>): string[] {
+  return r.effects.filter((e) => e.traffic?.verdict === 'changes your traffic' && !accepted.has(e.change.flag)).map((e) => e.change.flag);
+}
