@@ -41,19 +41,22 @@ const program = cliCommand('npm run upgrade-check --', "What an Istio upgrade ch
     const files = await yamlFiles(o.istioYaml);
     const accepted = o.accept ? await acceptedFlags(o.accept) : new Set<string>();
     const progress = (l: string) => process.stderr.write(`${l}\n`);
+    const runDir = join(RUNS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-upgrade-check`);
     let traffic: Parameters<typeof configChanges>[0]['traffic'];
     if (o.traffic) {
       await assertInstallable(o.envoy);
       const backend = await resolveBackendKind(o.backend, o.envoy);
       teardownOnSignals();
       const envoy = await ensureEnvoy(o.envoy, progress);
-      const artifactsDir = join(RUNS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-upgrade-check`);
-      traffic = { envoy, backend, artifactsDir };
-      progress(`traffic evidence: ${artifactsDir}`);
+      traffic = { envoy, backend, artifactsDir: join(runDir, 'traffic') };
     }
     const r = await configChanges({ files, from: o.from, to: o.to, app: o.app, namespace: o.namespace, progress, traffic });
     const unaccepted = unacceptedTrafficChanges(r, accepted);
-    process.stdout.write(`${o.json ? JSON.stringify({ ...r, unaccepted }, null, 2) : configChangesText(r, { accepted, unaccepted })}\n`);
+    await mkdir(runDir, { recursive: true });
+    await writeFile(join(runDir, 'upgrade-check.json'), JSON.stringify({ ...r, unaccepted }, null, 2));
+    await writeFile(join(runDir, 'upgrade-report.html'), upgradeReportHtml(r, accepted, unaccepted));
+    await writeFile(join(runDir, 'junit.xml'), upgradeJunitXml(r, unaccepted));
+    process.stdout.write(`${o.json ? JSON.stringify({ ...r, unaccepted }, null, 2) : `${configChangesText(r, { accepted, unaccepted })}\n\nreport: ${join(runDir, 'upgrade-report.html')} (junit.xml and upgrade-check.json beside it)`}\n`);
     exitCode = unaccepted.length ? 1 : 0;
   });
 

@@ -15,7 +15,7 @@ import type { EnvoyBinary } from '../envoy/install.js';
 import type { UpstreamSpec } from '../lab/lab-spec.js';
 import type { UpstreamCounts } from '../upstreams/http-upstream.js';
 import { check } from '../checks/check.js';
-import { defineScenario } from '../scenario/scenario.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { runPhase, type PhaseResult } from '../scenario/run-phase.js';
 import type { BackendKind } from '../backends/backend.js';
 import { hostPlaceholder } from '../topology/placeholders.js';
@@ -120,7 +120,8 @@ export interface ProbeRun {
 /** One lab on `variant`: every target called, then every endpoint's own counts. */
 export async function runProbe(plan: ProbePlan, variant: string, o: { envoy: EnvoyBinary; artifactsDir: string; backend?: BackendKind; log?: (line: string) => void }): Promise<ProbeRun> {
   const observations: ProbeObservations = { calls: {}, received: {} };
-  const scenario = defineScenario({
+  // A probe, not an incident: no before, no fix; built as a Scenario directly (defineScenario asks for a before).
+  const scenario: Scenario = {
     id: 'upgrade-probe',
     title: "A team's own config, each routed service called once",
     symptom: 'none: a probe',
@@ -130,6 +131,7 @@ export async function runProbe(plan: ProbePlan, variant: string, o: { envoy: Env
     phases: [
       {
         name: 'measure-calls',
+        kind: 'measure',
         title: `every routed service called ${CALLS_PER_TARGET} times`,
         config: 'probe',
         run: async (lab) => {
@@ -160,7 +162,7 @@ export async function runProbe(plan: ProbePlan, variant: string, o: { envoy: Env
         expect: [check('every routed service was called', () => ({ pass: plan.targets.every((t) => `${t.host}:${t.port}` in observations.calls), evidence: `${Object.keys(observations.calls).length} of ${plan.targets.length} called` }))],
       },
     ],
-  });
+  };
   await mkdir(o.artifactsDir, { recursive: true });
   const result = await runPhase(scenario, scenario.phases[0]!, { envoy: o.envoy, artifactsDir: o.artifactsDir, backend: o.backend, log: o.log, configPath: variant });
   return { observations, result };

@@ -147,5 +147,8 @@ describe('the upgrade workflow (.github/workflows/envoy-upgrade.yml)', () => {
     expect(text).toMatch(/matrix --scenarios \.\/incidents .*--shard/);
     expect(text).toMatch(/matrix merge/);
     expect(text).toMatch(/junit\.xml/);
+    // Beside the matrix: the Istio upgrade check on the team's ./istio, gated by their accepted changes.
+    expect(text).toMatch(/upgrade-check --from "\$ISTIO_FROM" --istio-yaml \.\/istio "\$\{accept\[@\]\}"/);
+    expect(text).toContain('istio-upgrade-accepted.yaml');
   });
 });

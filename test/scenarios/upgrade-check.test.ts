@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/paths.js';
+import { backendsUnderTest } from '../support/backends.js';
 import type { ConfigChanges } from '../../src/upgrade/config-changes.js';
 
 const run = (...args: string[]) => execa('node', ['--import', 'tsx', 'src/cli/upgrade-check.ts', ...args], { cwd: REPO_ROOT, reject: false });
@@ -66,13 +67,13 @@ describe('npm run upgrade-check --from another Istio build', () => {
   });
 });
 
-describe('npm run upgrade-check with traffic: what each change does to calls through your config', () => {
+for (const backend of await backendsUnderTest()) describe.skipIf(!!backend.unavailable)(`[${backend.kind}] npm run upgrade-check with traffic: what each change does to calls through your config`, () => {
   it('names exactly the two changes that alter calls as "changes your traffic", the third as config only, and gates on --accept', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'efl-accept-'));
     const accept = join(dir, 'accepted.yaml');
     await writeFile(accept, '- DISABLE_SHADOW_HOST_SUFFIX   # our shadow copy ignores Host\n');
     try {
-      const r = await run('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/two-traffic-changes'), '--accept', accept, '--json');
+      const r = await run('--from', 'compat-1.27', '--istio-yaml', join(REPO_ROOT, 'test/upgrade/two-traffic-changes'), '--accept', accept, '--backend', backend.kind, '--json');
       expect(r.exitCode, r.stderr).toBe(1);
       const result = JSON.parse(r.stdout) as ConfigChanges & { unaccepted: string[] };
       const verdicts = Object.fromEntries(result.effects.map((e) => [e.change.flag, e.traffic?.verdict ?? (e.changes.length ? 'not run' : 'no effect')]));
@@ -83,11 +84,16 @@ describe('npm run upgrade-check with traffic: what each change does to calls thr
         PILOT_SPAWN_UPSTREAM_SPAN_FOR_GATEWAY: 'no effect',
       });
       expect(result.unaccepted).toEqual(['PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE']);
-      const pick = result.effects.find((e) => e.change.flag === 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE')!.traffic!;
-      // The old behaviour: payments' pod (198.18.0.41) answers; the new: sandbox's 2023 copy (198.18.0.42).
-      expect(pick.differences.find((d) => d.what === 'call ledger.local.test:8080')).toMatchObject({ before: expect.stringMatching(/^200 from ep-\d+$/), after: expect.stringMatching(/^200 from ep-\d+$/) });
-      const shadow = result.effects.find((e) => e.change.flag === 'DISABLE_SHADOW_HOST_SUFFIX')!.traffic!;
-      expect(shadow.differences.map((d) => `${d.what}: ${d.before} → ${d.after}`).join('\n')).toMatch(/\(198\.18\.0\.32\) received: requests with Host .*-shadow.* → requests with Host reports\.test/);
+      const lines = (flag: string) => result.effects.find((e) => e.change.flag === flag)!.traffic!.differences.map((d) => `${d.what}: ${d.before} → ${d.after}`);
+      // The old behaviour: payments' ledger (198.18.0.41) answers; the new: sandbox's 2023 copy (198.18.0.42).
+      expect(lines('PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE')).toEqual([
+        expect.stringMatching(/^call ledger\.local\.test:8080: 200 from ep-\d+ → 200 from ep-\d+$/),
+        expect.stringMatching(/^ep-\d+ \(198\.18\.0\.41\) received: requests with Host ledger\.local\.test:8080 → nothing$/),
+        expect.stringMatching(/^ep-\d+ \(198\.18\.0\.42\) received: nothing → requests with Host ledger\.local\.test:8080$/),
+      ]);
+      // The mirror target: the copy's Host loses Envoy's "-shadow" suffix.
+      expect(lines('DISABLE_SHADOW_HOST_SUFFIX')).toEqual([expect.stringMatching(/^ep-\d+ \(198\.18\.0\.32\) received: requests with Host reports-shadow\.test:8080, reports\.test-shadow:8080 → requests with Host reports-shadow\.test:8080, reports\.test:8080$/)]);
+      expect(result.effects.find((e) => e.change.flag === 'DISABLE_TRACK_REMAINING_CB_METRICS')!.traffic!.differences).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
