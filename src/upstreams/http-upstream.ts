@@ -67,6 +67,11 @@ export interface HttpUpstreamOptions {
    * name repeats a key already seen does no work again and is answered 200 "duplicate of …".
    */
   idempotencyKey?: string;
+  /**
+   * A shadow copy's guard: a request it takes for mirrored traffic (its Host ends in `hostSuffix`,
+   * or it arrived on `port`) is answered but does no work (counted in `shadowed`, not `work`).
+   */
+  shadowGuard?: { hostSuffix?: string; port?: number };
   /** The largest request header block it accepts, KiB (Node's default: 16; above it Node answers 431 itself). */
   maxHeaderKb?: number;
   /**
@@ -135,12 +140,16 @@ export interface UpstreamCounts {
   work: Record<string, number>;
   /** Repeats of an idempotency key that did no work. */
   duplicatesAbsorbed: number;
+  /** Requests the shadow guard took for mirrored traffic, which did no work. */
+  shadowed: number;
   /** Requests that got a reset instead of a response. */
   resetsAfterRead: number;
   /** Requests per HTTP version as the app saw them ("1.1", "2.0"). */
   protocols: Record<string, number>;
   /** Requests per Host (HTTP/2: :authority) as they arrived: a mirrored copy's "-shadow" suffix shows here. */
   hosts: Record<string, number>;
+  /** Requests per port they arrived on. */
+  ports: Record<string, number>;
   /** WebSocket upgrades the app accepted, and the messages it echoed on them. */
   websockets: number;
   websocketMessages: number;
@@ -154,7 +163,7 @@ export interface UpstreamCounts {
 
 /** A listening port: its close (listener gone, waits for connections) and the cut of every connection. */
 const servers: Array<{ close: () => Promise<void>; closeAllConnections: () => void }> = [];
-const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, resetsAfterRead: 0, protocols: {}, hosts: {}, websockets: 0, websocketMessages: 0, unreadable: 0, goaways: 0, pastGoaway: 0 };
+const counts: UpstreamCounts = { requests: {}, work: {}, duplicatesAbsorbed: 0, shadowed: 0, resetsAfterRead: 0, protocols: {}, hosts: {}, ports: {}, websockets: 0, websocketMessages: 0, unreadable: 0, goaways: 0, pastGoaway: 0 };
 const seenKeys = new Set<string>();
 const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
 
@@ -206,11 +215,15 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
       bump(counts.requests, what);
       bump(counts.protocols, req.httpVersion);
       bump(counts.hosts, String(req.headers[':authority'] ?? req.headers.host ?? '(none)'));
+      bump(counts.ports, String(socket.localPort));
       if (o.goawayAfter !== undefined && 'stream' in req && conn.served === o.goawayAfter) goAway(req, res as Http2ServerResponse, conn, emit, o.name);
       const key = o.idempotencyKey ? (req.headers[o.idempotencyKey.toLowerCase()] as string | undefined) : undefined;
       const duplicate = key !== undefined && seenKeys.has(key);
       if (key !== undefined) seenKeys.add(key);
+      const host = String(req.headers[':authority'] ?? req.headers.host ?? '');
+      const shadow = !!o.shadowGuard && ((o.shadowGuard.hostSuffix !== undefined && host.replace(/:\d+$/, '').endsWith(o.shadowGuard.hostSuffix)) || socket.localPort === o.shadowGuard.port);
       if (duplicate) counts.duplicatesAbsorbed++;
+      else if (shadow) counts.shadowed++;
       else bump(counts.work, what);
       const step = stepFor(o, served);
       const respond = () => {
