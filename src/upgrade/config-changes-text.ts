@@ -37,7 +37,7 @@ export function configChangesText(r: ConfigChanges, gate: { accepted: Set<string
     lines.push(`  ${e.change.flag} (changed in ${e.change.changedIn}): ${verdictOf(e)}${acceptedMark}`);
     const profile = r.fromBuild?.profile ?? r.from.replace(/^compat-/, '');
     const why = e.why === 'newer than the build' ? `${r.fromBuild?.version} predates the flag` : `compatibilityVersion ${profile} sets it`;
-    if (e.changes.length) lines.push(...(e.traffic ? trafficLines(e.traffic) : []), ...factLines(e.changes), `      keeps the old behaviour: ${e.change.flag}=${e.change.oldValue} (istiod env; ${why})`);
+    if (e.changes.length) lines.push(...(e.traffic ? trafficLines(e.traffic) : []), ...factLines(e.changes), `      keeps the old behaviour: ${e.change.flag}=${e.change.oldValue} (istiod env; ${why})`, ...e.reproduce.map((c) => `      the incident, with its fixes: ${c}`));
   }
   if (!r.effects.length) lines.push(`  no behaviour change of this Istio is named for ${r.fromBuild ? `${r.fromBuild.version}: it knows every flag, and no profile is for its release (${r.fromBuild.release})` : r.from}`);
   lines.push('', `  all of them at once: ${r.all.length ? `${r.all.length} part(s) change` : 'no change'}`);

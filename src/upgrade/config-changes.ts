@@ -14,6 +14,7 @@ import { UsageError } from '../errors.js';
 import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
 import { renderIstio, type RenderOptions } from '../istio/render.js';
 import { resourcesOfDump } from '../envoy/import-config.js';
+import { loadScenario, scenarioIds } from '../scenario/registry.js';
 import { TrafficComparison, type TrafficEffect, type TrafficOptions } from './traffic-changes.js';
 
 export interface ConfigChangesOptions {
@@ -47,6 +48,8 @@ export interface ChangeEffect {
   why: 'profile' | 'newer than the build';
   /** What it does to calls (with traffic, for a change that alters the config): the calls and deliveries that differ. */
   traffic?: TrafficEffect;
+  /** The catalogue's incidents that reproduce this change (Scenario.behaviourChange): what to run to see it happen. */
+  reproduce: string[];
 }
 
 export interface ConfigChanges {
@@ -62,6 +65,15 @@ export interface ConfigChanges {
   notRun: string[];
   /** With --from another Istio build: what that build renders differently, in all and behind no flag of the profile. */
   fromBuild?: { version: string; release: string; profile?: string; all: FactChange[]; behindNoFlag: FactChange[] };
+}
+
+/** Behaviour-change flag → `npm run scenario -- <id> --istio` for each catalogue scenario that reproduces it. */
+async function scenariosByBehaviourChange(): Promise<Map<string, string[]>> {
+  const byFlag = new Map<string, string[]>();
+  for (const s of await Promise.all(scenarioIds().map(loadScenario))) {
+    if (s.behaviourChange) byFlag.set(s.behaviourChange, [...(byFlag.get(s.behaviourChange) ?? []), `npm run scenario -- ${s.id} --istio`]);
+  }
+  return byFlag;
 }
 
 /** "compat-1.29" or "1.29": a profile; anything else names an Istio build. */
@@ -103,12 +115,13 @@ export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChan
   const unstable = new Set(factDiff(now, again).map((d) => d.what));
   const stable = (d: FactChange[]) => d.filter((x) => !unstable.has(x.what));
   const effects: ChangeEffect[] = [];
+  const reproducing = await scenariosByBehaviourChange();
   for (const change of changes) {
     o.progress?.(`rendering with ${change.flag}=${fromEnv[change.flag]} (the behaviour before ${change.changedIn})`);
     const why = newer.some((c) => c.flag === change.flag) && !(profile && change.flag in profileEnv(profiles, profile)) ? 'newer than the build' : 'profile';
     const old = await render({ [change.flag]: fromEnv[change.flag]! });
     const changed = stable(factDiff(old, now));
-    effects.push({ change, changes: changed, read: readByTo.has(change.flag), why, ...(traffic && changed.length ? { traffic: await traffic.against(dumps.get(old)!, `${change.flag}=${fromEnv[change.flag]}`) } : {}) });
+    effects.push({ change, changes: changed, read: readByTo.has(change.flag), why, reproduce: reproducing.get(change.flag) ?? [], ...(traffic && changed.length ? { traffic: await traffic.against(dumps.get(old)!, `${change.flag}=${fromEnv[change.flag]}`) } : {}) });
   }
   const reverted = await render(fromEnv);
   const all = stable(factDiff(reverted, now));

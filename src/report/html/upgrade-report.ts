@@ -28,7 +28,7 @@ function effectSection(e: Effect, accepted: Set<string>): Html {
   ${t && t.differences.length ? html`<h4>Calls through your config</h4>${rows(t.differences)}` : ''}
   ${t ? html`<p class="meta">${t.called.length} service(s) called on each side: ${t.called.join(', ') || 'none'}. Evidence: ${t.evidence.before} and ${t.evidence.after}.${t.reason ? ` ${t.reason}` : ''}</p>` : ''}
   ${t?.unstable.length ? html`<p class="meta">Not compared (differ between two runs of the same config): ${t.unstable.join(', ')}</p>` : ''}
-  ${e.changes.length ? html`<details${t?.verdict === 'changes your traffic' ? '' : ' open'}><summary>${e.changes.length} config part(s)</summary>${rows(e.changes)}</details><p class="meta">Keeps the old behaviour: istiod env <code>${e.change.flag}=${e.change.oldValue}</code>.</p>` : ''}
+  ${e.changes.length ? html`<details${t?.verdict === 'changes your traffic' ? '' : ' open'}><summary>${e.changes.length} config part(s)</summary>${rows(e.changes)}</details><p class="meta">Keeps the old behaviour: istiod env <code>${e.change.flag}=${e.change.oldValue}</code>.${e.reproduce.length ? html` The incident, with its fixes: ${e.reproduce.map((c) => html`<code>${c}</code> `)}` : ''}</p>` : ''}
   </section>`;
 }
 
