@@ -61,11 +61,11 @@ export async function planIstiodPhase(p: IstiodPhase, istio: true | string): Pro
 async function behaviourChangeIn(running: string, c: { flag: string; reverted: boolean }): Promise<{ notApplicable: string } | { env: Record<string, string>; says: string }> {
   const moduleDir = await istioModuleAt(running);
   const change = behaviourChanges(await compatProfiles(moduleDir)).find((b) => b.flag === c.flag);
-  if (!change) return { notApplicable: `--istio: Istio ${running}'s compatibility profiles do not list ${c.flag}: this build has not the behaviour change (or no longer a way back from it)` };
+  // The new behaviour is whatever this build does: only the way back needs the profiles.
+  if (!c.reverted) return { env: {}, says: change ? `${c.flag} at this build's default: the behaviour since ${change.changedIn}` : `${c.flag} is in none of this build's compatibility profiles: its behaviour is the build's own` };
+  if (!change) return { notApplicable: `--istio: Istio ${running}'s compatibility profiles do not list ${c.flag}: no flag brings the old behaviour back on this build (the change is permanent here, or newer than it); the hand-written variant models it` };
   if (!(await flagsKnownBy(moduleDir)).has(c.flag)) return { notApplicable: `--istio: Istio ${running} no longer reads ${c.flag} (its profiles still set it): the old behaviour cannot be had on it` };
-  return c.reverted
-    ? { env: { [c.flag]: change.oldValue }, says: `istiod env ${c.flag}=${change.oldValue}: the behaviour before ${change.changedIn}, as compatibilityVersion ${change.profiles.at(-1)} sets it` }
-    : { env: {}, says: `${c.flag} at this build's default: the behaviour since ${change.changedIn}` };
+  return { env: { [c.flag]: change.oldValue }, says: `istiod env ${c.flag}=${change.oldValue}: the behaviour before ${change.changedIn}, as compatibilityVersion ${change.profiles.at(-1)} sets it` };
 }
 
 /** A before that did not happen or a fix that did not fix, under --istio: how Istio's rendering differs from the hand-written variant. */
