@@ -20,6 +20,11 @@ import { upgradeJunitXml } from '../report/junit.js';
 import { acceptedFlags, unacceptedTrafficChanges } from '../upgrade/accept.js';
 import { configChanges } from '../upgrade/config-changes.js';
 import { configChangesText } from '../upgrade/config-changes-text.js';
+import { scenarioChanges } from '../upgrade/scenario-changes.js';
+import { scenarioChangesText } from '../upgrade/scenario-changes-text.js';
+import { configsDir } from '../envoy/configs-dir.js';
+import { addScenarioDir, loadScenario, scenarioIds } from '../scenario/registry.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { cliCommand, main } from './main.js';
 import { teardownOnSignals } from './signals.js';
 
@@ -27,7 +32,9 @@ let exitCode = 0;
 
 const program = cliCommand('npm run upgrade-check --', "What an Istio upgrade changes for your Istio YAML, one behaviour change at a time (Istio's own compatibility profiles name them): in the config, and in calls through it")
   .requiredOption('--from <compat|istio>', 'what you upgrade from: a compatibility profile of the new Istio (compat-1.29, or 1.29), or another Istio build (a module version, pinned or latest) rendered itself')
-  .requiredOption('--istio-yaml <path>', 'your Istio objects: a file, or a folder of .yaml files (ServiceEntry, DestinationRule, VirtualService, Sidecar, Service, …)')
+  .option('--istio-yaml <path>', 'your Istio objects: a file, or a folder of .yaml files (ServiceEntry, DestinationRule, VirtualService, Sidecar, Service, …); without it, the scenarios\' Istio YAML')
+  .option('--scenario <ids>', 'without --istio-yaml: these scenarios (comma-separated; default: your own with --scenarios, else every one with Istio YAML)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
+  .option('--scenarios <dir>', "without --istio-yaml: add your own scenario files from this folder (e.g. ./incidents) to the lab's")
   .option('--to <istio>', 'the Istio you upgrade to, as a module version lab/istiod builds (default: the pinned one; npm run lab -- istio versions)')
   .option('--app <label>', "the pod whose sidecar is rendered: its app label", 'app')
   .option('--namespace <ns>', 'the pod\'s namespace', 'default')
@@ -36,9 +43,11 @@ const program = cliCommand('npm run upgrade-check --', "What an Istio upgrade ch
   .option('--envoy <version>', 'the Envoy the traffic runs on', DEFAULT_ENVOY_VERSION)
   .option('--backend <kind>', 'netns | docker | auto (netns when root on Linux, else docker)', process.env.LAB_BACKEND ?? 'auto')
   .option('--json', 'print the result as JSON')
-  .addHelpText('after', '\nExit: 0 no unaccepted traffic change, 1 a change alters your traffic and --accept does not name it, 2 bad input, 3 missing prerequisite.\n\nExample:\n  npm run upgrade-check -- --from compat-1.29 --istio-yaml ./istio --app checkout --namespace shop --accept istio-upgrade-accepted.yaml\n')
-  .action(async (o: { from: string; istioYaml: string; to?: string; app: string; namespace: string; accept?: string; traffic: boolean; envoy: string; backend: string; json?: boolean }) => {
-    const files = await yamlFiles(o.istioYaml);
+  .addHelpText('after', '\nExit: 0 no unaccepted traffic change, 1 a change alters your traffic and --accept does not name it, 2 bad input, 3 missing prerequisite.\n\nExamples:\n  npm run upgrade-check -- --from compat-1.29 --istio-yaml ./istio --app checkout --namespace shop --accept istio-upgrade-accepted.yaml\n  npm run upgrade-check -- --from compat-1.27 --scenarios ./incidents      # do our incidents and their fixes behave the same?\n')
+  .action(async (o: { from: string; istioYaml?: string; scenario?: string[]; scenarios?: string; to?: string; app: string; namespace: string; accept?: string; traffic: boolean; envoy: string; backend: string; json?: boolean }) => {
+    if (o.istioYaml && (o.scenario || o.scenarios)) throw new UsageError('--istio-yaml and --scenario/--scenarios choose what is checked', { fix: 'your own Istio YAML (--istio-yaml), or scenarios (--scenario ids, --scenarios ./incidents): one of them per run' });
+    const files = o.istioYaml ? await yamlFiles(o.istioYaml) : undefined;
+    const scenarios = files ? [] : await scenariosToCheck(o.scenario, o.scenarios);
     const accepted = o.accept ? await acceptedFlags(o.accept) : new Set<string>();
     const progress = (l: string) => process.stderr.write(`${l}\n`);
     const runDir = join(RUNS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')}-upgrade-check`);
@@ -50,15 +59,37 @@ const program = cliCommand('npm run upgrade-check --', "What an Istio upgrade ch
       const envoy = await ensureEnvoy(o.envoy, progress);
       traffic = { envoy, backend, artifactsDir: join(runDir, 'traffic') };
     }
+    await mkdir(runDir, { recursive: true });
+    if (!files) {
+      const r = await scenarioChanges({ scenarios, from: o.from, to: o.to, progress, traffic });
+      const unaccepted = unacceptedTrafficChanges(r, accepted);
+      await writeFile(join(runDir, 'upgrade-check.json'), JSON.stringify({ ...r, unaccepted }, null, 2));
+      process.stdout.write(`${o.json ? JSON.stringify({ ...r, unaccepted }, null, 2) : `${scenarioChangesText(r, { accepted, unaccepted })}\n\nresult: ${join(runDir, 'upgrade-check.json')}${traffic ? `; each phase's evidence under ${traffic.artifactsDir}` : ''}`}\n`);
+      exitCode = unaccepted.length ? 1 : 0;
+      return;
+    }
     const r = await configChanges({ files, from: o.from, to: o.to, app: o.app, namespace: o.namespace, progress, traffic });
     const unaccepted = unacceptedTrafficChanges(r, accepted);
-    await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, 'upgrade-check.json'), JSON.stringify({ ...r, unaccepted }, null, 2));
     await writeFile(join(runDir, 'upgrade-report.html'), upgradeReportHtml(r, accepted, unaccepted));
     await writeFile(join(runDir, 'junit.xml'), upgradeJunitXml(r, unaccepted));
     process.stdout.write(`${o.json ? JSON.stringify({ ...r, unaccepted }, null, 2) : `${configChangesText(r, { accepted, unaccepted })}\n\nreport: ${join(runDir, 'upgrade-report.html')} (junit.xml and upgrade-check.json beside it)`}\n`);
     exitCode = unaccepted.length ? 1 : 0;
   });
+
+/**
+ * The scenarios to check, those with Istio YAML: the ones named (--scenario), else the team's own
+ * (--scenarios: their incidents are what the gate is for), else the whole catalogue.
+ */
+async function scenariosToCheck(ids?: string[], dir?: string): Promise<Scenario[]> {
+  const own = dir ? (await addScenarioDir(dir)).map((s) => s.id) : undefined;
+  const withIstio = scenarioIds().filter((id) => existsSync(join(configsDir(id), 'istio')));
+  const unknown = (ids ?? []).filter((id) => !withIstio.includes(id));
+  if (unknown.length) throw new UsageError(`--scenario ${unknown.join(', ')}: no such scenario with Istio YAML`, { fix: `scenarios with Istio YAML: ${withIstio.join(', ')}` });
+  const chosen = ids ?? own?.filter((id) => withIstio.includes(id)) ?? withIstio;
+  if (!chosen.length) throw new UsageError(`${dir}: none of its scenarios has Istio YAML (<scenario>/istio/<variant>.yaml beside it), so an Istio upgrade has nothing to change in them`, { fix: 'write the objects of each incident as Istio YAML beside its file (docs/own-repo.md), or check your Istio YAML itself with --istio-yaml' });
+  return Promise.all(chosen.map(loadScenario));
+}
 
 async function yamlFiles(path: string): Promise<string[]> {
   const p = resolve(path);

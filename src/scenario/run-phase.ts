@@ -83,6 +83,8 @@ export interface RunPhaseOptions extends LabOptions {
    * from envoy-configs/<id>/istio/<variant>.yaml; a string is the Istio version (default: pinned).
    */
   istio?: boolean | string;
+  /** Under --istio, istiod's environment beyond the phase's own: a behaviour flag set by the upgrade check. */
+  istioEnv?: Record<string, string>;
   /**
    * --parallel N: the caller chose how many phase runs go at once, so the machine's scheduler
    * counts this run by number, not by cores (it still never runs beside an `alone` phase).
@@ -151,7 +153,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, istioObjects: phase.istioObjects, behaviourChange: scenario.behaviourChange ? { flag: scenario.behaviourChange, reverted: !!phase.oldIstioBehaviour } : undefined, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.world.peerSidecar?.config) };
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
-    const plan = await planIstiodPhase(istiodPhase, o.istio);
+    const plan = await planIstiodPhase(istiodPhase, o.istio, o.istioEnv);
     if ('notApplicable' in plan) return finish({ status: 'not-applicable', verdicts: [], reason: plan.notApplicable, strip: '' });
     ({ spec: istio, running } = plan);
     base.configOverride = plan.spec.source;

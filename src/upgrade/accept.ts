@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { UsageError } from '../errors.js';
 import type { ConfigChanges } from './config-changes.js';
+import type { ScenarioChanges } from './scenario-changes.js';
 
 export async function acceptedFlags(file: string): Promise<Set<string>> {
   const fix = 'a YAML list of the behaviour-change flags your team has reviewed, e.g.\n  - DISABLE_SHADOW_HOST_SUFFIX   # our mirror target ignores Host';
@@ -24,7 +25,9 @@ export async function acceptedFlags(file: string): Promise<Set<string>> {
   return new Set(list as string[]);
 }
 
-/** The flags whose change alters traffic and that the team has not accepted. */
-export function unacceptedTrafficChanges(r: ConfigChanges, accepted: Set<string>): string[] {
-  return r.effects.filter((e) => e.traffic?.verdict === 'changes your traffic' && !accepted.has(e.change.flag)).map((e) => e.change.flag);
+/** The flags whose change alters traffic (of the team's YAML, or of a scenario phase) and that the team has not accepted. */
+export function unacceptedTrafficChanges(r: ConfigChanges | ScenarioChanges, accepted: Set<string>): string[] {
+  const alters = (e: ConfigChanges['effects'][number] | ScenarioChanges['effects'][number]) =>
+    'phases' in e ? e.phases.some((p) => p.traffic?.verdict === 'changes your traffic') : e.traffic?.verdict === 'changes your traffic';
+  return r.effects.filter((e) => alters(e) && !accepted.has(e.change.flag)).map((e) => e.change.flag);
 }

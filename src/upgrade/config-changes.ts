@@ -6,15 +6,12 @@
  * fact has no effect on this YAML; one that does is named with the facts it changes. A second render
  * of the same input shows what is not stable between renders, so it is never blamed on a flag.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { configFacts, factDiff, type Facts } from '../istio/config-facts.js';
-import { behaviourChanges, compatProfiles, flagsKnownBy, istioModuleAt, profileEnv, type BehaviourChange } from '../istio/compat-profiles.js';
-import { UsageError } from '../errors.js';
-import { latestIstio, pinnedIstio } from '../istio/istiod-binary.js';
+import { profileEnv, type BehaviourChange } from '../istio/compat-profiles.js';
 import { renderIstio, type RenderOptions } from '../istio/render.js';
 import { resourcesOfDump } from '../envoy/import-config.js';
 import { loadScenario, scenarioIds } from '../scenario/registry.js';
+import { upgradeSides } from './upgrade-sides.js';
 import { TrafficComparison, type TrafficEffect, type TrafficOptions } from './traffic-changes.js';
 
 export interface ConfigChangesOptions {
@@ -76,31 +73,8 @@ async function scenariosByBehaviourChange(): Promise<Map<string, string[]>> {
   return byFlag;
 }
 
-/** "compat-1.29" or "1.29": a profile; anything else names an Istio build. */
-const isProfile = (from: string) => /^(compat-)?\d+\.\d+$/.test(from);
-
-/** A module version for `pinned`, `latest` or a pseudo-version; anything else is bad input. */
-async function moduleVersion(name: string, option: string): Promise<string> {
-  if (name === 'pinned') return pinnedIstio();
-  if (name === 'latest') return latestIstio();
-  if (/^v\d+\.\d+\.\d+(-[\w.-]+)?$/.test(name)) return name;
-  throw new UsageError(`${option} "${name}" is neither a compatibility profile nor an Istio build`, { fix: `${option === '--from' ? 'compat-1.29 (or 1.29), or ' : ''}pinned, latest or a module pseudo-version such as ${await pinnedIstio()} (npm run lab -- istio versions)` });
-}
-
 export async function configChanges(o: ConfigChangesOptions): Promise<ConfigChanges> {
-  const to = await moduleVersion(o.to ?? 'pinned', '--to');
-  const toModule = await istioModuleAt(to);
-  const profiles = await compatProfiles(toModule);
-  const readByTo = await flagsKnownBy(toModule);
-  // Another build: its release's profile on the new build, when the new build has one.
-  const fromVersion = isProfile(o.from) ? undefined : await moduleVersion(o.from, '--from');
-  const fromRelease = fromVersion && (await readFile(join(await istioModuleAt(fromVersion), 'VERSION'), 'utf8').catch(() => '')).trim();
-  const profile = fromVersion ? (profiles.some((p) => p.version === fromRelease) ? fromRelease : undefined) : o.from;
-  // The older build's behaviour: its release's profile, and every change whose flag it does not know yet.
-  const known = fromVersion ? await flagsKnownBy(await istioModuleAt(fromVersion)) : undefined;
-  const newer = known ? behaviourChanges(profiles).filter((c) => !known.has(c.flag)) : [];
-  const fromEnv = { ...(profile ? profileEnv(profiles, profile) : {}), ...Object.fromEntries(newer.map((c) => [c.flag, c.oldValue])) };
-  const changes = behaviourChanges(profiles).filter((c) => c.flag in fromEnv);
+  const { to, profiles, profile, fromVersion, fromRelease, fromEnv, changes, newer, readByTo } = await upgradeSides(o);
   const flags = changes.map((c) => c.flag);
   const dumps = new Map<Facts, object>();
   const render = async (env: Record<string, string>, version = to): Promise<Facts> => {

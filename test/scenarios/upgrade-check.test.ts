@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/paths.js';
 import { backendsUnderTest } from '../support/backends.js';
 import type { ConfigChanges } from '../../src/upgrade/config-changes.js';
+import type { ScenarioChanges } from '../../src/upgrade/scenario-changes.js';
 
 const run = (...args: string[]) => execa('node', ['--import', 'tsx', 'src/cli/upgrade-check.ts', ...args], { cwd: REPO_ROOT, reject: false });
 /** Config only: these tests are about what is rendered; the traffic test below runs the labs. */
@@ -97,5 +98,21 @@ for (const backend of await backendsUnderTest()) describe.skipIf(!!backend.unava
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('npm run upgrade-check over scenarios: do our incidents and their fixes behave the same after the upgrade?', () => {
+  it("runs each phase whose Istio YAML a change alters, on both sides, and names the change whose verdicts differ", async () => {
+    const r = await run('--from', 'compat-1.27', '--scenario', 'mirror-host-suffix', '--json');
+    expect(r.exitCode, r.stderr).toBe(1);
+    const result = JSON.parse(r.stdout) as ScenarioChanges & { unaccepted: string[] };
+    const line = (flag: string) => result.effects.find((e) => e.change.flag === flag)!.phases.map((p) => `${p.phase}: ${p.traffic?.before} → ${p.traffic?.after} (${p.traffic?.verdict})`);
+    // With the suffix back (the old behaviour) the before's symptom is gone, and the port fix's
+    // "still without the suffix" no longer holds: both verdicts change.
+    expect(line('DISABLE_SHADOW_HOST_SUFFIX')).toEqual(['before-host-unchanged: fail → pass (changes your traffic)', 'fix-mirror-port: fail → pass (changes your traffic)']);
+    // Every cluster's circuit-breaker gauges change; no verdict does.
+    expect(line('DISABLE_TRACK_REMAINING_CB_METRICS')).toEqual(['before-host-unchanged: pass → pass (config only)', 'fix-mirror-port: pass → pass (config only)']);
+    expect(result.effects.find((e) => e.change.flag === 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE')!.phases).toEqual([]);
+    expect(result.unaccepted).toEqual(['DISABLE_SHADOW_HOST_SUFFIX']);
   });
 });

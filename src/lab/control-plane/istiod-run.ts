@@ -32,7 +32,7 @@ export interface IstiodPhase {
 export type IstiodPlan = { notApplicable: string } | { spec: NonNullable<LabSpec['istio']>; running: string; describe: string };
 
 /** `istio`: true for the pinned Istio, or a version ('latest' for the newest built). */
-export async function planIstiodPhase(p: IstiodPhase, istio: true | string): Promise<IstiodPlan> {
+export async function planIstiodPhase(p: IstiodPhase, istio: true | string, extraEnv: Record<string, string> = {}): Promise<IstiodPlan> {
   const objects = p.istioObjects ?? p.config;
   const source = istioYamlPath(p.scenario, objects);
   if (!existsSync(source)) return { notApplicable: `--istio: no Istio YAML for this phase's config (${source.replace(/^.*\/envoy-configs\//, 'envoy-configs/')})` };
@@ -45,11 +45,12 @@ export async function planIstiodPhase(p: IstiodPhase, istio: true | string): Pro
   if (change && 'notApplicable' in change) return change;
   // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
   const peerSource = p.peerVariant && istioYamlPath(p.scenario, p.peerVariant);
-  const env = change?.env ?? {};
+  const env = { ...(change?.env ?? {}), ...extraEnv };
+  const extra = Object.entries(extraEnv).map(([k, v]) => `istiod env ${k}=${v}`).join(', ');
   return {
     spec: { scenario: p.scenario, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(p.scenario, objects), version, env },
     running,
-    describe: `--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}${change ? `, ${change.says}` : ''}) serves istio/${objects}.yaml to the sidecar over ADS`,
+    describe: `--istio: istiod (lab/istiod, Istio ${version ?? (await pinnedIstio())}${change ? `, ${change.says}` : ''}${extra ? `, ${extra}` : ''}) serves istio/${objects}.yaml to the sidecar over ADS`,
   };
 }
 
