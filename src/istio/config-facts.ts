@@ -172,7 +172,7 @@ function wholeClusterFacts(f: Facts, c: any, eds: any[] = []): void {
   if (tls) f.set(`cluster ${c.name} tls`, `sni=${tls.sni ?? 'unset'} auto_sni=${c.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']?.upstream_http_protocol_options?.auto_sni ?? false}`);
 }
 
-/** "10.0.0.7:8080, 10.0.0.8:8080 UNHEALTHY": every endpoint of every priority, sorted. */
+/** "198.18.0.31:8080, 198.18.0.32:8080 UNHEALTHY": every endpoint of every priority, sorted. */
 function endpointList(assignment: any): string {
   const list = (assignment.endpoints ?? []).flatMap((g: any) =>
     (g.lb_endpoints ?? []).map((e: any) => {

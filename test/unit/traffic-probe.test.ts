@@ -9,7 +9,7 @@ const dump = (ledgerIp: string) => ({
       '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
       dynamic_listeners: [
         { active_state: { listener: { name: '0.0.0.0_8080', address: { socket_address: { address: '0.0.0.0', port_value: 8080 } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { rds: { route_config_name: '8080' } } }] }] } } },
-        { active_state: { listener: { name: '10.96.0.7_5432', address: { socket_address: { address: '10.96.0.7', port_value: 5432 } }, filter_chains: [] } } },
+        { active_state: { listener: { name: '198.18.0.96_5432', address: { socket_address: { address: '198.18.0.96', port_value: 5432 } }, filter_chains: [] } } },
       ],
     },
     {
@@ -43,7 +43,7 @@ describe("the upgrade check's traffic probe", () => {
       { host: 'ledger.test', port: 8080 },
       { host: 'reports.test', port: 8080 },
     ]);
-    expect(plan.left.join('\n')).toMatch(/listener 10\.96\.0\.7_5432: a service address \(VIP\) listener/);
+    expect(plan.left.join('\n')).toMatch(/listener 198\.18\.0\.96_5432: a service address \(VIP\) listener/);
   });
 
   it('compares call by call and endpoint by endpoint, naming what one side lacks', () => {
