@@ -32,6 +32,7 @@ export type { RequestEntry } from './timeline/timeline.js';
 
 // Faults a scenario injects with lab.hosts.inject(fault, host).
 export { blackhole } from './faults/blackhole.js';
+export { acceptQueueFull } from './faults/accept-queue-full.js';
 export { refuse } from './faults/refuse.js';
 export { stop } from './faults/stop.js';
 export { resetIdleReuse } from './faults/reset-idle-reuse.js';

@@ -8,10 +8,25 @@ import { check, type Check } from './check.js';
 
 type Json = Record<string, any>;
 
-/** The route action of the first route of the virtual host serving `domain` in route config `name`. */
+/**
+ * The route configs a listener carries inline: a sidecar's inbound routes live in virtualInbound's
+ * HTTP connection managers, not in RDS. Istio repeats one per protocol chain, all alike.
+ */
+function inlineRouteConfigs(listeners: Json[]): Json[] {
+  return listeners.flatMap((l) => [...(l?.filter_chains ?? []), ...(l?.default_filter_chain ? [l.default_filter_chain] : [])])
+    .flatMap((chain: Json) => chain.filters ?? [])
+    .map((f: Json) => f.typed_config?.route_config)
+    .filter((rc: Json | undefined) => rc !== undefined);
+}
+
+/** The route action of the first route of the virtual host serving `domain` in route config `name` (from RDS, static, or inline in a listener). */
 export function routeActionOf(e: Evidence, name: string, domain: string): Json {
   const dump = JSON.parse(e.configDump) as { configs?: Json[] };
-  const configs = (dump.configs ?? []).flatMap((c) => [...(c.dynamic_route_configs ?? []), ...(c.static_route_configs ?? [])].map((r: Json) => r.route_config));
+  const listeners = (dump.configs ?? []).flatMap((c) => [...(c.dynamic_listeners ?? []).map((l: Json) => l.active_state?.listener), ...(c.static_listeners ?? []).map((l: Json) => l.listener)]);
+  const configs = [
+    ...(dump.configs ?? []).flatMap((c) => [...(c.dynamic_route_configs ?? []), ...(c.static_route_configs ?? [])].map((r: Json) => r.route_config)),
+    ...inlineRouteConfigs(listeners),
+  ];
   const rc = configs.find((r) => r?.name === name);
   if (!rc) throw new EvidenceMissing(`route config "${name}" in /config_dump (it has: ${configs.map((r) => r?.name).join(', ') || 'none'})`);
   const vh = (rc.virtual_hosts ?? []).find((v: Json) => (v.domains ?? []).includes(domain));

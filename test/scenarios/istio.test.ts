@@ -48,9 +48,11 @@ const EXPECTED: Record<string, PhaseStatus> = {
   'catch-all-cert/before': 'gone',
   'catch-all-cert/bad-duplicate-catchall': 'not-applicable',
   'outlier-ejects-all/before': 'gone',
-  // Its old behaviour's flag (EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY) is gone from every Istio built
-  // here: no istiod brings it back, the hand-written variant alone shows it.
+  // Their old behaviours' flags (EXCLUDE_UNSAFE_503_FROM_DEFAULT_RETRY, ENABLE_INBOUND_RETRY_POLICY)
+  // are gone from every Istio built here: no istiod brings them back, the hand-written variants
+  // alone show them.
   'retry-503-dropped/fix-old-behaviour': 'not-applicable',
+  'inbound-retry-reconnects/fix-old-behaviour': 'not-applicable',
 };
 const expected = (scenario: string, phase: { name: string; config: string; istioObjects?: string; requiresIstio?: unknown }, version?: string): PhaseStatus =>
   !existsSync(istioYamlPath(scenario, phase.istioObjects ?? phase.config)) || (phase.requiresIstio && !version) ? 'not-applicable' : (EXPECTED[`${scenario}/${phase.name}`] ?? 'pass');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { all, any, check, judge, judgeDocumented } from '../../src/checks/check.js';
 import { everyAccessEntry, noAccessEntries } from '../../src/checks/access-log.js';
 import { connectionTableShows } from '../../src/checks/connections.js';
+import { routeHas } from '../../src/checks/config-dump.js';
 import { counterGrew, counterStayedZero } from '../../src/checks/counters.js';
 import { faultFired, faultNeverFired } from '../../src/checks/faults.js';
 import { everyRequest, oneConnection } from '../../src/checks/requests.js';
@@ -136,6 +137,29 @@ describe('fault checks', () => {
     const armed = evidence(oneRequest, { faults: [{ host: 'app', fault: 'reset-idle-reuse', fired: 0, detail: 'armed' }] });
     expect(faultNeverFired('never', 'app', 'reset-idle-reuse')(armed).status).toBe('pass');
     expect(faultNeverFired('never', 'app', 'reset-idle-reuse')(evidence(oneRequest)).status).toBe('fail');
+  });
+});
+
+describe('route checks', () => {
+  // A sidecar's inbound route is inline in virtualInbound's connection manager, not in RDS.
+  const inbound = (route: Record<string, unknown>) =>
+    JSON.stringify({
+      configs: [
+        {
+          dynamic_listeners: [{ active_state: { listener: { name: 'virtualInbound', filter_chains: [{ filters: [{ typed_config: { route_config: { name: 'inbound|8080||', virtual_hosts: [{ domains: ['*'], routes: [{ route }] }] } } }] }] } } }],
+        },
+      ],
+    });
+  const retries = routeHas('inbound retry', { route: 'inbound|8080||', domain: '*', field: 'retry_policy' }, (p) => p?.num_retries === 2);
+
+  it('find a route config inline in a listener', () => {
+    expect(retries(evidence(oneRequest, { configDump: inbound({ retry_policy: { num_retries: 2 } }) })).status).toBe('pass');
+    expect(retries(evidence(oneRequest, { configDump: inbound({}) }))).toMatchObject({ status: 'fail', evidence: 'route "inbound|8080||" *: retry_policy = (not set)' });
+  });
+
+  it('say unknown when no listener or RDS has the route config', () => {
+    expect(retries(evidence(oneRequest)).evidence).toMatch(/route config "inbound\|8080\|\|" in \/config_dump/);
+    expect(retries(evidence(oneRequest)).status).toBe('unknown');
   });
 });
 
