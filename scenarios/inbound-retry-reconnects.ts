@@ -104,7 +104,7 @@ export default defineScenario({
       config: 'before-inbound-retry',
       signature: {
         says: "the pod's sidecar tried its app 3 times and could not connect: Istio ≥ 1.24's inbound retry (reset-before-request) on an app that accepts no connections",
-        entries: { code: 503, flags: 'URX,UF', details: /connection_timeout|connect_error|connection_failure/, cluster: /^inbound\|/ },
+        entries: { code: 503, flags: 'URX,UF', details: /connection_timeout/, cluster: /^inbound\|/ },
       },
       run: callsToAFullApp,
       expect: threeAttempts('Istio ≥ 1.24'),

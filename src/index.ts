@@ -20,7 +20,7 @@ export { configHas, counterGrew, counterStayedZero } from './checks/counters.js'
 export { faultFired, faultNeverFired } from './checks/faults.js';
 export { upstreamCounted, upstreamCountsOf } from './checks/upstream-counts.js';
 export { hostsFlagged, hostsListed } from './checks/host-health.js';
-export { clusterHas, routeActionOf, routeHas } from './checks/config-dump.js';
+export { clusterHas, routeActionOf, routeHas, runtimeHas } from './checks/config-dump.js';
 export { connectionTableShows } from './checks/connections.js';
 export { appPeerIp, appView, type AppView } from './checks/app-view.js';
 export { accessAfter, accessIn, describeAccess, distinct, firstSuccessAfter, isConnectTimeout, isOk, localPorts, markerT, outcomeCounts, requestsAfter, requestsBefore, requestsIn } from './checks/slices.js';

@@ -58,3 +58,23 @@ export function clusterHas(label: string, cluster: string, field: string, expect
     return { pass: expected(value), evidence: `cluster "${cluster}": ${field} = ${value === undefined ? '(not set)' : JSON.stringify(value)}` };
   });
 }
+
+/**
+ * The runtime value Envoy started with (its bootstrap's static layer: a variant's `runtime:`, or
+ * Istio's ProxyConfig.runtimeValues through pilot-agent); undefined when unset (the build's default).
+ */
+export function runtimeValueOf(e: Evidence, key: string): unknown {
+  const dump = JSON.parse(e.configDump) as { configs?: Json[] };
+  const bootstrap = (dump.configs ?? []).find((c) => c.bootstrap)?.bootstrap;
+  if (!bootstrap) throw new EvidenceMissing('the bootstrap in /config_dump');
+  const layers: Json[] = bootstrap.layered_runtime?.layers ?? [];
+  return layers.map((l) => l.static_layer?.[key]).find((v) => v !== undefined);
+}
+
+/** The runtime value Envoy started with for `key` satisfies `expected`; the evidence quotes it. */
+export function runtimeHas(label: string, key: string, expected: (value: unknown) => boolean): Check {
+  return check(label, (e) => {
+    const value = runtimeValueOf(e, key);
+    return { pass: expected(value), evidence: `runtime ${key} = ${value === undefined ? "(not set: this Envoy's default)" : JSON.stringify(value)}` };
+  });
+}

@@ -19,6 +19,8 @@ export interface Outcome {
   connectionHeader?: string;
   /** Response header names as they arrived (their case kept): raw clients only. */
   responseHeaderNames?: string[];
+  /** HTTP/2 clients: the trailers that ended the response ({} when it ended without any: a gRPC client's "no grpc-status"). */
+  trailers?: Record<string, string>;
   /** First line of the body (Envoy's local reply text on a 503). */
   body?: string;
   /** Raw HTTP clients: the response body's whole length, bytes (`body` keeps its first 2000). */

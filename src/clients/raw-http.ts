@@ -86,9 +86,12 @@ function sendH2(r: RawRequest, emit: Emit): Promise<Outcome> {
       status = Number(h[constants.HTTP2_HEADER_STATUS]);
       names = Object.keys(h).filter((k) => !k.startsWith(':'));
     });
+    // Trailers come (or not) before the stream's end: a gRPC client reads its status from them.
+    let trailers: Record<string, string> | undefined;
+    stream.on('trailers', (t) => (trailers = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, String(v)]))));
     stream.setEncoding('utf8');
     stream.on('data', (d: string) => (body += d));
-    stream.on('end', () => done({ status, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), responseHeaderNames: names }));
+    stream.on('end', () => done({ status, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), responseHeaderNames: names, trailers: trailers ?? {} }));
     stream.on('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.name, errorMessage: err.message }));
     stream.end(r.body);
   });

@@ -32,6 +32,9 @@ export const ACCESS_LOG_FORMAT: Record<string, string> = {
   ds_peer: '%DOWNSTREAM_PEER_URI_SAN%',
   up_peer: '%UPSTREAM_PEER_URI_SAN%',
   ds_tls: '%DOWNSTREAM_TLS_VERSION%',
+  // what Envoy passed on: the response body's bytes, and the gRPC status trailer it got from upstream
+  bytes_sent: '%BYTES_SENT%',
+  grpc_trailer: '%TRAILER(grpc-status)%',
 };
 
 /** Operators newer than the oldest Envoy the lab supports, with the version that added them (measured). */
@@ -74,6 +77,9 @@ export interface AccessLogEntry {
   ds_peer?: string;
   up_peer?: string;
   ds_tls?: string;
+  bytes_sent?: number;
+  /** The grpc-status trailer of the upstream's response, as Envoy received it. */
+  grpc_trailer?: string;
 }
 
 export function accessLogConfig(path: string, kind: 'http' | 'tcp', envoyVersion: string) {
@@ -89,7 +95,7 @@ export function accessLogConfig(path: string, kind: 'http' | 'tcp', envoyVersion
   ];
 }
 
-const NUMERIC = new Set(['cx', 'up_cx', 'code', 'attempts', 'duration_ms', 'rq_ms']);
+const NUMERIC = new Set(['cx', 'up_cx', 'code', 'attempts', 'duration_ms', 'rq_ms', 'bytes_sent']);
 
 export function parseAccessLog(text: string): AccessLogEntry[] {
   const entries: AccessLogEntry[] = [];

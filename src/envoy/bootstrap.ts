@@ -30,7 +30,10 @@ const pathSource = (path: string, dir: string) => ({
   path_config_source: { path, watched_directory: { path: dir } },
 });
 
-export function bootstrapYaml(o: { adminSocket?: string; adminPort?: number; xds: XdsPaths; nodeId?: string }): string {
+/** Envoy's runtime layers: the variant's values (static), then the admin layer (/runtime_modify). */
+const runtimeLayers = (values: EnvoyResources['runtime'] = {}) => ({ layers: [{ name: 'static', static_layer: values }, { name: 'admin', admin_layer: {} }] });
+
+export function bootstrapYaml(o: { adminSocket?: string; adminPort?: number; xds: XdsPaths; nodeId?: string; runtime?: EnvoyResources['runtime'] }): string {
   return YAML.stringify({
     node: { id: o.nodeId ?? 'sidecar~lab-pod', cluster: 'lab' },
     // Admin on a unix socket: reachable by the harness whatever namespace Envoy runs in. The
@@ -38,7 +41,7 @@ export function bootstrapYaml(o: { adminSocket?: string; adminPort?: number; xds
     admin: {
       address: o.adminSocket ? { pipe: { path: o.adminSocket, mode: 0o666 } } : { socket_address: { address: '127.0.0.1', port_value: o.adminPort ?? 15000 } },
     },
-    layered_runtime: { layers: [{ name: 'static', static_layer: {} }, { name: 'admin', admin_layer: {} }] },
+    layered_runtime: runtimeLayers(o.runtime),
     dynamic_resources: { lds_config: pathSource(o.xds.lds, o.xds.dir), cds_config: pathSource(o.xds.cds, o.xds.dir) },
   });
 }
@@ -59,7 +62,7 @@ export function adsBootstrapYaml(o: { adminSocket: string; ads: AdsSource }): st
   return YAML.stringify({
     node: o.ads.node,
     admin: { address: { pipe: { path: o.adminSocket, mode: 0o666 } } },
-    layered_runtime: { layers: [{ name: 'static', static_layer: {} }, { name: 'admin', admin_layer: {} }] },
+    layered_runtime: runtimeLayers(),
     dynamic_resources: {
       ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
       lds_config: { ads: {}, resource_api_version: 'V3' },
@@ -108,6 +111,7 @@ export function validationBootstrapYaml(r: EnvoyResources, identity?: { cert: st
     : undefined;
   return YAML.stringify({
     node: { id: 'validate', cluster: 'lab' },
+    ...(r.runtime ? { layered_runtime: runtimeLayers(r.runtime) } : {}),
     static_resources: { listeners: r.listeners, clusters: r.clusters, ...(secrets ? { secrets } : {}) },
   });
 }

@@ -22,6 +22,11 @@ export interface EnvoyResources {
    * `load_assignment` when rendered for a lab (absent before rendering).
    */
   endpoints?: any[];
+  /**
+   * Envoy runtime values (the bootstrap's static layer), e.g. a reloadable feature's flag: what
+   * Istio sets from ProxyConfig.runtimeValues. Read when Envoy starts: a push cannot change them.
+   */
+  runtime?: Record<string, string | number | boolean>;
 }
 
 export const HCM = 'envoy.filters.network.http_connection_manager';
@@ -41,8 +46,8 @@ export async function loadVariant(path: string, seen: string[] = []): Promise<En
   } catch (err) {
     throw new EnvoyConfigError(`config ${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
   }
-  const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes'].includes(k));
-  if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, { fix: 'allowed: base, listeners, clusters, routes' });
+  const unknown = Object.keys(doc).filter((k) => !['base', 'listeners', 'clusters', 'routes', 'runtime'].includes(k));
+  if (unknown.length) throw new EnvoyConfigError(`config ${path}: unknown top-level key(s) ${unknown.join(', ')}`, { fix: 'allowed: base, listeners, clusters, routes, runtime' });
   const base: EnvoyResources = doc.base ? await loadVariant(resolveBase(path, doc.base), [...seen, path]) : { listeners: [], clusters: [], routes: [] };
   // A list the overlay does not mention stays as the base has it.
   try {
@@ -50,6 +55,7 @@ export async function loadVariant(path: string, seen: string[] = []): Promise<En
       listeners: (mergeOverlay(base.listeners, doc.listeners) as any[]) ?? [],
       clusters: (mergeOverlay(base.clusters, doc.clusters) as any[]) ?? [],
       routes: (mergeOverlay(base.routes, doc.routes) as any[]) ?? [],
+      ...(base.runtime || doc.runtime ? { runtime: { ...base.runtime, ...doc.runtime } } : {}),
     };
   } catch (err) {
     if (!(err instanceof OverlayError)) throw err;

@@ -95,7 +95,7 @@ export class Envoy {
     } else {
       await writeSecrets(xds.dir, o);
       await writeXds(xds, o.resources, 1);
-      await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds }));
+      await writeFile(join(o.dir, 'bootstrap.yaml'), bootstrapYaml({ adminSocket, xds, runtime: o.resources.runtime }));
     }
     await chown(o.dir, PROXY_UID, PROXY_UID);
     await chown(xds.dir, PROXY_UID, PROXY_UID);
@@ -148,6 +148,9 @@ export class Envoy {
    */
   async apply(resources: EnvoyResources, o: { order?: readonly XdsKind[]; pushing?: (kind: XdsKind) => Promise<void>; accepted?: (kind: XdsKind) => Promise<void> } = {}): Promise<void> {
     if (this.viaAds) throw new EnvoyConfigError('this sidecar gets its config from istiod over ADS: a change is pushed by istiod (Lab.applyConfig writes the Istio YAML), not written to files');
+    if (JSON.stringify(resources.runtime ?? {}) !== JSON.stringify(this.resources?.runtime ?? {})) {
+      throw new EnvoyConfigError(`the pushed variant's runtime values (${JSON.stringify(resources.runtime ?? {})}) differ from those Envoy started with (${JSON.stringify(this.resources?.runtime ?? {})})`, { fix: 'runtime values are bootstrap settings, read at start: give the phase that config from its start (config:), not as a push' });
+    }
     const order = o.order ?? ISTIO_PUSH_ORDER;
     if (order.length === 0 || new Set(order).size !== order.length) throw new EnvoyConfigError(`an xDS push order names each of cds, rds, lds at most once: got [${order.join(', ')}]`);
     this.version += 1;

@@ -8,7 +8,7 @@
  * (./etc/istio/proxy/XDS, ./var/run/secrets/workload-spiffe-uds/socket, ./var/lib/istio/envoy)
  * are relative to it, as they are to / in a pod.
  */
-import { chown, copyFile, mkdir } from 'node:fs/promises';
+import { chown, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { PROXY_UID } from '../topology/topology.js';
@@ -63,6 +63,21 @@ export interface PilotAgentOptions {
   shutdown?: { terminationDrainMs: number; exitOnZeroActive?: boolean; minimumDrainMs?: number };
   /** Istio's DNS proxy on :15053 (the pod's DNS is redirected to it), with addresses auto-allocated for ServiceEntries. */
   dnsCapture?: boolean;
+  /**
+   * The mesh's defaultConfig (ProxyConfig, e.g. runtimeValues), which Istio's injector puts in the
+   * pod's PROXY_CONFIG. The lab's own settings above win where both set a field.
+   */
+  meshDefaultConfig?: Record<string, unknown>;
+}
+
+/** The mesh files' defaultConfig, applied in order (a later file's fields win; maps such as runtimeValues merge). */
+export async function meshDefaultConfig(meshFiles: string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, any> = {};
+  for (const f of meshFiles) {
+    const dc = (YAML.parse(await readFile(f, 'utf8')) ?? {}).defaultConfig ?? {};
+    for (const [k, v] of Object.entries(dc)) out[k] = v && typeof v === 'object' && !Array.isArray(v) && out[k] && typeof out[k] === 'object' ? { ...out[k], ...v } : v;
+  }
+  return out;
 }
 
 /** Lays out the pod's files pilot-agent reads and returns how to start it (argv and environment). */
@@ -85,6 +100,7 @@ export async function pilotAgentCommand(bin: string, o: PilotAgentOptions): Prom
     await chown(at(d), PROXY_UID, PROXY_UID);
   }
   const proxyConfig = {
+    ...o.meshDefaultConfig,
     binaryPath: o.envoyPath,
     configPath: at('etc/istio/proxy'),
     discoveryAddress: `${o.istiod.address}:${o.istiod.port}`,

@@ -30,7 +30,7 @@ export async function renderPlayground(o: { scenario?: string; variant?: string;
   await chmod(dir, 0o755);
   await chmod(join(dir, 'xds'), 0o755);
   const xds = xdsPaths(`${IN_CONTAINER}/envoy/xds`);
-  await writeFile(join(dir, 'bootstrap.yaml'), bootstrapYaml({ adminPort: 15000, xds }), { mode: 0o644 });
+  await writeFile(join(dir, 'bootstrap.yaml'), bootstrapYaml({ adminPort: 15000, xds, runtime: resources.runtime }), { mode: 0o644 });
   const docs = xdsDocuments(resources, `${variant}-${Date.now()}`);
   // Clusters before routes before listeners, each by rename: the order istiod pushes in.
   for (const kind of ['cds', 'rds', 'lds'] as const) {

@@ -38,6 +38,13 @@ export interface HttpUpstreamOptions {
   body?: string;
   /** The body is this many KiB of "x" (a large download); `body` wins when both are set. */
   bodyKb?: number;
+  /** The body is exactly this many bytes of "x" (a size at a flow-control window's edge: 65535); wins over bodyKb. */
+  bodyBytes?: number;
+  /**
+   * Trailers after the body, as a gRPC server ends every response ({"grpc-status": "0"}): HTTP/2
+   * only, written with the body's last bytes in one go, as gRPC servers do.
+   */
+  trailers?: Record<string, string>;
   /**
    * The app's own view, as the body (JSON): the peer address of its socket, the header lines as
    * they arrived (names in their case, duplicates kept), X-Forwarded-For. The inbound scenarios
@@ -242,7 +249,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
           xff: req.headers['x-forwarded-for'] as string | undefined,
           verdict: verdict.why,
         };
-        const body = duplicate ? `duplicate of ${o.idempotencyKey} ${key}: done once, not again\n` : o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? (o.bodyKb !== undefined ? 'x'.repeat(o.bodyKb * 1024) : `${o.name} (${local})\n`));
+        const body = duplicate ? `duplicate of ${o.idempotencyKey} ${key}: done once, not again\n` : o.echo ? `${JSON.stringify(view)}\n` : (o.body ?? (o.bodyBytes !== undefined ? 'x'.repeat(o.bodyBytes) : o.bodyKb !== undefined ? 'x'.repeat(o.bodyKb * 1024) : `${o.name} (${local})\n`));
         const streamed = o.slowBody && !duplicate;
         res.writeHead(verdict.status, {
           ...o.responseHeaders,
@@ -258,6 +265,7 @@ async function start(o: HttpUpstreamOptions, emit: Emit) {
             socket.destroy();
           }, o.idleCloseMs);
         };
+        if (o.trailers && 'stream' in req) (res as Http2ServerResponse).addTrailers(o.trailers);
         if (streamed) streamBody(res, body, o.slowBody!, ended);
         else res.end(body, ended);
       };

@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HCM, TCP_PROXY, fillPlaceholders, forEachNetworkFilter, loadVariant, renderResources, sdsSecretNames, variantPath } from '../../src/envoy/config.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
 import { validateResources } from '../../src/envoy/validate.js';
+import { bootstrapYaml, validationBootstrapYaml, xdsPaths } from '../../src/envoy/bootstrap.js';
+import YAML from 'yaml';
 import { labVars } from '../../src/lab/lab-spec.js';
 import { AddressPlan } from '../../src/topology/addresses.js';
 import { scenarioIds } from '../../src/scenario/registry.js';
@@ -20,6 +22,11 @@ describe('config variants', () => {
     const hcm = fix.listeners[1].filter_chains[0].filters[0].typed_config;
     expect(hcm.http_filters.map((f: any) => f.name)).toEqual(['envoy.filters.http.lua', 'envoy.filters.http.router']);
     expect(hcm.stat_prefix).toBe('outbound_0.0.0.0_80');
+  });
+
+  it("runtime values: an overlay's merge over its base's, and a variant without them has none", async () => {
+    expect((await loadVariant(variantPath('grpc-trailers-oghttp2', 'broken'))).runtime).toBeUndefined();
+    expect((await loadVariant(variantPath('grpc-trailers-oghttp2', 'fix-nghttp2'))).runtime).toEqual({ 'envoy.reloadable_features.http2_use_oghttp2': false });
   });
 
   it('renders: access log on every HCM and tcp_proxy, RDS from the lab file', async () => {
@@ -67,6 +74,14 @@ describe('envoy --mode validate', () => {
     const result = await validateResources(envoy, r);
     expect(result.ok).toBe(false);
     expect(result.message).toMatch(/same matching rules/);
+  });
+
+  it("a variant's runtime values go into the bootstrap's static layer, for a lab and for validation", async () => {
+    const runtime = { 'envoy.reloadable_features.http2_use_oghttp2': false };
+    const lab = YAML.parse(bootstrapYaml({ adminSocket: '/x/admin.sock', xds: xdsPaths('/x/xds'), runtime }));
+    expect(lab.layered_runtime.layers).toEqual([{ name: 'static', static_layer: runtime }, { name: 'admin', admin_layer: {} }]);
+    expect(YAML.parse(validationBootstrapYaml({ listeners: [], clusters: [], routes: [], runtime })).layered_runtime.layers[0].static_layer).toEqual(runtime);
+    expect((await validateResources(envoy, { listeners: [], clusters: [], routes: [], runtime })).ok).toBe(true);
   });
 });
 

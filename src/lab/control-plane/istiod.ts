@@ -11,7 +11,7 @@ import { Envoy, type EnvoyStartOptions } from '../../envoy/envoy.js';
 import { EnvoyConfigError, LabRuntimeError } from '../../errors.js';
 import { istioYamlPath, peerApp } from '../../istio/istio-variant.js';
 import { accessLogEnvoyFilter, ISTIOD_HOST, ISTIOD_XDS_PORT, IstiodHost, sidecarNode } from '../../istio/istiod-host.js';
-import { AGENT_ADMIN_PORT, PILOT_AGENT_LAB_SETTINGS, pilotAgentBinary, pilotAgentCommand, type PilotAgentOptions } from '../../istio/pilot-agent.js';
+import { AGENT_ADMIN_PORT, meshDefaultConfig, PILOT_AGENT_LAB_SETTINGS, pilotAgentBinary, pilotAgentCommand, type PilotAgentOptions } from '../../istio/pilot-agent.js';
 import { POD, PROXY_UID } from '../../topology/topology.js';
 import { waitUntil } from '../../util/time.js';
 import { AgentHandle } from '../agent-handle.js';
@@ -91,8 +91,12 @@ export class IstiodControlPlane implements ControlPlane {
     const relay = await AgentHandle.start(backend, host, 'sidecar-admin', { uid: PROXY_UID, logFile: join(backend.workDir, 'logs', `sidecar-admin-${host}.log`) });
     this.lab.started.push(relay);
     await relay.call('admin.relay', { socket: join(dir, 'admin.sock'), port: AGENT_ADMIN_PORT });
-    if (o.app === 'app') await appendFile(settings, ['- the sidecar starts through pilot-agent (lab/pilot-agent, Istio\'s own), with:', ...PILOT_AGENT_LAB_SETTINGS.map((x) => `  - ${x}`), ''].join('\n'));
-    return pilotAgentCommand(bin, { ...o, dir, envoyPath: backend.envoyPath(this.lab.options.envoy), istiod: { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT }, drainTimeS: o.drainTimeS ?? 2 });
+    const defaultConfig = await meshDefaultConfig(this.lab.spec.istio!.meshFiles);
+    if (o.app === 'app') {
+      const fromMesh = Object.keys(defaultConfig).length ? [`  - the mesh's defaultConfig, as Istio's injector passes it: ${JSON.stringify(defaultConfig)}`] : [];
+      await appendFile(settings, ['- the sidecar starts through pilot-agent (lab/pilot-agent, Istio\'s own), with:', ...PILOT_AGENT_LAB_SETTINGS.map((x) => `  - ${x}`), ...fromMesh, ''].join('\n'));
+    }
+    return pilotAgentCommand(bin, { ...o, meshDefaultConfig: defaultConfig, dir, envoyPath: backend.envoyPath(this.lab.options.envoy), istiod: { address: backend.plan.ip(ISTIOD_HOST), port: ISTIOD_XDS_PORT }, drainTimeS: o.drainTimeS ?? 2 });
   }
 
   async checkAccepted(sidecar: Envoy): Promise<void> {
