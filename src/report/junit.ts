@@ -2,16 +2,15 @@
  * JUnit XML for CI systems (junit-report-builder: it escapes and strips what XML cannot carry,
  * such as control characters in Envoy's output): one testcase per phase run; failures and
  * UNKNOWNs carry the verdict text, N/A phases are skipped with their reason. A matrix names each
- * test case's class `<scenario>@<version>`.
+ * test case's class `<scenario>@<version>`. The upgrade check's own cases: src/upgrade/upgrade-junit.ts.
  */
 import junitModule, { type Builder } from 'junit-report-builder';
 import type { PhaseResult } from '../scenario/run-phase.js';
 import { verdictLines } from './verdict-text.js';
-import type { ConfigChanges } from '../upgrade/config-changes.js';
 
 // A CommonJS module whose `exports.default` is the builder: Node's ESM import hands over the
 // whole exports object, TypeScript's types describe the default. Take whichever holds it.
-const junit: Builder = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as Builder;
+export const junit: Builder = ((junitModule as unknown as { default?: Builder }).default ?? junitModule) as Builder;
 
 export function junitXml(scenario: string, results: PhaseResult[], classOf: (r: PhaseResult) => string = () => scenario): string {
   const builder = junit.newBuilder();
@@ -27,19 +26,6 @@ export function junitXml(scenario: string, results: PhaseResult[], classOf: (r: 
     if (r.status === 'fail' || r.status === 'unknown') tc.failure(`${r.status.toUpperCase()}: ${r.verdicts.find((v) => v.status !== 'pass')?.label ?? ''}`).stacktrace(body);
     else if (r.status === 'error') tc.error(r.error?.split('\n')[0] ?? 'error').stacktrace(r.error ?? '');
     else if (r.status === 'not-applicable') tc.skipped();
-  }
-  return builder.build();
-}
-
-/** The upgrade check: one test case per behaviour change; a traffic change the team has not accepted fails, one without effect is skipped. */
-export function upgradeJunitXml(r: ConfigChanges, unaccepted: string[]): string {
-  const builder = junit.newBuilder();
-  const suite = builder.testSuite().name(`upgrade-check ${r.from} → ${r.to}`);
-  for (const e of r.effects) {
-    const diffs = [...(e.traffic?.differences ?? []), ...e.changes].map((d) => `${d.what}: ${d.before} → ${d.after}`).join('\n');
-    const tc = suite.testCase().className('upgrade-check').name(`${e.change.flag} (changed in ${e.change.changedIn}): ${e.traffic?.verdict ?? (e.changes.length ? 'changes config' : 'no effect')}`).standardOutput(diffs);
-    if (unaccepted.includes(e.change.flag)) tc.failure(`changes your traffic, not in --accept (keeps the old behaviour: ${e.change.flag}=${e.change.oldValue})`).stacktrace(diffs);
-    else if (!e.changes.length) tc.skipped();
   }
   return builder.build();
 }

@@ -37,7 +37,7 @@ async function moduleVersion(name: string, option: string): Promise<string> {
   if (name === 'pinned') return pinnedIstio();
   if (name === 'latest') return latestIstio();
   if (/^v\d+\.\d+\.\d+(-[\w.-]+)?$/.test(name)) return name;
-  throw new UsageError(`${option} "${name}" is neither a compatibility profile nor an Istio build`, { fix: `${option === '--from' ? 'compat-1.29 (or 1.29), or ' : ''}pinned, latest or a module pseudo-version such as ${await pinnedIstio()} (npm run lab -- istio versions)` });
+  throw new UsageError(`${option} "${name}" is neither a compatibility profile nor an Istio build`, { fix: `${option === '--from' ? 'compat-1.29 (or 1.29), or ' : ''}pinned, latest or a module pseudo-version such as ${await pinnedIstio()} (npm run lab -- istio versions); for an Envoy upgrade, envoy-<release> on both sides (envoy-1.36.4)` });
 }
 
 export async function upgradeSides(o: { from: string; to?: string }): Promise<UpgradeSides> {

@@ -13,6 +13,8 @@ import { REPO_ROOT } from '../../src/paths.js';
 import { backendsUnderTest } from '../support/backends.js';
 import type { ConfigChanges } from '../../src/upgrade/config-changes.js';
 import type { ScenarioChanges } from '../../src/upgrade/scenario-changes.js';
+import type { EnvoyChanges } from '../../src/upgrade/envoy-changes.js';
+import { acceptedFlags, unacceptedEnvoyChanges } from '../../src/upgrade/accept.js';
 
 const run = (...args: string[]) => execa('node', ['--import', 'tsx', 'src/cli/upgrade-check.ts', ...args], { cwd: REPO_ROOT, reject: false });
 /** Config only: these tests are about what is rendered; the traffic test below runs the labs. */
@@ -114,5 +116,34 @@ describe('npm run upgrade-check over scenarios: do our incidents and their fixes
     expect(line('DISABLE_TRACK_REMAINING_CB_METRICS')).toEqual(['before-host-unchanged: pass → pass (config only)', 'fix-mirror-port: pass → pass (config only)']);
     expect(result.effects.find((e) => e.change.flag === 'PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE')!.phases).toEqual([]);
     expect(result.unaccepted).toEqual(['DISABLE_SHADOW_HOST_SUFFIX']);
+  });
+});
+
+for (const backend of await backendsUnderTest()) describe.skipIf(!!backend.unavailable)(`[${backend.kind}] npm run upgrade-check through an Envoy upgrade: every phase on both Envoys`, () => {
+  it('names the phase whose verdict the new Envoy changes, and passes the gate once it is accepted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'efl-accept-'));
+    try {
+      const r = await run('--from', 'envoy-1.36.4', '--to', 'envoy-1.40.0', '--scenario', 'grpc-trailers-oghttp2', '--backend', backend.kind, '--json');
+      expect(r.exitCode, r.stderr).toBe(1);
+      const result = JSON.parse(r.stdout) as EnvoyChanges & { unaccepted: string[] };
+      // Envoy 1.36's default HTTP/2 codec (oghttp2) loses the trailers; 1.37 went back to nghttp2.
+      expect(result.changed.map((c) => `${c.id}: ${c.from.word} → ${c.to.word}`)).toEqual(['grpc-trailers-oghttp2/before-default-codec: reproduced → gone']);
+      expect(result.same).toBe(2);
+      expect(result.unaccepted).toEqual(['grpc-trailers-oghttp2/before-default-codec']);
+      // The same verdicts read back from the run's own record, with the gate now satisfied.
+      const accept = join(dir, 'accepted.yaml');
+      await writeFile(accept, '- grpc-trailers-oghttp2/before-default-codec   # gone on 1.37+, as we want\n');
+      expect(unacceptedEnvoyChanges(result, await acceptedFlags(accept))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('npm run upgrade-check: an Envoy upgrade names Envoy on both sides', () => {
+  it('refuses an Envoy on one side and an Istio on the other, exit 2', async () => {
+    const r = await run('--from', 'compat-1.27', '--to', 'envoy-1.40.0');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--to envoy-1\.40\.0 is an Envoy release, --from compat-1\.27 is not/);
   });
 });

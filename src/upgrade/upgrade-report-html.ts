@@ -3,9 +3,9 @@
  * team's YAML (traffic, config only, no effect), whether the team has accepted it, the calls that
  * differ, the config parts that differ, the flag that keeps the old behaviour, the labs' evidence.
  */
-import type { ConfigChanges } from '../../upgrade/config-changes.js';
-import { html, type Html } from './html.js';
-import { page } from './page.js';
+import type { ConfigChanges } from './config-changes.js';
+import { html, type Html } from '../report/html/html.js';
+import { page } from '../report/html/page.js';
 
 type Effect = ConfigChanges['effects'][number];
 
