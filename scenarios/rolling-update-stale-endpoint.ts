@@ -157,7 +157,8 @@ export default defineScenario({
       config: 'broken',
       signature: {
         says: 'calls picked for an endpoint that has gone (a pod of a rollout, still in EDS): refused, not retried',
-        entries: { code: 503, flags: 'UF', details: /connection_failure|Connection_refused|delayed_connect_error/, cluster: /^outbound\|/ },
+        // A TLS handshake that failed (TLS_error in the details) reached a live server: not a gone pod.
+        entries: { code: 503, flags: 'UF', details: /^(?!.*TLS_error).*(connection_failure|Connection_refused|delayed_connect_error)/, cluster: /^outbound\|/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.othersToTheClusterSucceed(), signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_connect_(fail|timeout)$/, "the service's cluster counted connections it could not make")],
       },
@@ -196,7 +197,8 @@ export default defineScenario({
       config: 'before-only-host',
       signature: {
         says: "the service's only endpoint has gone and every retry hits it too (a one-replica rollout, EDS lagging)",
-        entries: { code: 503, flags: 'UF,URX', cluster: /^outbound\|/ },
+        // A gone pod refuses or times out; a TLS handshake that failed (TLS_error) reached a live server.
+        entries: { code: 503, flags: 'UF,URX', details: /^(?!.*TLS_error).*(connection_failure|Connection_refused|delayed_connect_error|connection_timeout)/, cluster: /^outbound\|/ },
         facts: [signatureFacts.upstreamHostStays(), signatureFacts.failuresBetweenSuccesses()],
         counters: [counterShapes.counted(/^cluster\.outbound\|.+\.upstream_cx_none_healthy$/, "the service's cluster counted requests with no healthy host left (upstream_cx_none_healthy)")],
       },

@@ -49,3 +49,5 @@ export const AGENTS_DIR = join(RUN_ROOT, 'agents');
 export const CACHE_ROOT = process.env.LAB_CACHE_DIR ?? '/var/cache/envoy-fault-lab';
 export const ENVOY_CACHE_DIR = join(CACHE_ROOT, 'envoy');
 export const VALIDATED_DIR = join(CACHE_ROOT, 'validated');
+/** The lab CA and its sites' certificates (src/upstreams/lab-certs.ts); the version goes up with the list of names. */
+export const LAB_CERTS_DIR = join(CACHE_ROOT, 'certs-v3');

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CACHE_ROOT } from '../paths.js';
+import { CACHE_ROOT, LAB_CERTS_DIR } from '../paths.js';
 import { makeCerts } from './make-certs.js';
 
 /**
@@ -17,9 +17,8 @@ export const WORKLOAD_IDENTITY = {
   peer: 'spiffe://cluster.local/ns/default/sa/app',
 } as const;
 
-/** Every name a lab site serves; bump CERTS_VERSION when this list changes. */
-export const LAB_CERT_NAMES = ['known.test', 'unknown.test', '*.example.com', ...Object.values(WORKLOAD_IDENTITY)];
-const CERTS_VERSION = 'v2';
+/** Every name a lab site serves; bump the version in LAB_CERTS_DIR (paths.ts) when this list changes. */
+export const LAB_CERT_NAMES = ['known.test', 'unknown.test', '*.example.com', 'api.partner.test', ...Object.values(WORKLOAD_IDENTITY)];
 
 export { certFile } from './cert-names.js';
 
@@ -27,7 +26,7 @@ export { certFile } from './cert-names.js';
 let making: Promise<string> | undefined;
 
 export function ensureLabCerts(): Promise<string> {
-  const dir = join(CACHE_ROOT, `certs-${CERTS_VERSION}`);
+  const dir = LAB_CERTS_DIR;
   if (existsSync(join(dir, 'ca.crt'))) return Promise.resolve(dir);
   making ??= makeLabCerts(dir).finally(() => (making = undefined));
   return making;
