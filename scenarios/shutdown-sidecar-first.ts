@@ -38,6 +38,8 @@ import { SERVICE_URL, check, defineScenario, describeAccess, everyRequest, isOk,
 const SIGTERM_AT_MS = 1000;
 const APP_PORT = 8080;
 const APP_SHUTDOWN_MS = 3000;
+/** The app's own connect timeout: a refusal comes before it, a dropped SYN after it. */
+const APP_CONNECT_TIMEOUT_MS = 1000;
 const DRAIN_MS = 1000; // terminationDrainDuration 5 s, scaled
 /**
  * drainDuration 45 s, scaled the same way. Measured under pilot-agent with the lab's 2 s instead:
@@ -53,7 +55,7 @@ const DRAIN_DURATION_MS = 9000;
  * the SIGTERM, whatever the backend's own latency).
  */
 const podTerminates = async (lab: Lab) => {
-  await lab.app.start({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: 1000, keepAliveTimeoutMs: 60_000 });
+  await lab.app.start({ url: `${SERVICE_URL}/work`, everyMs: 200, maxRequests: 100, maxDurationMs: 20_000, requestTimeoutMs: 2000, connectTimeoutMs: APP_CONNECT_TIMEOUT_MS, keepAliveTimeoutMs: 60_000 });
   await lab.sleep(SIGTERM_AT_MS);
   const redirectedBefore = await lab.hosts.chainPackets('pod', 'nat', 'ISTIO_REDIRECT');
   lab.timeline.mark('note', 'SIGTERM to the pod (app and sidecar at once)');
@@ -135,10 +137,12 @@ export default defineScenario({
       expect: [
         everyRequest('before the SIGTERM every call was served', { min: 3, before: 'note' }, (r) => isOk(r) && r.servedBy === 'svc'),
         check('trigger: the app was still calling after the sidecar exited', (e) => ({ pass: afterExit(e).length >= 3, evidence: `sidecar exited at ${exitedAt(e)} ms; ${afterExit(e).length} call(s) after it` })),
+        // "At once": refused before the app's own connect timeout (1 s) could fire. The latency of a
+        // refusal is the machine's load, not the incident's (measured: up to 266 ms in a loaded CI run).
         check('symptom: every call after the sidecar exited was refused at once (ECONNREFUSED, no timeout)', (e) => {
           const after = afterExit(e);
           const slowest = Math.max(...after.map((r) => r.latencyMs));
-          return { pass: after.length >= 3 && after.every(isRefused) && slowest < 200, evidence: `${after.length} call(s) after the exit: ${[...new Set(after.map((r) => r.error ?? r.status))].join(', ')}, the slowest in ${slowest} ms` };
+          return { pass: after.length >= 3 && after.every(isRefused) && slowest < APP_CONNECT_TIMEOUT_MS, evidence: `${after.length} call(s) after the exit: ${[...new Set(after.map((r) => r.error ?? r.status))].join(', ')}, the slowest in ${slowest} ms` };
         }),
         check('mechanism: the interception still sent them to 15001 (nat ISTIO_REDIRECT counted their SYNs)', (e) => {
           const n = e.noteNumber('nat ISTIO_REDIRECT packets after the SIGTERM');
