@@ -49,6 +49,9 @@ export async function captureTraffic(backend: Backend, host: string, o: CaptureO
 /** Istio's auto-allocated ServiceEntry addresses (the ServiceEntry registry's range: class E, never routed anywhere). */
 export const AUTO_ALLOCATED_RANGE = '240.240.0.0/16';
 
+/** An address in Istio's auto-allocated range (240.240.0.0/16): what its DNS proxy answers for a ServiceEntry without addresses. */
+export const isAutoAllocated = (value: string) => /^240\.240\.\d{1,3}\.\d{1,3}$/.test(value);
+
 /**
  * In Kubernetes the app's connect() to an auto-allocated address passes the routing decision on
  * the pod's default route, and istio-init's OUTPUT rule then redirects it to Envoy. A lab pod has

@@ -61,8 +61,8 @@ export interface PilotAgentOptions {
   identity: { cert: string; key: string; ca: string };
   /** How it ends on SIGTERM (the phase's `shutdown`, src/lab/sidecar-shutdown.ts; default: Istio's). */
   shutdown?: { terminationDrainMs: number; exitOnZeroActive?: boolean; minimumDrainMs?: number };
-  /** Istio's DNS proxy on :15053 (the pod's DNS is redirected to it), with addresses auto-allocated for ServiceEntries. */
-  dnsCapture?: boolean;
+  /** Istio's DNS proxy on :15053 (the pod's DNS is redirected to it), with addresses auto-allocated for ServiceEntries; 'capture-only': without the per-proxy allocation. */
+  dnsCapture?: boolean | 'capture-only';
   /**
    * The mesh's defaultConfig (ProxyConfig, e.g. runtimeValues), which Istio's injector puts in the
    * pod's PROXY_CONFIG. The lab's own settings above win where both set a field.
@@ -125,7 +125,7 @@ export async function pilotAgentCommand(bin: string, o: PilotAgentOptions): Prom
       ISTIO_META_INTERCEPTION_MODE: o.interception,
       ISTIO_METAJSON_LABELS: JSON.stringify({ app: o.app }),
       JWT_POLICY: 'none',
-      ...(o.dnsCapture ? { ISTIO_META_DNS_CAPTURE: 'true', ISTIO_META_DNS_AUTO_ALLOCATE: 'true' } : {}),
+      ...(o.dnsCapture ? { ISTIO_META_DNS_CAPTURE: 'true', ...(o.dnsCapture === 'capture-only' ? {} : { ISTIO_META_DNS_AUTO_ALLOCATE: 'true' }) } : {}),
       ...(o.shutdown?.exitOnZeroActive ? { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: 'true', MINIMUM_DRAIN_DURATION: `${(o.shutdown.minimumDrainMs ?? 5000) / 1000}s` } : {}),
     },
   };

@@ -11,10 +11,10 @@ import { LabRuntimeError, LabStartError } from '../errors.js';
 import { APP_UID, DNS_HOST, POD, podWithUpstreams } from '../topology/topology.js';
 import { startMariaDb, startMemcached } from '../upstreams/database-upstreams.js';
 import { startRedis } from '../upstreams/redis-upstream.js';
-import { captureTraffic, routeAutoAllocatedRange } from '../interception/capture.js';
+import { captureTraffic, isAutoAllocated, routeAutoAllocatedRange } from '../interception/capture.js';
 import { ensureLabCerts } from '../upstreams/lab-certs.js';
 import { AgentHandle } from './agent-handle.js';
-import { controlPlaneHosts } from './control-plane/choose.js';
+import { controlPlaneHosts, hasDnsProxy } from './control-plane/choose.js';
 import { runsAgent, type LabSpec } from './lab-spec.js';
 import type { Recorder } from './recorder.js';
 
@@ -68,7 +68,7 @@ export async function bootHosts(backend: Backend, spec: LabSpec, recorder: Recor
   mark('agents');
   const upstreams = new Map(agentHosts.map((u, i) => [u.name, ups[i]!]));
   if (spec.appServer) recorder.served[POD.name] = 0;
-  const records = Object.fromEntries(Object.entries(spec.dns).map(([name, host]) => [name, [ip(host)]]));
+  const records = Object.fromEntries(Object.entries(labDns(spec)).map(([name, host]) => [name, [isAutoAllocated(host) ? host : ip(host)]]));
   const certDir = spec.upstreams.some((u) => u.kind === 'tls') ? await ensureLabCerts() : '';
   await Promise.all([
     dns!.call('dns.start', { port: 53, records }),
@@ -95,9 +95,19 @@ export function agentOn(booted: BootedHosts, host: string): AgentHandle {
   return a;
 }
 
-/** istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase asks. */
+/**
+ * istio-init in the pod: outbound capture, excludeOutboundIPRanges and inbound capture as the phase
+ * asks. DNS capture goes to pilot-agent's DNS proxy, so only under --istio; without it the lab DNS
+ * answers, an auto-allocated address included where the phase's `dns` gives one.
+ */
 export async function intercept(backend: Backend, spec: LabSpec, ip: (host: string) => string): Promise<void> {
   const excludeOutbound = (spec.sidecar.excludeOutbound ?? []).map((h) => `${ip(h)}/32`);
-  await captureTraffic(backend, POD.name, { excludeOutbound, inbound: spec.sidecar.inbound, dns: spec.sidecar.dnsCapture });
-  if (spec.sidecar.dnsCapture) await routeAutoAllocatedRange(backend, POD.name, ip(DNS_HOST.name));
+  await captureTraffic(backend, POD.name, { excludeOutbound, inbound: spec.sidecar.inbound, dns: podHasDnsProxy(spec) });
+  if (podHasDnsProxy(spec) || Object.values(labDns(spec)).some(isAutoAllocated)) await routeAutoAllocatedRange(backend, POD.name, ip(DNS_HOST.name));
 }
+
+/** The pod's DNS goes to pilot-agent's proxy: the phase captures DNS, and its control plane runs pilot-agent. */
+const podHasDnsProxy = (spec: LabSpec) => !!spec.sidecar.dnsCapture && hasDnsProxy(spec);
+
+/** The lab DNS's records: the world's, and the proxy's answers where the pod has no proxy to give them. */
+const labDns = (spec: LabSpec): Record<string, string> => (podHasDnsProxy(spec) ? spec.dns : { ...spec.dns, ...spec.dnsProxyAnswers });

@@ -39,6 +39,12 @@ export interface LabSpec {
   upstreams: UpstreamSpec[];
   /** Initial DNS records: name → upstream host name. */
   dns: Record<string, string>;
+  /**
+   * What the pod's DNS proxy answers, for a lab whose pod has none (hand-written, or without
+   * dnsCapture): the lab DNS gives these answers instead (name → host, or an auto-allocated
+   * 240.240.x.y). With pilot-agent's proxy they are not used: it answers itself.
+   */
+  dnsProxyAnswers?: Record<string, string>;
   /** A server in the pod, when the scenario is about the inbound side. */
   appServer?: AppServerSpec;
   sidecar: {
@@ -53,7 +59,7 @@ export interface LabSpec {
     /** How the sidecar ends at lab.shutDownSidecar() (pilot-agent's settings, read at its start). */
     shutdown?: SidecarShutdown;
     /** Istio's DNS proxy: the app's DNS redirected to pilot-agent, which auto-allocates ServiceEntry addresses. */
-    dnsCapture?: boolean;
+    dnsCapture?: boolean | 'capture-only';
   };
   /**
    * Another pod with its own sidecar (a server the pod calls, or a caller of the pod): a second

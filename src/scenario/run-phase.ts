@@ -150,7 +150,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   let istio: LabSpec['istio'];
   /** --istio: the Istio this run's istiod is built from (documented symptoms may be gone on it). */
   let running: string | undefined;
-  const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, istioObjects: phase.istioObjects, behaviourChange: scenario.behaviourChange ? { flag: scenario.behaviourChange, reverted: !!phase.oldIstioBehaviour } : undefined, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.world.peerSidecar?.config) };
+  const istiodPhase = { scenario: scenario.id, config: phase.config, kind: phase.kind, requiresIstio: phase.requiresIstio, istioObjects: phase.istioObjects, istiodEnv: phase.istiodEnv, behaviourChange: scenario.behaviourChange ? { flag: scenario.behaviourChange, reverted: !!phase.oldIstioBehaviour } : undefined, peerVariant: phase.peerSidecar === false ? undefined : (phase.peerSidecar ?? scenario.world.peerSidecar?.config) };
   if (o.istio) {
     // istiod runs in the lab and serves the phase's Istio YAML to the sidecar over ADS.
     const plan = await planIstiodPhase(istiodPhase, o.istio, o.istioEnv);

@@ -13,6 +13,7 @@ import { ScenarioDefinitionError } from '../errors.js';
 import type { ScenarioLab as Lab } from '../lab/lab-context.js';
 import type { AppServerSpec, InboundMode, LabSpec, UpstreamSpec } from '../lab/lab-spec.js';
 import { isSignature, patternSize, type NoSignature, type Signature } from '../triage/signature.js';
+import { isAutoAllocated } from '../interception/capture.js';
 
 /** control: a popular non-fix, shown not to work. measure: a rate, reported, not a pass/fail of the fix. */
 export type PhaseKind = 'before' | 'fix' | 'live' | 'control' | 'measure';
@@ -70,9 +71,18 @@ export interface Phase {
   /**
    * Istio's DNS proxy (ISTIO_META_DNS_CAPTURE with DNS_AUTO_ALLOCATE): istio-init redirects the
    * app's DNS queries to pilot-agent (:15053), which answers the mesh's names itself, giving a
-   * ServiceEntry without addresses its own address. Needs --istio (pilot-agent).
+   * ServiceEntry without addresses its own address. 'capture-only': ISTIO_META_DNS_CAPTURE alone,
+   * no per-proxy allocation (a ServiceEntry then has an address only if istiod's allocator gave it
+   * one: PILOT_ENABLE_IP_AUTOALLOCATE). Needs --istio (pilot-agent).
    */
-  dnsCapture?: boolean;
+  dnsCapture?: boolean | 'capture-only';
+  /**
+   * What pilot-agent's DNS proxy answers in this phase (a lab host, or a ServiceEntry's address in
+   * Istio's auto-allocated range, 240.240.0.0/16), for a run where the pod has no proxy: the lab DNS
+   * gives the pod these answers instead (hand-written variants). Under --istio with `dnsCapture`
+   * the proxy answers itself, and they are not used.
+   */
+  dns?: Record<string, string>;
   /** Inbound capture mode for this phase (default: the scenario's); 'off' = no inbound capture (the app without its sidecar). */
   inbound?: InboundMode | 'off';
   /** Clients (--client) this phase cannot judge, with why: the phase is then not applicable with that client. */
@@ -89,6 +99,11 @@ export interface Phase {
    * the change, read from the Istio module that runs. The hand-written variant models the same.
    */
   oldIstioBehaviour?: true;
+  /**
+   * Under --istio, istiod's environment in this phase: a flag at a value of its own, e.g. a
+   * behaviour Istio has by default and the lab otherwise turns off (PILOT_ENABLE_IP_AUTOALLOCATE).
+   */
+  istiodEnv?: Record<string, string>;
   /**
    * Under --istio, the Istio YAML variant (envoy-configs/<id>/istio/<name>.yaml) this phase serves,
    * when its objects are another phase's: a fix that changes istiod, not the objects (default: `config`).
@@ -195,6 +210,12 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
     for (const host of Object.keys(p.upstreams ?? {})) {
       if (!s.world.upstreams.some((u) => u.name === host)) throw bad(`phase "${p.name}" changes upstream host "${host}", which the lab does not have`, `hosts: ${s.world.upstreams.map((u) => u.name).join(', ')}`);
     }
+    for (const [name, answer] of Object.entries(p.dns ?? {})) {
+      if (!isAutoAllocated(answer) && !s.world.upstreams.some((u) => u.name === answer)) throw bad(`phase "${p.name}" answers ${name} with "${answer}", neither a lab host nor an address in Istio's auto-allocated range`, `a host (${s.world.upstreams.map((u) => u.name).join(', ')}) or 240.240.x.y; the lab answers no other address (nothing may leave the lab)`);
+    }
+    for (const flag of Object.keys(p.istiodEnv ?? {})) {
+      if (!/^[A-Z][A-Z0-9_]+$/.test(flag)) throw bad(`phase "${p.name}" sets istiod env "${flag}", which is not an istiod flag name`, 'a flag as Istio names it, e.g. PILOT_ENABLE_IP_AUTOALLOCATE');
+    }
   }
   const reverting = s.phases.find((p) => p.oldIstioBehaviour);
   if (reverting && !s.behaviourChange) throw bad(`phase "${reverting.name}" runs with the old Istio behaviour, and the scenario names no behaviourChange`, 'set behaviourChange: the istiod flag of the change, as Istio\'s compatibility profiles name it');
@@ -213,7 +234,7 @@ export function labSpecFor(s: Scenario, p: Phase, configPath: string): LabSpec {
   const appServer = world.appServer && { ...world.appServer, ...p.appServer };
   const serverVariant = p.peerSidecar === false ? undefined : (p.peerSidecar ?? server?.config);
   const peerSidecar = server && serverVariant ? { host: server.host, config: variantPath(s.id, serverVariant) } : undefined;
-  return { ...world, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar, shutdown: p.shutdown, dnsCapture: p.dnsCapture } };
+  return { ...world, dnsProxyAnswers: p.dns, appServer, peerSidecar, upstreams: upstreamsFor(s, p), sidecar: { config: configPath, excludeOutbound: p.excludeOutbound, inbound: p.inbound === 'off' ? undefined : (p.inbound ?? inbound), deferStart: p.deferSidecar, shutdown: p.shutdown, dnsCapture: p.dnsCapture } };
 }
 
 /** The scenario's upstream hosts with a phase's changes merged in. */

@@ -83,6 +83,15 @@ export const facts = {
       return { holds: loopback.length === 0, evidence: loopback.length ? `to ${loopback[0]}: Istio < 1.10 sends inbound traffic to localhost, where an app bound to it answers` : `to ${hosts.slice(0, 2).join(', ')}` };
     },
   }),
+  /** The upstream host is in Istio's auto-allocated range (240.240.0.0/16): a ServiceEntry's address, where nothing listens. */
+  toAnAutoAllocatedAddress: (): SignatureFact => ({
+    says: "the upstream host is a ServiceEntry's auto-allocated address (240.240.0.0/16)",
+    holds: (m) => {
+      const hosts = [...new Set(m.map((a) => a.up_host).filter((h): h is string => h !== undefined))];
+      if (!hosts.length) return { holds: undefined, evidence: 'the log does not carry the upstream host' };
+      return { holds: hosts.every((h) => /^240\.240\./.test(h)), evidence: `to ${hosts.slice(0, 2).join(', ')}` };
+    },
+  }),
   /** Once failing, the route never works again in the log: a permanent state, not a window. */
   noSuccessAfterTheFirstFailure: (): SignatureFact => ({
     says: 'no success after the first failure (permanent, not a window)',

@@ -27,6 +27,13 @@ describe('defineScenario', () => {
     expect(() => defineScenario(scenario([phase({ kind: 'fix', name: 'fix-a' })]))).toThrow(/no "before" phase/);
   });
 
+  it("takes a phase's DNS answers only as a lab host or an auto-allocated address, and istiod env only as flag names", () => {
+    expect(() => defineScenario(scenario([phase({ dns: { 'a.test': 'old' } }), phase({ name: 'fix-vip', kind: 'fix', dns: { 'a.test': '240.240.0.5' } })]))).not.toThrow();
+    // Anything else (another name, an address) could point a lab call outside the lab.
+    expect(() => defineScenario(scenario([phase({ dns: { 'a.test': 'partner-db' } })]))).toThrow(/answers a.test with "partner-db", neither a lab host nor an address in Istio's auto-allocated range/);
+    expect(() => defineScenario(scenario([phase({ istiodEnv: { 'enable ip autoallocate': 'true' } })]))).toThrow(/is not an istiod flag name/);
+  });
+
   it('accepts a well-formed scenario as it is', () => {
     const s = scenario([phase({})]);
     expect(defineScenario(s)).toEqual(s);

@@ -9,6 +9,9 @@ import { LabFilesControlPlane } from './lab-files.js';
 /** The hosts a control plane needs in the topology (istiod runs on a host of its own). */
 export const controlPlaneHosts = (spec: LabSpec): HostSpec[] => (spec.istio ? [ISTIOD_HOST] : []);
 
+/** Whether the pod's DNS can go to its sidecar's DNS proxy: pilot-agent's, which runs with istiod only. */
+export const hasDnsProxy = (spec: LabSpec): boolean => !!spec.istio;
+
 export async function startControlPlane(lab: LabContext): Promise<ControlPlane> {
   return lab.spec.istio ? IstiodControlPlane.start(lab) : new LabFilesControlPlane(lab);
 }

@@ -27,6 +27,8 @@ export interface IstiodPhase {
   istioObjects?: string;
   /** The scenario's Istio behaviour change (its istiod flag), and whether this phase runs it reverted. */
   behaviourChange?: { flag: string; reverted: boolean };
+  /** istiod's environment of the phase's own (Phase.istiodEnv). */
+  istiodEnv?: Record<string, string>;
 }
 
 export type IstiodPlan = { notApplicable: string } | { spec: NonNullable<LabSpec['istio']>; running: string; describe: string };
@@ -45,8 +47,10 @@ export async function planIstiodPhase(p: IstiodPhase, istio: true | string, extr
   if (change && 'notApplicable' in change) return change;
   // The other pod's own objects (its PeerAuthentication, …): its variant's Istio YAML, when there is one.
   const peerSource = p.peerVariant && istioYamlPath(p.scenario, p.peerVariant);
-  const env = { ...(change?.env ?? {}), ...extraEnv };
-  const extra = Object.entries(extraEnv).map(([k, v]) => `istiod env ${k}=${v}`).join(', ');
+  // The phase's own settings, then the caller's (upgrade-check reverting one flag) over them.
+  const own = { ...(p.istiodEnv ?? {}), ...extraEnv };
+  const env = { ...(change?.env ?? {}), ...own };
+  const extra = Object.entries(own).map(([k, v]) => `istiod env ${k}=${v}`).join(', ');
   return {
     spec: { scenario: p.scenario, source, peerSource: peerSource && existsSync(peerSource) ? peerSource : undefined, meshFiles: istioMeshFiles(p.scenario, objects), version, env },
     running,
