@@ -77,8 +77,8 @@ func readYAML(paths []string) (config string, k8s string) {
 			os.Exit(2)
 		}
 		for _, doc := range strings.Split(string(b), "\n---") {
-			// Kubernetes objects (Service, Pod, Endpoints) go to the fake cluster; Istio objects to the config store.
-			if strings.Contains(doc, "apiVersion: v1\n") || strings.Contains(doc, "\napiVersion: v1\n") || strings.HasPrefix(strings.TrimSpace(doc), "apiVersion: v1\n") {
+			// Kubernetes objects (Service, Pod, Node, EndpointSlice) go to the fake cluster; Istio objects to the config store.
+			if isKubeObject(doc) {
 				kube = append(kube, doc)
 			} else if strings.TrimSpace(doc) != "" {
 				cfg = append(cfg, doc)
@@ -86,6 +86,17 @@ func readYAML(paths []string) (config string, k8s string) {
 		}
 	}
 	return strings.Join(cfg, "\n---\n"), strings.Join(kube, "\n---\n")
+}
+
+// isKubeObject: a core (v1) or discovery.k8s.io object, which Istio reads from Kubernetes, not from its config store.
+func isKubeObject(doc string) bool {
+	for _, api := range []string{"v1", "discovery.k8s.io/v1"} {
+		line := "apiVersion: " + api + "\n"
+		if strings.Contains(doc, "\n"+line) || strings.HasPrefix(strings.TrimSpace(doc), line) {
+			return true
+		}
+	}
+	return false
 }
 
 func dumpEntry(key string, m proto.Message) map[string]any {

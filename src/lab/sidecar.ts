@@ -117,13 +117,16 @@ export class Sidecar {
 
   /**
    * Envoy's /clusters view of one cluster's hosts now: each host's address and health flags
-   * (failed_outlier_check, failed_active_hc, …; "healthy" when none), noted under
+   * (failed_outlier_check, failed_active_hc, failed_eds_health, …; "healthy" when none), noted under
    * `hosts <label>` for the checks (src/checks/host-health.ts) and printed.
    */
   async hostHealth(label: string, cluster: string): Promise<string[]> {
     const hosts = hostsOf(JSON.parse(await this.envoy.admin.clusters()) as ClustersView, cluster);
     const lines = hosts.map((h) => {
       const flags = Object.entries(h.health_status ?? {}).filter(([k, v]) => v === true && k !== 'eds_health_status').map(([k]) => k);
+      // What EDS said of the host (its control plane's view, e.g. a pod not ready), in /clusters' text-form name.
+      const eds = (h.health_status as { eds_health_status?: string } | undefined)?.eds_health_status;
+      if (eds && eds !== 'HEALTHY') flags.push(eds === 'UNHEALTHY' ? 'failed_eds_health' : `eds_${eds.toLowerCase()}`);
       return `${h.address?.socket_address?.address}:${h.address?.socket_address?.port_value} ${flags.join(',') || 'healthy'}`;
     });
     this.lab.note(`hosts ${label}`, JSON.stringify(lines));
