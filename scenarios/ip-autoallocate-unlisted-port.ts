@@ -23,7 +23,7 @@
  *           the Istio YAML. The lab otherwise runs istiod with the flag off; here each phase sets
  *           it. Without --istio there is no DNS proxy: the lab DNS gives the pod the same answer.
  */
-import { check, defineScenario, everyAccessEntry, everyRequest, type Evidence, type Lab, signatureFacts, upstreamCounted } from '../src/index.js';
+import { check, configShapes, counterShapes, defineScenario, everyAccessEntry, everyRequest, type Evidence, type Lab, signatureFacts, upstreamCounted } from '../src/index.js';
 
 const VIP = '240.240.0.5';
 const HOST = 'api.partner.test';
@@ -55,12 +55,25 @@ const dialledOn80 = (label: string, expected: (e: Evidence) => string) =>
     return { pass: seen.length === 1 && seen[0] === want, evidence: `the app's connections on port 80 went to ${seen.join(', ') || 'nowhere Envoy saw'} (${want} expected; the partner is ${e.ip('partner')}); ${answeredBy(e)}` };
   });
 
+/** The names of the listeners Envoy ran. */
+const listenerNames = (e: Evidence): string[] => {
+  const dump = JSON.parse(e.configDump) as { configs?: Array<Record<string, any>> };
+  return (dump.configs ?? []).flatMap((c) => [...(c.dynamic_listeners ?? []).map((l: any) => l.active_state?.listener?.name), ...(c.static_listeners ?? []).map((l: any) => l.listener?.name)]).filter(Boolean);
+};
+/** Where the listed port 9444 listens: on the entry's allocated address, or on 0.0.0.0 (no address). */
+const feedListensOn = (label: string, address: string) =>
+  check(label, (e) => {
+    const feed = listenerNames(e).filter((n) => n.endsWith('_9444'));
+    return { pass: feed.length === 1 && feed[0] === `${address}_9444`, evidence: `listener(s) for port 9444: ${feed.join(', ') || 'none'}` };
+  });
+
 const everyCallServed = [
   everyRequest(`symptom gone: every call on port 80 got 200 from the partner`, { min: CALLS, where: onPort80 }, (r) => r.status === 200 && r.servedBy === 'partner'),
   everyRequest('…and the feed on 9444 too', { min: 1, where: onFeed }, (r) => r.status === 200 && r.servedBy === 'partner'),
   upstreamCounted('fix path: the partner served the calls on 80 and on 9444', 'partner', (c) => (c.ports['80'] ?? 0) >= CALLS && (c.ports['9444'] ?? 0) >= 1),
 ];
 const toTheRealAddress = dialledOn80("fix path: the DNS answer was the partner's own address: the app dialled it", (e) => `${e.ip('partner')}:80`);
+const noAddress = feedListensOn('fix path: the entry has no address: its port 9444 listens on 0.0.0.0', '0.0.0.0');
 
 export default defineScenario({
   id: 'ip-autoallocate-unlisted-port',
@@ -85,14 +98,17 @@ export default defineScenario({
       dns: { [HOST]: VIP },
       signature: {
         says: 'a call through PassthroughCluster to an address in 240.240.0.0/16: a ServiceEntry host (its auto-allocated address) called on a port the entry does not list',
-        entries: { kind: 'tcp', flags: 'UF', cluster: /^PassthroughCluster$/ },
+        entries: { kind: 'tcp', flags: 'UF', cluster: /^PassthroughCluster;?$/ },
         facts: [signatureFacts.toAnAutoAllocatedAddress()],
+        counters: [counterShapes.counted(/^cluster\.PassthroughCluster\.upstream_cx_connect_(fail|timeout)$/, 'PassthroughCluster could not connect where the app dialled (upstream_cx_connect_fail / _timeout)')],
+        config: [configShapes.autoAllocatedListener()],
       },
       run: partnerCalls,
       expect: [
         everyRequest('symptom: every call on port 80 failed with no response (reset)', { min: CALLS, where: onPort80 }, (r) => r.status === undefined && r.error !== undefined),
         everyRequest('…while the feed on the listed port 9444 got 200 from the partner', { min: 1, where: onFeed }, (r) => r.status === 200 && r.servedBy === 'partner'),
         dialledOn80(`trigger: the app dialled the allocated address ${VIP}`, () => `${VIP}:80`),
+        feedListensOn(`mechanism: istiod gave the entry ${VIP}: its listed port 9444 listens there, and nothing listens on ${VIP}:80`, VIP),
         everyAccessEntry(`mechanism: no listener for ${VIP}:80: PassthroughCluster tried ${VIP}:80 itself and could not connect (UF)`, { kind: 'tcp', min: CALLS, where: (a) => a.ds_local === `${VIP}:80` }, (a) => a.up_cluster === 'PassthroughCluster' && a.up_host === `${VIP}:80` && (a.flags ?? '').includes('UF')),
         upstreamCounted('…and the partner never got a call on 80', 'partner', (c) => (c.ports['80'] ?? 0) === 0 && (c.ports['9444'] ?? 0) >= 1),
       ],
@@ -105,7 +121,7 @@ export default defineScenario({
       dnsCapture: 'capture-only',
       istiodEnv: { PILOT_ENABLE_IP_AUTOALLOCATE: 'false' },
       run: partnerCalls,
-      expect: [...everyCallServed, toTheRealAddress],
+      expect: [...everyCallServed, toTheRealAddress, noAddress],
     },
     {
       name: 'fix-opt-out',
@@ -114,7 +130,7 @@ export default defineScenario({
       dnsCapture: 'capture-only',
       istiodEnv: NEW,
       run: partnerCalls,
-      expect: [...everyCallServed, toTheRealAddress],
+      expect: [...everyCallServed, toTheRealAddress, noAddress],
     },
     {
       name: 'fix-declare-port',

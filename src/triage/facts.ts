@@ -10,7 +10,8 @@ import type { SignatureFact } from './signature.js';
 /** The downstream connection of an entry: its id in the lab's log, the caller's address:port otherwise. */
 export const downstreamConnection = (a: AccessLogEntry) => (a.cx !== undefined ? `cx ${a.cx}` : a.ds_remote);
 
-const succeeded = (a: AccessLogEntry) => a.code !== undefined && a.code < 400 && !a.flags && (a.kind === 'tcp' || a.code > 0);
+// A 2xx whose only flag is DC was answered: the client hung up after its answer, before Envoy closed the stream.
+const succeeded = (a: AccessLogEntry) => a.code !== undefined && a.code < 400 && (!a.flags || a.flags === 'DC') && (a.kind === 'tcp' || a.code > 0);
 /** A log with no success at all is likely an excerpt (grep 503): what it says of successes cannot be judged. */
 const FILTERED = { holds: undefined, evidence: 'no successful entry in the log (an excerpt?): cannot tell' };
 
@@ -42,7 +43,7 @@ export const facts = {
     holds: (m, all, o) => {
       if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
-      const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
+      const ok = all.filter((a) => clusters.has(a.up_cluster) && succeeded(a));
       return { holds: ok.length >= 1, evidence: `${ok.length} successful call(s) to ${[...clusters].join(', ')}` };
     },
   }),
@@ -98,7 +99,7 @@ export const facts = {
     holds: (m, all, o) => {
       if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const first = Math.min(...m.map((a) => Date.parse(a.ts)));
-      const after = all.filter((a) => Date.parse(a.ts) > first && a.code !== undefined && a.code < 400 && !a.flags).length;
+      const after = all.filter((a) => Date.parse(a.ts) > first && succeeded(a)).length;
       return { holds: after === 0, evidence: `${after} success(es) after the first failure` };
     },
   }),
@@ -108,7 +109,7 @@ export const facts = {
     holds: (m, all, o) => {
       if (o.excerpt && !all.some(succeeded)) return FILTERED;
       const clusters = new Set(m.map((a) => a.up_cluster));
-      const ok = all.filter((a) => clusters.has(a.up_cluster) && a.code !== undefined && a.code < 400 && !a.flags);
+      const ok = all.filter((a) => clusters.has(a.up_cluster) && succeeded(a));
       return { holds: ok.length === 0, evidence: ok.length ? `${ok.length} successful call(s) to the same cluster` : 'no successful call to it' };
     },
   }),
@@ -120,7 +121,7 @@ export const facts = {
       const t = (a: AccessLogEntry) => Date.parse(a.ts);
       const first = Math.min(...m.map(t));
       const last = Math.max(...m.map(t));
-      const ok = (a: AccessLogEntry) => a.code !== undefined && a.code < 400 && !a.flags;
+      const ok = succeeded;
       const before = all.filter((a) => ok(a) && t(a) < first).length;
       const after = all.filter((a) => ok(a) && t(a) > last).length;
       return { holds: before >= 1 && after >= 1, evidence: `${before} success(es) before the first failure, ${after} after the last` };

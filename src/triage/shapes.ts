@@ -122,6 +122,14 @@ export const configShapes = {
       return { holds: to.includes('PassthroughCluster'), evidence: route ? `route ${port}: ${vh ? `virtual host ${vh.name} (*) → ${to.join(', ') || 'no cluster'}` : 'no catch-all (*) virtual host'}` : `no route config named ${port}` };
     },
   }),
+  /** Some listener is bound to an address in Istio's auto-allocated range (240.240.0.0/16): a ServiceEntry got an address its DNS proxy answers. */
+  autoAllocatedListener: (): ConfigShape => ({
+    says: "a listener on a ServiceEntry's auto-allocated address (240.240.0.0/16)",
+    holds: (c) => {
+      const on = c.listeners.filter((l: Json) => /^240\.240\./.test(l?.address?.socket_address?.address ?? '')).map((l: Json) => String(l.name));
+      return { holds: on.length > 0, evidence: on.length ? `listener(s) ${on.slice(0, 3).join(', ')}` : 'no listener on 240.240.0.0/16' };
+    },
+  }),
   /** A listener on the port takes connections without a server name match (a catch-all chain) to a service's cluster, not to PassthroughCluster. */
   catchAllChainOn: (port: number): ConfigShape => ({
     says: `a filter chain on :${port} without a server-name match sends connections to a service's cluster`,
