@@ -14,7 +14,7 @@
  */
 import { untilQuiet } from './quiet-machine.js';
 import { availableParallelism } from 'node:os';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RUN_ROOT } from '../paths.js';
 
@@ -99,6 +99,13 @@ const alive = (pid: number) => {
   }
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * LAB_SCHEDULER_TRACE=<file>: one JSON line per start and per end of a run, from every process,
+ * to see where a suite's wall time goes (dev-notes/suite-timeline.mjs reads it).
+ */
+const TRACE = process.env.LAB_SCHEDULER_TRACE;
+const trace = (o: object) => (TRACE ? appendFile(TRACE, `${JSON.stringify({ t: Date.now(), pid: process.pid, ...o })}\n`).catch(() => {}) : Promise.resolve());
 
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   await mkdir(DIR, { recursive: true });
@@ -201,12 +208,14 @@ export async function acquireSlot(req: SlotRequest, onWait?: (why: string) => vo
     if (q.waitedMs > SAMPLE_QUIET_NOTE_MS) onWait?.(`waited ${(q.waitedMs / 1000).toFixed(1)} s for the machine to be quiet (idle ${q.idle === undefined ? '?' : Math.round(q.idle * 100)} %) before a run that needs it alone`);
   }
   const waitedMs = Date.now() - entry.since;
+  await trace({ ev: 'start', id: entry.id, label: req.label, cores: req.cores, alone: req.alone, waitedMs });
   let released = false;
   return {
     waitedMs,
     async release() {
       if (released) return;
       released = true;
+      await trace({ ev: 'end', id: entry.id });
       await withLock(async () => {
         const l = await readLedger();
         l.running = l.running.filter((e) => e.id !== entry.id);
