@@ -31,6 +31,20 @@ import { LAB_LABEL, removeDockerLab } from './reaper.js';
 import { cpuMsOfCgroupOf } from '../cgroup-cpu.js';
 import { agentEntry } from '../../agent/agent-bundle.js';
 import { HostRunner } from './host-runner.js';
+import { hostUpCommands, hubCommands, hubUpCommands, ipBatch, ipBatchInPid, untilForwarding, vethCommand } from '../hub-bridge.js';
+import { removeNamespaces } from '../netns/reaper.js';
+import { hasCommand, netnsCapability } from '../capabilities.js';
+
+/**
+ * Who wires a docker lab's hosts: the lab itself (veths into a hub namespace, as the netns
+ * backend does) where it can make namespaces, else Docker (an internal network).
+ * LAB_DOCKER_NETWORK=docker|lab chooses.
+ */
+export function dockerNetworkWiring(): 'lab' | 'docker' {
+  const chosen = process.env.LAB_DOCKER_NETWORK;
+  if (chosen === 'docker' || chosen === 'lab') return chosen;
+  return netnsCapability().ok && hasCommand('nsenter') ? 'lab' : 'docker';
+}
 
 const capable = new Map<string, Promise<DockerCapability>>();
 
@@ -44,6 +58,8 @@ export class DockerBackend implements Backend {
   private readonly runners = new Map<string, HostRunner>();
   private runnerArgv: string[] = [];
   private network?: Docker.Network;
+  /** The lab's hub namespace, where the lab wires the containers itself. */
+  private hub?: string;
   private downed = false;
 
   private constructor(
@@ -82,25 +98,33 @@ export class DockerBackend implements Backend {
     return join(this.workDir, `resolv-${host}.conf`);
   }
 
+  /**
+   * The lab's hosts as containers. Wired by the lab (the default where it can make namespaces:
+   * root on Linux): each container starts with no network and gets one veth into the lab's hub
+   * namespace, as a netns host does (hub-bridge.ts), so Docker sets up no network, no embedded DNS
+   * and no iptables rules for it. Else on a per-lab Docker **internal** network (LAB_DOCKER_NETWORK=docker
+   * forces it). Measured: a lab's four containers start in 0.4-0.55 s with no network, against
+   * 1.0-1.2 s on their network, about 0.6 s of it the engine's per-container set-up, done one
+   * after another, and two re-executions of dockerd per container (about 100 ms of CPU each).
+   */
   async up(topology: Topology, o: { onHostUp?: (host: string) => void } = {}): Promise<void> {
     try {
       const labels = { [LAB_LABEL]: this.labId };
       const entry = agentEntry(); // built once per harness (esbuild), while the network is made
       entry.catch(() => {}); // awaited below
-      // Internal: no gateway out of the lab, whatever the host's networking.
-      this.network = await this.docker.createNetwork({
-        Name: this.name('net'),
-        Internal: true,
-        Labels: labels,
-        IPAM: { Config: [{ Subnet: this.plan.cidr }] },
-      });
+      const wiredByLab = dockerNetworkWiring() === 'lab';
+      const hub = this.name('hub');
+      if (wiredByLab) this.hub = hub; // before it exists, so a failure half-way removes it
+      const hubReady = wiredByLab ? ipBatch(undefined, hubCommands(hub)).then(() => ipBatch(hub, hubUpCommands([]))) : this.dockerNetwork(labels);
+      hubReady.catch(() => {}); // awaited below
       const binds = [`${RUN_ROOT}:${RUN_ROOT}`, `${CACHE_ROOT}:${CACHE_ROOT}:ro`, `${LAB_DIR}:${LAB_DIR}:ro`];
       this.runnerArgv = [this.nodePath, await entry];
       await mkdir(join(this.workDir, 'logs'), { recursive: true });
       await Promise.all(
-        topology.hosts.map(async (host) => {
+        topology.hosts.map(async (host, i) => {
           // Mounted over /etc/resolv.conf, rewritten in place by setResolver (a rename would break the mount).
           await writeFile(this.resolvFile(host.name), 'nameserver 127.0.0.1\n');
+          if (!wiredByLab) await hubReady; // the container is created on the network
           const c = await this.docker.createContainer({
             name: this.name(host.name),
             Hostname: host.name,
@@ -117,10 +141,10 @@ export class DockerBackend implements Backend {
               // NET_ADMIN: interception (pod) and faults (upstreams). SYS_PTRACE: `ss -p` in the pod
               // may name the sidecar's and the app's sockets, as `ss -antp` did in the seed.
               CapAdd: host.role === 'pod' ? ['NET_ADMIN', 'SYS_PTRACE'] : ['NET_ADMIN'],
-              NetworkMode: this.name('net'),
+              NetworkMode: wiredByLab ? 'none' : this.name('net'),
               Binds: [...binds, `${this.resolvFile(host.name)}:/etc/resolv.conf`],
             },
-            NetworkingConfig: { EndpointsConfig: { [this.name('net')]: { IPAMConfig: { IPv4Address: this.plan.ip(host) } } } },
+            ...(wiredByLab ? {} : { NetworkingConfig: { EndpointsConfig: { [this.name('net')]: { IPAMConfig: { IPv4Address: this.plan.ip(host) } } } } }),
           });
           this.containers.set(host.name, c);
           await this.attachRunner(host.name, c, this.runnerLog(host.name));
@@ -130,7 +154,11 @@ export class DockerBackend implements Backend {
           // the servers and the pod's interception go on meanwhile, and the sidecar's first
           // process waits for it (spawnInSidecar).
           const sidecar = host.role === 'pod' || host.sidecar ? this.createSidecar(host.name, c, labels, binds) : undefined;
-          await Promise.all([c.start().then(() => o.onHostUp?.(host.name)), sidecar]);
+          const wired = c.start().then(async () => {
+            if (wiredByLab) await this.wire(c, hub, `v${i}`, this.plan.ip(host), hubReady);
+            o.onHostUp?.(host.name);
+          });
+          await Promise.all([wired, sidecar]);
           if (sidecar) {
             const started = (await sidecar).start().then(() => undefined);
             started.catch(() => {}); // reported by the sidecar's first process (spawnInSidecar)
@@ -138,10 +166,25 @@ export class DockerBackend implements Backend {
           }
         }),
       );
+      if (wiredByLab) await untilForwarding(hub, topology.hosts.length);
     } catch (err) {
       await this.down();
       throw err;
     }
+  }
+
+  /** Docker's own per-lab network. Internal: no gateway out of the lab, whatever the host's networking. */
+  private async dockerNetwork(labels: Record<string, string>): Promise<void> {
+    this.network = await this.docker.createNetwork({ Name: this.name('net'), Internal: true, Labels: labels, IPAM: { Config: [{ Subnet: this.plan.cidr }] } });
+  }
+
+  /** A started container's eth0: a veth from the lab's hub into its network namespace (found by its main process). */
+  private async wire(c: Docker.Container, hub: string, veth: string, ip: string, hubReady: Promise<void>): Promise<void> {
+    const pid = (await c.inspect()).State.Pid;
+    if (!pid) throw new LabRuntimeError(`container ${c.id.slice(0, 12)} has no running process to wire into the lab's network`, { fix: 'see its runner log in the lab folder; docker ps -a --filter label=efl.lab shows why it stopped' });
+    await hubReady;
+    await ipBatch(undefined, [vethCommand(hub, veth, { pid })]);
+    await Promise.all([ipBatch(hub, [`link set ${veth} master br0 up`]), ipBatchInPid(pid, hostUpCommands(ip))]);
   }
 
   /** Attached before the container starts, so not a line of the runner's output is missed. */
@@ -329,6 +372,7 @@ export class DockerBackend implements Backend {
     this.downed = true;
     await Promise.allSettled(this.sidecarStarts.values()); // a start in flight would race the removal
     await removeDockerLab(this.docker, this.labId);
+    if (this.hub) await removeNamespaces([this.hub]);
     await releaseLab(this.labId);
   }
 

@@ -6,7 +6,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
-import { LabRuntimeError } from '../../errors.js';
 import { AddressPlan } from '../../topology/addresses.js';
 import type { Topology } from '../../topology/topology.js';
 import type { Backend, ExecResult, HostProcess, SidecarBinary, SpawnOptions } from '../backend.js';
@@ -15,6 +14,7 @@ import { NAME_PREFIX, claimLab, releaseLab } from '../lab-registry.js';
 import { LabCgroup } from '../cgroup-cpu.js';
 import { setprivArgs } from '../setpriv.js';
 import { removeNamespaces } from './reaper.js';
+import { hostUpCommands, hubCommands, hubUpCommands, ipBatch, untilForwarding, vethCommand } from '../hub-bridge.js';
 
 export class NetnsBackend implements Backend {
   readonly kind = 'netns' as const;
@@ -52,9 +52,10 @@ export class NetnsBackend implements Backend {
   }
 
   /**
-   * Two rounds of `ip -batch` instead of one `ip` per step (34 processes one after another for a
-   * five-host lab): one for every namespace and veth pair, then one per namespace, side by side,
-   * for its own links. A host is up for processes once its own batch is done.
+   * The lab's switch (hub-bridge.ts) with a named namespace per host, in two rounds of `ip -batch`
+   * instead of one `ip` per step (34 processes one after another for a five-host lab): one for
+   * every namespace and veth pair, then one per namespace, side by side, for its own links. A host
+   * is up for processes once its own batch is done.
    */
   async up(topology: Topology, o: { onHostUp?: (host: string) => void } = {}): Promise<void> {
     const hub = this.nsName('hub');
@@ -62,23 +63,11 @@ export class NetnsBackend implements Backend {
     try {
       // Listed before they exist, so a failure half-way removes whichever were made.
       this.namespaces.push(hub, ...hosts.map((h) => h.ns));
-      await ipBatch(undefined, [
-        `netns add ${hub}`,
-        ...hosts.map((h) => `netns add ${h.ns}`),
-        // Every link is created directly inside lab namespaces: the root namespace never sees one.
-        // The bridge first, so no hub port has the ifindex of its peer (eth0, 2 in every host):
-        // the kernel takes a veth whose ifindex equals its peer's for a plain device and delays
-        // its carrier-up (linkwatch) by up to a second, and the bridge port stays disabled that
-        // long. Measured with the veths first: 750-950 ms in a third of the labs, and the app's
-        // first DNS query lost (EAI_AGAIN).
-        `link add br0 netns ${hub} type bridge`,
-        ...hosts.map((h) => `link add ${h.veth} netns ${hub} type veth peer name eth0 netns ${h.ns}`),
-      ]);
+      await ipBatch(undefined, [...hubCommands(hub), ...hosts.map((h) => `netns add ${h.ns}`), ...hosts.map((h) => vethCommand(hub, h.veth, { name: h.ns }))]);
       await Promise.all([
-        ipBatch(hub, ['link set lo up', 'link set br0 up', ...hosts.map((h) => `link set ${h.veth} master br0 up`)]),
+        ipBatch(hub, hubUpCommands(hosts.map((h) => h.veth))),
         ...hosts.map(async (h) => {
-          // lo up: REDIRECT to 127.0.0.1 needs it. No default route on purpose: only the lab's own /24 is reachable.
-          await ipBatch(h.ns, ['link set lo up', `addr add ${this.plan.ip(h.host)}/24 dev eth0`, 'link set eth0 up']);
+          await ipBatch(h.ns, hostUpCommands(this.plan.ip(h.host)));
           o.onHostUp?.(h.host.name);
         }),
       ]);
@@ -154,26 +143,4 @@ export class NetnsBackend implements Backend {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.down();
   }
-}
-
-/**
- * Waits until every host's port on the hub's bridge forwards: a port turns on when the kernel
- * has seen both ends of its veth up, a moment after the commands return (usually 5-40 ms).
- * Until then the first packets (an ARP, the app's first DNS query) are lost.
- */
-async function untilForwarding(hub: string, ports: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const r = await execa('bridge', ['-n', hub, 'link', 'show'], { reject: false });
-    const forwarding = r.stdout.split('\n').filter((l) => / state forwarding /.test(l)).length;
-    if (forwarding >= ports) return;
-    if (Date.now() > deadline) throw new LabRuntimeError(`the lab's bridge did not forward on all ${ports} host ports within 5 s`, { evidence: r.stdout || r.stderr, fix: 'run `npm run lab -- doctor`; the kernel brings a bridge port up once both ends of its veth are up' });
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** `ip [-n ns] -batch -`: the commands in order, in one process; the first that fails stops it. */
-async function ipBatch(ns: string | undefined, commands: string[]): Promise<void> {
-  const r = await execa('ip', [...(ns ? ['-n', ns] : []), '-batch', '-'], { input: `${commands.join('\n')}\n`, reject: false });
-  if (r.exitCode !== 0) throw new LabRuntimeError(`\`ip${ns ? ` -n ${ns}` : ''} -batch\` failed`, { evidence: `${r.stderr.trim()}\ncommands:\n${commands.join('\n')}`, fix: 'run `npm run lab -- clean` (a stale lab may hold the name), then `npm run lab -- doctor`' });
 }
