@@ -46,6 +46,8 @@ export interface RenderOptions {
 /** The config_dump Istio would push to the pod's sidecar. */
 /** What one istiod render holds of the machine (Go's config generation on one core, measured). */
 const RENDER_CORES = 1;
+/** How long one takes, for the scheduler's backfill (0.3-1.5 s in a full suite's trace). */
+const RENDER_MS = 1500;
 
 export async function renderIstio(files: string[], o: RenderOptions = {}): Promise<{ configs: any[] }> {
   const bin = await istiodBinary(o.progress, o.version);
@@ -57,7 +59,7 @@ export async function renderIstio(files: string[], o: RenderOptions = {}): Promi
     // A render keeps a core busy for a second or two: it takes a place in the machine's ledger like
     // a phase run, so a phase that needs the machine alone is not overtaken by the drift checks
     // (beside 100 renders, ratelimit-accuracy's caller could not hold its rate: measured).
-    const slot = await acquireSlot({ label: `istiod render ${basename(files[0] ?? '')}`, cores: RENDER_CORES, alone: false });
+    const slot = await acquireSlot({ label: `istiod render ${basename(files[0] ?? '')}`, cores: RENDER_CORES, alone: false, expectedMs: RENDER_MS });
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !o.flags?.includes(k)));
     const env = { ...inherited, ...o.env };
     const r = await execaOffline(bin, args, { reject: false, all: true, maxBuffer: 256 * 1024 * 1024, env, extendEnv: false }).finally(() => slot.release());

@@ -163,7 +163,7 @@ export async function runPhase(scenario: Scenario, phase: Phase, o: RunPhaseOpti
   const backendKind = o.backend ?? 'netns';
   const loadKey = phaseLoadKey(phase.name, { istio: o.istio, client: o.httpClient?.impl });
   const load = await loadRequest({ backend: backendKind, scenario: scenario.id, phase: loadKey, declared: phase.load });
-  const slot = await acquireSlot({ label: `${backendKind} ${scenario.id} ${loadKey}`, cores: load.cores, alone: load.alone, forced: o.forcedParallel, boot: BOOT_LOAD[backendKind] }, o.log);
+  const slot = await acquireSlot({ label: `${backendKind} ${scenario.id} ${loadKey}`, cores: load.cores, alone: load.alone, forced: o.forcedParallel, boot: BOOT_LOAD[backendKind], expectedMs: load.wallMs }, o.log);
   const waitedMs = Date.now() - started;
   if (waitedMs > 1000) o.log?.(`started after ${(waitedMs / 1000).toFixed(1)} s in the machine's queue (${load.alone ? 'needs the machine alone' : `${load.cores.toFixed(2)} cores, ${load.source}`})`);
   started = Date.now(); // wall time is the phase's own, not its wait

@@ -13,8 +13,9 @@
  * caller chose the count itself; it still never runs beside an `alone` run.
  */
 import { untilQuiet } from './quiet-machine.js';
+import { trace } from './trace.js';
 import { availableParallelism } from 'node:os';
-import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RUN_ROOT } from '../paths.js';
 
@@ -41,6 +42,8 @@ export interface SlotRequest {
   forced?: boolean;
   /** A lab's start is its busiest moment (topology, agents, Envoy): it counts this much for its first ms. */
   boot?: BootLoad;
+  /** Its expected wall time (earlier runs' average), ms: what lets it backfill a drain. */
+  expectedMs?: number;
 }
 
 export interface BootLoad {
@@ -58,14 +61,16 @@ export interface BootLoad {
  * made in two `ip -batch` rounds (bench, one at a time: prepare 31, hosts and agents 309,
  * servers 31, intercept 77, sidecar 124 ms).
  *
- * How many start at once (`coresPerStart`): a netns start keeps both cores of the 2-core machine
- * busy (its four agents' node start side by side, Envoy's threads, the harness), so a second
- * start beside it only slows both. Measured, sticky-503 packed, in one bench each: one netns start
- * at a time 876-963 ms of overhead per phase (median; 804-808 serial), two at a time 1453 ms (724
- * serial). A docker start is mostly the engine's work (dockerd's goroutines, runc, its shims):
- * one per core, as measured before (one at a time: 2488 ms packed, against 1559-1865 two at a time).
+ * How many start at once (`coresPerStart`): one per core, for both. A start keeps a core busy
+ * (a netns start: its agents' node start, Envoy's threads, the harness; a docker start: mostly the
+ * engine's work, dockerd's goroutines, runc, its shims). Two netns starts side by side are each
+ * slower (sticky-503 packed: 1453 ms of overhead per phase, against 876-963 ms one at a time), but
+ * two end in 1.45 s where one after the other take 1.8-1.9 s: the suite's many short runs need
+ * starts per second (the --istio suite's 2-s runs, measured one netns start at a time: 2-3 labs
+ * at once and the machine 35-53 % idle for 3 minutes). Docker, one at a time, was worse too
+ * (2488 ms packed, against 1559-1865 two at a time).
  */
-export const BOOT_LOAD: Record<'netns' | 'docker', BootLoad> = { netns: { cores: 0.6, ms: 700, coresPerStart: 2 }, docker: { cores: 0.9, ms: 1200, coresPerStart: 1 } };
+export const BOOT_LOAD: Record<'netns' | 'docker', BootLoad> = { netns: { cores: 0.6, ms: 700, coresPerStart: 1 }, docker: { cores: 0.9, ms: 1200, coresPerStart: 1 } };
 
 /** Labs that may be starting at once beside a start of this kind: the machine's cores by what one start keeps busy. */
 export const maxStartsAtOnce = (boot: BootLoad, budget: number) => Math.max(1, Math.floor(Math.round(budget / CPU_SHARE) / boot.coresPerStart));
@@ -100,12 +105,6 @@ const alive = (pid: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * LAB_SCHEDULER_TRACE=<file>: one JSON line per start and per end of a run, from every process,
- * to see where a suite's wall time goes (dev-notes/suite-timeline.mjs reads it).
- */
-const TRACE = process.env.LAB_SCHEDULER_TRACE;
-const trace = (o: object) => (TRACE ? appendFile(TRACE, `${JSON.stringify({ t: Date.now(), pid: process.pid, ...o })}\n`).catch(() => {}) : Promise.resolve());
 
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   await mkdir(DIR, { recursive: true });
@@ -154,15 +153,35 @@ export function fits(e: SlotRequest, running: Array<SlotRequest & { startedAt?: 
   return running.reduce((s, r) => s + effectiveCores(r, now), 0) + effectiveCores(e, now) <= budget + 1e-9;
 }
 
+/**
+ * When the runs under way are expected to have ended (the latest start + expected wall time):
+ * the moment a waiting alone run gets the machine. Undefined when a run's duration is unknown.
+ */
+function drainEnd(running: Array<SlotRequest & { startedAt?: number }>, now: number): number | undefined {
+  let end = now;
+  for (const r of running) {
+    if (r.expectedMs === undefined) return undefined;
+    end = Math.max(end, (r.startedAt ?? now) + r.expectedMs);
+  }
+  return end;
+}
+
 /** Which waiting entries may start now, in order (pure: the policy above). */
 export function admissible(l: Ledger, budget: number, now = Date.now()): Entry[] {
   const planned: Entry[] = [...l.running];
   const start: Entry[] = [];
+  /** Set once an alone run is waiting for a drain: later runs start only if expected to end by then. */
+  let drain: number | undefined;
   for (const w of l.waiting) {
-    if (fits(w, planned, budget, now)) {
+    const backfills = drain === undefined || (!w.alone && w.expectedMs !== undefined && now + w.expectedMs <= drain);
+    if (backfills && fits(w, planned, budget, now)) {
       planned.push(w);
       start.push(w);
-    } else if (w.alone) break; // nobody overtakes a run that needs the machine alone
+    } else if (w.alone && drain === undefined) {
+      // Nobody delays a run that needs the machine alone: without a known drain end, nothing overtakes it.
+      drain = drainEnd(planned, now);
+      if (drain === undefined) break;
+    }
   }
   return start;
 }

@@ -7,6 +7,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CACHE_ROOT } from '../paths.js';
+import { MEASURED_LOAD } from './measured-load.js';
 
 /** Phase.load: 'alone', or the cores it keeps busy when that is known better than a measurement. */
 export type PhaseLoad = 'alone' | { cores: number };
@@ -50,15 +51,22 @@ const key = (backend: string, scenario: string, phase: string) => `${backend}/${
 let cache: Promise<Store> | undefined;
 const load = () => (cache ??= readFile(LOAD_FILE, 'utf8').then((t) => JSON.parse(t) as Store).catch((): Store => ({})));
 
+/** What the CI machine measured (measured-load.ts), where this machine has measured nothing yet. */
+function measuredOnCi(k: string): Measured | undefined {
+  const m = MEASURED_LOAD[k];
+  return m && { cores: m[0], wallMs: m[1], runs: 0 };
+}
+
 export async function loadRequest(o: { backend: 'netns' | 'docker'; scenario: string; phase: string; declared?: PhaseLoad }): Promise<LoadRequest> {
-  const measured = (await load())[key(o.backend, o.scenario, o.phase)];
+  const k = key(o.backend, o.scenario, o.phase);
+  const measured = (await load())[k] ?? measuredOnCi(k);
   if (o.declared === 'alone') return { cores: measured?.cores ?? COMMON_CORES[o.backend], alone: true, source: 'declared: alone', wallMs: measured?.wallMs };
   if (o.declared) return { cores: o.declared.cores, alone: false, source: 'declared', wallMs: measured?.wallMs };
   // A measurement never charges less than the common figure: the lab's cgroup and the harness's
   // share miss work done for the lab elsewhere (dockerd and its shims, the kernel's softirqs).
   // Runs packed by their measured 0.15-0.18 cores overloaded the machine and timing checks
   // failed on docker (three full suites); by the common figure, the same suite passed.
-  if (measured) return { cores: Math.max(measured.cores, COMMON_CORES[o.backend]), alone: false, source: `measured on ${measured.runs} earlier run(s), at least the common figure`, wallMs: measured.wallMs };
+  if (measured) return { cores: Math.max(measured.cores, COMMON_CORES[o.backend]), alone: false, source: `${measured.runs ? `measured on ${measured.runs} earlier run(s)` : 'measured on the CI machine'}, at least the common figure`, wallMs: measured.wallMs };
   return { cores: COMMON_CORES[o.backend], alone: false, source: 'the common figure' };
 }
 

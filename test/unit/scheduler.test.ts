@@ -15,7 +15,7 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(fits(run('sweep', 0.1, true), [], 1.6)).toBe(true);
     expect(fits(run('b', 0.1, false, true), [run('sweep', 0.1, true)], 1.6)).toBe(false);
   });
-  it('no more labs start at once than the machine has cores for: a netns start keeps two busy, a docker start one', () => {
+  it('no more labs start at once than the machine has cores for: a start keeps one busy', () => {
     const netns = { cores: 0.3, ms: 700, coresPerStart: 2 };
     const docker = { cores: 0.3, ms: 700, coresPerStart: 1 };
     const now = 10_000;
@@ -25,7 +25,7 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(fits({ ...run('c', 0.1), boot: docker }, [starting('a'), starting('b')], 1.8, now)).toBe(false);
     expect(fits({ ...run('c', 0.1), boot: docker }, [starting('a'), started('b')], 1.8, now)).toBe(true);
     expect(admissible({ running: [], waiting: ['a', 'b', 'c', 'd'].map((l) => ({ ...run(l, 0.1), boot: docker })) }, 1.8, now).map((e) => e.label)).toEqual(['a', 'b']);
-    // One netns start at a time on two cores, two on four.
+    // A start that keeps two cores busy: one at a time on two cores, two on four.
     expect(fits({ ...run('c', 0.1), boot: netns }, [starting('a', netns), started('b', netns)], 1.8, now)).toBe(false);
     expect(fits({ ...run('c', 0.1), boot: netns }, [started('a', netns), started('b', netns)], 1.8, now)).toBe(true);
     expect(admissible({ running: [], waiting: ['a', 'b', 'c'].map((l) => ({ ...run(l, 0.1), boot: netns })) }, 1.8, now).map((e) => e.label)).toEqual(['a']);
@@ -39,6 +39,20 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(admissible(ledger([run('big', 1.0), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual(['small']);
     expect(admissible(ledger([run('sweep', 0.1, true), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual([]);
     expect(admissible({ running: [], waiting: [run('a', 0.5), run('b', 0.5), run('c', 0.5), run('d', 0.5)] }, 1.6).map((e) => e.label)).toEqual(['a', 'b', 'c']);
+  });
+  it('while a run that needs the machine alone waits for a drain, only runs expected to end by then start beside the runs under way', () => {
+    const now = 100_000;
+    const timed = (label: string, expectedMs: number | undefined, startedAgoMs?: number) => ({ ...run(label, 0.2), expectedMs, ...(startedAgoMs === undefined ? {} : { startedAt: now - startedAgoMs }) });
+    const sweep = { ...run('sweep', 0.2, true), expectedMs: 20_000 };
+    // Under way: one expected to end in 30 s. A 10-s run backfills; a 40-s one, one of unknown length and a second alone run wait.
+    const ledger = { running: [timed('long', 40_000, 10_000)], waiting: [sweep, timed('short', 10_000), timed('longer', 40_000), timed('unknown', undefined), { ...run('sweep-2', 0.2, true), expectedMs: 5000 }] };
+    expect(admissible(ledger, 1.8, now).map((e) => e.label)).toEqual(['short']);
+    // A run under way of unknown length: nobody knows when the drain ends, so nothing overtakes the alone run.
+    expect(admissible({ ...ledger, running: [timed('long', undefined, 10_000)] }, 1.8, now).map((e) => e.label)).toEqual([]);
+    // A run past its expected end: the drain is due now, nothing starts beside it.
+    expect(admissible({ ...ledger, running: [timed('late', 5000, 10_000)] }, 1.8, now).map((e) => e.label)).toEqual([]);
+    // Drained: the alone run starts, and nothing beside it.
+    expect(admissible({ running: [], waiting: ledger.waiting }, 1.8, now).map((e) => e.label)).toEqual(['sweep']);
   });
   it("--parallel N sets the width; without it the width is what the machine's budget holds of the common load", () => {
     expect(scheduleFor(3, ['netns'])).toEqual({ width: 3, forced: true });
