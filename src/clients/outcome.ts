@@ -28,7 +28,7 @@ export interface Outcome {
   /** Raw TCP probes: how the connection ended and how long after its last byte. */
   closedBy?: 'fin' | 'rst' | 'still-open';
   closedAfterIdleMs?: number;
-  /** HTTP/1.0 client: ms from the request to the first / last byte of the response, and to the server's close. */
+  /** HTTP/1.0 client: ms from the request to the first / last byte of the response, and to the server's close (raw HTTP/1.1 requests: to the last byte). */
   firstByteMs?: number;
   lastByteMs?: number;
   closedAfterMs?: number;

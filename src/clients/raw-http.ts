@@ -42,6 +42,7 @@ function oneRequest(r: RawRequest, emit: Emit, run: (finish: Finish) => void): P
 
 function send(r: RawRequest, emit: Emit): Promise<Outcome> {
   return oneRequest(r, emit, (done) => {
+    const sentAt = Date.now();
     // The lab's client reads whatever header block Envoy passes on (Node's own limit is 16 KiB).
     const req = request(r.url, { method: r.method ?? 'GET', agent: false, timeout: r.timeoutMs ?? 3000, maxHeaderSize: 1024 * 1024 });
     const byName = new Map<string, string[]>();
@@ -51,9 +52,14 @@ function send(r: RawRequest, emit: Emit): Promise<Outcome> {
     let localPort: number | undefined;
     req.on('response', (res) => {
       let body = '';
-      const got = () => ({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) });
+      /** When the body's last byte so far came: a stream cut in a pause was cut that long after it. */
+      let lastByteAt: number | undefined;
+      const got = () => ({ status: res.statusCode, localPort, body: body.trim().slice(0, 2000), bodyBytes: Buffer.byteLength(body), lastByteMs: lastByteAt === undefined ? undefined : lastByteAt - sentAt, servedBy: res.headers['x-served-by'] as string | undefined, responseHeaderNames: res.rawHeaders.filter((_, i) => i % 2 === 0) });
       res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
+      res.on('data', (d: string) => {
+        body += d;
+        lastByteAt = Date.now();
+      });
       res.on('end', () => done(got()));
       // A response cut off after its headers (a timeout under way, a reset): its status, the part of
       // the body that came, and how it ended.
