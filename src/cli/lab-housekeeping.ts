@@ -14,11 +14,32 @@ import { hasCommand } from '../backends/capabilities.js';
 import { leakCheck } from '../safety/leak-check.js';
 import { renderPlayground } from '../playground/render.js';
 import { doctor, fixWithApt } from './doctor.js';
+import { istioIptablesBinary } from '../interception/istio-iptables.js';
+import { pilotAgentBinary } from '../istio/pilot-agent.js';
+import { goHttpBinary } from '../lab/app-client.js';
+import { actionlintBinary } from '../go-tools/actionlint.js';
 import { labIo } from './lab-io.js';
 
 const { say, progress } = labIo;
 
 export function addHousekeepingCommands(program: Command): void {
+  program
+    .command('go-tools')
+    .description("build the lab's Go tools into the lab cache, each keyed by its source and module versions (built on first use otherwise): Istio's capture code and sidecar agent, the go-http client, actionlint")
+    .action(async () => {
+      // One after the other: each build keeps the cores busy, and they share Go's build cache.
+      const tools: Array<[string, () => Promise<string | undefined>]> = [
+        ["Istio's capture code (istio-iptables)", () => istioIptablesBinary(progress)],
+        ["Istio's sidecar agent (pilot-agent)", () => pilotAgentBinary(progress)],
+        ['the go-http client (--client go)', () => goHttpBinary(progress)],
+        ['actionlint (the upgrade workflow\'s linter)', () => actionlintBinary(progress)],
+      ];
+      for (const [what, build] of tools) {
+        const bin = await build();
+        if (!bin) throw new PrerequisiteError(`${what} needs Go to build`, { fix: 'apt-get install -y golang-go (or put go on PATH)' });
+        say(`${bin}  ${what}`);
+      }
+    });
   program
     .command('clean')
     .description('remove what dead runs left behind: namespaces, their processes and rules, Docker containers and networks, files')
