@@ -172,7 +172,10 @@ export function admissible(l: Ledger, budget: number, now = Date.now()): Entry[]
   const start: Entry[] = [];
   /** Set once an alone run is waiting for a drain: later runs start only if expected to end by then. */
   let drain: number | undefined;
-  for (const w of l.waiting) {
+  // Runs that need the machine alone first, in their order: one drain serves them all, back to
+  // back, instead of a drain each between long runs that arrived in between (measured in a full
+  // suite: 6 minutes at 48-79 % idle with the lists' alone runs interleaved with 17-44 s runs).
+  for (const w of [...l.waiting.filter((e) => e.alone), ...l.waiting.filter((e) => !e.alone)]) {
     const backfills = drain === undefined || (!w.alone && w.expectedMs !== undefined && now + w.expectedMs <= drain);
     if (backfills && fits(w, planned, budget, now)) {
       planned.push(w);

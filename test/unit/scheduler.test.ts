@@ -34,7 +34,7 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
   it('--parallel N counts runs by number: a forced run ignores the cores', () => {
     expect(fits(run('a', 0.9, false, true), [run('b', 0.9), run('c', 0.9)], 1.6)).toBe(true);
   });
-  it('first come first served; a run that fits may overtake one that does not, but never one that needs the machine alone', () => {
+  it('first come first served (alone runs first); a run that fits may overtake one that does not, but never one that needs the machine alone', () => {
     const ledger = (waiting: ReturnType<typeof run>[]) => ({ running: [run('r', 1.0)], waiting });
     expect(admissible(ledger([run('big', 1.0), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual(['small']);
     expect(admissible(ledger([run('sweep', 0.1, true), run('small', 0.4)]), 1.6).map((e) => e.label)).toEqual([]);
@@ -53,6 +53,8 @@ describe("the machine's scheduler packs phase runs by the cores they need", () =
     expect(admissible({ ...ledger, running: [timed('late', 5000, 10_000)] }, 1.8, now).map((e) => e.label)).toEqual([]);
     // Drained: the alone run starts, and nothing beside it.
     expect(admissible({ running: [], waiting: ledger.waiting }, 1.8, now).map((e) => e.label)).toEqual(['sweep']);
+    // Alone runs go first, whenever they arrived: the second starts on the drain the first left, before the runs queued ahead of it.
+    expect(admissible({ running: [], waiting: [timed('short', 10_000), timed('longer', 40_000), { ...run('sweep-2', 0.2, true), expectedMs: 5000 }] }, 1.8, now).map((e) => e.label)).toEqual(['sweep-2']);
   });
   it("--parallel N sets the width; without it the width is what the machine's budget holds of the common load", () => {
     expect(scheduleFor(3, ['netns'])).toEqual({ width: 3, forced: true });
