@@ -23,8 +23,11 @@ export default defineConfig({
           // Files side by side: each phase run asks the machine's scheduler (src/scheduler/) for
           // room before its lab starts, so the files share one CPU budget instead of running
           // one after another. A test may wait in that queue: its timeout is a hang guard only.
+          // Six: the four long lists (the scenario suite and the --istio suite, each per backend),
+          // honesty and the upgrade check start together, so the scheduler always has runs of
+          // every kind to pack; with four, the --istio suite's docker half ran alone at the end.
           fileParallelism: true,
-          maxWorkers: 4,
+          maxWorkers: 6,
           testTimeout: 900_000,
           hookTimeout: 900_000,
           sequence: { groupOrder: 1 },

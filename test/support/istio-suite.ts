@@ -1,33 +1,34 @@
 /**
- * Istio mode (--istio), on every backend under test: istiod (lab/istiod, real Istio code) runs on
- * its own lab host and serves each phase's Istio YAML to the sidecar over ADS; live phases push by
- * changing the YAML. Every scenario with Istio YAML must give its verdicts on what Istio generated, or
- * say plainly that this Istio renders the seed's objects differently. And every hand-written
- * variant must say what Istio generates from the same objects (npm run lab -- istio drift).
+ * Istio mode (--istio), on one backend (test/scenarios/istio-<backend>.test.ts; the twin files run
+ * side by side through the machine's scheduler, istio-drift.test.ts beside them): istiod
+ * (lab/istiod, real Istio code) runs on its own lab host and serves each phase's Istio YAML to the
+ * sidecar over ADS; live phases push by changing the YAML. Every scenario with Istio YAML must give
+ * its verdicts on what Istio generated, or say plainly that this Istio renders the seed's objects
+ * differently.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { BackendKind } from '../../src/backends/backend.js';
 import { ensureEnvoy, type EnvoyBinary } from '../../src/envoy/install.js';
-import { scenarioDrift } from '../../src/istio/drift.js';
 import { istioYamlPath } from '../../src/istio/istio-variant.js';
-import { istiodBinary, pinnedIstio } from '../../src/istio/istiod-binary.js';
+import { pinnedIstio } from '../../src/istio/istiod-binary.js';
 import { ENVOY_CONFIGS_DIR, RUNS_DIR } from '../../src/paths.js';
 import { loadScenario, scenarioIds } from '../../src/scenario/registry.js';
 import { runPhase, type PhaseResult, type PhaseStatus } from '../../src/scenario/run-phase.js';
 import { verdictLines } from '../../src/report/verdict-text.js';
 import { phaseLoadKey } from '../../src/scheduler/phase-load.js';
 import { runScheduled } from '../../src/scheduler/run-scheduled.js';
-import { backendsUnderTest } from '../support/backends.js';
+import { backendsUnderTest } from './backends.js';
 import { loadEvidence } from '../../src/evidence/store.js';
 import { isSignature, type Signature } from '../../src/triage/signature.js';
 import { bestMatches } from '../../src/triage/triage.js';
-import { marksOf, readRun, triageRun } from '../support/triage-run.js';
+import { marksOf, readRun, triageRun } from './triage-run.js';
 
 /** Every scenario that has its Istio objects (envoy-configs/<id>/istio/). */
-const CORE = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
+export const CORE = scenarioIds().filter((id) => existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')));
 /** A newer Istio than lab/istiod pins (.ci/setup builds it too): the first with ALLOW_ANY_DYNAMIC_DNS. */
-const NEWER_ISTIO = 'v0.0.0-20260827124520-eed52ebb66ad';
+export const NEWER_ISTIO = 'v0.0.0-20260827124520-eed52ebb66ad';
 const scenarios = await Promise.all(CORE.map(loadScenario));
 
 /**
@@ -70,26 +71,8 @@ const runs = scenarios
   // A before that needs the newer Istio itself comes once, not once per phase that needs it.
   .filter((r, i, all) => all.findIndex((x) => key(x) === key(r)) === i);
 
-describe('Istio YAML and the hand-written variants say the same (istio drift), on the pinned and on a newer Istio', () => {
-  beforeAll(async () => {
-    await istiodBinary((l) => console.log(l));
-    await istiodBinary((l) => console.log(l), NEWER_ISTIO);
-  }, 1_200_000);
-  for (const [id, version] of CORE.flatMap((c) => [[c, undefined], [c, NEWER_ISTIO]] as const)) {
-    it(`${id}${version ? ` (Istio ${version})` : ''}: every hand-written variant is what Istio generates, or a declared difference`, async () => {
-      expect(existsSync(join(ENVOY_CONFIGS_DIR, id, 'istio')), `envoy-configs/${id}/istio/`).toBe(true);
-      const results = await scenarioDrift(await loadScenario(id), undefined, version);
-      expect(results.length).toBeGreaterThan(0);
-      for (const r of results) {
-        console.log(`${id}/${r.variant}: ${r.unexpected.length} unexpected, ${r.known.length} declared, ${r.stale.length} stale`);
-        expect(r.unexpected.map((d) => `${r.variant}: ${d.what}: hand-written ${d.handWritten}; Istio ${d.generated}`)).toEqual([]);
-        expect(r.stale).toEqual([]);
-      }
-    });
-  }
-});
-
-for (const backend of await backendsUnderTest()) {
+export async function defineIstioSuite(kind: BackendKind): Promise<void> {
+  const backend = (await backendsUnderTest()).find((b) => b.kind === kind) ?? { kind, unavailable: `LAB_BACKENDS=${process.env.LAB_BACKENDS} leaves ${kind} out` };
   describe.skipIf(!!backend.unavailable)(`[${backend.kind}] --istio: the core scenarios on the config istiod serves over ADS`, () => {
     let envoy: EnvoyBinary;
     const results = new Map<string, PhaseResult>();
