@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongListsFirst } from './test/support/long-lists-first.js';
 
 const common = {
   testTimeout: 120_000,
@@ -11,6 +12,7 @@ export default defineConfig({
     // The leak watch (test/support/leak-watch-setup.ts): tcpdump on the host's own interfaces
     // around the whole run, judged by test/safety/leak.test.ts after everything else.
     globalSetup: ['test/support/leak-watch-setup.ts'],
+    sequence: { sequencer: LongListsFirst },
     reporters: ['verbose'],
     projects: [
       // Fast, first: nothing of theirs competes with a lab for the CPU.
